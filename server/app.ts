@@ -1,0 +1,60 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./app-env.js";
+import type { ChatService } from "./chat/service.js";
+import type { DatabaseLifecycle } from "./db/lifecycle.js";
+import { AppError, errorBody } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { clientId } from "./middleware/client-id.js";
+import { avatarRoutes } from "./routes/avatars.js";
+import { healthRoutes } from "./routes/health.js";
+import { scenarioRoutes } from "./routes/scenarios.js";
+import { sessionRoutes } from "./routes/sessions.js";
+import { webRoutes } from "./routes/web.js";
+
+export type AppDeps = {
+  database: DatabaseLifecycle;
+  chat: ChatService;
+  log: Logger;
+  maxBodyBytes: number;
+  webDir: string;
+  version: string;
+  startedAt: number;
+};
+
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) return c.json(errorBody(err.code, err.message), err.status);
+    if (err instanceof HTTPException) {
+      const code = err.status === 413 ? "body_too_large" : "http_error";
+      return c.json(errorBody(code, err.message || "Request failed"), err.status);
+    }
+    deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
+    return c.json(errorBody("internal_error", "Something went wrong on the server"), 500);
+  });
+
+  const api = new Hono<AppEnv>();
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        c.json(errorBody("body_too_large", `The request body is larger than ${deps.maxBodyBytes} bytes`), 413),
+    }),
+  );
+  api.use("*", clientId);
+  api.route("/health", healthRoutes(deps));
+  api.route("/scenarios", scenarioRoutes(deps));
+  api.route("/sessions", sessionRoutes(deps));
+  // Unknown API paths answer in JSON rather than falling through to the SPA.
+  api.all("*", (c) => c.json(errorBody("not_found", `No API route ${c.req.method} ${c.req.path}`), 404));
+  app.route("/api", api);
+
+  app.route("/avatars", avatarRoutes);
+  app.route("/", webRoutes(deps.webDir));
+  app.notFound((c) => c.json(errorBody("not_found", "Not found"), 404));
+  return app;
+}

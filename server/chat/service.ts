@@ -1,0 +1,275 @@
+import type { DatabaseLifecycle } from "../db/lifecycle.js";
+import { getPublicScenario, getScenarioForPrompt } from "../db/queries/scenarios.js";
+import { insertRequestLog } from "../db/queries/request-log.js";
+import {
+  createSession,
+  getOwnedSession,
+  insertMessage,
+  listActiveMessages,
+  supersedeMessage,
+} from "../db/queries/sessions.js";
+import type { MessageRow } from "../db/schema.js";
+import { AppError, badRequest, notFound } from "../errors.js";
+import { GatewayError } from "../gateway/errors.js";
+import type { Gateway } from "../gateway/gateway.js";
+import type { Attempt, Usage } from "../gateway/types.js";
+import type { Logger } from "../logger.js";
+import { buildPrompt } from "./prompt.js";
+
+/** What a browser sees of a message. */
+export type MessageView = Pick<
+  MessageRow,
+  "id" | "role" | "content" | "finishReason" | "provider" | "model" | "error" | "createdAt"
+>;
+
+export const toMessageView = (m: MessageRow): MessageView => ({
+  id: m.id,
+  role: m.role,
+  content: m.content,
+  finishReason: m.finishReason,
+  provider: m.provider,
+  model: m.model,
+  error: m.error,
+  createdAt: m.createdAt,
+});
+
+export type ReplyEvent =
+  | { type: "delta"; text: string }
+  | { type: "done"; message: MessageView }
+  | { type: "error"; code: string; message: string; partial?: MessageView };
+
+/** A reply that could not start carries the reason; one that started streams its events. */
+export type Reply =
+  | { started: false; code: string; message: string; attempts: Attempt[] }
+  | { started: true; provider: string; model: string; attempts: Attempt[]; events: AsyncGenerator<ReplyEvent> };
+
+type ReplyContext = {
+  db: ReturnType<DatabaseLifecycle["require"]>;
+  clientId: string;
+  sessionId: string;
+  /** The reply this one replaces (regenerate), superseded only once the new one is stored. */
+  replaces?: string;
+  signal: AbortSignal;
+};
+
+const estimateTokens = (chars: number) => Math.max(1, Math.ceil(chars / 4));
+
+export function createChatService(deps: {
+  database: DatabaseLifecycle;
+  gateway: Gateway;
+  log: Logger;
+  maxMessageChars: number;
+}) {
+  const { database, gateway, log } = deps;
+  /** One reply at a time per session: a second would interleave with the first. */
+  const replying = new Set<string>();
+
+  async function startSession(clientId: string, slug: string) {
+    const db = database.require();
+    const scenario = await getPublicScenario(db, slug);
+    if (!scenario) throw notFound(`Scenario "${slug}"`);
+    const session = await createSession(db, { clientId, scenarioId: scenario.id, openingMessage: scenario.openingMessage });
+    return getSessionView(clientId, session.id);
+  }
+
+  async function getSessionView(clientId: string, sessionId: string) {
+    const db = database.require();
+    const owned = await getOwnedSession(db, sessionId, clientId);
+    if (!owned) throw notFound("Session");
+    const messages = await listActiveMessages(db, sessionId);
+    return {
+      id: owned.session.id,
+      scenario: owned.scenario,
+      createdAt: owned.session.createdAt,
+      updatedAt: owned.session.updatedAt,
+      messages: messages.map(toMessageView),
+    };
+  }
+
+  async function loadOwned(clientId: string, sessionId: string) {
+    const db = database.require();
+    const owned = await getOwnedSession(db, sessionId, clientId);
+    if (!owned) throw notFound("Session");
+    if (replying.has(sessionId)) {
+      throw new AppError(409, "reply_in_progress", "The character is still replying; wait for it or press Stop");
+    }
+    return { db, owned };
+  }
+
+  /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
+  async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: AbortSignal }) {
+    const content = input.content.trim();
+    if (!content) throw badRequest("empty_message", "The message is empty");
+    if (content.length > deps.maxMessageChars) {
+      throw badRequest("message_too_long", `The message is longer than ${deps.maxMessageChars} characters`);
+    }
+    const { db } = await loadOwned(input.clientId, input.sessionId);
+    const userMessage = await insertMessage(db, { sessionId: input.sessionId, role: "user", content });
+    const reply = await startReply({ db, clientId: input.clientId, sessionId: input.sessionId, signal: input.signal });
+    return { userMessage: toMessageView(userMessage), reply };
+  }
+
+  /** A new reply to the last user message; the reply it replaces is kept, marked superseded. */
+  async function regenerate(input: { clientId: string; sessionId: string; signal: AbortSignal }) {
+    const { db } = await loadOwned(input.clientId, input.sessionId);
+    const history = await listActiveMessages(db, input.sessionId);
+    const last = history.at(-1);
+    if (!last || last.finishReason === "opening") {
+      throw badRequest("nothing_to_regenerate", "There is no reply to regenerate yet: send a message first");
+    }
+    const replaces = last.role === "assistant" ? last.id : undefined;
+    const reply = await startReply({ db, clientId: input.clientId, sessionId: input.sessionId, replaces, signal: input.signal });
+    return { reply };
+  }
+
+  async function startReply(ctx: ReplyContext): Promise<Reply> {
+    const owned = await getOwnedSession(ctx.db, ctx.sessionId, ctx.clientId);
+    const scenario = owned && (await getScenarioForPrompt(ctx.db, owned.session.scenarioId));
+    if (!scenario) throw notFound("Session");
+    const history = (await listActiveMessages(ctx.db, ctx.sessionId)).filter((m) => m.id !== ctx.replaces);
+    const prompt = buildPrompt(scenario.systemPrompt, history);
+    const promptChars = prompt.reduce((n, m) => n + m.content.length, 0);
+
+    const started = performance.now();
+    replying.add(ctx.sessionId);
+    try {
+      const open = await gateway.openStream({ task: "roleplay", messages: prompt, signal: ctx.signal });
+      return {
+        started: true,
+        provider: open.candidate.provider.name,
+        model: open.candidate.model.modelKey,
+        attempts: open.attempts,
+        events: relay(ctx, open, started, promptChars),
+      };
+    } catch (err) {
+      replying.delete(ctx.sessionId);
+      if (!(err instanceof GatewayError)) throw err;
+      logRequest(ctx, {
+        status: err.code,
+        attempts: err.attempts,
+        totalMs: Math.round(performance.now() - started),
+        error: err.message,
+      });
+      return { started: false, code: err.code, message: err.message, attempts: err.attempts };
+    }
+  }
+
+  /**
+   * Passes the gateway's events on and stores the reply when the stream ends, however it ends:
+   * finished, failed midway (what arrived is kept), or abandoned by the client (`aborted`).
+   */
+  async function* relay(
+    ctx: ReplyContext,
+    open: Awaited<ReturnType<Gateway["openStream"]>>,
+    started: number,
+    promptChars: number,
+  ): AsyncGenerator<ReplyEvent> {
+    let text = "";
+    let ttftMs: number | undefined;
+    let usage: Usage | undefined;
+    let finish: string | undefined;
+    let error: string | undefined;
+    let stored: MessageRow | undefined | null = null; // null: not yet stored
+    let ended = false;
+
+    const store = async () => {
+      if (stored !== null) return stored;
+      stored = undefined;
+      const totalMs = Math.round(performance.now() - started);
+      const estimated = !usage;
+      const promptTokens = usage?.promptTokens ?? estimateTokens(promptChars);
+      const completionTokens = usage?.completionTokens ?? estimateTokens(text.length);
+      try {
+        if (text.trim() !== "") {
+          stored = await ctx.db.transaction(async (tx) => {
+            if (ctx.replaces) await supersedeMessage(tx, ctx.replaces);
+            return insertMessage(tx, {
+              sessionId: ctx.sessionId,
+              role: "assistant",
+              content: text,
+              finishReason: finish ?? "stop",
+              provider: open.candidate.provider.name,
+              model: open.candidate.model.modelKey,
+              promptTokens,
+              completionTokens,
+              ttftMs: ttftMs ?? null,
+              totalMs,
+              error: error ?? null,
+            });
+          });
+        }
+      } finally {
+        replying.delete(ctx.sessionId);
+        logRequest(ctx, {
+          status: finish === "aborted" || finish === "error" ? finish : "ok",
+          attempts: open.attempts,
+          provider: open.candidate.provider.name,
+          model: open.candidate.model.modelKey,
+          ttftMs,
+          totalMs,
+          promptTokens,
+          completionTokens,
+          tokensEstimated: estimated,
+          cost: usage?.cost ?? priceOf(open.candidate.model, promptTokens, completionTokens),
+          error,
+        });
+      }
+      return stored;
+    };
+
+    try {
+      for await (const ev of open.events) {
+        if (ev.type === "delta") {
+          ttftMs ??= Math.round(performance.now() - started);
+          text += ev.text;
+          yield ev;
+        } else if (ev.type === "usage") usage = ev.usage;
+        else if (ev.type === "finish") finish = ev.reason;
+        else if (ev.type === "error") {
+          finish = "error";
+          error = ev.message;
+        }
+      }
+      ended = true;
+      if (ctx.signal.aborted) finish = "aborted";
+    } catch (err) {
+      ended = true;
+      finish = ctx.signal.aborted ? "aborted" : "error";
+      error = ctx.signal.aborted ? undefined : "The connection to the model was lost mid-reply";
+      if (!ctx.signal.aborted) log.warn({ err: (err as Error).message, session: ctx.sessionId }, "upstream stream failed");
+    } finally {
+      // Reached with nothing stored when the consumer stopped early: the client went away.
+      if (!ended) finish = "aborted";
+      await store();
+    }
+    const message = stored ? toMessageView(stored) : undefined;
+    if (finish === "error") {
+      yield { type: "error", code: "upstream_error", message: error ?? "The model failed mid-reply", partial: message };
+    } else if (finish !== "aborted" && message) {
+      yield { type: "done", message };
+    }
+  }
+
+  function logRequest(
+    ctx: ReplyContext,
+    row: Omit<Parameters<typeof insertRequestLog>[1], "clientId" | "sessionId" | "task">,
+  ) {
+    // Off the reply's path: a failed log write must not fail the reply.
+    insertRequestLog(ctx.db, { clientId: ctx.clientId, sessionId: ctx.sessionId, task: "roleplay", ...row }).catch((err) =>
+      log.error({ err: (err as Error).message }, "request_log write failed"),
+    );
+  }
+
+  return { startSession, getSessionView, sendMessage, regenerate };
+}
+
+function priceOf(
+  model: { inputPricePerMtok: number | null; outputPricePerMtok: number | null },
+  promptTokens: number,
+  completionTokens: number,
+): number | null {
+  if (model.inputPricePerMtok == null || model.outputPricePerMtok == null) return null;
+  return (promptTokens * model.inputPricePerMtok + completionTokens * model.outputPricePerMtok) / 1_000_000;
+}
+
+export type ChatService = ReturnType<typeof createChatService>;

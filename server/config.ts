@@ -1,0 +1,92 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The only module that reads process.env. Everything else receives a Config.
+ * Each entry documents itself in the README's configuration table; keep them in step.
+ */
+
+const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const optionalUrl = z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).optional());
+const int = (def: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+
+const envSchema = z.object({
+  PORT: int(3000, 0, 65535),
+  HOST: z.preprocess(emptyToUndefined, z.string().default("127.0.0.1")),
+  PARLEY_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default("./data")),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+      .optional(),
+  ),
+  OPENROUTER_API_KEY: optionalString,
+  OPENROUTER_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default("https://openrouter.ai/api/v1")),
+  CHAT_WORKER_URL: optionalUrl,
+  PARLEY_APP_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:3000")),
+  PARLEY_APP_TITLE: z.preprocess(emptyToUndefined, z.string().default("Parley")),
+  MAX_MESSAGE_CHARS: int(8000, 1, 200_000),
+  MAX_BODY_BYTES: int(65_536, 1024, 10_485_760),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(30_000, 100, 600_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: int(60_000, 100, 600_000),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ),
+  PARLEY_WEB_DIR: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  openrouterBaseUrl: string;
+  chatWorkerUrl: string | undefined;
+  appUrl: string;
+  appTitle: string;
+  maxMessageChars: number;
+  maxBodyBytes: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  logLevel: Env["LOG_LEVEL"];
+  webDir: string;
+  /** Looks up a secret by the environment variable a provider names; never stored anywhere. */
+  readSecret: (name: string) => string | undefined;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.PARLEY_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    openrouterBaseUrl: e.OPENROUTER_BASE_URL.replace(/\/+$/, ""),
+    chatWorkerUrl: e.CHAT_WORKER_URL?.replace(/\/+$/, ""),
+    appUrl: e.PARLEY_APP_URL,
+    appTitle: e.PARLEY_APP_TITLE,
+    maxMessageChars: e.MAX_MESSAGE_CHARS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+    idleTimeoutMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+    webDir: path.resolve(e.PARLEY_WEB_DIR ?? "dist/web"),
+    readSecret: (name) => {
+      const v = env[name];
+      return v && v.trim() !== "" ? v : undefined;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import * as schema from "./schema.js";
+
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type DbKind = "pglite" | "postgres";
+
+export type DbHandle = {
+  db: Database;
+  kind: DbKind;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
+
+/**
+ * Opens the database and brings its schema up to date. Postgres when a URL is given,
+ * otherwise PGlite (Postgres compiled to WASM) in `<dataDir>/pglite`; the same migrations serve both,
+ * and drizzle's journal table makes re-running them a no-op.
+ */
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string }): Promise<DbHandle> {
+  const handle = opts.databaseUrl ? await openPostgres(opts.databaseUrl) : await openPglite(opts.dataDir);
+  try {
+    await handle.migrate();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    throw err;
+  }
+  const { migrate: _, ...rest } = handle;
+  return rest;
+}
+
+async function openPglite(dataDir: string) {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const dir = path.join(dataDir, "pglite");
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir);
+  const db = drizzle({ client, schema });
+  return {
+    db: db as unknown as Database,
+    kind: "pglite" as const,
+    migrate: () => migrate(db, { migrationsFolder }),
+    ping: async () => {
+      await client.query("select 1");
+      return true;
+    },
+    close: () => client.close(),
+  };
+}
+
+async function openPostgres(url: string) {
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+  // prepare:false keeps us compatible with transaction poolers (Supabase's port 6543, PgBouncer).
+  const client = postgres(url, { max: 10, prepare: false, onnotice: () => {}, connect_timeout: 10 });
+  const db = drizzle({ client, schema });
+  return {
+    db: db as unknown as Database,
+    kind: "postgres" as const,
+    migrate: async () => {
+      // Several instances may start together: one migrates while the others wait on the lock.
+      const lock = await client.reserve();
+      try {
+        await lock`select pg_advisory_lock(7253010301)`;
+        await migrate(db, { migrationsFolder });
+      } finally {
+        await lock`select pg_advisory_unlock(7253010301)`.catch(() => {});
+        lock.release();
+      }
+    },
+    ping: async () => {
+      await db.execute(sql`select 1`);
+      return true;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}

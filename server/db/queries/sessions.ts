@@ -1,0 +1,54 @@
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import type { Database } from "../client.js";
+import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
+import { publicScenarioColumns } from "./scenarios.js";
+
+/** A session with its opening message, written together so a session never exists without it. */
+export async function createSession(
+  db: Database,
+  input: { clientId: string; scenarioId: string; openingMessage: string },
+) {
+  return db.transaction(async (tx) => {
+    const [session] = await tx
+      .insert(sessions)
+      .values({ clientId: input.clientId, scenarioId: input.scenarioId })
+      .returning();
+    await tx.insert(messages).values({
+      sessionId: session!.id,
+      role: "assistant",
+      content: input.openingMessage,
+      finishReason: "opening",
+    });
+    return session!;
+  });
+}
+
+/** The session if, and only if, it belongs to this client: another client's session is "not found". */
+export async function getOwnedSession(db: Database, id: string, clientId: string) {
+  const [row] = await db
+    .select({ session: sessions, scenario: publicScenarioColumns })
+    .from(sessions)
+    .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
+    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId)))
+    .limit(1);
+  return row;
+}
+
+/** The visible conversation: superseded replies stay in the table but not in the thread. */
+export function listActiveMessages(db: Database, sessionId: string): Promise<MessageRow[]> {
+  return db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), isNull(messages.supersededAt)))
+    .orderBy(asc(messages.seq));
+}
+
+export async function insertMessage(db: Database, row: NewMessageRow): Promise<MessageRow> {
+  const [inserted] = await db.insert(messages).values(row).returning();
+  await db.update(sessions).set({ updatedAt: sql`now()` }).where(eq(sessions.id, row.sessionId));
+  return inserted!;
+}
+
+export async function supersedeMessage(db: Database, id: string): Promise<void> {
+  await db.update(messages).set({ supersededAt: sql`now()` }).where(eq(messages.id, id));
+}

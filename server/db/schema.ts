@@ -1,0 +1,159 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+
+export const scenarios = pgTable("scenarios", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  slug: text("slug").notNull().unique(),
+  title: text("title").notNull(),
+  characterName: text("character_name").notNull(),
+  description: text("description").notNull(),
+  category: text("category", { enum: ["practice", "story"] }).notNull(),
+  tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+  contentRating: text("content_rating", { enum: ["general", "teen", "mature"] }).notNull().default("general"),
+  openingMessage: text("opening_message").notNull(),
+  avatarStyle: text("avatar_style").notNull(),
+  avatarSeed: text("avatar_seed").notNull(),
+  /** Private: never leaves the server. Only the prompt builder reads it. */
+  systemPrompt: text("system_prompt").notNull(),
+  isActive: boolean("is_active").notNull().default(true),
+  sortOrder: integer("sort_order").notNull().default(0),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** The anonymous client (httpOnly cookie) that owns the session. */
+    clientId: text("client_id").notNull(),
+    scenarioId: uuid("scenario_id")
+      .notNull()
+      .references(() => scenarios.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    /** Last activity: moves on every message. */
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("sessions_client_idx").on(t.clientId, t.updatedAt)],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Insertion order; timestamps can tie within a millisecond. */
+    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["user", "assistant"] }).notNull(),
+    content: text("content").notNull(),
+    /** stop | length | aborted | error | opening (the character's first line) | null while unknown. */
+    finishReason: text("finish_reason"),
+    /** Set when a regenerate replaced this reply; the row is kept for history. */
+    supersededAt: timestamp("superseded_at", { withTimezone: true }),
+    provider: text("provider"),
+    model: text("model"),
+    promptTokens: integer("prompt_tokens"),
+    completionTokens: integer("completion_tokens"),
+    ttftMs: integer("ttft_ms"),
+    totalMs: integer("total_ms"),
+    error: text("error"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("messages_session_idx").on(t.sessionId, t.seq)],
+);
+
+export const apiProviders = pgTable("api_providers", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  displayName: text("display_name").notNull(),
+  kind: text("kind", { enum: ["openrouter", "openai_compatible", "chat_worker"] }).notNull(),
+  baseUrl: text("base_url").notNull(),
+  authScheme: text("auth_scheme", { enum: ["bearer", "header", "none"] }).notNull().default("bearer"),
+  authHeaderName: text("auth_header_name").notNull().default("Authorization"),
+  /** The name of an environment variable holding the key; the key itself is never stored. */
+  secretName: text("secret_name"),
+  isActive: boolean("is_active").notNull().default(true),
+  extraHeaders: jsonb("extra_headers").$type<Record<string, string>>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const apiModels = pgTable(
+  "api_models",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    providerId: uuid("provider_id")
+      .notNull()
+      .references(() => apiProviders.id, { onDelete: "cascade" }),
+    modelKey: text("model_key").notNull(),
+    displayName: text("display_name").notNull(),
+    modality: text("modality").notNull().default("text"),
+    task: text("task").notNull(),
+    modelFamily: text("model_family"),
+    isActive: boolean("is_active").notNull().default(true),
+    isDefault: boolean("is_default").notNull().default(false),
+    priority: integer("priority").notNull().default(100),
+    contextLength: integer("context_length"),
+    inputPricePerMtok: doublePrecision("input_price_per_mtok"),
+    outputPricePerMtok: doublePrecision("output_price_per_mtok"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("api_models_provider_model_task_idx").on(t.providerId, t.modelKey, t.task)],
+);
+
+export const systemConfig = pgTable("system_config", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+  updatedAt: updatedAt(),
+});
+
+export const requestLog = pgTable(
+  "request_log",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    createdAt: createdAt(),
+    clientId: text("client_id"),
+    sessionId: uuid("session_id"),
+    task: text("task"),
+    requestedModel: text("requested_model"),
+    provider: text("provider"),
+    model: text("model"),
+    status: text("status").notNull(),
+    attempts: jsonb("attempts").$type<unknown[]>().notNull().default([]),
+    ttftMs: integer("ttft_ms"),
+    totalMs: integer("total_ms"),
+    promptTokens: integer("prompt_tokens"),
+    completionTokens: integer("completion_tokens"),
+    tokensEstimated: boolean("tokens_estimated").notNull().default(false),
+    cost: doublePrecision("cost"),
+    error: text("error"),
+  },
+  (t) => [index("request_log_created_idx").on(t.createdAt)],
+);
+
+export type ScenarioRow = typeof scenarios.$inferSelect;
+export type NewScenarioRow = typeof scenarios.$inferInsert;
+export type SessionRow = typeof sessions.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+export type NewMessageRow = typeof messages.$inferInsert;
+export type ProviderRow = typeof apiProviders.$inferSelect;
+export type ModelRow = typeof apiModels.$inferSelect;
+export type RequestLogInsert = typeof requestLog.$inferInsert;

@@ -1,0 +1,22 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The one error type: a stable code for machines, a sentence for people, and an HTTP status. */
+export class AppError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+export type ErrorBody = { error: { code: string; message: string } };
+
+export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } });
+
+export const notFound = (what: string) => new AppError(404, "not_found", `${what} not found`);
+export const badRequest = (code: string, message: string) => new AppError(400, code, message);
+export const dbUnavailable = () =>
+  new AppError(503, "db_unavailable", "The database is unavailable; sessions cannot be opened or saved right now");

@@ -1,0 +1,81 @@
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { Candidate, ChatRequest, SamplingParams, StreamEvent, Usage } from "../types.js";
+
+export type AppIdentity = { url: string; title: string };
+
+/**
+ * The HTTP request for one candidate, in the OpenAI chat-completions dialect that OpenRouter,
+ * the local worker and most self-hosted servers speak.
+ */
+export function buildChatRequest(
+  c: Candidate,
+  secret: string | undefined,
+  req: Pick<ChatRequest, "messages">,
+  params: SamplingParams,
+  app: AppIdentity,
+): { url: string; init: RequestInit } {
+  const headers: Record<string, string> = {
+    ...c.provider.extraHeaders,
+    "Content-Type": "application/json",
+    Accept: "text/event-stream",
+  };
+  if (secret && c.provider.authScheme === "bearer") headers[c.provider.authHeaderName || "Authorization"] = `Bearer ${secret}`;
+  if (secret && c.provider.authScheme === "header") headers[c.provider.authHeaderName] = secret;
+  if (c.provider.kind === "openrouter") {
+    // OpenRouter's app attribution headers.
+    headers["HTTP-Referer"] = app.url;
+    headers["X-Title"] = app.title;
+  }
+  const body: Record<string, unknown> = {
+    model: c.model.modelKey,
+    messages: req.messages,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...params,
+  };
+  if (c.provider.kind === "openrouter") body.usage = { include: true };
+  return {
+    url: `${c.provider.baseUrl}/chat/completions`,
+    init: { method: "POST", headers, body: JSON.stringify(body) },
+  };
+}
+
+type Chunk = {
+  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number; cost?: number } | null;
+  error?: { message?: string; code?: number | string };
+};
+
+/**
+ * Turns an upstream SSE body into gateway events. Comment lines (OpenRouter's
+ * `: OPENROUTER PROCESSING` keep-alives) never reach us: the parser drops them.
+ */
+export async function* readChatStream(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
+  const events = body.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>).pipeThrough(new EventSourceParserStream());
+  for await (const ev of events) {
+    if (ev.data === "[DONE]") return;
+    let chunk: Chunk;
+    try {
+      chunk = JSON.parse(ev.data) as Chunk;
+    } catch {
+      continue; // A malformed chunk carries nothing we can use; the stream may still be fine.
+    }
+    if (chunk.error) {
+      yield { type: "error", message: chunk.error.message ?? "The model provider reported an error" };
+      return;
+    }
+    const choice = chunk.choices?.[0];
+    const text = choice?.delta?.content;
+    if (text) yield { type: "delta", text };
+    if (chunk.usage) yield { type: "usage", usage: toUsage(chunk.usage) };
+    if (choice?.finish_reason) yield { type: "finish", reason: choice.finish_reason };
+  }
+}
+
+function toUsage(u: NonNullable<Chunk["usage"]>): Usage {
+  return {
+    promptTokens: u.prompt_tokens ?? 0,
+    completionTokens: u.completion_tokens ?? 0,
+    ...(typeof u.cost === "number" ? { cost: u.cost } : {}),
+  };
+}

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { MessageView, Reply } from "../chat/service.js";
+import type { Logger } from "../logger.js";
+
+/**
+ * Sends a reply as server-sent events: `start` (the stored user message, who answers),
+ * then `delta`s, then `done` or `error`. Routing headers are set before the first byte.
+ */
+export function streamReply(c: Context, reply: Reply, userMessage: MessageView | undefined, log: Logger) {
+  c.header("x-parley-attempts", String(reply.attempts.length));
+  if (reply.started) {
+    c.header("x-parley-provider", reply.provider);
+    c.header("x-parley-model", reply.model);
+  }
+  c.header("Cache-Control", "no-cache, no-transform");
+  c.header("X-Accel-Buffering", "no");
+  return streamSSE(
+    c,
+    async (stream) => {
+      const start = reply.started ? { provider: reply.provider, model: reply.model } : {};
+      await stream.writeSSE({ event: "start", data: JSON.stringify({ userMessage: userMessage ?? null, ...start }) });
+      if (!reply.started) {
+        await stream.writeSSE({ event: "error", data: JSON.stringify({ code: reply.code, message: reply.message }) });
+        return;
+      }
+      for await (const ev of reply.events) {
+        if (stream.aborted) break;
+        await stream.writeSSE({ event: ev.type, data: JSON.stringify(ev) });
+      }
+    },
+    async (err, stream) => {
+      log.error({ err: err.message }, "reply stream failed");
+      await stream.writeSSE({
+        event: "error",
+        data: JSON.stringify({ code: "internal_error", message: "Something went wrong while replying" }),
+      });
+    },
+  );
+}

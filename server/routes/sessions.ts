@@ -1,0 +1,46 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { ChatService } from "../chat/service.js";
+import { notFound } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { AppEnv } from "../app-env.js";
+import { streamReply } from "./reply-stream.js";
+import { readJson, UUID_RE } from "./validation.js";
+
+const createSessionBody = z.object({ scenario: z.string().min(1).max(200) });
+const sendMessageBody = z.object({ content: z.string() });
+
+export function sessionRoutes(deps: { chat: ChatService; log: Logger }) {
+  const { chat, log } = deps;
+  const sessionId = (id: string) => {
+    if (!UUID_RE.test(id)) throw notFound("Session");
+    return id;
+  };
+
+  return new Hono<AppEnv>()
+    .post("/", async (c) => {
+      const body = await readJson(c, createSessionBody);
+      const session = await chat.startSession(c.var.clientId, body.scenario);
+      return c.json({ session }, 201);
+    })
+    .get("/:id", async (c) => {
+      const session = await chat.getSessionView(c.var.clientId, sessionId(c.req.param("id")));
+      return c.json({ session });
+    })
+    .post("/:id/messages", async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const body = await readJson(c, sendMessageBody);
+      const { userMessage, reply } = await chat.sendMessage({
+        clientId: c.var.clientId,
+        sessionId: id,
+        content: body.content,
+        signal: c.req.raw.signal,
+      });
+      return streamReply(c, reply, userMessage, log);
+    })
+    .post("/:id/regenerate", async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, signal: c.req.raw.signal });
+      return streamReply(c, reply, undefined, log);
+    });
+}
