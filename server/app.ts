@@ -8,7 +8,7 @@ import { AppError, errorBody } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { clientId } from "./middleware/client-id.js";
 import { avatarRoutes } from "./routes/avatars.js";
-import { healthRoutes } from "./routes/health.js";
+import { healthRoutes, publicConfigRoutes } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { webRoutes } from "./routes/web.js";
@@ -18,6 +18,7 @@ export type AppDeps = {
   chat: ChatService;
   log: Logger;
   maxBodyBytes: number;
+  maxMessageChars: number;
   webDir: string;
   version: string;
   startedAt: number;
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
   );
   api.use("*", clientId);
   api.route("/health", healthRoutes(deps));
+  api.route("/config", publicConfigRoutes(deps));
   api.route("/scenarios", scenarioRoutes(deps));
   api.route("/sessions", sessionRoutes(deps));
   // Unknown API paths answer in JSON rather than falling through to the SPA.

@@ -51,6 +51,7 @@ const app = createApp({
   chat,
   log,
   maxBodyBytes: config.maxBodyBytes,
+  maxMessageChars: config.maxMessageChars,
   webDir: config.webDir,
   version,
   startedAt: Date.now(),

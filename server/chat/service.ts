@@ -15,12 +15,10 @@ import type { Gateway } from "../gateway/gateway.js";
 import type { Attempt, Usage } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import { buildPrompt } from "./prompt.js";
+import type { MessageView, ReplyEvent, SessionView } from "../views.js";
 
-/** What a browser sees of a message. */
-export type MessageView = Pick<
-  MessageRow,
-  "id" | "role" | "content" | "finishReason" | "provider" | "model" | "error" | "createdAt"
->;
+export type { MessageView, ReplyEvent };
+
 
 export const toMessageView = (m: MessageRow): MessageView => ({
   id: m.id,
@@ -33,10 +31,6 @@ export const toMessageView = (m: MessageRow): MessageView => ({
   createdAt: m.createdAt,
 });
 
-export type ReplyEvent =
-  | { type: "delta"; text: string }
-  | { type: "done"; message: MessageView }
-  | { type: "error"; code: string; message: string; partial?: MessageView };
 
 /** A reply that could not start carries the reason; one that started streams its events. */
 export type Reply =
@@ -72,7 +66,7 @@ export function createChatService(deps: {
     return getSessionView(clientId, session.id);
   }
 
-  async function getSessionView(clientId: string, sessionId: string) {
+  async function getSessionView(clientId: string, sessionId: string): Promise<SessionView> {
     const db = database.require();
     const owned = await getOwnedSession(db, sessionId, clientId);
     if (!owned) throw notFound("Session");

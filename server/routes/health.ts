@@ -3,6 +3,7 @@ import type { DatabaseLifecycle } from "../db/lifecycle.js";
 
 export function healthRoutes(deps: { database: DatabaseLifecycle; startedAt: number; version: string }) {
   return new Hono().get("/", async (c) => {
+    c.header("Cache-Control", "no-store");
     const db = await deps.database.status();
     return c.json({
       status: db === "unavailable" ? "degraded" : "ok",
@@ -11,4 +12,9 @@ export function healthRoutes(deps: { database: DatabaseLifecycle; startedAt: num
       uptimeS: Math.round((Date.now() - deps.startedAt) / 1000),
     });
   });
+}
+
+/** Settings the browser needs to behave like the server (limits), and nothing secret. */
+export function publicConfigRoutes(deps: { maxMessageChars: number }) {
+  return new Hono().get("/", (c) => c.json({ maxMessageChars: deps.maxMessageChars }));
 }

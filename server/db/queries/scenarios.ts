@@ -1,23 +1,14 @@
 import { asc, eq, and } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { scenarios, type ScenarioRow } from "../schema.js";
+import { scenarios } from "../schema.js";
+import { PUBLIC_SCENARIO_FIELDS, type PublicScenario } from "../../views.js";
 
-/** Everything a browser may see of a scenario. The system prompt is deliberately absent. */
-export const publicScenarioColumns = {
-  id: scenarios.id,
-  slug: scenarios.slug,
-  title: scenarios.title,
-  characterName: scenarios.characterName,
-  description: scenarios.description,
-  category: scenarios.category,
-  tags: scenarios.tags,
-  contentRating: scenarios.contentRating,
-  openingMessage: scenarios.openingMessage,
-  avatarStyle: scenarios.avatarStyle,
-  avatarSeed: scenarios.avatarSeed,
+/** Only public columns are selected, so the system prompt is never even loaded for these. */
+export const publicScenarioColumns = Object.fromEntries(PUBLIC_SCENARIO_FIELDS.map((f) => [f, scenarios[f]])) as {
+  [K in (typeof PUBLIC_SCENARIO_FIELDS)[number]]: (typeof scenarios)[K];
 };
 
-export type PublicScenarioRow = Pick<ScenarioRow, keyof typeof publicScenarioColumns>;
+export type PublicScenarioRow = PublicScenario;
 
 export function listPublicScenarios(db: Database): Promise<PublicScenarioRow[]> {
   return db

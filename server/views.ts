@@ -1,0 +1,43 @@
+/**
+ * What the API sends to browsers, derived from the table types. The web app imports these
+ * (type-only), so this module must import nothing that needs Node.
+ */
+import type { MessageRow, ScenarioRow } from "./db/schema.js";
+
+export const PUBLIC_SCENARIO_FIELDS = [
+  "id",
+  "slug",
+  "title",
+  "characterName",
+  "description",
+  "category",
+  "tags",
+  "contentRating",
+  "openingMessage",
+  "avatarStyle",
+  "avatarSeed",
+] as const satisfies readonly (keyof ScenarioRow)[];
+
+/** Everything a browser may see of a scenario. The system prompt is deliberately absent. */
+export type PublicScenario = Pick<ScenarioRow, (typeof PUBLIC_SCENARIO_FIELDS)[number]>;
+export type ScenarioSource = "database" | "builtin";
+
+export type MessageView = Pick<
+  MessageRow,
+  "id" | "role" | "content" | "finishReason" | "provider" | "model" | "error" | "createdAt"
+>;
+
+export type SessionView = {
+  id: string;
+  scenario: PublicScenario;
+  createdAt: Date;
+  updatedAt: Date;
+  messages: MessageView[];
+};
+
+/** The server-sent events of a reply, in order: start, delta*, then done or error. */
+export type ReplyStartEvent = { userMessage: MessageView | null; provider?: string; model?: string };
+export type ReplyEvent =
+  | { type: "delta"; text: string }
+  | { type: "done"; message: MessageView }
+  | { type: "error"; code: string; message: string; partial?: MessageView };

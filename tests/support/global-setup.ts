@@ -1,0 +1,32 @@
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { startTempPostgres, type TempPostgres } from "./postgres.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    postgresUrl: string;
+  }
+}
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+let pg: TempPostgres | undefined;
+
+/**
+ * Once per run: build the web app the end-to-end tests load, and start a throwaway Postgres.
+ * Failing to start either fails the run: a suite that cannot run must not pass by skipping.
+ */
+export async function setup(project: TestProject) {
+  execFileSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
+    cwd: ROOT,
+    stdio: "inherit",
+    // vitest sets NODE_ENV=test, which would give React's development build.
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  pg = await startTempPostgres();
+  project.provide("postgresUrl", pg.url);
+}
+
+export function teardown() {
+  pg?.stop();
+}

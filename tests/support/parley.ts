@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+export type ParleyProcess = {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Every line the server printed, stdout and stderr, for assertions on logs. */
+  logs: string[];
+  stop(): Promise<void>;
+  /** A fetch that keeps a cookie jar, as one browser would. */
+  client(): Client;
+};
+
+export type Client = {
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  json<T = unknown>(path: string, init?: RequestInit): Promise<{ status: number; body: T; headers: Headers }>;
+};
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/**
+ * Starts Parley as a real process (the same entry point as `npm start`) on a free port with its
+ * own data directory. The environment is built from scratch so nothing of the developer's
+ * (an OPENROUTER_API_KEY, say) leaks into a test.
+ */
+export async function startParley(opts: { env?: Record<string, string | undefined>; dataDir?: string } = {}): Promise<ParleyProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "parley-test-"));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? tmpdir(),
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    PARLEY_DATA_DIR: dataDir,
+    LOG_LEVEL: "debug",
+  };
+  for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
+
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error("Parley did not start within 60 s")), 60_000);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new Error(`${err.message}\n--- server output ---\n${logs.join("\n")}`));
+    };
+    const onLine = (line: string) => {
+      logs.push(line);
+      if (line.includes('"msg":"listening"')) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { port: number }).port);
+      }
+    };
+    lines(child.stdout!, onLine);
+    lines(child.stderr!, onLine);
+    child.once("exit", (code) => fail(new Error(`Parley exited with code ${code} before listening`)));
+  });
+  child.removeAllListeners("exit");
+
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    port,
+    dataDir,
+    logs,
+    stop: async () => {
+      await stopProcess(child);
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    client: () => cookieClient(url),
+  };
+}
+
+function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void) {
+  let buf = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+}
+
+export function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export function cookieClient(base: string): Client {
+  let cookie = "";
+  const doFetch = async (p: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    if (cookie) headers.set("cookie", cookie);
+    if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+    const res = await fetch(base + p, { ...init, headers });
+    const set = res.headers.getSetCookie();
+    if (set.length) cookie = set.map((c) => c.split(";")[0]).join("; ");
+    return res;
+  };
+  return {
+    fetch: doFetch,
+    json: async <T>(p: string, init?: RequestInit) => {
+      const res = await doFetch(p, init);
+      return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+    },
+  };
+}
+
+/** Reads a server-sent event stream to its end. */
+export async function readSse(res: Response): Promise<{ event: string; data: any }[]> {
+  const { EventSourceParserStream } = await import("eventsource-parser/stream");
+  const out: { event: string; data: any }[] = [];
+  const events = res.body!.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>).pipeThrough(new EventSourceParserStream());
+  for await (const ev of events) out.push({ event: ev.event ?? "message", data: JSON.parse(ev.data) });
+  return out;
+}

@@ -1,0 +1,201 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A scripted OpenAI-compatible upstream: the one stand-in the tests use for a model provider.
+ * Each request takes the next script queued for its model (or for any model), else the default.
+ */
+export type Script =
+  | {
+      kind: "stream";
+      chunks: string[];
+      /** Pause between chunks, as a slow model would. */
+      delayMs?: number;
+      usage?: { prompt_tokens: number; completion_tokens: number; cost?: number } | null;
+      finishReason?: string;
+      /** Send `: OPENROUTER PROCESSING` comments before the first chunk. */
+      keepAlives?: number;
+      /** After this many chunks, stop sending and hold the connection open until the client leaves. */
+      holdAfter?: number;
+      /** After this many chunks, destroy the socket: a stream cut midway. */
+      cutAfter?: number;
+      /** After this many chunks, send an OpenRouter-style error event. */
+      errorAfter?: { chunks: number; message: string };
+      /** Insert a chunk that is not JSON at this index. */
+      malformedAt?: number;
+    }
+  | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
+  /** Accept the request and never answer. */
+  | { kind: "hang" }
+  /** Send 200 headers, then nothing. */
+  | { kind: "headers-then-hang" };
+
+export type RecordedRequest = {
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: {
+    model: string;
+    messages: { role: string; content: string }[];
+    stream?: boolean;
+    temperature?: number;
+    max_tokens?: number;
+    top_p?: number;
+    [k: string]: unknown;
+  };
+  /** Resolves when the client's connection to us closes, e.g. because Parley cancelled it. */
+  closed: Promise<void>;
+};
+
+const DEFAULT_SCRIPT: Script = {
+  kind: "stream",
+  chunks: ["*smiles warmly* ", "Hello ", "from the ", "scripted ", "upstream."],
+  usage: { prompt_tokens: 42, completion_tokens: 7, cost: 0.000123 },
+};
+
+export class ScriptedUpstream {
+  readonly requests: RecordedRequest[] = [];
+  private server: Server;
+  private queue: Script[] = [];
+  private byModel = new Map<string, Script[]>();
+  private defaultScript: Script = DEFAULT_SCRIPT;
+  private waiters: { n: number; resolve: () => void }[] = [];
+  private sockets = new Set<import("node:net").Socket>();
+  port = 0;
+
+  constructor() {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on("connection", (s) => {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+    });
+  }
+
+  static async start(): Promise<ScriptedUpstream> {
+    const u = new ScriptedUpstream();
+    await new Promise<void>((resolve) => u.server.listen(0, "127.0.0.1", resolve));
+    u.port = (u.server.address() as AddressInfo).port;
+    return u;
+  }
+
+  /** The base URL to configure as OPENROUTER_BASE_URL. */
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/v1`;
+  }
+
+  /** Queue scripts for the next requests, whatever model they name. */
+  enqueue(...scripts: Script[]): this {
+    this.queue.push(...scripts);
+    return this;
+  }
+
+  /** Queue scripts for the next requests that name this model. */
+  forModel(model: string, ...scripts: Script[]): this {
+    this.byModel.set(model, [...(this.byModel.get(model) ?? []), ...scripts]);
+    return this;
+  }
+
+  setDefault(script: Script): this {
+    this.defaultScript = script;
+    return this;
+  }
+
+  reset(): void {
+    this.queue = [];
+    this.byModel.clear();
+    this.defaultScript = DEFAULT_SCRIPT;
+    this.requests.length = 0;
+  }
+
+  /** Resolves once `n` requests in all have arrived. */
+  waitForRequests(n: number): Promise<void> {
+    if (this.requests.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private next(model: string): Script {
+    const forModel = this.byModel.get(model);
+    if (forModel?.length) return forModel.shift()!;
+    if (this.queue.length) return this.queue.shift()!;
+    return this.defaultScript;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse) {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    let body: RecordedRequest["body"];
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { message: "bad json" } }));
+      return;
+    }
+    const closed = new Promise<void>((resolve) => res.on("close", () => resolve()));
+    this.requests.push({ path: req.url ?? "", headers: req.headers, body, closed });
+    this.waiters = this.waiters.filter((w) => (this.requests.length >= w.n ? (w.resolve(), false) : true));
+
+    const script = this.next(body.model);
+    switch (script.kind) {
+      case "status":
+        res.writeHead(script.status, { "Content-Type": "application/json", ...script.headers });
+        res.end(JSON.stringify(script.body ?? { error: { message: `scripted ${script.status}`, code: script.status } }));
+        return;
+      case "hang":
+        return; // the request stays open until the client gives up
+      case "headers-then-hang":
+        res.writeHead(200, { "Content-Type": "text/event-stream" });
+        res.flushHeaders();
+        return;
+      case "stream":
+        await this.stream(script, body.model, res, closed);
+    }
+  }
+
+  private async stream(s: Extract<Script, { kind: "stream" }>, model: string, res: ServerResponse, closed: Promise<void>) {
+    let open = true;
+    void closed.then(() => (open = false));
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const send = (data: unknown) => res.write(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+    // A cut after data the client really received: flush what was written, then drop the socket.
+    const cut = async () => {
+      await new Promise<void>((r) => res.write("", () => r()));
+      res.socket?.destroy();
+    };
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+      id: "chatcmpl-scripted",
+      object: "chat.completion.chunk",
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+    for (let i = 0; i < (s.keepAlives ?? 0); i++) res.write(": OPENROUTER PROCESSING\n\n");
+    send(chunk({ role: "assistant", content: "" }));
+    for (let i = 0; i < s.chunks.length; i++) {
+      if (!open) return;
+      if (s.holdAfter === i) return void (await closed);
+      if (s.cutAfter === i) return void (await cut());
+      if (s.errorAfter?.chunks === i) {
+        send({ error: { code: 502, message: s.errorAfter.message }, choices: [{ index: 0, delta: {}, finish_reason: "error" }] });
+        return void res.end();
+      }
+      if (s.malformedAt === i) send("{not json");
+      send(chunk({ content: s.chunks[i] }));
+      if (s.delayMs) await pause(s.delayMs);
+    }
+    if (s.holdAfter === s.chunks.length) return void (await closed);
+    if (s.cutAfter === s.chunks.length) return void (await cut());
+    send(chunk({}, s.finishReason ?? "stop"));
+    if (s.usage !== null) {
+      const usage = s.usage ?? { prompt_tokens: 10, completion_tokens: s.chunks.length };
+      send({ ...chunk({}), choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+    }
+    send("[DONE]");
+    res.end();
+  }
+}

@@ -1,0 +1,92 @@
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import type {
+  MessageView,
+  PublicScenario,
+  ReplyEvent,
+  ReplyStartEvent,
+  ScenarioSource,
+  SessionView,
+} from "../../../server/views";
+
+/** JSON turns the server's Dates into strings. */
+type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+
+export type Scenario = Json<PublicScenario> & { source: ScenarioSource };
+export type Message = Json<MessageView>;
+export type Session = Json<SessionView>;
+export type StreamEvent = Json<ReplyEvent> | { type: "start"; data: Json<ReplyStartEvent> };
+
+/** An error the server explained: its code drives the UI, its message is shown as is. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      ...init,
+      headers: { "Content-Type": "application/json", Accept: "application/json", ...init?.headers },
+    });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new ApiError(0, "network_error", "Parley's server cannot be reached. Check that it is running.");
+  }
+  if (!res.ok) throw await toApiError(res);
+  return (await res.json()) as T;
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  return new ApiError(
+    res.status,
+    body?.error?.code ?? "http_error",
+    body?.error?.message ?? `The server answered ${res.status} ${res.statusText}`,
+  );
+}
+
+export const api = {
+  config: () => request<{ maxMessageChars: number }>("/api/config"),
+  scenarios: () => request<{ source: ScenarioSource; scenarios: Scenario[] }>("/api/scenarios"),
+  scenario: (slug: string) => request<{ scenario: Scenario }>(`/api/scenarios/${encodeURIComponent(slug)}`),
+  createSession: (scenario: string) =>
+    request<{ session: Session }>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario }) }),
+  session: (id: string) => request<{ session: Session }>(`/api/sessions/${encodeURIComponent(id)}`),
+  sendMessage: (sessionId: string, content: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>
+    stream(`/api/sessions/${encodeURIComponent(sessionId)}/messages`, { content }, onEvent, signal),
+  regenerate: (sessionId: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>
+    stream(`/api/sessions/${encodeURIComponent(sessionId)}/regenerate`, {}, onEvent, signal),
+};
+
+/** POSTs and reads the reply's server-sent events until the stream ends. */
+async function stream(path: string, body: unknown, onEvent: (e: StreamEvent) => void, signal: AbortSignal) {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new ApiError(0, "network_error", "Parley's server cannot be reached. Check that it is running.");
+  }
+  if (!res.ok || !res.body) throw await toApiError(res);
+  const reader = res.body
+    .pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>)
+    .pipeThrough(new EventSourceParserStream())
+    .getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    const data = JSON.parse(value.data);
+    onEvent(value.event === "start" ? { type: "start", data } : (data as StreamEvent));
+  }
+}

@@ -1,0 +1,240 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api, ApiError, type Message, type Scenario, type StreamEvent } from "../api/client";
+import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
+
+export type ChatError = { code: string; message: string };
+export type Streaming = { text: string; provider?: string; model?: string };
+
+const isAbort = (err: unknown) => (err as Error)?.name === "AbortError";
+const localId = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2)}`;
+
+/** Retries a request the server refused only because the previous reply is still being saved. */
+async function whenFree<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === "reply_in_progress") || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+  }
+}
+
+/**
+ * One scenario's conversation: resumes the remembered session, creates one on the first
+ * message, streams replies, and keeps whatever arrived when a reply is stopped or fails.
+ */
+export function useChat(slug: string) {
+  const [scenario, setScenario] = useState<Scenario | null>(null);
+  const [sessionId, setSessionId] = useState<string | null>(null);
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [streaming, setStreaming] = useState<Streaming | null>(null);
+  const [error, setError] = useState<ChatError | null>(null);
+  const [loading, setLoading] = useState(true);
+  const controller = useRef<AbortController | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    setLoading(true);
+    setError(null);
+    (async () => {
+      try {
+        const { scenario } = await api.scenario(slug);
+        if (cancelled) return;
+        setScenario(scenario);
+        const remembered = recallSession(slug);
+        if (remembered) {
+          try {
+            const { session } = await api.session(remembered);
+            if (cancelled) return;
+            setSessionId(session.id);
+            setMessages(session.messages);
+            return;
+          } catch (err) {
+            if (!(err instanceof ApiError && err.status === 404)) throw err;
+            forgetSession(slug);
+          }
+        }
+        setSessionId(null);
+        setMessages([openingOf(scenario)]);
+      } catch (err) {
+        if (!cancelled) setError(toChatError(err));
+      } finally {
+        if (!cancelled) setLoading(false);
+      }
+    })();
+    return () => {
+      cancelled = true;
+      controller.current?.abort();
+    };
+  }, [slug]);
+
+  /** Runs one streamed reply; `onStart` sees the stored user message, if any. */
+  const runReply = useCallback(
+    async (
+      call: (id: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) => Promise<void>,
+      id: string,
+      hooks: { onStart?: (m: Message | null) => void; onNothing?: () => void },
+    ) => {
+      const ctl = new AbortController();
+      controller.current = ctl;
+      let text = "";
+      let finished = false;
+      setStreaming({ text: "" });
+      setError(null);
+      try {
+        await call(
+          id,
+          (e) => {
+            if (e.type === "start") {
+              hooks.onStart?.(e.data.userMessage);
+              setStreaming({ text, provider: e.data.provider, model: e.data.model });
+            } else if (e.type === "delta") {
+              text += e.text;
+              setStreaming((s) => ({ ...s, text }));
+            } else if (e.type === "done") {
+              finished = true;
+              setMessages((m) => [...m, e.message]);
+            } else if (e.type === "error") {
+              finished = true;
+              if (e.partial) {
+                const partial = e.partial;
+                setMessages((m) => [...m, partial]);
+              } else hooks.onNothing?.();
+              setError({ code: e.code, message: e.message });
+            }
+          },
+          ctl.signal,
+        );
+        if (!finished) {
+          // The stream closed without a verdict: keep what arrived, as the server does.
+          if (text) setMessages((m) => [...m, localReply(text, "error")]);
+          else hooks.onNothing?.();
+          setError({ code: "stream_cut", message: "The connection closed before the reply finished." });
+        }
+      } catch (err) {
+        if (isAbort(err)) {
+          if (text) setMessages((m) => [...m, localReply(text, "aborted")]);
+          else hooks.onNothing?.();
+        } else {
+          if (text) setMessages((m) => [...m, localReply(text, "error")]);
+          else hooks.onNothing?.();
+          setError(toChatError(err));
+        }
+      } finally {
+        if (controller.current === ctl) controller.current = null;
+        setStreaming(null);
+        rememberSession(slug, id);
+      }
+    },
+    [slug],
+  );
+
+  /** Sends a message. Resolves false when the server did not store it, so the draft is kept. */
+  const send = useCallback(
+    async (content: string): Promise<boolean> => {
+      if (!scenario || controller.current) return false;
+      let id = sessionId;
+      try {
+        if (!id) {
+          const { session } = await api.createSession(scenario.slug);
+          id = session.id;
+          setSessionId(id);
+          setMessages(session.messages);
+          rememberSession(slug, id);
+        }
+      } catch (err) {
+        setError(toChatError(err));
+        return false;
+      }
+      const pending: Message = { ...localReply(content, null), role: "user", id: localId("pending") };
+      setMessages((m) => [...m, pending]);
+      let stored = false;
+      const sessionForCall = id;
+      try {
+        await whenFree(() =>
+          runReply(
+            (sid, onEvent, signal) => api.sendMessage(sid, content, onEvent, signal),
+            sessionForCall,
+            {
+              onStart: (m) => {
+                stored = true;
+                if (m) setMessages((all) => all.map((x) => (x.id === pending.id ? m : x)));
+              },
+            },
+          ),
+        );
+      } catch (err) {
+        setError(toChatError(err));
+      }
+      if (!stored) setMessages((all) => all.filter((x) => x.id !== pending.id));
+      return stored;
+    },
+    [scenario, sessionId, slug, runReply],
+  );
+
+  /** A fresh reply to the last message; the one it replaces comes back if nothing new arrives. */
+  const regenerate = useCallback(async () => {
+    if (!sessionId || controller.current) return;
+    const last = messages.at(-1);
+    const replaced = last && last.role === "assistant" && last.finishReason !== "opening" ? last : undefined;
+    if (replaced) setMessages((m) => m.filter((x) => x.id !== replaced.id));
+    try {
+      await whenFree(() =>
+        runReply(api.regenerate, sessionId, {
+          onNothing: () => replaced && setMessages((m) => [...m, replaced]),
+        }),
+      );
+    } catch (err) {
+      if (replaced) setMessages((m) => (m.some((x) => x.id === replaced.id) ? m : [...m, replaced]));
+      setError(toChatError(err));
+    }
+  }, [sessionId, messages, runReply]);
+
+  const stop = useCallback(() => controller.current?.abort(), []);
+
+  const startOver = useCallback(() => {
+    if (!scenario) return;
+    controller.current?.abort();
+    forgetSession(slug);
+    setSessionId(null);
+    setMessages([openingOf(scenario)]);
+    setError(null);
+  }, [scenario, slug]);
+
+  return {
+    scenario,
+    sessionId,
+    messages,
+    streaming,
+    error,
+    loading,
+    send,
+    stop,
+    regenerate,
+    startOver,
+    dismissError: () => setError(null),
+  };
+}
+
+function openingOf(s: Scenario): Message {
+  return { ...localReply(s.openingMessage, "opening"), id: `opening-${s.slug}` };
+}
+
+function localReply(content: string, finishReason: string | null): Message {
+  return {
+    id: localId("local"),
+    role: "assistant",
+    content,
+    finishReason,
+    provider: null,
+    model: null,
+    error: null,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+function toChatError(err: unknown): ChatError {
+  if (err instanceof ApiError) return { code: err.code, message: err.message };
+  return { code: "unexpected", message: (err as Error)?.message ?? "Something went wrong" };
+}

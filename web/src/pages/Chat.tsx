@@ -1,0 +1,118 @@
+import { useEffect, useRef, useState } from "react";
+import { Link } from "wouter";
+import { api, type Message } from "../api/client";
+import { Avatar } from "../components/Avatar";
+import { Composer } from "../components/Composer";
+import { ErrorBanner } from "../components/ErrorBanner";
+import { Markdown } from "../components/Markdown";
+import { useChat } from "../hooks/useChat";
+
+const FINISH_NOTE: Record<string, string> = {
+  aborted: "Stopped",
+  error: "Cut off: the reply did not finish",
+  length: "Reached the reply length limit",
+};
+
+export function Chat({ slug }: { slug: string }) {
+  const chat = useChat(slug);
+  const [maxChars, setMaxChars] = useState(8000);
+  const endRef = useRef<HTMLDivElement>(null);
+  const { scenario, messages, streaming, error } = chat;
+
+  useEffect(() => {
+    api.config().then((c) => setMaxChars(c.maxMessageChars), () => {});
+  }, []);
+  useEffect(() => {
+    endRef.current?.scrollIntoView({ block: "end" });
+  }, [messages.length, streaming?.text]);
+  useEffect(() => {
+    if (scenario) document.title = `${scenario.characterName} · ${scenario.title} · Parley`;
+  }, [scenario]);
+
+  if (!scenario) {
+    return (
+      <main className="chat">
+        <p className="back">
+          <Link href="/">← All scenarios</Link>
+        </p>
+        {chat.loading ? <p className="muted">Loading…</p> : error && <ErrorBanner message={error.message} />}
+      </main>
+    );
+  }
+
+  const last = messages.at(-1);
+  const canRegenerate =
+    !streaming && !!chat.sessionId && !!last && !(last.role === "assistant" && last.finishReason === "opening");
+
+  return (
+    <main className="chat">
+      <header className="chat-header">
+        <Link href="/" className="back-link" aria-label="All scenarios">
+          ←
+        </Link>
+        <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={44} alt="" />
+        <div className="chat-title">
+          <h1>{scenario.characterName}</h1>
+          <p>{scenario.title}</p>
+        </div>
+        <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId}>
+          New conversation
+        </button>
+      </header>
+
+      <div className="messages" role="log" aria-label="Conversation" aria-live="polite">
+        {messages.map((m) => (
+          <MessageBubble key={m.id} message={m} scenario={scenario} />
+        ))}
+        {streaming && (
+          <div className="message assistant streaming" data-testid="streaming-reply" aria-busy="true">
+            <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={32} alt="" />
+            <div className="bubble">
+              {streaming.text ? <Markdown text={streaming.text} /> : <span className="typing">{scenario.characterName} is typing…</span>}
+            </div>
+          </div>
+        )}
+        <div ref={endRef} />
+      </div>
+
+      {error && (
+        <ErrorBanner
+          message={error.message}
+          code={error.code}
+          onRetry={chat.sessionId && last?.finishReason !== "opening" ? () => void chat.regenerate() : undefined}
+          onDismiss={chat.dismissError}
+        />
+      )}
+
+      <div className="chat-actions">
+        {canRegenerate && (
+          <button type="button" className="ghost" onClick={() => void chat.regenerate()}>
+            ↻ Regenerate
+          </button>
+        )}
+      </div>
+
+      <Composer
+        disabled={chat.loading}
+        streaming={!!streaming}
+        maxChars={maxChars}
+        onSend={chat.send}
+        onStop={chat.stop}
+        placeholder={`Message ${scenario.characterName}…`}
+      />
+    </main>
+  );
+}
+
+function MessageBubble({ message, scenario }: { message: Message; scenario: { avatarStyle: string; avatarSeed: string } }) {
+  const note = message.finishReason ? FINISH_NOTE[message.finishReason] : undefined;
+  return (
+    <div className={`message ${message.role}`} data-testid={`message-${message.role}`} data-finish={message.finishReason ?? ""}>
+      {message.role === "assistant" && <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={32} alt="" />}
+      <div className="bubble">
+        <Markdown text={message.content} />
+        {note && <p className="finish-note">{note}</p>}
+      </div>
+    </div>
+  );
+}

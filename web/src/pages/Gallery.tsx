@@ -1,0 +1,78 @@
+import { useEffect, useState } from "react";
+import { Link } from "wouter";
+import { api, type Scenario } from "../api/client";
+import { Avatar } from "../components/Avatar";
+import { ErrorBanner } from "../components/ErrorBanner";
+
+const RATING_LABEL: Record<string, string> = { general: "All ages", teen: "Teen", mature: "Mature" };
+
+export function Gallery() {
+  const [scenarios, setScenarios] = useState<Scenario[] | null>(null);
+  const [builtin, setBuiltin] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    setError(null);
+    api
+      .scenarios()
+      .then((r) => {
+        setScenarios(r.scenarios);
+        setBuiltin(r.source === "builtin");
+      })
+      .catch((err: Error) => setError(err.message));
+  }, [attempt]);
+
+  const groups: { title: string; items: Scenario[] }[] = [
+    { title: "Practice conversations", items: scenarios?.filter((s) => s.category === "practice") ?? [] },
+    { title: "Stories", items: scenarios?.filter((s) => s.category === "story") ?? [] },
+  ];
+
+  return (
+    <main className="gallery">
+      <header className="gallery-header">
+        <h1>Parley</h1>
+        <p>Pick a scenario and talk with its character. Practise a hard conversation, or step into a story.</p>
+      </header>
+      {error && <ErrorBanner message={error} onRetry={() => setAttempt((n) => n + 1)} />}
+      {builtin && (
+        <p className="notice" role="status">
+          The database is unavailable: showing the built-in scenarios. Conversations cannot be saved until it is back.
+        </p>
+      )}
+      {!scenarios && !error && <p className="muted">Loading scenarios…</p>}
+      {groups.map(
+        (g) =>
+          g.items.length > 0 && (
+            <section key={g.title} aria-labelledby={`group-${g.title}`}>
+              <h2 id={`group-${g.title}`}>{g.title}</h2>
+              <ul className="cards">
+                {g.items.map((s) => (
+                  <li key={s.slug}>
+                    <Link href={`/s/${s.slug}`} className="card" data-testid="scenario-card">
+                      <div className="card-top">
+                        <Avatar style={s.avatarStyle} seed={s.avatarSeed} size={56} alt="" />
+                        <div>
+                          <h3>{s.title}</h3>
+                          <p className="character">with {s.characterName}</p>
+                        </div>
+                      </div>
+                      <p className="description">{s.description}</p>
+                      <div className="meta">
+                        <span className={`rating rating-${s.contentRating}`}>{RATING_LABEL[s.contentRating]}</span>
+                        {s.tags.map((t) => (
+                          <span key={t} className="tag">
+                            {t}
+                          </span>
+                        ))}
+                      </div>
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ),
+      )}
+    </main>
+  );
+}
