@@ -6,6 +6,7 @@ import type { ChatService } from "./chat/service.js";
 import type { DatabaseLifecycle } from "./db/lifecycle.js";
 import { AppError, errorBody } from "./errors.js";
 import type { Logger } from "./logger.js";
+import { accessLog } from "./middleware/access-log.js";
 import { clientId } from "./middleware/client-id.js";
 import { avatarRoutes } from "./routes/avatars.js";
 import { healthRoutes, publicConfigRoutes } from "./routes/health.js";
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps) {
     return c.json(errorBody("internal_error", "Something went wrong on the server"), 500);
   });
 
+  app.use("*", accessLog(deps.log));
   const api = new Hono<AppEnv>();
   api.use(
     "*",
@@ -46,7 +48,8 @@ export function createApp(deps: AppDeps) {
         c.json(errorBody("body_too_large", `The request body is larger than ${deps.maxBodyBytes} bytes`), 413),
     }),
   );
-  api.use("*", clientId);
+  // Only routes that own data need to know who is asking.
+  api.use("/sessions/*", clientId); // matches /sessions itself too
   api.route("/health", healthRoutes(deps));
   api.route("/config", publicConfigRoutes(deps));
   api.route("/scenarios", scenarioRoutes(deps));
@@ -56,7 +59,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api", api);
 
   app.route("/avatars", avatarRoutes);
-  app.route("/", webRoutes(deps.webDir));
+  app.route("/", webRoutes(deps.webDir, clientId));
   app.notFound((c) => c.json(errorBody("not_found", "Not found"), 404));
   return app;
 }

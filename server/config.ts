@@ -41,6 +41,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every variable Parley reads; the README's table must list each (a test checks). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export type Config = {
   port: number;
   host: string;

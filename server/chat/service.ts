@@ -235,6 +235,7 @@ export function createChatService(deps: {
       // Reached with nothing stored when the consumer stopped early: the client went away.
       if (!ended) finish = "aborted";
       await store();
+      log.debug({ session: ctx.sessionId, finish, chars: text.length }, "reply stored");
     }
     const message = stored ? toMessageView(stored) : undefined;
     if (finish === "error") {

@@ -11,6 +11,7 @@ const VALID = /^[A-Za-z0-9_-]{32}$/;
  * and no script on the page can read it.
  */
 export const clientId: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.get("clientId")) return next();
   let id = getCookie(c, CLIENT_COOKIE);
   if (!id || !VALID.test(id)) {
     id = randomBytes(24).toString("base64url");

@@ -15,26 +15,25 @@ export function streamReply(c: Context, reply: Reply, userMessage: MessageView |
   }
   c.header("Cache-Control", "no-cache, no-transform");
   c.header("X-Accel-Buffering", "no");
-  return streamSSE(
-    c,
-    async (stream) => {
+  // Errors are caught here rather than through streamSSE's onError, which would also send the raw message.
+  return streamSSE(c, async (stream) => {
+    try {
       const start = reply.started ? { provider: reply.provider, model: reply.model } : {};
       await stream.writeSSE({ event: "start", data: JSON.stringify({ userMessage: userMessage ?? null, ...start }) });
       if (!reply.started) {
-        await stream.writeSSE({ event: "error", data: JSON.stringify({ code: reply.code, message: reply.message }) });
+        await stream.writeSSE({ event: "error", data: JSON.stringify({ type: "error", code: reply.code, message: reply.message }) });
         return;
       }
       for await (const ev of reply.events) {
         if (stream.aborted) break;
         await stream.writeSSE({ event: ev.type, data: JSON.stringify(ev) });
       }
-    },
-    async (err, stream) => {
-      log.error({ err: err.message }, "reply stream failed");
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "reply stream failed");
       await stream.writeSSE({
         event: "error",
-        data: JSON.stringify({ code: "internal_error", message: "Something went wrong while replying" }),
+        data: JSON.stringify({ type: "error", code: "internal_error", message: "Something went wrong while replying" }),
       });
-    },
-  );
+    }
+  });
 }

@@ -1,16 +1,24 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 
 /**
  * The built SPA: hashed assets cached for a year, and index.html for every other GET so that
  * client-side routes (/s/:slug) survive a reload.
  */
-export function webRoutes(webDir: string) {
+export function webRoutes(webDir: string, identify: MiddlewareHandler) {
   const app = new Hono();
   const indexPath = path.join(webDir, "index.html");
   const root = webDir;
+
+  const sendIndex: MiddlewareHandler = async (c) => {
+    if (!existsSync(indexPath)) {
+      return c.text("The web app is not built yet: run `npm run build` (npm start does it for you).", 503);
+    }
+    c.header("Cache-Control", "no-cache");
+    return c.html(readFileSync(indexPath, "utf8"));
+  };
 
   app.use(
     "/assets/*",
@@ -19,13 +27,12 @@ export function webRoutes(webDir: string) {
       onFound: (_p, c) => c.header("Cache-Control", "public, max-age=31536000, immutable"),
     }),
   );
+  // A missing hashed asset is a 404, not the page: HTML in place of a script only confuses.
+  app.get("/assets/*", (c) => c.json({ error: { code: "not_found", message: "No such asset" } }, 404));
+  // The page is a browser's first request: giving it its client id here means the API calls the
+  // page then makes in parallel all carry the same id, rather than racing to mint one each.
+  app.get("/", identify, sendIndex);
   app.use("*", serveStatic({ root, onFound: (_p, c) => c.header("Cache-Control", "no-cache") }));
-  app.get("*", (c) => {
-    if (!existsSync(indexPath)) {
-      return c.text("The web app is not built yet: run `npm run build` (npm start does it for you).", 503);
-    }
-    c.header("Cache-Control", "no-cache");
-    return c.html(readFileSync(indexPath, "utf8"));
-  });
+  app.get("*", identify, sendIndex);
   return app;
 }

@@ -152,6 +152,7 @@ describe("sessions", () => {
     expect(events.at(-1)).toEqual({
       event: "error",
       data: {
+        type: "error",
         code: "no_provider",
         message: "No model provider is configured: set OPENROUTER_API_KEY or start the local chat worker",
       },
@@ -197,6 +198,18 @@ describe("avatars", () => {
 });
 
 describe("web app", () => {
+  it("gives a browser its client id with the page, before the app's parallel API calls", async () => {
+    const page = await fetch(parley.url + "/s/refund-request");
+    expect(page.headers.get("set-cookie")).toMatch(/parley_client=[A-Za-z0-9_-]{32};.*HttpOnly/i);
+    // Read-only API calls mint no identity, so they cannot race to overwrite the page's.
+    for (const p of ["/api/scenarios", "/api/config", "/api/health"]) {
+      expect((await fetch(parley.url + p)).headers.get("set-cookie")).toBeNull();
+    }
+    const asset = await fetch(parley.url + "/assets/nothing.js");
+    expect(asset.status).toBe(404);
+    expect(asset.headers.get("set-cookie")).toBeNull();
+  });
+
   it("serves the SPA for client-side routes", async () => {
     for (const p of ["/", "/s/refund-request"]) {
       const res = await fetch(parley.url + p);

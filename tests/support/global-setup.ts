@@ -10,6 +10,7 @@ declare module "vitest" {
 }
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
+export const TEST_WEB_DIR = path.join(ROOT, "test-results", "web");
 let pg: TempPostgres | undefined;
 
 /**
@@ -17,7 +18,8 @@ let pg: TempPostgres | undefined;
  * Failing to start either fails the run: a suite that cannot run must not pass by skipping.
  */
 export async function setup(project: TestProject) {
-  execFileSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
+  // Built into a folder of the test run's own, so a developer's dist/ (and a running `npm start`) is left alone.
+  execFileSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "web/vite.config.ts", "--logLevel", "warn", "--outDir", TEST_WEB_DIR], {
     cwd: ROOT,
     stdio: "inherit",
     // vitest sets NODE_ENV=test, which would give React's development build.

@@ -36,6 +36,7 @@ export async function startParley(opts: { env?: Record<string, string | undefine
     HOST: "127.0.0.1",
     PARLEY_DATA_DIR: dataDir,
     LOG_LEVEL: "debug",
+    PARLEY_WEB_DIR: path.join(ROOT, "test-results", "web"),
   };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
 

@@ -34,3 +34,14 @@ describe("configuration", () => {
     expect(c.chatWorkerUrl).toBe("http://127.0.0.1:8/v1");
   });
 });
+
+describe("the README's configuration table", () => {
+  it("lists every variable Parley reads", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { ENV_VARIABLES } = await import("../../server/config.js");
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const missing = ENV_VARIABLES.filter((v) => !readme.includes(`| \`${v}\` |`));
+    expect(missing).toEqual([]);
+    expect(ENV_VARIABLES.length).toBeGreaterThanOrEqual(10);
+  });
+});

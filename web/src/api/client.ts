@@ -87,6 +87,7 @@ async function stream(path: string, body: unknown, onEvent: (e: StreamEvent) => 
     const { done, value } = await reader.read();
     if (done) return;
     const data = JSON.parse(value.data);
-    onEvent(value.event === "start" ? { type: "start", data } : (data as StreamEvent));
+    // The SSE event name is the event's type.
+    onEvent(value.event === "start" ? { type: "start", data } : ({ ...data, type: value.event } as StreamEvent));
   }
 }

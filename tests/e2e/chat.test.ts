@@ -1,0 +1,250 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { launchBrowser } from "../support/browser.js";
+import { startParley, type ParleyProcess } from "../support/parley.js";
+import { ScriptedUpstream } from "../support/upstream.js";
+
+/** A person's path through Parley in a real Chromium: gallery, chat, reload, stop, XSS. */
+const SHOTS = path.resolve(import.meta.dirname, "../../test-results/screenshots");
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 375, height: 740 };
+
+let upstream: ScriptedUpstream;
+let parley: ParleyProcess;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  upstream = await ScriptedUpstream.start();
+  upstream.setDefault({
+    kind: "stream",
+    chunks: ["*leans ", "back in ", "her chair* ", "Fine. ", "I'm listening. ", "What are you ", "offering?"],
+    delayMs: 40,
+  });
+  [parley, browser] = await Promise.all([
+    startParley({ env: { OPENROUTER_API_KEY: "sk-or-e2e", OPENROUTER_BASE_URL: upstream.baseUrl } }),
+    launchBrowser(),
+  ]);
+});
+
+async function openPage(viewport = DESKTOP) {
+  context = await browser.newContext({ viewport });
+  // Well inside the test's own timeout, so a failed wait reports what it waited for.
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("dialog", (d) => {
+    pageErrors.push(`dialog opened: ${d.message()}`);
+    void d.dismiss();
+  });
+  return page;
+}
+
+beforeEach(() => {
+  // When a browser test fails, what the server said is the first thing to read.
+  onTestFailed(() => console.error(`--- Parley's last log lines ---\n${parley.logs.slice(-40).join("\n")}`));
+});
+
+afterEach(async () => {
+  await context?.close();
+  upstream.reset();
+  upstream.setDefault({
+    kind: "stream",
+    chunks: ["*leans ", "back in ", "her chair* ", "Fine. ", "I'm listening. ", "What are you ", "offering?"],
+    delayMs: 40,
+  });
+  expect(pageErrors).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await parley?.stop();
+  await upstream?.close();
+});
+
+const FULL_REPLY = "leans back in her chair";
+
+async function sendMessage(p: Page, text: string) {
+  const box = p.getByLabel("Your message");
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** Sends a message and waits until the character's reply has finished and is in the thread. */
+async function sendAndAwaitReply(p: Page, text: string) {
+  const replies = p.getByTestId("message-assistant");
+  const before = await replies.count();
+  await sendMessage(p, text);
+  await replies.nth(before).waitFor();
+  await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+}
+
+describe("gallery", () => {
+  it("shows the scenarios as cards with avatars, at desktop and phone width", async () => {
+    for (const [name, viewport] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
+      const p = await openPage(viewport);
+      await p.goto(parley.url);
+      const cards = p.getByTestId("scenario-card");
+      await cards.first().waitFor();
+      expect(await cards.count()).toBeGreaterThanOrEqual(8);
+      for (const card of await cards.all()) {
+        await card.scrollIntoViewIfNeeded();
+        const img = card.locator("img.avatar");
+        await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0), { timeout: 10_000 }).toBe(true);
+      }
+      await p.evaluate(() => window.scrollTo(0, 0));
+      const first = cards.first();
+      expect(await first.locator("h3").textContent()).toBeTruthy();
+      expect(await first.textContent()).toMatch(/All ages|Teen|Mature/);
+      expect(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      await p.screenshot({ path: path.join(SHOTS, `gallery-${name}.png`), fullPage: name === "desktop" });
+      await context.close();
+    }
+  });
+
+  it("opens a scenario from the keyboard", async () => {
+    const p = await openPage();
+    await p.goto(parley.url);
+    await p.getByTestId("scenario-card").first().waitFor();
+    await p.getByTestId("scenario-card").first().focus();
+    await p.keyboard.press("Enter");
+    await p.waitForURL(/\/s\//);
+    await p.getByLabel("Your message").waitFor();
+  });
+});
+
+describe("chat", () => {
+  it("streams a reply, renders *actions* in italics, and finds the history after a reload", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/refund-request`);
+    await p.getByText("Finally, a human being").waitFor();
+
+    await sendMessage(p, "I'm sorry. Let me make this right.");
+    // The reply is visible while it is still streaming, token by token.
+    const streaming = p.getByTestId("streaming-reply");
+    await streaming.filter({ hasText: "leans" }).waitFor();
+    expect(await streaming.textContent()).not.toContain("offering?");
+    await p.getByTestId("message-assistant").nth(1).waitFor();
+    await streaming.waitFor({ state: "detached" });
+
+    const reply = p.getByTestId("message-assistant").last();
+    expect(await reply.locator("em").first().textContent()).toBe("leans back in her chair");
+    expect(await reply.textContent()).toContain("What are you offering?");
+    await p.screenshot({ path: path.join(SHOTS, "chat-desktop.png") });
+
+    await p.reload();
+    await p.getByText("I'm sorry. Let me make this right.").waitFor();
+    expect(await p.getByTestId("message-assistant").last().textContent()).toContain("What are you offering?");
+    expect(await p.getByTestId("message-user").count()).toBe(1);
+  });
+
+  it("keeps the partial reply when Stop is pressed mid-reply, across a reload", async () => {
+    upstream.enqueue({ kind: "stream", chunks: ["*pauses* ", "Well, ", "the thing is", " never sent"], holdAfter: 3 });
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/salary-negotiation`);
+    await sendMessage(p, "I'd like to discuss the base salary.");
+    await p.getByTestId("streaming-reply").filter({ hasText: "the thing is" }).waitFor();
+    await p.getByRole("button", { name: "Stop" }).click();
+    await upstream.requests[0]!.closed; // Parley cancelled the upstream request
+
+    const kept = p.getByTestId("message-assistant").filter({ hasText: "Stopped" });
+    await kept.waitFor();
+    expect(await kept.textContent()).toContain("Well, the thing is");
+
+    // The server stores the partial reply as it notices the disconnect; reload until it shows.
+    await expect
+      .poll(
+        async () => {
+          await p.reload();
+          await p.getByText("I'd like to discuss the base salary.").waitFor();
+          return p.getByTestId("message-assistant").last().getAttribute("data-finish");
+        },
+        { timeout: 15_000 },
+      )
+      .toBe("aborted");
+    expect(await p.getByTestId("message-assistant").last().textContent()).toContain("Well, the thing is");
+    expect(await p.getByTestId("message-assistant").last().textContent()).toContain("Stopped");
+  });
+
+  it("shows HTML in a message as text and never runs it", async () => {
+    const xss = "<img src=x onerror=alert(1)>";
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/the-gilded-tankard`);
+    await sendAndAwaitReply(p, xss);
+    await p.getByTestId("message-user").filter({ hasText: xss }).waitFor();
+    expect(await p.locator(".messages .bubble img").count()).toBe(0);
+    await p.reload();
+    await p.getByTestId("message-user").filter({ hasText: xss }).waitFor();
+    expect(await p.locator(".messages .bubble img").count()).toBe(0);
+  });
+
+  it("regenerates the last reply, and Shift+Enter adds a line instead of sending", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/job-interview`);
+    const box = p.getByLabel("Your message");
+    await box.fill("First line");
+    await box.press("Shift+Enter");
+    await box.type("second line");
+    expect(await box.inputValue()).toBe("First line\nsecond line");
+    await box.press("Enter");
+    await p.getByTestId("message-assistant").filter({ hasText: "offering?" }).waitFor();
+    await p.getByTestId("message-user").filter({ hasText: "second line" }).waitFor();
+
+    upstream.enqueue({ kind: "stream", chunks: ["A different take."] });
+    await p.getByRole("button", { name: /Regenerate/ }).click();
+    await p.getByTestId("message-assistant").filter({ hasText: "A different take." }).waitFor();
+    expect(await p.getByText("What are you offering?").count()).toBe(0);
+    expect(await p.getByTestId("message-assistant").count()).toBe(2);
+  });
+
+  it("starts a new session once 30 minutes have passed since the last activity", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/landlord-dispute`);
+    await sendAndAwaitReply(p, "The heating has been off for nine days.");
+    await p.reload();
+    await p.getByText("The heating has been off for nine days.").waitFor();
+
+    await p.evaluate(() => {
+      const key = "parley.session.landlord-dispute";
+      const entry = JSON.parse(localStorage.getItem(key)!);
+      localStorage.setItem(key, JSON.stringify({ ...entry, lastActive: Date.now() - 31 * 60 * 1000 }));
+    });
+    await p.reload();
+    await p.getByText("the heating engineer is booked up").waitFor();
+    expect(await p.getByTestId("message-user").count()).toBe(0);
+  });
+
+  it("is usable at phone width", async () => {
+    const p = await openPage(PHONE);
+    await p.goto(`${parley.url}/s/rain-on-the-boulevard`);
+    await sendAndAwaitReply(p, "I was at the Blue Lantern. So what?");
+    expect(await p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    const send = await p.getByLabel("Your message").boundingBox();
+    expect(send!.x + send!.width).toBeLessThanOrEqual(PHONE.width);
+    await p.screenshot({ path: path.join(SHOTS, "chat-phone.png") });
+  });
+});
+
+describe("without a model provider", () => {
+  it("keeps the message and points to the README", async () => {
+    const bare = await startParley();
+    try {
+      const p = await openPage();
+      await p.goto(`${bare.url}/s/refund-request`);
+      await sendMessage(p, "Hello?");
+      const alert = p.getByRole("alert");
+      await alert.waitFor();
+      expect(await alert.textContent()).toContain("No model provider is configured");
+      expect(await alert.textContent()).toContain("Connect a model");
+      await p.reload();
+      await p.getByText("Hello?").waitFor();
+    } finally {
+      await bare.stop();
+    }
+  });
+});

@@ -1,0 +1,116 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { openDatabase } from "../../server/db/client.js";
+import { seedDefaults } from "../../server/db/seed.js";
+import { apiModels, apiProviders, scenarios } from "../../server/db/schema.js";
+import { createTestDatabase } from "../support/db.js";
+import { freePort } from "../support/postgres.js";
+import { startParley } from "../support/parley.js";
+
+const tmpDirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(path.join(tmpdir(), "parley-db-"));
+  tmpDirs.push(d);
+  return d;
+};
+afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("migrations and seed", () => {
+  it("apply idempotently on PGlite, and the seed runs once without overwriting an admin's edits", async () => {
+    const dataDir = tmp();
+    const first = await openDatabase({ dataDir });
+    expect(first.kind).toBe("pglite");
+    expect(await seedDefaults(first.db)).toEqual({ seeded: true });
+    await first.db.update(scenarios).set({ title: "Edited by an admin" }).where(eq(scenarios.slug, "refund-request"));
+    await first.db.delete(scenarios).where(eq(scenarios.slug, "job-interview"));
+    await first.close();
+
+    const second = await openDatabase({ dataDir });
+    expect(await seedDefaults(second.db)).toEqual({ seeded: false });
+    const rows = await second.db.select({ slug: scenarios.slug, title: scenarios.title }).from(scenarios);
+    expect(rows.find((r) => r.slug === "refund-request")!.title).toBe("Edited by an admin");
+    expect(rows.some((r) => r.slug === "job-interview")).toBe(false);
+    await second.close();
+  });
+
+  it("apply on Postgres too, concurrently from two instances, and seed the providers and models", async () => {
+    const pg = await createTestDatabase(inject("postgresUrl"));
+    try {
+      const [a, b] = await Promise.all([openDatabase({ databaseUrl: pg.url, dataDir: tmp() }), openDatabase({ databaseUrl: pg.url, dataDir: tmp() })]);
+      const seeds = await Promise.all([seedDefaults(a.db), seedDefaults(b.db)]);
+      expect(seeds.filter((s) => s.seeded)).toHaveLength(1);
+      expect(a.kind).toBe("postgres");
+
+      const providers = await a.db.select().from(apiProviders);
+      expect(providers.find((p) => p.name === "openrouter")).toMatchObject({
+        kind: "openrouter",
+        authScheme: "bearer",
+        authHeaderName: "Authorization",
+        secretName: "OPENROUTER_API_KEY",
+        isActive: true,
+      });
+      expect(providers.find((p) => p.name === "chat_worker")).toMatchObject({ kind: "chat_worker" });
+      const models = await a.db.select().from(apiModels).where(eq(apiModels.task, "roleplay"));
+      expect(models.find((m) => m.modelKey === "anthropic/claude-3-haiku")).toMatchObject({ isDefault: true, priority: 1 });
+      expect(models.find((m) => m.modelKey === "anthropic/claude-3.5-sonnet")).toMatchObject({ isDefault: false, priority: 2 });
+
+      // No secret value is stored anywhere in the provider rows.
+      const dump = JSON.stringify(await a.db.execute(sql`select * from api_providers`));
+      expect(dump).not.toMatch(/sk-/);
+      const journal = (await a.db.execute(sql`select count(*)::int as count from drizzle.__drizzle_migrations`)) as unknown as { count: number }[];
+      expect(journal[0]!.count).toBeGreaterThanOrEqual(1);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await pg.drop();
+    }
+  });
+});
+
+describe("without a database", () => {
+  it("serves the built-in scenarios, flagged, and refuses sessions with a clear 503", async () => {
+    // A Postgres URL where nothing listens: start-up must not fail, only degrade.
+    const port = await freePort();
+    const parley = await startParley({ env: { DATABASE_URL: `postgres://parley:secret-pw@127.0.0.1:${port}/none` } });
+    try {
+      const c = parley.client();
+      const health = await c.json<{ status: string; db: string }>("/api/health");
+      expect(health.body).toMatchObject({ status: "degraded", db: "unavailable" });
+      const list = await c.json<{ source: string; scenarios: { source: string; slug: string }[] }>("/api/scenarios");
+      expect(list.status).toBe(200);
+      expect(list.body.source).toBe("builtin");
+      expect(list.body.scenarios.length).toBeGreaterThanOrEqual(8);
+      expect(list.body.scenarios.every((s) => s.source === "builtin")).toBe(true);
+      const one = await c.fetch("/api/scenarios/rain-on-the-boulevard");
+      const text = await one.text();
+      expect(text).toContain('"source":"builtin"');
+      expect(text).not.toContain("Never reveal");
+      const session = await c.json<{ error: { code: string } }>("/api/sessions", {
+        method: "POST",
+        body: JSON.stringify({ scenario: "refund-request" }),
+      });
+      expect(session).toMatchObject({ status: 503, body: { error: { code: "db_unavailable" } } });
+      expect(parley.logs.join("\n")).not.toContain("secret-pw");
+    } finally {
+      await parley.stop();
+    }
+  });
+});
+
+describe("start-up", () => {
+  it("stops with a message naming the variable when configuration is wrong", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+      env: { PATH: process.env.PATH, PORT: "not-a-port", PARLEY_DATA_DIR: tmp() },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.on("exit", r));
+    expect(code).toBe(1);
+    expect(stderr).toContain("PORT");
+  });
+});
