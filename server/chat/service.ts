@@ -41,6 +41,7 @@ type ReplyContext = {
   db: ReturnType<DatabaseLifecycle["require"]>;
   clientId: string;
   sessionId: string;
+  scenarioId: string;
   /** The reply this one replaces (regenerate), superseded only once the new one is stored. */
   replaces?: string;
   signal: AbortSignal;
@@ -97,29 +98,41 @@ export function createChatService(deps: {
     if (content.length > deps.maxMessageChars) {
       throw badRequest("message_too_long", `The message is longer than ${deps.maxMessageChars} characters`);
     }
-    const { db } = await loadOwned(input.clientId, input.sessionId);
+    const { db, owned } = await loadOwned(input.clientId, input.sessionId);
     const userMessage = await insertMessage(db, { sessionId: input.sessionId, role: "user", content });
-    const reply = await startReply({ db, clientId: input.clientId, sessionId: input.sessionId, signal: input.signal });
+    const reply = await startReply({
+      db,
+      clientId: input.clientId,
+      sessionId: input.sessionId,
+      scenarioId: owned.session.scenarioId,
+      signal: input.signal,
+    });
     return { userMessage: toMessageView(userMessage), reply };
   }
 
   /** A new reply to the last user message; the reply it replaces is kept, marked superseded. */
   async function regenerate(input: { clientId: string; sessionId: string; signal: AbortSignal }) {
-    const { db } = await loadOwned(input.clientId, input.sessionId);
+    const { db, owned } = await loadOwned(input.clientId, input.sessionId);
     const history = await listActiveMessages(db, input.sessionId);
     const last = history.at(-1);
     if (!last || last.finishReason === "opening") {
       throw badRequest("nothing_to_regenerate", "There is no reply to regenerate yet: send a message first");
     }
     const replaces = last.role === "assistant" ? last.id : undefined;
-    const reply = await startReply({ db, clientId: input.clientId, sessionId: input.sessionId, replaces, signal: input.signal });
+    const reply = await startReply({
+      db,
+      clientId: input.clientId,
+      sessionId: input.sessionId,
+      scenarioId: owned.session.scenarioId,
+      replaces,
+      signal: input.signal,
+    });
     return { reply };
   }
 
   async function startReply(ctx: ReplyContext): Promise<Reply> {
-    const owned = await getOwnedSession(ctx.db, ctx.sessionId, ctx.clientId);
-    const scenario = owned && (await getScenarioForPrompt(ctx.db, owned.session.scenarioId));
-    if (!scenario) throw notFound("Session");
+    const scenario = await getScenarioForPrompt(ctx.db, ctx.scenarioId);
+    if (!scenario) throw notFound("Scenario");
     const history = (await listActiveMessages(ctx.db, ctx.sessionId)).filter((m) => m.id !== ctx.replaces);
     const prompt = buildPrompt(scenario.systemPrompt, history);
     const promptChars = prompt.reduce((n, m) => n + m.content.length, 0);

@@ -124,11 +124,19 @@ describe("chat", () => {
     await p.goto(`${parley.url}/s/refund-request`);
     await p.getByText("Finally, a human being").waitFor();
 
+    upstream.enqueue({
+      kind: "stream",
+      chunks: ["*leans ", "back in ", "her chair* ", "Fine. ", "I'm listening. ", "What are you ", "offering?"],
+      delayMs: 20,
+      pauseAfter: 3,
+    });
     await sendMessage(p, "I'm sorry. Let me make this right.");
-    // The reply is visible while it is still streaming, token by token.
+    // The reply is visible while it is still streaming: the upstream pauses midway until we have looked.
     const streaming = p.getByTestId("streaming-reply");
-    await streaming.filter({ hasText: "leans" }).waitFor();
+    await streaming.filter({ hasText: "leans back in her chair" }).waitFor();
     expect(await streaming.textContent()).not.toContain("offering?");
+    expect(await p.getByRole("button", { name: "Stop" }).isVisible()).toBe(true);
+    upstream.resume();
     await p.getByTestId("message-assistant").nth(1).waitFor();
     await streaming.waitFor({ state: "detached" });
 

@@ -39,6 +39,8 @@ export async function startParley(opts: { env?: Record<string, string | undefine
     PARLEY_WEB_DIR: path.join(ROOT, "test-results", "web"),
   };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
+  // The starter learns the port from the "listening" line, logged at info.
+  if (["warn", "error", "fatal", "silent"].includes(env.LOG_LEVEL!)) throw new Error("startParley needs LOG_LEVEL info or lower");
 
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const logs: string[] = [];

@@ -15,6 +15,8 @@ export type Script =
       finishReason?: string;
       /** Send `: OPENROUTER PROCESSING` comments before the first chunk. */
       keepAlives?: number;
+      /** After this many chunks, wait for `resume()` before sending the rest: a test can look mid-stream. */
+      pauseAfter?: number;
       /** After this many chunks, stop sending and hold the connection open until the client leaves. */
       holdAfter?: number;
       /** After this many chunks, destroy the socket: a stream cut midway. */
@@ -60,6 +62,7 @@ export class ScriptedUpstream {
   private defaultScript: Script = DEFAULT_SCRIPT;
   private waiters: { n: number; resolve: () => void }[] = [];
   private sockets = new Set<import("node:net").Socket>();
+  private gates: (() => void)[] = [];
   port = 0;
 
   constructor() {
@@ -100,10 +103,18 @@ export class ScriptedUpstream {
   }
 
   reset(): void {
+    this.resume();
     this.queue = [];
     this.byModel.clear();
     this.defaultScript = DEFAULT_SCRIPT;
     this.requests.length = 0;
+  }
+
+  /** Lets every stream paused by `pauseAfter` go on. */
+  resume(): void {
+    const gates = this.gates;
+    this.gates = [];
+    gates.forEach((open) => open());
   }
 
   /** Resolves once `n` requests in all have arrived. */
@@ -177,6 +188,8 @@ export class ScriptedUpstream {
     for (let i = 0; i < (s.keepAlives ?? 0); i++) res.write(": OPENROUTER PROCESSING\n\n");
     send(chunk({ role: "assistant", content: "" }));
     for (let i = 0; i < s.chunks.length; i++) {
+      if (!open) return;
+      if (s.pauseAfter === i) await Promise.race([new Promise<void>((r) => this.gates.push(r)), closed]);
       if (!open) return;
       if (s.holdAfter === i) return void (await closed);
       if (s.cutAfter === i) return void (await cut());

@@ -60,6 +60,8 @@ export function Chat({ slug }: { slug: string }) {
         </button>
       </header>
 
+      <p className="scene">{scenario.description}</p>
+
       <div className="messages" role="log" aria-label="Conversation" aria-live="polite">
         {messages.map((m) => (
           <MessageBubble key={m.id} message={m} scenario={scenario} />
