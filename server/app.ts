@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env.js";
 import type { ChatService } from "./chat/service.js";
 import type { DatabaseLifecycle } from "./db/lifecycle.js";
@@ -39,6 +40,23 @@ export function createApp(deps: AppDeps) {
   });
 
   app.use("*", accessLog(deps.log));
+  // Defence in depth behind the Markdown renderer: no inline or foreign scripts, ever.
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+      },
+      crossOriginResourcePolicy: "same-origin",
+    }),
+  );
   const api = new Hono<AppEnv>();
   api.use(
     "*",

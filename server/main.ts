@@ -73,9 +73,12 @@ async function shutdown(signal: string) {
   const forced = setTimeout(() => process.exit(1), 10_000);
   forced.unref();
   server.close();
-  // Open streams would hold close() forever; their replies are stored as aborted.
+  // Open streams would hold close() forever: dropping them aborts their replies, which are then
+  // stored as `aborted`. The database closes only once those writes are done.
   (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  await chat.idle();
   await database.close().catch((err) => log.error({ err: (err as Error).message }, "closing the database failed"));
+  log.info("stopped");
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

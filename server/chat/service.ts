@@ -58,6 +58,20 @@ export function createChatService(deps: {
   const { database, gateway, log } = deps;
   /** One reply at a time per session: a second would interleave with the first. */
   const replying = new Set<string>();
+  let onIdle: (() => void)[] = [];
+  const finishReply = (sessionId: string) => {
+    replying.delete(sessionId);
+    if (replying.size === 0) {
+      const waiting = onIdle;
+      onIdle = [];
+      waiting.forEach((resolve) => resolve());
+    }
+  };
+
+  /** Resolves once every reply under way has been stored: shutdown waits on it so none is lost. */
+  function idle(): Promise<void> {
+    return replying.size === 0 ? Promise.resolve() : new Promise((resolve) => onIdle.push(resolve));
+  }
 
   async function startSession(clientId: string, slug: string) {
     const db = database.require();
@@ -149,7 +163,7 @@ export function createChatService(deps: {
         events: relay(ctx, open, started, promptChars),
       };
     } catch (err) {
-      replying.delete(ctx.sessionId);
+      finishReply(ctx.sessionId);
       if (!(err instanceof GatewayError)) throw err;
       logRequest(ctx, {
         status: err.code,
@@ -206,7 +220,7 @@ export function createChatService(deps: {
           });
         }
       } finally {
-        replying.delete(ctx.sessionId);
+        finishReply(ctx.sessionId);
         logRequest(ctx, {
           status: finish === "aborted" || finish === "error" ? finish : "ok",
           attempts: open.attempts,
@@ -268,7 +282,7 @@ export function createChatService(deps: {
     );
   }
 
-  return { startSession, getSessionView, sendMessage, regenerate };
+  return { startSession, getSessionView, sendMessage, regenerate, idle };
 }
 
 function priceOf(

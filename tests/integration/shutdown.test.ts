@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { asc } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../server/db/client.js";
+import { messages } from "../../server/db/schema.js";
+import { startParley } from "../support/parley.js";
+import { ScriptedUpstream } from "../support/upstream.js";
+
+const dataDir = mkdtempSync(path.join(tmpdir(), "parley-shutdown-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe("shutdown", () => {
+  it("stores the partial reply of a stream cut by SIGTERM before the database closes", async () => {
+    const upstream = await ScriptedUpstream.start();
+    upstream.enqueue({ kind: "stream", chunks: ["Half ", "a reply ", "never finished"], holdAfter: 2 });
+    const parley = await startParley({
+      dataDir,
+      env: { OPENROUTER_API_KEY: "sk-or-shutdown", OPENROUTER_BASE_URL: upstream.baseUrl },
+    });
+    try {
+      const c = parley.client();
+      const { body } = await c.json<{ session: { id: string } }>("/api/sessions", {
+        method: "POST",
+        body: JSON.stringify({ scenario: "refund-request" }),
+      });
+      const res = await c.fetch(`/api/sessions/${body.session.id}/messages`, {
+        method: "POST",
+        body: JSON.stringify({ content: "Tell me." }),
+      });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let seen = "";
+      while (!seen.includes("a reply")) seen += decoder.decode((await reader.read()).value);
+
+      await parley.stop(); // SIGTERM, and wait for the process to exit
+      expect(parley.logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+      await upstream.requests[0]!.closed;
+    } finally {
+      await upstream.close();
+    }
+
+    const db = await openDatabase({ dataDir });
+    try {
+      const rows = await db.db.select().from(messages).orderBy(asc(messages.seq));
+      expect(rows.map((r) => [r.role, r.content, r.finishReason])).toEqual([
+        ["assistant", expect.any(String), "opening"],
+        ["user", "Tell me.", null],
+        ["assistant", "Half a reply ", "aborted"],
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+});
