@@ -22,10 +22,25 @@ export const PUBLIC_SCENARIO_FIELDS = [
 export type PublicScenario = Pick<ScenarioRow, (typeof PUBLIC_SCENARIO_FIELDS)[number]>;
 export type ScenarioSource = "database" | "builtin";
 
-export type MessageView = Pick<
-  MessageRow,
-  "id" | "role" | "content" | "finishReason" | "provider" | "model" | "error" | "createdAt"
->;
+export const MESSAGE_VIEW_FIELDS = [
+  "id",
+  "role",
+  "content",
+  "finishReason",
+  "provider",
+  "model",
+  "error",
+  "createdAt",
+] as const satisfies readonly (keyof MessageRow)[];
+
+export type MessageView = Pick<MessageRow, (typeof MESSAGE_VIEW_FIELDS)[number]>;
+
+/** Copies only the listed fields: what is not on the list never reaches a browser. */
+export function pickFields<T, K extends keyof T>(row: T, fields: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const f of fields) out[f] = row[f];
+  return out;
+}
 
 export type SessionView = {
   id: string;

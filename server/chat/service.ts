@@ -1,9 +1,10 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
-import { getPublicScenario, getScenarioForPrompt } from "../db/queries/scenarios.js";
+import { getPublicScenario } from "../db/queries/scenarios.js";
 import { insertRequestLog } from "../db/queries/request-log.js";
 import {
   createSession,
   getOwnedSession,
+  getOwnedSessionForReply,
   insertMessage,
   listActiveMessages,
   supersedeMessage,
@@ -15,21 +16,12 @@ import type { Gateway } from "../gateway/gateway.js";
 import type { Attempt, Usage } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import { buildPrompt } from "./prompt.js";
-import type { MessageView, ReplyEvent, SessionView } from "../views.js";
+import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
 
 export type { MessageView, ReplyEvent };
 
 
-export const toMessageView = (m: MessageRow): MessageView => ({
-  id: m.id,
-  role: m.role,
-  content: m.content,
-  finishReason: m.finishReason,
-  provider: m.provider,
-  model: m.model,
-  error: m.error,
-  createdAt: m.createdAt,
-});
+export const toMessageView = (m: MessageRow): MessageView => pickFields(m, MESSAGE_VIEW_FIELDS);
 
 
 /** A reply that could not start carries the reason; one that started streams its events. */
@@ -41,7 +33,8 @@ type ReplyContext = {
   db: ReturnType<DatabaseLifecycle["require"]>;
   clientId: string;
   sessionId: string;
-  scenarioId: string;
+  /** The scenario's private prompt: sent to the model, never to the browser. */
+  systemPrompt: string;
   /** The reply this one replaces (regenerate), superseded only once the new one is stored. */
   replaces?: string;
   signal: AbortSignal;
@@ -97,7 +90,7 @@ export function createChatService(deps: {
 
   async function loadOwned(clientId: string, sessionId: string) {
     const db = database.require();
-    const owned = await getOwnedSession(db, sessionId, clientId);
+    const owned = await getOwnedSessionForReply(db, sessionId, clientId);
     if (!owned) throw notFound("Session");
     if (replying.has(sessionId)) {
       throw new AppError(409, "reply_in_progress", "The character is still replying; wait for it or press Stop");
@@ -118,7 +111,7 @@ export function createChatService(deps: {
       db,
       clientId: input.clientId,
       sessionId: input.sessionId,
-      scenarioId: owned.session.scenarioId,
+      systemPrompt: owned.systemPrompt,
       signal: input.signal,
     });
     return { userMessage: toMessageView(userMessage), reply };
@@ -137,7 +130,7 @@ export function createChatService(deps: {
       db,
       clientId: input.clientId,
       sessionId: input.sessionId,
-      scenarioId: owned.session.scenarioId,
+      systemPrompt: owned.systemPrompt,
       replaces,
       signal: input.signal,
     });
@@ -145,10 +138,8 @@ export function createChatService(deps: {
   }
 
   async function startReply(ctx: ReplyContext): Promise<Reply> {
-    const scenario = await getScenarioForPrompt(ctx.db, ctx.scenarioId);
-    if (!scenario) throw notFound("Scenario");
     const history = (await listActiveMessages(ctx.db, ctx.sessionId)).filter((m) => m.id !== ctx.replaces);
-    const prompt = buildPrompt(scenario.systemPrompt, history);
+    const prompt = buildPrompt(ctx.systemPrompt, history);
     const promptChars = prompt.reduce((n, m) => n + m.content.length, 0);
 
     const started = performance.now();

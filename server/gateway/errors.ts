@@ -4,8 +4,6 @@ export class GatewayError extends Error {
     readonly code: "no_provider" | "upstream_unavailable" | "upstream_rejected" | "aborted",
     message: string,
     readonly attempts: import("./types.js").Attempt[] = [],
-    /** The upstream's own status, for rejections (400, 401, …). */
-    readonly upstreamStatus?: number,
   ) {
     super(message);
     this.name = "GatewayError";

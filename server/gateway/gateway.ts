@@ -65,7 +65,6 @@ export function createGateway(opts: GatewayOptions) {
           "upstream_rejected",
           `The model provider rejected the request (${result.status}): ${result.error}`,
           attempts,
-          result.status,
         );
       }
     }

@@ -1,15 +1,18 @@
 import { Hono } from "hono";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
-import { getPublicScenario, listPublicScenarios, type PublicScenarioRow } from "../db/queries/scenarios.js";
+import { getPublicScenario, listPublicScenarios } from "../db/queries/scenarios.js";
 import { notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { BUILTIN_SCENARIOS } from "../scenarios/builtin.js";
+import { PUBLIC_SCENARIO_FIELDS, pickFields, type PublicScenario } from "../views.js";
 
 type Source = "database" | "builtin";
 
-/** The built-in copies, stripped to public fields like the database rows. */
-const builtinPublic = (): PublicScenarioRow[] =>
-  BUILTIN_SCENARIOS.map(({ systemPrompt: _private, sortOrder: _order, ...pub }) => ({ id: `builtin:${pub.slug}`, ...pub }));
+/** The built-in copies, cut to the same allow-list of public fields as the database rows. */
+const BUILTIN_PUBLIC: PublicScenario[] = BUILTIN_SCENARIOS.map((s) =>
+  pickFields({ ...s, id: `builtin:${s.slug}` }, PUBLIC_SCENARIO_FIELDS),
+);
+const builtinPublic = () => BUILTIN_PUBLIC;
 
 export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger }) {
   /** The database's scenarios, or the built-in ones when it cannot be read. */

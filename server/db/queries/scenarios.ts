@@ -8,9 +8,7 @@ export const publicScenarioColumns = Object.fromEntries(PUBLIC_SCENARIO_FIELDS.m
   [K in (typeof PUBLIC_SCENARIO_FIELDS)[number]]: (typeof scenarios)[K];
 };
 
-export type PublicScenarioRow = PublicScenario;
-
-export function listPublicScenarios(db: Database): Promise<PublicScenarioRow[]> {
+export function listPublicScenarios(db: Database): Promise<PublicScenario[]> {
   return db
     .select(publicScenarioColumns)
     .from(scenarios)
@@ -18,21 +16,11 @@ export function listPublicScenarios(db: Database): Promise<PublicScenarioRow[]> 
     .orderBy(asc(scenarios.sortOrder), asc(scenarios.title));
 }
 
-export async function getPublicScenario(db: Database, slug: string): Promise<PublicScenarioRow | undefined> {
+export async function getPublicScenario(db: Database, slug: string): Promise<PublicScenario | undefined> {
   const [row] = await db
     .select(publicScenarioColumns)
     .from(scenarios)
     .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true)))
-    .limit(1);
-  return row;
-}
-
-/** Server-only: includes the system prompt, for building the model prompt. */
-export async function getScenarioForPrompt(db: Database, id: string) {
-  const [row] = await db
-    .select({ id: scenarios.id, systemPrompt: scenarios.systemPrompt, characterName: scenarios.characterName })
-    .from(scenarios)
-    .where(eq(scenarios.id, id))
     .limit(1);
   return row;
 }

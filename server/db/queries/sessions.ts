@@ -34,6 +34,20 @@ export async function getOwnedSession(db: Database, id: string, clientId: string
   return row;
 }
 
+/**
+ * Server-only, for a reply: ownership check and the scenario's private system prompt in one
+ * round trip. The prompt goes to the model and nowhere else.
+ */
+export async function getOwnedSessionForReply(db: Database, id: string, clientId: string) {
+  const [row] = await db
+    .select({ sessionId: sessions.id, systemPrompt: scenarios.systemPrompt })
+    .from(sessions)
+    .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
+    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId)))
+    .limit(1);
+  return row;
+}
+
 /** The visible conversation: superseded replies stay in the table but not in the thread. */
 export function listActiveMessages(db: Database, sessionId: string): Promise<MessageRow[]> {
   return db
