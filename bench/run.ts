@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import { startParley, type Client } from "../tests/support/parley.js";
+import { createSession, startParley, type Client } from "../tests/support/parley.js";
 import { ScriptedUpstream } from "../tests/support/upstream.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -59,11 +59,7 @@ async function main() {
       // Through Parley: the chat route, with its database writes.
       if (i % MESSAGES_PER_SESSION === 0) {
         client = parley.client();
-        const created = await client.json<{ session: { id: string } }>("/api/sessions", {
-          method: "POST",
-          body: JSON.stringify({ scenario: "refund-request" }),
-        });
-        sessionId = created.body.session.id;
+        sessionId = await createSession(client);
       }
       const t = await timeStream(
         await timed(() =>

@@ -227,6 +227,21 @@ describe("chat", () => {
     expect(await p.getByTestId("message-user").count()).toBe(0);
   });
 
+  it("refuses an over-long message in the composer with a readable reason, keeping the draft", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/job-interview`);
+    const box = p.getByLabel("Your message");
+    const draft = "a".repeat(8001);
+    await box.fill(draft);
+    await p.getByText("8,001 / 8,000 characters: too long to send").waitFor();
+    expect(await p.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
+    expect(await box.getAttribute("aria-invalid")).toBe("true");
+    await box.press("Enter");
+    expect(await box.inputValue()).toBe(draft);
+    expect(await p.getByTestId("message-user").count()).toBe(0);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it("is usable at phone width", async () => {
     const p = await openPage(PHONE);
     await p.goto(`${parley.url}/s/rain-on-the-boulevard`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_SCENARIOS } from "../../server/scenarios/builtin.js";
-import { readSse, startParley, type ParleyProcess } from "../support/parley.js";
+import { createSession, readSse, startParley, type ParleyProcess } from "../support/parley.js";
 
 /** The JSON API on the embedded defaults (PGlite), as a browser would use it. */
 let parley: ParleyProcess;
@@ -118,12 +118,9 @@ describe("sessions", () => {
 
   it("refuses a message over the length limit, empty messages and a missing content field, storing nothing", async () => {
     const c = parley.client();
-    const { body } = await c.json<{ session: { id: string } }>("/api/sessions", {
-      method: "POST",
-      body: JSON.stringify({ scenario: "job-interview" }),
-    });
+    const id = await createSession(c, "job-interview");
     const send = (payload: unknown) =>
-      c.json<ErrorBody>(`/api/sessions/${body.session.id}/messages`, { method: "POST", body: JSON.stringify(payload) });
+      c.json<ErrorBody>(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify(payload) });
 
     const long = await send({ content: "a".repeat(501) });
     expect(long).toMatchObject({ status: 400, body: { error: { code: "message_too_long" } } });
@@ -131,17 +128,14 @@ describe("sessions", () => {
     expect(await send({ content: "   " })).toMatchObject({ status: 400, body: { error: { code: "empty_message" } } });
     expect(await send({ text: "hi" })).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
 
-    const session = await c.json<{ session: { messages: unknown[] } }>(`/api/sessions/${body.session.id}`);
+    const session = await c.json<{ session: { messages: unknown[] } }>(`/api/sessions/${id}`);
     expect(session.body.session.messages).toHaveLength(1);
   });
 
   it("stores the user's message and explains, in the stream, that no provider is configured", async () => {
     const c = parley.client();
-    const { body } = await c.json<{ session: { id: string } }>("/api/sessions", {
-      method: "POST",
-      body: JSON.stringify({ scenario: "refund-request" }),
-    });
-    const res = await c.fetch(`/api/sessions/${body.session.id}/messages`, {
+    const id = await createSession(c, "refund-request");
+    const res = await c.fetch(`/api/sessions/${id}/messages`, {
       method: "POST",
       body: JSON.stringify({ content: "I hear you. Let's fix this." }),
     });
@@ -157,18 +151,15 @@ describe("sessions", () => {
         message: "No model provider is configured: set OPENROUTER_API_KEY or start the local chat worker",
       },
     });
-    const session = await c.json<{ session: { messages: { role: string; content: string }[] } }>(`/api/sessions/${body.session.id}`);
+    const session = await c.json<{ session: { messages: { role: string; content: string }[] } }>(`/api/sessions/${id}`);
     expect(session.body.session.messages.map((m) => m.role)).toEqual(["assistant", "user"]);
     expect(session.body.session.messages[1]!.content).toBe("I hear you. Let's fix this.");
   });
 
   it("regenerate with nothing to regenerate is a clear 400", async () => {
     const c = parley.client();
-    const { body } = await c.json<{ session: { id: string } }>("/api/sessions", {
-      method: "POST",
-      body: JSON.stringify({ scenario: "refund-request" }),
-    });
-    const res = await c.json<ErrorBody>(`/api/sessions/${body.session.id}/regenerate`, { method: "POST" });
+    const id = await createSession(c, "refund-request");
+    const res = await c.json<ErrorBody>(`/api/sessions/${id}/regenerate`, { method: "POST" });
     expect(res).toMatchObject({ status: 400, body: { error: { code: "nothing_to_regenerate" } } });
   });
 });

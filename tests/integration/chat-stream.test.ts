@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { createTestDatabase } from "../support/db.js";
-import { readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
+import { createSession as newSession, readSse, readUntil, startParley, type Client, type ParleyProcess } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
 
 /**
@@ -33,14 +33,6 @@ afterAll(async () => {
   await upstream?.close();
   await db?.drop();
 });
-
-async function newSession(c: Client, scenario = "refund-request") {
-  const { body } = await c.json<{ session: { id: string } }>("/api/sessions", {
-    method: "POST",
-    body: JSON.stringify({ scenario }),
-  });
-  return body.session.id;
-}
 
 const send = (c: Client, id: string, content: string, signal?: AbortSignal) =>
   c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content }), signal });
@@ -154,23 +146,17 @@ describe("failover before the first byte", () => {
     ]);
   });
 
-  it("falls over when the default hangs past the first-byte timeout", async () => {
-    upstream.forModel("anthropic/claude-3-haiku", { kind: "hang" });
+  it.each([
+    ["hangs before sending headers", "hang"],
+    ["sends headers but no chunk", "headers-then-hang"],
+  ] as const)("falls over when the default %s, past the first-byte timeout", async (_, kind) => {
+    upstream.forModel("anthropic/claude-3-haiku", { kind });
     const c = parley.client();
     const id = await newSession(c);
     const res = await send(c, id, "Anyone there?");
     expect(res.headers.get("x-parley-model")).toBe("anthropic/claude-3.5-sonnet");
     expect((await readSse(res)).at(-1)!.event).toBe("done");
-    await upstream.requests[0]!.closed; // the hung request was cancelled, not left open
-  });
-
-  it("falls over when headers arrive but no chunk does", async () => {
-    upstream.forModel("anthropic/claude-3-haiku", { kind: "headers-then-hang" });
-    const c = parley.client();
-    const id = await newSession(c);
-    const res = await send(c, id, "Hello?");
-    expect(res.headers.get("x-parley-model")).toBe("anthropic/claude-3.5-sonnet");
-    expect((await readSse(res)).at(-1)!.event).toBe("done");
+    await upstream.requests[0]!.closed; // the stalled request was cancelled, not left open
   });
 
   it("does not fail over on a 400: the request itself is wrong", async () => {
@@ -202,11 +188,7 @@ describe("a reply cut short", () => {
     const c = parley.client();
     const id = await newSession(c);
     const ctl = new AbortController();
-    const res = await send(c, id, "Tell me everything.", ctl.signal);
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let seen = "";
-    while (!seen.includes("not done")) seen += decoder.decode((await reader.read()).value);
+    await readUntil(await send(c, id, "Tell me everything.", ctl.signal), "not done");
     ctl.abort();
 
     await upstream.requests[0]!.closed;

@@ -5,7 +5,7 @@ import { asc } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../server/db/client.js";
 import { messages } from "../../server/db/schema.js";
-import { startParley } from "../support/parley.js";
+import { createSession, readUntil, startParley } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "parley-shutdown-"));
@@ -21,18 +21,9 @@ describe("shutdown", () => {
     });
     try {
       const c = parley.client();
-      const { body } = await c.json<{ session: { id: string } }>("/api/sessions", {
-        method: "POST",
-        body: JSON.stringify({ scenario: "refund-request" }),
-      });
-      const res = await c.fetch(`/api/sessions/${body.session.id}/messages`, {
-        method: "POST",
-        body: JSON.stringify({ content: "Tell me." }),
-      });
-      const reader = res.body!.getReader();
-      const decoder = new TextDecoder();
-      let seen = "";
-      while (!seen.includes("a reply")) seen += decoder.decode((await reader.read()).value);
+      const id = await createSession(c);
+      const res = await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: "Tell me." }) });
+      await readUntil(res, "a reply");
 
       await parley.stop(); // SIGTERM, and wait for the process to exit
       expect(parley.logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);

@@ -123,6 +123,29 @@ export function cookieClient(base: string): Client {
   };
 }
 
+/** Starts a session for this client, as the web app does on the first message. */
+export async function createSession(c: Client, scenario = "refund-request"): Promise<string> {
+  const { status, body } = await c.json<{ session: { id: string } }>("/api/sessions", {
+    method: "POST",
+    body: JSON.stringify({ scenario }),
+  });
+  if (status !== 201) throw new Error(`creating a session answered ${status}: ${JSON.stringify(body)}`);
+  return body.session.id;
+}
+
+/** Reads a streaming response until `text` has arrived, leaving the rest of the stream unread. */
+export async function readUntil(res: Response, text: string): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`the stream ended before "${text}" arrived; got: ${seen}`);
+    seen += decoder.decode(value, { stream: true });
+  }
+  return seen;
+}
+
 /** Reads a server-sent event stream to its end. */
 export async function readSse(res: Response): Promise<{ event: string; data: any }[]> {
   const { EventSourceParserStream } = await import("eventsource-parser/stream");
