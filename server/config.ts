@@ -32,6 +32,15 @@ const envSchema = z.object({
   MAX_BODY_BYTES: int(65_536, 1024, 10_485_760),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(30_000, 100, 600_000),
   UPSTREAM_IDLE_TIMEOUT_MS: int(60_000, 100, 600_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000),
+  REQUEST_TIMEOUT_MS: int(120_000, 1000, 3_600_000),
+  RETRY_AFTER_MAX_S: int(10, 0, 600),
+  BREAKER_FAILURE_THRESHOLD: int(3, 1, 1000),
+  BREAKER_COOLDOWN_MS: int(10_000, 100, 3_600_000),
+  WORKER_HEALTH_INTERVAL_MS: int(5000, 100, 600_000),
+  REGISTRY_POLL_MS: int(5000, 100, 600_000),
+  REQUEST_LOG_FLUSH_MS: int(1000, 10, 60_000),
+  PARLEY_API_KEYS: optionalString,
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -57,6 +66,16 @@ export type Config = {
   maxBodyBytes: number;
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  retryAfterMaxS: number;
+  breakerFailureThreshold: number;
+  breakerCooldownMs: number;
+  workerHealthIntervalMs: number;
+  registryPollMs: number;
+  requestLogFlushMs: number;
+  /** Keys accepted on the OpenAI-compatible API; empty means `/v1` refuses every request. */
+  apiKeys: string[];
   logLevel: Env["LOG_LEVEL"];
   webDir: string;
   /** Looks up a secret by the environment variable a provider names; never stored anywhere. */
@@ -85,6 +104,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
     idleTimeoutMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
+    connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    retryAfterMaxS: e.RETRY_AFTER_MAX_S,
+    breakerFailureThreshold: e.BREAKER_FAILURE_THRESHOLD,
+    breakerCooldownMs: e.BREAKER_COOLDOWN_MS,
+    workerHealthIntervalMs: e.WORKER_HEALTH_INTERVAL_MS,
+    registryPollMs: e.REGISTRY_POLL_MS,
+    requestLogFlushMs: e.REQUEST_LOG_FLUSH_MS,
+    apiKeys: (e.PARLEY_API_KEYS ?? "")
+      .split(",")
+      .map((k) => k.trim())
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL,
     webDir: path.resolve(e.PARLEY_WEB_DIR ?? "dist/web"),
     readSecret: (name) => {

@@ -4,10 +4,15 @@ import { createApp } from "./app.js";
 import { createChatService } from "./chat/service.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { DatabaseLifecycle } from "./db/lifecycle.js";
-import { loadRegistryRows } from "./db/queries/registry.js";
+import { writeSystemConfig } from "./db/queries/registry.js";
+import { RegistrySync } from "./db/registry-sync.js";
+import { RequestLogWriter } from "./db/request-log-writer.js";
 import { seedDefaults } from "./db/seed.js";
+import { CircuitBreaker } from "./gateway/breaker.js";
 import { createGateway } from "./gateway/gateway.js";
+import { ProviderStatus } from "./gateway/provider-status.js";
 import { Registry } from "./gateway/registry.js";
+import { WorkerHealth } from "./gateway/worker-health.js";
 import { createLogger } from "./logger.js";
 
 function readConfig(): Config {
@@ -30,20 +35,44 @@ const registry = new Registry(
   { openrouterBaseUrl: config.openrouterBaseUrl, chatWorkerUrl: config.chatWorkerUrl },
   config.readSecret,
 );
+let database: DatabaseLifecycle;
+const requestLog = new RequestLogWriter(() => database.db, config.requestLogFlushMs, log);
+const workerHealth = new WorkerHealth({
+  intervalMs: config.workerHealthIntervalMs,
+  persist: async (cache) => {
+    if (database.db) await writeSystemConfig(database.db, "workerHealthCache", cache);
+  },
+  onError: (err) => log.warn({ err: err.message }, "saving the worker health cache failed"),
+});
+registry.onChange((providers) => workerHealth.setWorkers(providers));
 const gateway = createGateway({
   registry,
+  breaker: new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, cooldownMs: config.breakerCooldownMs }),
+  providerStatus: new ProviderStatus(),
+  workerHealth,
   app: { url: config.appUrl, title: config.appTitle },
-  firstByteTimeoutMs: config.firstByteTimeoutMs,
-  idleTimeoutMs: config.idleTimeoutMs,
+  timeouts: {
+    connectMs: config.connectTimeoutMs,
+    firstByteMs: config.firstByteTimeoutMs,
+    idleMs: config.idleTimeoutMs,
+    requestMs: config.requestTimeoutMs,
+  },
+  retryAfterMaxS: config.retryAfterMaxS,
+  onRecord: (record) => requestLog.push(record),
+  log,
 });
+const registrySync = new RegistrySync(registry, config.registryPollMs, log);
 
-const database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (db) => {
-  const { seeded } = await seedDefaults(db);
+database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (handle) => {
+  const { seeded } = await seedDefaults(handle.db);
   if (seeded) log.info("default scenarios, providers and models seeded");
-  const rows = await loadRegistryRows(db);
-  registry.replace(rows.providers, rows.models);
+  await registrySync.start(handle);
 });
+// Buffered request-log rows are written before the connection closes.
+database.onClose.push(() => registrySync.stop(), () => requestLog.close());
 await database.start();
+requestLog.start();
+workerHealth.start();
 
 const chat = createChatService({ database, gateway, log, maxMessageChars: config.maxMessageChars });
 const app = createApp({
@@ -77,6 +106,7 @@ async function shutdown(signal: string) {
   // stored as `aborted`. The database closes only once those writes are done.
   (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
   await chat.idle();
+  await workerHealth.stop();
   await database.close().catch((err) => log.error({ err: (err as Error).message }, "closing the database failed"));
   log.info("stopped");
   process.exit(0);

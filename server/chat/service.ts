@@ -1,6 +1,5 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getPublicScenario } from "../db/queries/scenarios.js";
-import { insertRequestLog } from "../db/queries/request-log.js";
 import {
   createSession,
   getOwnedSession,
@@ -12,8 +11,8 @@ import {
 import type { MessageRow } from "../db/schema.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import { GatewayError } from "../gateway/errors.js";
-import type { Gateway } from "../gateway/gateway.js";
-import type { Attempt, Usage } from "../gateway/types.js";
+import type { Gateway, OpenStream } from "../gateway/gateway.js";
+import type { Attempt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import { buildPrompt } from "./prompt.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
@@ -39,8 +38,6 @@ type ReplyContext = {
   replaces?: string;
   signal: AbortSignal;
 };
-
-const estimateTokens = (chars: number) => Math.max(1, Math.ceil(chars / 4));
 
 export function createChatService(deps: {
   database: DatabaseLifecycle;
@@ -139,150 +136,83 @@ export function createChatService(deps: {
 
   async function startReply(ctx: ReplyContext): Promise<Reply> {
     const history = (await listActiveMessages(ctx.db, ctx.sessionId)).filter((m) => m.id !== ctx.replaces);
-    const prompt = buildPrompt(ctx.systemPrompt, history);
-    const promptChars = prompt.reduce((n, m) => n + m.content.length, 0);
-
-    const started = performance.now();
     replying.add(ctx.sessionId);
     try {
-      const open = await gateway.openStream({ task: "roleplay", messages: prompt, signal: ctx.signal });
+      const open = await gateway.openStream({
+        task: "roleplay",
+        messages: buildPrompt(ctx.systemPrompt, history),
+        signal: ctx.signal,
+        meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
+      });
       return {
         started: true,
         provider: open.candidate.provider.name,
         model: open.candidate.model.modelKey,
         attempts: open.attempts,
-        events: relay(ctx, open, started, promptChars),
+        events: relay(ctx, open),
       };
     } catch (err) {
       finishReply(ctx.sessionId);
       if (!(err instanceof GatewayError)) throw err;
-      logRequest(ctx, {
-        status: err.code,
-        attempts: err.attempts,
-        totalMs: Math.round(performance.now() - started),
-        error: err.message,
-      });
       return { started: false, code: err.code, message: err.message, attempts: err.attempts };
     }
   }
 
   /**
-   * Passes the gateway's events on and stores the reply when the stream ends, however it ends:
+   * Passes the gateway's text on and stores the reply when the stream ends, however it ends:
    * finished, failed midway (what arrived is kept), or abandoned by the client (`aborted`).
+   * The gateway keeps the account (tokens, cost, timings); this stores its record with the text.
    */
-  async function* relay(
-    ctx: ReplyContext,
-    open: Awaited<ReturnType<Gateway["openStream"]>>,
-    started: number,
-    promptChars: number,
-  ): AsyncGenerator<ReplyEvent> {
-    let text = "";
-    let ttftMs: number | undefined;
-    let usage: Usage | undefined;
-    let finish: string | undefined;
-    let error: string | undefined;
-    let stored: MessageRow | undefined | null = null; // null: not yet stored
-    let ended = false;
-
-    const store = async () => {
-      if (stored !== null) return stored;
-      stored = undefined;
-      const totalMs = Math.round(performance.now() - started);
-      const estimated = !usage;
-      const promptTokens = usage?.promptTokens ?? estimateTokens(promptChars);
-      const completionTokens = usage?.completionTokens ?? estimateTokens(text.length);
-      try {
-        if (text.trim() !== "") {
-          stored = await ctx.db.transaction(async (tx) => {
-            if (ctx.replaces) await supersedeMessage(tx, ctx.replaces);
-            return insertMessage(tx, {
-              sessionId: ctx.sessionId,
-              role: "assistant",
-              content: text,
-              finishReason: finish ?? "stop",
-              provider: open.candidate.provider.name,
-              model: open.candidate.model.modelKey,
-              promptTokens,
-              completionTokens,
-              ttftMs: ttftMs ?? null,
-              totalMs,
-              error: error ?? null,
-            });
-          });
-        }
-      } finally {
-        finishReply(ctx.sessionId);
-        logRequest(ctx, {
-          status: finish === "aborted" || finish === "error" ? finish : "ok",
-          attempts: open.attempts,
-          provider: open.candidate.provider.name,
-          model: open.candidate.model.modelKey,
-          ttftMs,
-          totalMs,
-          promptTokens,
-          completionTokens,
-          tokensEstimated: estimated,
-          cost: usage?.cost ?? priceOf(open.candidate.model, promptTokens, completionTokens),
-          error,
-        });
-      }
-      return stored;
-    };
-
+  async function* relay(ctx: ReplyContext, open: OpenStream): AsyncGenerator<ReplyEvent> {
+    let stored: MessageRow | undefined;
+    let record: RequestRecord | undefined;
     try {
       for await (const ev of open.events) {
-        if (ev.type === "delta") {
-          ttftMs ??= Math.round(performance.now() - started);
-          text += ev.text;
-          yield ev;
-        } else if (ev.type === "usage") usage = ev.usage;
-        else if (ev.type === "finish") finish = ev.reason;
-        else if (ev.type === "error") {
-          finish = "error";
-          error = ev.message;
-        }
+        if (ev.type === "delta") yield ev;
       }
-      ended = true;
-      if (ctx.signal.aborted) finish = "aborted";
-    } catch (err) {
-      ended = true;
-      finish = ctx.signal.aborted ? "aborted" : "error";
-      error = ctx.signal.aborted ? undefined : "The connection to the model was lost mid-reply";
-      if (!ctx.signal.aborted) log.warn({ err: (err as Error).message, session: ctx.sessionId }, "upstream stream failed");
     } finally {
-      // Reached with nothing stored when the consumer stopped early: the client went away.
-      if (!ended) finish = "aborted";
-      await store();
-      log.debug({ session: ctx.sessionId, finish, chars: text.length }, "reply stored");
+      // Reached early when the consumer stopped (the client went away): closing the gateway's
+      // stream above has already made it record the request as aborted.
+      record = await open.record;
+      try {
+        stored = await storeReply(ctx, record);
+      } catch (err) {
+        log.error({ err: (err as Error).message, session: ctx.sessionId }, "storing the reply failed");
+      } finally {
+        finishReply(ctx.sessionId);
+      }
+      log.debug({ session: ctx.sessionId, finish: record.finishReason, chars: record.text.length }, "reply stored");
     }
     const message = stored ? toMessageView(stored) : undefined;
-    if (finish === "error") {
-      yield { type: "error", code: "upstream_error", message: error ?? "The model failed mid-reply", partial: message };
-    } else if (finish !== "aborted" && message) {
+    if (record.status === "error") {
+      yield { type: "error", code: "upstream_error", message: record.error ?? "The model failed mid-reply", partial: message };
+    } else if (record.status !== "aborted" && message) {
       yield { type: "done", message };
     }
   }
 
-  function logRequest(
-    ctx: ReplyContext,
-    row: Omit<Parameters<typeof insertRequestLog>[1], "clientId" | "sessionId" | "task">,
-  ) {
-    // Off the reply's path: a failed log write must not fail the reply.
-    insertRequestLog(ctx.db, { clientId: ctx.clientId, sessionId: ctx.sessionId, task: "roleplay", ...row }).catch((err) =>
-      log.error({ err: (err as Error).message }, "request_log write failed"),
-    );
+  /** The reply as received; nothing when no text came. A regenerate supersedes the old reply in the same transaction. */
+  async function storeReply(ctx: ReplyContext, r: RequestRecord): Promise<MessageRow | undefined> {
+    if (r.text.trim() === "") return undefined;
+    return ctx.db.transaction(async (tx) => {
+      if (ctx.replaces) await supersedeMessage(tx, ctx.replaces);
+      return insertMessage(tx, {
+        sessionId: ctx.sessionId,
+        role: "assistant",
+        content: r.text,
+        finishReason: r.finishReason ?? "stop",
+        provider: r.provider ?? null,
+        model: r.model ?? null,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+        ttftMs: r.ttftMs ?? null,
+        totalMs: r.totalMs,
+        error: r.error ?? null,
+      });
+    });
   }
 
   return { startSession, getSessionView, sendMessage, regenerate, idle };
-}
-
-function priceOf(
-  model: { inputPricePerMtok: number | null; outputPricePerMtok: number | null },
-  promptTokens: number,
-  completionTokens: number,
-): number | null {
-  if (model.inputPricePerMtok == null || model.outputPricePerMtok == null) return null;
-  return (promptTokens * model.inputPricePerMtok + completionTokens * model.outputPricePerMtok) / 1_000_000;
 }
 
 export type ChatService = ReturnType<typeof createChatService>;

@@ -12,6 +12,8 @@ export type DbHandle = {
   db: Database;
   kind: DbKind;
   ping(): Promise<boolean>;
+  /** Calls `onMessage` for each NOTIFY on `channel`; resolves to a function that stops listening. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 };
 
@@ -50,6 +52,10 @@ async function openPglite(dataDir: string) {
       await client.query("select 1");
       return true;
     },
+    listen: async (channel: string, onMessage: (payload: string) => void) => {
+      const unlisten = await client.listen(channel, onMessage);
+      return () => unlisten();
+    },
     close: () => client.close(),
   };
 }
@@ -78,6 +84,10 @@ async function openPostgres(url: string) {
     ping: async () => {
       await db.execute(sql`select 1`);
       return true;
+    },
+    listen: async (channel: string, onMessage: (payload: string) => void) => {
+      const { unlisten } = await client.listen(channel, onMessage);
+      return unlisten;
     },
     close: () => client.end({ timeout: 5 }),
   };

@@ -19,7 +19,7 @@ export class DatabaseLifecycle {
     private readonly opts: { databaseUrl?: string; dataDir: string; retryMs?: number },
     private readonly log: Logger,
     /** Runs once the schema is up to date: seeding, loading the registry. */
-    private readonly onReady: (db: Database) => Promise<void>,
+    private readonly onReady: (handle: DbHandle) => Promise<void>,
   ) {}
 
   /** Tries once; on failure schedules retries and resolves anyway. */
@@ -27,7 +27,7 @@ export class DatabaseLifecycle {
     try {
       const handle = await openDatabase(this.opts);
       if (this.closed) return void (await handle.close());
-      await this.onReady(handle.db);
+      await this.onReady(handle);
       this.handle = handle;
       this.lastError = undefined;
       this.log.info({ db: handle.kind }, "database ready");
@@ -37,6 +37,9 @@ export class DatabaseLifecycle {
       if (!this.closed) this.retryTimer = setTimeout(() => void this.start(), this.opts.retryMs ?? 5000);
     }
   }
+
+  /** Runs before the connection closes (stop listeners, flush buffered writes). */
+  onClose: (() => Promise<void>)[] = [];
 
   get db(): Database | undefined {
     return this.handle?.db;
@@ -61,6 +64,7 @@ export class DatabaseLifecycle {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    for (const hook of this.onClose) await hook().catch((err: Error) => this.log.error({ err: err.message }, "closing hook failed"));
     const h = this.handle;
     this.handle = undefined;
     await h?.close();

@@ -13,6 +13,9 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
+/** Sampling parameters a task profile sets and a model may override. */
+export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
+
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
 
@@ -91,6 +94,10 @@ export const apiProviders = pgTable("api_providers", {
   secretName: text("secret_name"),
   isActive: boolean("is_active").notNull().default(true),
   extraHeaders: jsonb("extra_headers").$type<Record<string, string>>().notNull().default({}),
+  /** Per-provider timeouts; null means the deployment default (UPSTREAM_*_TIMEOUT_MS). */
+  connectTimeoutMs: integer("connect_timeout_ms"),
+  firstByteTimeoutMs: integer("first_byte_timeout_ms"),
+  idleTimeoutMs: integer("idle_timeout_ms"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -113,11 +120,23 @@ export const apiModels = pgTable(
     contextLength: integer("context_length"),
     inputPricePerMtok: doublePrecision("input_price_per_mtok"),
     outputPricePerMtok: doublePrecision("output_price_per_mtok"),
+    /** Sampling that differs from the task profile for this model, per task: `{roleplay: {temperature: 0.7}}`. */
+    paramOverrides: jsonb("param_overrides").$type<Record<string, Partial<SamplingParams>>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex("api_models_provider_model_task_idx").on(t.providerId, t.modelKey, t.task)],
 );
+
+/** Sampling per task, as data: an admin can tune it, and it names the tasks that exist. */
+export const taskProfiles = pgTable("task_profiles", {
+  task: text("task").primaryKey(),
+  description: text("description").notNull().default(""),
+  temperature: doublePrecision("temperature").notNull(),
+  maxTokens: integer("max_tokens").notNull(),
+  topP: doublePrecision("top_p").notNull(),
+  updatedAt: updatedAt(),
+});
 
 export const systemConfig = pgTable("system_config", {
   key: text("key").primaryKey(),
@@ -146,7 +165,7 @@ export const requestLog = pgTable(
     cost: doublePrecision("cost"),
     error: text("error"),
   },
-  (t) => [index("request_log_created_idx").on(t.createdAt)],
+  (t) => [index("request_log_created_idx").on(t.createdAt), index("request_log_session_idx").on(t.sessionId)],
 );
 
 export type ScenarioRow = typeof scenarios.$inferSelect;
@@ -157,3 +176,4 @@ export type NewMessageRow = typeof messages.$inferInsert;
 export type ProviderRow = typeof apiProviders.$inferSelect;
 export type ModelRow = typeof apiModels.$inferSelect;
 export type RequestLogInsert = typeof requestLog.$inferInsert;
+export type TaskProfileRow = typeof taskProfiles.$inferSelect;

@@ -4,7 +4,23 @@ import type { Database } from "./client.js";
 import { apiModels, apiProviders, scenarios, systemConfig } from "./schema.js";
 
 const SEED_KEY = "seed";
-const SEED_VERSION = 1;
+const SEED_VERSION = 2;
+
+/** Models for rewriting drafts (the `enhance` task): fast and cheap is what matters. */
+const enhanceModels = (openrouter: string): (typeof apiModels.$inferInsert)[] => [
+  {
+    providerId: openrouter,
+    modelKey: "anthropic/claude-3-haiku",
+    displayName: "Claude 3 Haiku",
+    task: "enhance",
+    modelFamily: "claude",
+    isDefault: true,
+    priority: 1,
+    contextLength: 200_000,
+    inputPricePerMtok: 0.25,
+    outputPricePerMtok: 1.25,
+  },
+];
 
 /**
  * Writes the default data once. A marker in system_config records that it ran, so an admin who
@@ -15,7 +31,18 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
     // Instances starting together on one Postgres take turns; the loser then sees the marker.
     await tx.execute(sql`select pg_advisory_xact_lock(7253010302)`);
     const [marker] = await tx.select().from(systemConfig).where(eq(systemConfig.key, SEED_KEY));
-    if (marker) return { seeded: false };
+    if (marker) {
+      const version = (marker.value as { version?: number }).version ?? 1;
+      if (version >= SEED_VERSION) return { seeded: false };
+      // Seeded by an older Parley: add only what that seed lacked, once.
+      const [openrouter] = await tx.select().from(apiProviders).where(eq(apiProviders.name, "openrouter"));
+      if (openrouter) await tx.insert(apiModels).values(enhanceModels(openrouter.id)).onConflictDoNothing();
+      await tx
+        .update(systemConfig)
+        .set({ value: { version: SEED_VERSION, at: new Date().toISOString() } })
+        .where(eq(systemConfig.key, SEED_KEY));
+      return { seeded: true };
+    }
 
     await tx.insert(scenarios).values(BUILTIN_SCENARIOS).onConflictDoNothing({ target: scenarios.slug });
 
@@ -35,7 +62,7 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
           name: "chat_worker",
           displayName: "Local chat worker",
           kind: "chat_worker",
-          baseUrl: "http://127.0.0.1:8081/v1",
+          baseUrl: "http://127.0.0.1:8090/v1",
           authScheme: "none",
           authHeaderName: "Authorization",
           secretName: null,
@@ -74,6 +101,7 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
           inputPricePerMtok: 3,
           outputPricePerMtok: 15,
         },
+        ...enhanceModels(openrouter),
       );
     }
     if (worker) {

@@ -1,9 +1,15 @@
-/** Why the gateway could not start a reply. Framework-free: routes map these to HTTP. */
+import type { Attempt } from "./types.js";
+
+export type GatewayErrorCode = "no_provider" | "upstream_unavailable" | "upstream_rejected" | "aborted";
+
+/** Why the gateway could not start a reply. Framework-free: `status` is a suggestion routes may use. */
 export class GatewayError extends Error {
   constructor(
-    readonly code: "no_provider" | "upstream_unavailable" | "upstream_rejected" | "aborted",
+    readonly code: GatewayErrorCode,
     message: string,
-    readonly attempts: import("./types.js").Attempt[] = [],
+    readonly attempts: Attempt[] = [],
+    /** The HTTP status that fits: the upstream's own for a rejected request, 503 or 502 otherwise. */
+    readonly status: number = code === "upstream_rejected" ? 400 : code === "aborted" ? 499 : 503,
   ) {
     super(message);
     this.name = "GatewayError";

@@ -1,15 +1,36 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { CircuitBreaker } from "./breaker.js";
 import { GatewayError } from "./errors.js";
-import { buildChatRequest, readChatStream, type AppIdentity } from "./providers/openai-compatible.js";
+import type { AppIdentity } from "./providers/openai-compatible.js";
+import type { ProviderStatus } from "./provider-status.js";
 import type { Registry } from "./registry.js";
-import { profileFor } from "./task-profiles.js";
-import type { Attempt, Candidate, ChatRequest, StreamEvent } from "./types.js";
+import { parseRetryAfter, withJitter } from "./retry-after.js";
+import { callCandidate } from "./upstream-call.js";
+import { costOf, countTokens } from "./usage.js";
+import type { WorkerHealth } from "./worker-health.js";
+import type { Attempt, Candidate, ChatRequest, RequestRecord, StreamEvent, Usage } from "./types.js";
+
+export type GatewayTimeouts = {
+  /** Defaults for providers that set none of their own. */
+  connectMs: number;
+  firstByteMs: number;
+  idleMs: number;
+  /** The whole request, retries and stream included. */
+  requestMs: number;
+};
 
 export type GatewayOptions = {
   registry: Registry;
+  breaker: CircuitBreaker;
+  providerStatus: ProviderStatus;
+  workerHealth: WorkerHealth;
   app: AppIdentity;
-  firstByteTimeoutMs: number;
-  idleTimeoutMs: number;
-  fetch?: typeof fetch;
+  timeouts: GatewayTimeouts;
+  /** The longest Retry-After (seconds) worth waiting for before trying the next candidate. */
+  retryAfterMaxS: number;
+  /** Receives one record per request when it ends; the request log writes it off the hot path. */
+  onRecord: (record: RequestRecord) => void;
+  log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 };
 
 /** A reply that has begun: a candidate answered with its first event, which `events` replays. */
@@ -17,172 +38,301 @@ export type OpenStream = {
   candidate: Candidate;
   attempts: Attempt[];
   events: AsyncGenerator<StreamEvent>;
+  /** Resolves when the stream has ended, however it ended, with what was recorded. */
+  record: Promise<RequestRecord>;
 };
 
 /** Statuses where another attempt cannot help: the request itself, or our credentials, are wrong. */
 const NO_FAILOVER = new Set([400, 401, 403, 404, 413, 422]);
-
-const SKIPS_MEANING_UNCONFIGURED = new Set(["missing_secret", "worker_not_configured"]);
+const MAX_RETRY_AFTER_WAITS = 3;
 
 export const NO_PROVIDER_MESSAGE =
   "No model provider is configured: set OPENROUTER_API_KEY or start the local chat worker";
+
+const breakerKey = (c: Candidate) => `${c.provider.name}/${c.model.modelKey}`;
 
 /**
  * Framework-free: takes a ChatRequest, returns a stream of events. Fails over between candidates
  * until one has produced its first event; after that the reply is committed to that candidate.
  */
 export function createGateway(opts: GatewayOptions) {
-  const doFetch = opts.fetch ?? fetch;
+  const { registry, breaker, providerStatus, workerHealth } = opts;
 
   async function openStream(req: ChatRequest): Promise<OpenStream> {
-    const candidates = opts.registry.candidates(req.task, req.model);
+    const started = performance.now();
+    const deadline = started + opts.timeouts.requestMs;
+    const task = (req.model && registry.findModel(req.model)?.task) || req.task;
     const attempts: Attempt[] = [];
-    let tried = 0;
+    const promptChars = req.messages.reduce((n, m) => n + m.content.length, 0);
+    const base = { at: new Date(), clientId: req.meta?.clientId, sessionId: req.meta?.sessionId, task, requestedModel: req.model };
+
+    try {
+      const opened = await route(req, task, attempts, deadline);
+      return {
+        candidate: opened.candidate,
+        attempts,
+        ...meter(opened, req, { ...base, attempts }, started, deadline, promptChars),
+      };
+    } catch (err) {
+      const e =
+        err instanceof GatewayError
+          ? err
+          : new GatewayError("upstream_unavailable", "The gateway failed before the reply began", attempts);
+      opts.onRecord({
+        ...base,
+        status: e.code === "aborted" ? "aborted" : e.code,
+        attempts,
+        totalMs: Math.round(performance.now() - started),
+        text: "",
+        promptTokens: 0,
+        completionTokens: 0,
+        tokensEstimated: false,
+        cost: null,
+        error: e.message,
+      });
+      throw e;
+    }
+  }
+
+  type Opened = Extract<Awaited<ReturnType<typeof callCandidate>>, { ok: true }> & { candidate: Candidate };
+
+  /** Tries candidates in order until one starts a stream; throws a GatewayError when none does. */
+  async function route(req: ChatRequest, task: string, attempts: Attempt[], deadline: number): Promise<Opened> {
+    const candidates = registry.candidates(task, req.model);
     const skips: string[] = [];
+    const cancelled = () => new GatewayError("aborted", "The request was cancelled", attempts);
 
     for (const c of candidates) {
-      if (req.signal.aborted) throw new GatewayError("aborted", "The request was cancelled", attempts);
-      const skip = opts.registry.skipReason(c);
+      const skip =
+        registry.skipReason(c) ??
+        (c.provider.kind === "chat_worker" && !workerHealth.isUsable(c.provider.name) ? "worker_unhealthy" : undefined) ??
+        (breaker.tryAcquire(breakerKey(c)) ? undefined : "circuit_open");
       if (skip) {
         skips.push(skip);
+        opts.log?.debug({ provider: c.provider.name, model: c.model.modelKey, skip }, "candidate skipped");
         continue;
       }
-      tried++;
-      const started = performance.now();
-      const attempt: Attempt = { provider: c.provider.name, model: c.model.modelKey, ms: 0 };
-      attempts.push(attempt);
-      const result = await tryCandidate(c, req);
-      attempt.ms = Math.round(performance.now() - started);
-      if (result.ok) {
-        attempt.status = 200;
-        return { candidate: c, attempts, events: result.events };
-      }
-      attempt.status = result.status;
-      attempt.error = result.error;
-      if (req.signal.aborted) throw new GatewayError("aborted", "The request was cancelled", attempts);
-      if (result.status && NO_FAILOVER.has(result.status)) {
-        throw new GatewayError(
-          "upstream_rejected",
-          `The model provider rejected the request (${result.status}): ${result.error}`,
-          attempts,
-        );
+
+      for (let waits = 0; ; waits++) {
+        if (req.signal.aborted) {
+          breaker.release(breakerKey(c));
+          throw cancelled();
+        }
+        const remaining = deadline - performance.now();
+        if (remaining <= 0) {
+          breaker.release(breakerKey(c));
+          throw new GatewayError("upstream_unavailable", "No model answered within the request's time budget", attempts);
+        }
+        const attemptStarted = performance.now();
+        const attempt: Attempt = { provider: c.provider.name, model: c.model.modelKey, ms: 0 };
+        attempts.push(attempt);
+        const result = await callCandidate({
+          candidate: c,
+          secret: registry.secretFor(c.provider),
+          messages: req.messages,
+          params: registry.paramsFor(c, task, req.params),
+          app: opts.app,
+          timeouts: {
+            connectMs: c.provider.connectTimeoutMs ?? opts.timeouts.connectMs,
+            firstByteMs: Math.min(c.provider.firstByteTimeoutMs ?? opts.timeouts.firstByteMs, remaining),
+          },
+          signal: req.signal,
+        });
+        attempt.ms = Math.round(performance.now() - attemptStarted);
+        if (result.ok) {
+          attempt.status = 200;
+          if (c.provider.kind === "chat_worker") workerHealth.report(c.provider.name, true, attempt.ms);
+          providerStatus.ok(c.provider.name);
+          return { ...result, candidate: c };
+        }
+        attempt.status = result.status;
+        attempt.error = result.error;
+        if (req.signal.aborted) {
+          breaker.release(breakerKey(c));
+          throw cancelled();
+        }
+
+        if (result.status === 429) {
+          const seconds = parseRetryAfter(result.retryAfter);
+          const waitMs = seconds === undefined ? undefined : withJitter(seconds);
+          if (
+            waitMs !== undefined &&
+            seconds! <= opts.retryAfterMaxS &&
+            waits < MAX_RETRY_AFTER_WAITS &&
+            performance.now() + waitMs < deadline
+          ) {
+            attempt.error = `${result.error} (retrying after ${waitMs} ms)`;
+            try {
+              await sleep(waitMs, undefined, { signal: req.signal });
+            } catch {
+              breaker.release(breakerKey(c));
+              throw cancelled();
+            }
+            continue;
+          }
+        }
+        if (result.status === 402) providerStatus.mark(c.provider.name, "payment_required", result.error);
+        if (result.status === 401 || result.status === 403) {
+          providerStatus.mark(c.provider.name, "misconfigured", result.error);
+        }
+        if (result.status !== undefined && NO_FAILOVER.has(result.status)) {
+          breaker.release(breakerKey(c));
+          throw rejected(c, result.status, result.error, attempts);
+        }
+        breaker.failure(breakerKey(c), result.error);
+        if (c.provider.kind === "chat_worker" && (result.unreachable || (result.status ?? 0) >= 500)) {
+          workerHealth.report(c.provider.name, false, null, result.error);
+        }
+        break; // the next candidate, at once
       }
     }
-    if (tried === 0 && skips.every((s) => SKIPS_MEANING_UNCONFIGURED.has(s))) {
+
+    if (attempts.length === 0 && skips.every((s) => s === "missing_secret" || s === "worker_not_configured")) {
       throw new GatewayError("no_provider", NO_PROVIDER_MESSAGE, attempts);
     }
     throw new GatewayError(
       "upstream_unavailable",
-      tried === 0
-        ? "Every model for this task is switched off"
+      attempts.length === 0
+        ? candidates.length === 0
+          ? `No model serves the task "${task}"`
+          : "Every model for this task is switched off or cooling down after failures; try again in a moment"
         : "Every model provider failed to answer; try again in a moment",
       attempts,
     );
   }
 
-  type TryResult = { ok: true; events: AsyncGenerator<StreamEvent> } | { ok: false; status?: number; error: string };
-
-  async function tryCandidate(c: Candidate, req: ChatRequest): Promise<TryResult> {
-    const { url, init } = buildChatRequest(c, opts.registry.secretFor(c.provider), req, profileFor(req.task), opts.app);
-    const controller = new AbortController();
-    const onCallerAbort = () => controller.abort(req.signal.reason);
-    req.signal.addEventListener("abort", onCallerAbort, { once: true });
-    const release = () => req.signal.removeEventListener("abort", onCallerAbort);
-    let timedOut = false;
-    const firstByteTimer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, opts.firstByteTimeoutMs);
-
-    const fail = (status: number | undefined, error: string): TryResult => {
-      clearTimeout(firstByteTimer);
-      controller.abort();
-      release();
-      return { ok: false, status, error };
-    };
-
-    let res: Response;
-    try {
-      res = await doFetch(url, { ...init, signal: controller.signal });
-    } catch (err) {
-      return fail(undefined, timedOut ? "first-byte timeout" : describeFetchError(err));
-    }
-    if (!res.ok || !res.body) {
-      const text = await res.text().catch(() => "");
-      return fail(res.status, upstreamMessage(text) ?? res.statusText);
-    }
-
-    const upstream = readChatStream(res.body);
-    let first: IteratorResult<StreamEvent>;
-    try {
-      first = await upstream.next();
-    } catch (err) {
-      return fail(undefined, timedOut ? "first-byte timeout" : describeFetchError(err));
-    }
-    if (first.done) return fail(200, "the stream ended before any content");
-    if (first.value.type === "error") return fail(200, first.value.message);
-    clearTimeout(firstByteTimer);
-
-    return {
-      ok: true,
-      events: withIdleTimeout(first.value, upstream, opts.idleTimeoutMs, controller, release),
-    };
+  function rejected(c: Candidate, status: number, error: string, attempts: Attempt[]): GatewayError {
+    const credentials =
+      status === 401 || status === 403
+        ? `; check the key in ${c.provider.secretName ?? "the provider's secret"}`
+        : "";
+    return new GatewayError(
+      "upstream_rejected",
+      `${c.provider.displayName} rejected the request (${status}): ${error}${credentials}`,
+      attempts,
+      status === 401 || status === 403 ? 502 : status,
+    );
   }
 
-  return { openStream };
+  /**
+   * Passes the stream on while keeping account of it: text, usage, time to first token, how it
+   * ended. Ends the stream with an error event on idle or when the request's budget runs out,
+   * and records the request once, however the stream ends (the consumer leaving included).
+   */
+  function meter(
+    opened: Opened,
+    req: ChatRequest,
+    base: Omit<RequestRecord, "status" | "totalMs" | "text" | "promptTokens" | "completionTokens" | "tokensEstimated" | "cost">,
+    started: number,
+    deadline: number,
+    promptChars: number,
+  ): Pick<OpenStream, "events" | "record"> {
+    const c = opened.candidate;
+    const idleMs = c.provider.idleTimeoutMs ?? opts.timeouts.idleMs;
+    let resolveRecord!: (r: RequestRecord) => void;
+    const record = new Promise<RequestRecord>((resolve) => (resolveRecord = resolve));
+
+    async function* events(): AsyncGenerator<StreamEvent> {
+      let text = "";
+      let ttftMs: number | undefined;
+      let usage: Usage | undefined;
+      let finish: string | undefined;
+      let error: string | undefined;
+      let ended = false;
+      const observe = (ev: StreamEvent) => {
+        if (ev.type === "delta") {
+          ttftMs ??= Math.round(performance.now() - started);
+          text += ev.text;
+        } else if (ev.type === "usage") usage = ev.usage;
+        else if (ev.type === "finish") finish = ev.reason;
+        else if (ev.type === "error") {
+          finish = "error";
+          error = ev.message;
+        }
+      };
+      try {
+        observe(opened.first);
+        yield opened.first;
+        if (opened.first.type !== "error") {
+          for (;;) {
+            const budgetLeft = deadline - performance.now();
+            const waitMs = Math.max(0, Math.min(idleMs, budgetLeft));
+            let timer: NodeJS.Timeout | undefined;
+            const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), waitMs)));
+            const pending = opened.rest.next();
+            const next = await Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+            if (next === "timeout") {
+              pending.catch(() => {}); // it rejects once we abort
+              opened.controller.abort();
+              const ev: StreamEvent = {
+                type: "error",
+                message:
+                  budgetLeft <= idleMs
+                    ? `The reply took longer than the request's ${Math.round(opts.timeouts.requestMs / 1000)} s budget`
+                    : `The model sent nothing for ${Math.round(idleMs / 1000)} s`,
+              };
+              observe(ev);
+              yield ev;
+              break;
+            }
+            if (next.done) break;
+            observe(next.value);
+            yield next.value;
+            if (next.value.type === "error") break;
+          }
+        }
+        ended = true;
+      } catch (err) {
+        ended = true;
+        if (!req.signal.aborted) {
+          finish = "error";
+          error = "The connection to the model was lost mid-reply";
+          opts.log?.warn({ provider: c.provider.name, err: (err as Error).message }, "upstream stream failed");
+          const ev: StreamEvent = { type: "error", message: error };
+          yield ev;
+        }
+      } finally {
+        opened.controller.abort();
+        opened.release();
+        const aborted = !ended || req.signal.aborted;
+        if (aborted) finish = "aborted";
+        if (finish === "error") breaker.failure(breakerKey(c), error);
+        else breaker.success(breakerKey(c));
+        const tokens = countTokens(usage, promptChars, text.length);
+        const rec: RequestRecord = {
+          ...base,
+          provider: c.provider.name,
+          model: c.model.modelKey,
+          status: aborted ? "aborted" : finish === "error" ? "error" : "ok",
+          ttftMs,
+          totalMs: Math.round(performance.now() - started),
+          text,
+          finishReason: finish ?? "stop",
+          ...tokens,
+          cost: costOf(usage, c.model, tokens.promptTokens, tokens.completionTokens),
+          error,
+        };
+        opts.onRecord(rec);
+        resolveRecord(rec);
+      }
+    }
+    return { events: events(), record };
+  }
+
+  /** The whole reply at once, for callers that do not stream (the `/v1` API with `stream: false`, enhance). */
+  async function complete(req: ChatRequest): Promise<{ candidate: Candidate; attempts: Attempt[]; record: RequestRecord }> {
+    const open = await openStream(req);
+    for await (const _ of open.events) {
+      // drained: the meter accumulates the text
+    }
+    return { candidate: open.candidate, attempts: open.attempts, record: await open.record };
+  }
+
+  return {
+    openStream,
+    complete,
+    status: () => ({ circuits: breaker.snapshot(), providers: providerStatus.snapshot(), workers: workerHealth.snapshot() }),
+  };
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
-
-/**
- * Replays the first event, then passes the rest through; if no chunk arrives for `idleMs`
- * the upstream is cancelled and the stream ends with an error event. Leaving early (the
- * caller went away) cancels the upstream too.
- */
-async function* withIdleTimeout(
-  first: StreamEvent,
-  upstream: AsyncGenerator<StreamEvent>,
-  idleMs: number,
-  controller: AbortController,
-  release: () => void,
-): AsyncGenerator<StreamEvent> {
-  try {
-    yield first;
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const idle = new Promise<"idle">((resolve) => {
-        timer = setTimeout(() => resolve("idle"), idleMs);
-      });
-      const pending = upstream.next();
-      const next = await Promise.race([pending, idle]).finally(() => clearTimeout(timer));
-      if (next === "idle") {
-        pending.catch(() => {}); // it rejects once we abort below
-        controller.abort();
-        yield { type: "error", message: `The model sent nothing for ${Math.round(idleMs / 1000)} s` };
-        return;
-      }
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    controller.abort();
-    release();
-  }
-}
-
-function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  if (cause?.code) return `connection error (${cause.code})`;
-  if ((err as Error)?.name === "AbortError") return "aborted";
-  return (err as Error)?.message ?? String(err);
-}
-
-function upstreamMessage(body: string): string | undefined {
-  try {
-    const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
-    if (typeof parsed.error === "string") return parsed.error;
-    return parsed.error?.message ?? parsed.message;
-  } catch {
-    return body.slice(0, 200) || undefined;
-  }
-}

@@ -1,35 +1,55 @@
-import type { Candidate, Model, Provider } from "./types.js";
+import type { TaskProfileRow } from "../db/schema.js";
+import type { Candidate, Model, Provider, RequestParams, SamplingParams } from "./types.js";
 
 export type DeploymentOverrides = {
-  /** OPENROUTER_BASE_URL: where the `openrouter` provider lives (a proxy, or a test upstream). */
+  /** OPENROUTER_BASE_URL: where `openrouter` providers live (a proxy, or a test upstream). */
   openrouterBaseUrl: string;
-  /** CHAT_WORKER_URL: the local worker; without it, `chat_worker` providers are not usable. */
+  /** CHAT_WORKER_URL: where the seeded `chat_worker` provider lives; without it, that one is not usable. */
   chatWorkerUrl: string | undefined;
 };
 
 export type SkipReason = "provider_inactive" | "model_inactive" | "missing_secret" | "worker_not_configured";
 
+export type TaskProfile = Pick<TaskProfileRow, "task" | "temperature" | "maxTokens" | "topP">;
+
+/** The name of the worker Parley seeds and, when it runs one, starts itself. */
+export const SEEDED_WORKER = "chat_worker";
+
+const FALLBACK_PROFILE: SamplingParams = { temperature: 0.7, max_tokens: 400, top_p: 0.95 };
+
 /**
- * An in-memory snapshot of providers and models, so no request reads them from the database.
- * `replace` swaps the whole snapshot at once when the rows change.
+ * An in-memory snapshot of providers, models and task profiles, so no request reads them from the
+ * database. `replace` swaps the whole snapshot at once when the rows change.
  */
 export class Registry {
   private providers = new Map<string, Provider>();
   private models: Model[] = [];
+  private profiles = new Map<string, SamplingParams>();
+  private listeners: ((providers: Provider[]) => void)[] = [];
+  version = 0;
 
   constructor(
     private readonly overrides: DeploymentOverrides,
     private readonly readSecret: (name: string) => string | undefined,
   ) {}
 
-  replace(providers: Provider[], models: Model[]): void {
+  replace(providers: Provider[], models: Model[], profiles: TaskProfile[] = []): void {
     this.providers = new Map(providers.map((p) => [p.id, this.applyOverrides(p)]));
     this.models = models;
+    this.profiles = new Map(profiles.map((p) => [p.task, { temperature: p.temperature, max_tokens: p.maxTokens, top_p: p.topP }]));
+    this.version++;
+    const all = [...this.providers.values()];
+    for (const l of this.listeners) l(all);
+  }
+
+  /** Called with the providers after every reload (the worker health checker follows them). */
+  onChange(listener: (providers: Provider[]) => void): void {
+    this.listeners.push(listener);
   }
 
   private applyOverrides(p: Provider): Provider {
     if (p.kind === "openrouter") return { ...p, baseUrl: this.overrides.openrouterBaseUrl };
-    if (p.kind === "chat_worker" && this.overrides.chatWorkerUrl) return { ...p, baseUrl: this.overrides.chatWorkerUrl };
+    if (p.name === SEEDED_WORKER && this.overrides.chatWorkerUrl) return { ...p, baseUrl: this.overrides.chatWorkerUrl };
     return p;
   }
 
@@ -37,34 +57,51 @@ export class Registry {
     return p.secretName ? this.readSecret(p.secretName) : undefined;
   }
 
-  /** Why a candidate cannot be used right now, decided without any network call. */
+  /** Why a candidate cannot be used, from its configuration alone (no network, no health). */
   skipReason(c: Candidate): SkipReason | undefined {
     if (!c.provider.isActive) return "provider_inactive";
     if (!c.model.isActive) return "model_inactive";
-    if (c.provider.kind === "chat_worker" && !this.overrides.chatWorkerUrl) return "worker_not_configured";
+    if (c.provider.name === SEEDED_WORKER && !this.overrides.chatWorkerUrl) return "worker_not_configured";
     if (c.provider.authScheme !== "none" && !this.secretFor(c.provider)) return "missing_secret";
     return undefined;
   }
 
+  tasks(): string[] {
+    return [...new Set([...this.profiles.keys(), ...this.models.map((m) => m.task)])];
+  }
+
+  /** An active model with this key (any provider), first by routing order. */
+  findModel(modelKey: string): Model | undefined {
+    return this.models
+      .filter((m) => m.modelKey === modelKey && m.isActive)
+      .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority)[0];
+  }
+
+  /** Every active model whose provider is active, in routing order per task (for `/v1/models`). */
+  activeModels(): Candidate[] {
+    return this.tasks().flatMap((t) => this.candidates(t).filter((c) => c.provider.isActive && c.model.isActive));
+  }
+
+  /** The task profile, then the model's overrides for the task, then what the caller asked for. */
+  paramsFor(c: Candidate, task: string, requested: RequestParams = {}): RequestParams {
+    const defined = Object.fromEntries(Object.entries(requested).filter(([, v]) => v !== undefined));
+    return { ...(this.profiles.get(task) ?? FALLBACK_PROFILE), ...c.model.paramOverrides?.[task], ...defined };
+  }
+
   /**
    * Candidates in the order they are tried: a named model first, then the task's models —
-   * the local worker first (free and private when it runs), then the default, then by priority.
+   * a local worker first (free and private when it runs), then the default, then by priority.
    */
   candidates(task: string, modelKey?: string): Candidate[] {
     const toCandidate = (m: Model): Candidate | undefined => {
       const provider = this.providers.get(m.providerId);
       return provider ? { provider, model: m } : undefined;
     };
-    const named = modelKey
-      ? this.models.filter((m) => m.modelKey === modelKey).slice(0, 1)
-      : [];
+    const named = modelKey ? [this.findModel(modelKey)].filter((m): m is Model => m !== undefined) : [];
+    const isWorker = (m: Model) => (this.providers.get(m.providerId)?.kind === "chat_worker" ? 0 : 1);
     const forTask = this.models
       .filter((m) => m.task === task && !named.includes(m))
-      .sort((a, b) => {
-        const wa = this.providers.get(a.providerId)?.kind === "chat_worker" ? 0 : 1;
-        const wb = this.providers.get(b.providerId)?.kind === "chat_worker" ? 0 : 1;
-        return wa - wb || Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority;
-      });
+      .sort((a, b) => isWorker(a) - isWorker(b) || Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority);
     return [...named, ...forTask].map(toCandidate).filter((c): c is Candidate => c !== undefined);
   }
 }

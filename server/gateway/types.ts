@@ -1,23 +1,41 @@
-import type { ModelRow, ProviderRow } from "../db/schema.js";
+import type { ModelRow, ProviderRow, SamplingParams } from "../db/schema.js";
 
+export type { SamplingParams };
 export type ChatRole = "system" | "user" | "assistant";
 export type ChatMessage = { role: ChatRole; content: string };
 
-export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
+/** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
+export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number };
 
 export type ChatRequest = {
+  /** The task whose models serve the request; a named model's own task when `model` is given. */
   task: string;
-  /** A model key to try before the task's own candidates. */
+  /** A model key to try before the task's other candidates. */
   model?: string;
   messages: ChatMessage[];
+  params?: RequestParams;
   /** Aborted when the caller goes away; the upstream request is cancelled with it. */
   signal: AbortSignal;
+  /** Who asked, for the request log. */
+  meta?: { clientId?: string; sessionId?: string };
 };
 
 /** What the gateway needs of a provider: the row, with deployment settings (env) applied. */
 export type Provider = Pick<
   ProviderRow,
-  "id" | "name" | "displayName" | "kind" | "baseUrl" | "authScheme" | "authHeaderName" | "secretName" | "isActive" | "extraHeaders"
+  | "id"
+  | "name"
+  | "displayName"
+  | "kind"
+  | "baseUrl"
+  | "authScheme"
+  | "authHeaderName"
+  | "secretName"
+  | "isActive"
+  | "extraHeaders"
+  | "connectTimeoutMs"
+  | "firstByteTimeoutMs"
+  | "idleTimeoutMs"
 >;
 export type Model = Pick<
   ModelRow,
@@ -28,8 +46,10 @@ export type Model = Pick<
   | "isActive"
   | "isDefault"
   | "priority"
+  | "contextLength"
   | "inputPricePerMtok"
   | "outputPricePerMtok"
+  | "paramOverrides"
   | "providerId"
 >;
 export type Candidate = { provider: Provider; model: Model };
@@ -40,7 +60,35 @@ export type StreamEvent =
   | { type: "delta"; text: string }
   | { type: "usage"; usage: Usage }
   | { type: "finish"; reason: string }
-  /** An error reported by the provider after the stream began: no failover is possible any more. */
+  /** An error after the stream began: no failover is possible any more. */
   | { type: "error"; message: string };
 
+/** One try of one candidate: what it answered (an HTTP status, or an error) and how long it took. */
 export type Attempt = { provider: string; model: string; status?: number; error?: string; ms: number };
+
+/** How a request ended, as the request log records it. */
+export type RequestStatus = "ok" | "error" | "aborted" | "no_provider" | "upstream_unavailable" | "upstream_rejected";
+
+/** The exact record of one request: written to `request_log`, returned to the caller. */
+export type RequestRecord = {
+  at: Date;
+  clientId?: string;
+  sessionId?: string;
+  task: string;
+  requestedModel?: string;
+  provider?: string;
+  model?: string;
+  status: RequestStatus;
+  attempts: Attempt[];
+  ttftMs?: number;
+  totalMs: number;
+  /** The reply as received, for callers that store it. */
+  text: string;
+  finishReason?: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** True when the provider reported no usage and the counts are estimates. */
+  tokensEstimated: boolean;
+  cost: number | null;
+  error?: string;
+};

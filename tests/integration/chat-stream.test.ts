@@ -24,6 +24,9 @@ beforeAll(async () => {
       PARLEY_APP_TITLE: "Parley Test",
       UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "1500",
       UPSTREAM_IDLE_TIMEOUT_MS: "1500",
+      // The breaker has its own tests; here every test starts from healthy models.
+      BREAKER_FAILURE_THRESHOLD: "1000",
+      REQUEST_LOG_FLUSH_MS: "50",
     },
   });
 });

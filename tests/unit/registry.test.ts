@@ -10,6 +10,9 @@ const provider = (p: Partial<Provider> & Pick<Provider, "id" | "name" | "kind">)
   secretName: "KEY",
   isActive: true,
   extraHeaders: {},
+  connectTimeoutMs: null,
+  firstByteTimeoutMs: null,
+  idleTimeoutMs: null,
   ...p,
 });
 const model = (m: Partial<Model> & Pick<Model, "id" | "modelKey" | "providerId">): Model => ({
@@ -20,6 +23,8 @@ const model = (m: Partial<Model> & Pick<Model, "id" | "modelKey" | "providerId">
   priority: 100,
   inputPricePerMtok: null,
   outputPricePerMtok: null,
+  contextLength: null,
+  paramOverrides: {},
   ...m,
 });
 
@@ -35,7 +40,11 @@ function registry(env: Record<string, string>, chatWorkerUrl?: string) {
       model({ id: "m1", modelKey: "haiku", providerId: "or", priority: 1, isDefault: true }),
       model({ id: "m3", modelKey: "late", providerId: "or", priority: 0 }),
       model({ id: "mw", modelKey: "local", providerId: "w", priority: 0 }),
-      model({ id: "me", modelKey: "enhancer", providerId: "or", task: "enhance" }),
+      model({ id: "me", modelKey: "enhancer", providerId: "or", task: "enhance", paramOverrides: { enhance: { temperature: 0.2 } } }),
+    ],
+    [
+      { task: "roleplay", temperature: 0.9, maxTokens: 400, topP: 0.95 },
+      { task: "enhance", temperature: 0.5, maxTokens: 200, topP: 0.9 },
     ],
   );
   return r;
@@ -68,5 +77,37 @@ describe("registry", () => {
     expect(ok.skipReason(w2!)).toBeUndefined();
     expect(ok.skipReason(h2!)).toBeUndefined();
     expect(ok.skipReason({ ...h2!, provider: { ...h2!.provider, isActive: false } })).toBe("provider_inactive");
+  });
+
+  it("layers sampling: the task profile, then the model's overrides, then what the caller asked", () => {
+    const r = registry({});
+    const [enhancer] = r.candidates("enhance");
+    const [, haiku] = r.candidates("roleplay");
+    expect(r.paramsFor(haiku!, "roleplay")).toEqual({ temperature: 0.9, max_tokens: 400, top_p: 0.95 });
+    expect(r.paramsFor(enhancer!, "enhance")).toEqual({ temperature: 0.2, max_tokens: 200, top_p: 0.9 });
+    expect(r.paramsFor(enhancer!, "enhance", { max_tokens: 50, temperature: undefined })).toEqual({
+      temperature: 0.2,
+      max_tokens: 50,
+      top_p: 0.9,
+    });
+  });
+
+  it("routes a named model by its own task and lists active models per task", () => {
+    const r = registry({});
+    expect(r.findModel("enhancer")?.task).toBe("enhance");
+    expect(r.findModel("nope")).toBeUndefined();
+    expect(r.tasks().sort()).toEqual(["enhance", "roleplay"]);
+    expect(r.activeModels().map((c) => c.model.modelKey)).toContain("enhancer");
+  });
+
+  it("applies CHAT_WORKER_URL only to the seeded worker; another worker keeps its own URL", () => {
+    const r = new Registry({ openrouterBaseUrl: "http://127.0.0.1:9/api/v1", chatWorkerUrl: undefined }, () => undefined);
+    r.replace(
+      [provider({ id: "gpu", name: "gpu_box", kind: "chat_worker", authScheme: "none", secretName: null, baseUrl: "http://10.0.0.5:8090/v1" })],
+      [model({ id: "g", modelKey: "local", providerId: "gpu" })],
+    );
+    const [c] = r.candidates("roleplay");
+    expect(c!.provider.baseUrl).toBe("http://10.0.0.5:8090/v1");
+    expect(r.skipReason(c!)).toBeUndefined();
   });
 });

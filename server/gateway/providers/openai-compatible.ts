@@ -1,24 +1,27 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import type { Candidate, ChatRequest, SamplingParams, StreamEvent, Usage } from "../types.js";
+import type { Candidate, ChatMessage, RequestParams, StreamEvent, Usage } from "../types.js";
 
 export type AppIdentity = { url: string; title: string };
 
 /**
  * The HTTP request for one candidate, in the OpenAI chat-completions dialect that OpenRouter,
- * the local worker and most self-hosted servers speak.
+ * the local worker and most self-hosted servers speak. Always streamed: a non-streamed answer
+ * for our own callers is the stream collected.
  */
 export function buildChatRequest(
   c: Candidate,
   secret: string | undefined,
-  req: Pick<ChatRequest, "messages">,
-  params: SamplingParams,
+  messages: ChatMessage[],
+  params: RequestParams,
   app: AppIdentity,
-): { url: string; init: RequestInit } {
-  const headers: Record<string, string> = {
-    ...c.provider.extraHeaders,
-    "Content-Type": "application/json",
-    Accept: "text/event-stream",
-  };
+): { url: string; headers: Record<string, string>; body: string } {
+  const headers: Record<string, string> = {};
+  // Extra headers go first and can never replace the credentials or the protocol headers below.
+  for (const [k, v] of Object.entries(c.provider.extraHeaders ?? {})) {
+    if (!/^(authorization|content-type|accept)$/i.test(k) && k.toLowerCase() !== c.provider.authHeaderName.toLowerCase()) headers[k] = v;
+  }
+  headers["Content-Type"] = "application/json";
+  headers.Accept = "text/event-stream";
   if (secret && c.provider.authScheme === "bearer") headers[c.provider.authHeaderName || "Authorization"] = `Bearer ${secret}`;
   if (secret && c.provider.authScheme === "header") headers[c.provider.authHeaderName] = secret;
   if (c.provider.kind === "openrouter") {
@@ -28,16 +31,14 @@ export function buildChatRequest(
   }
   const body: Record<string, unknown> = {
     model: c.model.modelKey,
-    messages: req.messages,
+    messages,
     stream: true,
     stream_options: { include_usage: true },
     ...params,
   };
+  // OpenRouter reports the exact cost of the request in the usage chunk when asked.
   if (c.provider.kind === "openrouter") body.usage = { include: true };
-  return {
-    url: `${c.provider.baseUrl}/chat/completions`,
-    init: { method: "POST", headers, body: JSON.stringify(body) },
-  };
+  return { url: `${c.provider.baseUrl}/chat/completions`, headers, body: JSON.stringify(body) };
 }
 
 type Chunk = {
@@ -51,7 +52,9 @@ type Chunk = {
  * `: OPENROUTER PROCESSING` keep-alives) never reach us: the parser drops them.
  */
 export async function* readChatStream(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
-  const events = body.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>).pipeThrough(new EventSourceParserStream());
+  const events = body
+    .pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>)
+    .pipeThrough(new EventSourceParserStream());
   for await (const ev of events) {
     if (ev.data === "[DONE]") return;
     let chunk: Chunk;
@@ -68,7 +71,7 @@ export async function* readChatStream(body: ReadableStream<Uint8Array>): AsyncGe
     const text = choice?.delta?.content;
     if (text) yield { type: "delta", text };
     if (chunk.usage) yield { type: "usage", usage: toUsage(chunk.usage) };
-    if (choice?.finish_reason) yield { type: "finish", reason: choice.finish_reason };
+    if (choice?.finish_reason && choice.finish_reason !== "error") yield { type: "finish", reason: choice.finish_reason };
   }
 }
 
@@ -78,4 +81,15 @@ function toUsage(u: NonNullable<Chunk["usage"]>): Usage {
     completionTokens: u.completion_tokens ?? 0,
     ...(typeof u.cost === "number" ? { cost: u.cost } : {}),
   };
+}
+
+/** The message in an upstream error body, in the OpenAI or OpenRouter shape, or its first words. */
+export function upstreamMessage(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
+    if (typeof parsed.error === "string") return parsed.error;
+    return parsed.error?.message ?? parsed.message;
+  } catch {
+    return body.slice(0, 200) || undefined;
+  }
 }

@@ -1,0 +1,83 @@
+import type { RequestRecord } from "../gateway/types.js";
+import type { Logger } from "../logger.js";
+import type { Database } from "./client.js";
+import { requestLog, type RequestLogInsert } from "./schema.js";
+
+/** Rows held while the database is away; beyond this the oldest are dropped (and counted). */
+const MAX_BUFFERED = 10_000;
+const MAX_BATCH = 500;
+
+const toRow = (r: RequestRecord): RequestLogInsert => ({
+  createdAt: r.at,
+  clientId: r.clientId ?? null,
+  sessionId: r.sessionId ?? null,
+  task: r.task,
+  requestedModel: r.requestedModel ?? null,
+  provider: r.provider ?? null,
+  model: r.model ?? null,
+  status: r.status,
+  attempts: r.attempts,
+  ttftMs: r.ttftMs ?? null,
+  totalMs: r.totalMs,
+  promptTokens: r.promptTokens,
+  completionTokens: r.completionTokens,
+  tokensEstimated: r.tokensEstimated,
+  cost: r.cost,
+  error: r.error ?? null,
+});
+
+/**
+ * Writes request records in batches, off the request path: one multi-row insert per interval.
+ * A crash loses at most one interval of rows; `close` writes everything still buffered.
+ */
+export class RequestLogWriter {
+  private buffer: RequestLogInsert[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private dropped = 0;
+
+  constructor(
+    private readonly db: () => Database | undefined,
+    private readonly flushMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.flushMs);
+    this.timer.unref();
+  }
+
+  push(record: RequestRecord): void {
+    if (this.buffer.length >= MAX_BUFFERED) {
+      this.buffer.shift();
+      if (this.dropped++ === 0) this.log.error("request log buffer full: the database has been away too long; dropping the oldest rows");
+    }
+    this.buffer.push(toRow(record));
+  }
+
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    const db = this.db();
+    while (db && this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, MAX_BATCH);
+      try {
+        await db.insert(requestLog).values(batch);
+        this.buffer.splice(0, batch.length);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, rows: batch.length }, "request_log write failed; will retry");
+        return;
+      }
+    }
+  }
+
+  /** Stops the timer and writes what is left (waiting for a write under way first). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushing;
+    await this.flush();
+  }
+}
