@@ -5,11 +5,18 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env.js";
 import type { ChatService } from "./chat/service.js";
 import type { DatabaseLifecycle } from "./db/lifecycle.js";
+import type { EnhanceService } from "./chat/enhance.js";
 import { AppError, errorBody } from "./errors.js";
+import type { Gateway } from "./gateway/gateway.js";
+import type { Registry } from "./gateway/registry.js";
 import type { Logger } from "./logger.js";
 import { accessLog } from "./middleware/access-log.js";
 import { clientId } from "./middleware/client-id.js";
 import { avatarRoutes } from "./routes/avatars.js";
+import { enhanceRoutes } from "./routes/enhance.js";
+import { failureHeaders } from "./routes/gateway-errors.js";
+import { openaiRoutes } from "./routes/openai.js";
+import { openaiError } from "./openai/protocol.js";
 import { healthRoutes, publicConfigRoutes } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
 import { sessionRoutes } from "./routes/sessions.js";
@@ -18,6 +25,10 @@ import { webRoutes } from "./routes/web.js";
 export type AppDeps = {
   database: DatabaseLifecycle;
   chat: ChatService;
+  enhance: EnhanceService;
+  gateway: Gateway;
+  registry: Registry;
+  apiKeys: string[];
   log: Logger;
   maxBodyBytes: number;
   maxMessageChars: number;
@@ -30,6 +41,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.onError((err, c) => {
+    failureHeaders(c, err);
     if (err instanceof AppError) return c.json(errorBody(err.code, err.message), err.status);
     if (err instanceof HTTPException) {
       const code = err.status === 413 ? "body_too_large" : "http_error";
@@ -68,13 +80,26 @@ export function createApp(deps: AppDeps) {
   );
   // Only routes that own data need to know who is asking.
   api.use("/sessions/*", clientId); // matches /sessions itself too
+  api.use("/enhance", clientId);
   api.route("/health", healthRoutes(deps));
   api.route("/config", publicConfigRoutes(deps));
   api.route("/scenarios", scenarioRoutes(deps));
   api.route("/sessions", sessionRoutes(deps));
+  api.route("/enhance", enhanceRoutes(deps));
   // Unknown API paths answer in JSON rather than falling through to the SPA.
   api.all("*", (c) => c.json(errorBody("not_found", `No API route ${c.req.method} ${c.req.path}`), 404));
   app.route("/api", api);
+
+  const v1 = new Hono();
+  v1.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes * 16, // whole conversations arrive here, not single messages
+      onError: (c) => c.json(openaiError(413, "body_too_large", `The request body is larger than ${deps.maxBodyBytes * 16} bytes`), 413),
+    }),
+  );
+  v1.route("/", openaiRoutes(deps));
+  app.route("/v1", v1);
 
   app.route("/avatars", avatarRoutes);
   app.route("/", webRoutes(deps.webDir, clientId));

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
+import { createEnhanceService } from "./chat/enhance.js";
 import { createChatService } from "./chat/service.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { DatabaseLifecycle } from "./db/lifecycle.js";
@@ -75,9 +76,14 @@ requestLog.start();
 workerHealth.start();
 
 const chat = createChatService({ database, gateway, log, maxMessageChars: config.maxMessageChars });
+const enhance = createEnhanceService({ database, gateway, maxMessageChars: config.maxMessageChars });
 const app = createApp({
   database,
   chat,
+  enhance,
+  gateway,
+  registry,
+  apiKeys: config.apiKeys,
   log,
   maxBodyBytes: config.maxBodyBytes,
   maxMessageChars: config.maxMessageChars,

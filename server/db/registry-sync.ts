@@ -59,7 +59,7 @@ export class RegistrySync {
         if (!db) return;
         const version = await readRegistryVersion(db);
         const rows = await loadRegistryRows(db);
-        this.registry.replace(rows.providers, rows.models, rows.profiles);
+        this.registry.replace(rows.providers, rows.models, rows.profiles, version);
         this.version = version;
         this.log.debug({ version, models: rows.models.length }, "registry loaded");
       } while (this.again);

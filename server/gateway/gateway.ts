@@ -288,6 +288,8 @@ export function createGateway(opts: GatewayOptions) {
           finish = "error";
           error = "The connection to the model was lost mid-reply";
           opts.log?.warn({ provider: c.provider.name, err: (err as Error).message }, "upstream stream failed");
+          // A worker that died mid-reply is skipped by the next request, before the next probe.
+          if (c.provider.kind === "chat_worker") workerHealth.report(c.provider.name, false, null, error);
           const ev: StreamEvent = { type: "error", message: error };
           yield ev;
         }

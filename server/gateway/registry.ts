@@ -26,6 +26,7 @@ export class Registry {
   private models: Model[] = [];
   private profiles = new Map<string, SamplingParams>();
   private listeners: ((providers: Provider[]) => void)[] = [];
+  /** The routing data's version in the database (see RegistrySync), or a local count of reloads. */
   version = 0;
 
   constructor(
@@ -33,11 +34,11 @@ export class Registry {
     private readonly readSecret: (name: string) => string | undefined,
   ) {}
 
-  replace(providers: Provider[], models: Model[], profiles: TaskProfile[] = []): void {
+  replace(providers: Provider[], models: Model[], profiles: TaskProfile[] = [], version = this.version + 1): void {
     this.providers = new Map(providers.map((p) => [p.id, this.applyOverrides(p)]));
     this.models = models;
     this.profiles = new Map(profiles.map((p) => [p.task, { temperature: p.temperature, max_tokens: p.maxTokens, top_p: p.topP }]));
-    this.version++;
+    this.version = version;
     const all = [...this.providers.values()];
     for (const l of this.listeners) l(all);
   }

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
+import type { Registry } from "../gateway/registry.js";
 
-export function healthRoutes(deps: { database: DatabaseLifecycle; startedAt: number; version: string }) {
+export function healthRoutes(deps: { database: DatabaseLifecycle; registry: Registry; startedAt: number; version: string }) {
   return new Hono().get("/", async (c) => {
     c.header("Cache-Control", "no-store");
     const db = await deps.database.status();
@@ -9,6 +10,8 @@ export function healthRoutes(deps: { database: DatabaseLifecycle; startedAt: num
       status: db === "unavailable" ? "degraded" : "ok",
       db,
       version: deps.version,
+      /** The version of the routing data this instance runs on: equal on every instance once they have reloaded. */
+      registryVersion: deps.registry.version,
       uptimeS: Math.round((Date.now() - deps.startedAt) / 1000),
     });
   });

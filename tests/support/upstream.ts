@@ -64,6 +64,9 @@ export class ScriptedUpstream {
   private sockets = new Set<import("node:net").Socket>();
   private gates: (() => void)[] = [];
   port = 0;
+  /** What `GET …/health` answers, as the local chat worker would. */
+  health: { status: number; body: unknown } = { status: 200, body: { isHealthy: true } };
+  healthProbes = 0;
 
   constructor() {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -108,6 +111,7 @@ export class ScriptedUpstream {
     this.byModel.clear();
     this.defaultScript = DEFAULT_SCRIPT;
     this.requests.length = 0;
+    this.health = { status: 200, body: { isHealthy: true } };
   }
 
   /** Lets every stream paused by `pauseAfter` go on. */
@@ -136,6 +140,11 @@ export class ScriptedUpstream {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
+    if (req.method === "GET" && req.url?.endsWith("/health")) {
+      this.healthProbes++;
+      res.writeHead(this.health.status, { "Content-Type": "application/json" }).end(JSON.stringify(this.health.body));
+      return;
+    }
     let raw = "";
     for await (const chunk of req) raw += chunk;
     let body: RecordedRequest["body"];

@@ -1,0 +1,109 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import type { ChatMessage, RequestParams, RequestRecord } from "../gateway/types.js";
+
+/**
+ * OpenAI's chat-completions protocol: the request we accept and the shapes we answer with.
+ * What we cannot honour (tools, several choices, images) is refused by name rather than ignored.
+ */
+const textPart = z.object({ type: z.literal("text"), text: z.string() });
+const message = z.object({
+  role: z.enum(["system", "developer", "user", "assistant"], {
+    error: "role must be system, developer, user or assistant (tool messages are not supported)",
+  }),
+  content: z.union([z.string(), z.array(textPart, { error: "only text content parts are supported" })]).nullable(),
+  name: z.string().optional(),
+});
+
+export const chatCompletionRequest = z
+  .object({
+    model: z.string({ error: "model is required" }).min(1, "model is required"),
+    messages: z.array(message, { error: "messages must be an array" }).min(1, "messages must not be empty"),
+    stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().gt(0).max(1).nullable().optional(),
+    max_tokens: z.number().int().positive().nullable().optional(),
+    max_completion_tokens: z.number().int().positive().nullable().optional(),
+    stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+    seed: z.number().int().nullable().optional(),
+    n: z.literal(1, { error: "only n = 1 is supported" }).nullable().optional(),
+    tools: z.array(z.unknown()).max(0, "tools are not supported").nullable().optional(),
+    user: z.string().optional(),
+  })
+  .loose();
+
+export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
+
+export function toGatewayInput(body: ChatCompletionRequest): { messages: ChatMessage[]; params: RequestParams } {
+  const messages = body.messages.map((m) => ({
+    role: m.role === "developer" ? "system" : m.role,
+    content: typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => p.text).join(""),
+  })) as ChatMessage[];
+  const stop = body.stop == null ? undefined : typeof body.stop === "string" ? [body.stop] : body.stop;
+  const params: RequestParams = {
+    temperature: body.temperature ?? undefined,
+    top_p: body.top_p ?? undefined,
+    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    stop,
+    seed: body.seed ?? undefined,
+  };
+  return { messages, params };
+}
+
+export const completionId = () => `chatcmpl-${randomBytes(12).toString("hex")}`;
+
+const usageOf = (r: Pick<RequestRecord, "promptTokens" | "completionTokens" | "cost">) => ({
+  prompt_tokens: r.promptTokens,
+  completion_tokens: r.completionTokens,
+  total_tokens: r.promptTokens + r.completionTokens,
+  ...(r.cost != null ? { cost: r.cost } : {}),
+});
+
+/** OpenAI allows these finish reasons; an upstream's own (or ours: `error`) pass through as they are. */
+const finishReason = (r: Pick<RequestRecord, "status" | "finishReason">) => (r.status === "error" ? "error" : r.finishReason ?? "stop");
+
+export function completion(id: string, created: number, model: string, r: RequestRecord) {
+  return {
+    id,
+    object: "chat.completion" as const,
+    created,
+    model,
+    choices: [{ index: 0, message: { role: "assistant" as const, content: r.text }, logprobs: null, finish_reason: finishReason(r) }],
+    usage: usageOf(r),
+  };
+}
+
+export function chunk(id: string, created: number, model: string, delta: { role?: "assistant"; content?: string }, finish: string | null = null) {
+  return {
+    id,
+    object: "chat.completion.chunk" as const,
+    created,
+    model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
+}
+
+export function finalChunk(id: string, created: number, model: string, r: RequestRecord) {
+  return chunk(id, created, model, {}, finishReason(r));
+}
+
+/** Usage arrives last, in a chunk of its own with no choices, as OpenAI sends it. */
+export function usageChunk(id: string, created: number, model: string, r: RequestRecord) {
+  return { id, object: "chat.completion.chunk" as const, created, model, choices: [], usage: usageOf(r) };
+}
+
+const ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "invalid_request_error",
+  413: "invalid_request_error",
+  422: "invalid_request_error",
+  429: "rate_limit_error",
+};
+
+/** OpenAI's error shape; it carries our `code` and `message` like every other error body. */
+export function openaiError(status: number, code: string, message: string) {
+  return { error: { message, type: ERROR_TYPES[status] ?? "api_error", param: null, code } };
+}

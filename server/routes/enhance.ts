@@ -1,0 +1,22 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env.js";
+import type { EnhanceService } from "../chat/enhance.js";
+import { rethrow, routingHeaders } from "./gateway-errors.js";
+import { readJson, UUID_RE } from "./validation.js";
+
+const enhanceBody = z.object({
+  text: z.string({ error: "text is required" }),
+  sessionId: z.string().regex(UUID_RE, "sessionId must be a session id").optional(),
+});
+
+export function enhanceRoutes(deps: { enhance: EnhanceService }) {
+  return new Hono<AppEnv>().post("/", async (c) => {
+    const body = await readJson(c, enhanceBody);
+    const result = await deps
+      .enhance({ clientId: c.var.clientId, text: body.text, sessionId: body.sessionId, signal: c.req.raw.signal })
+      .catch(rethrow);
+    routingHeaders(c, result.candidate, result.attempts);
+    return c.json({ text: result.text });
+  });
+}

@@ -1,0 +1,132 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { AppError } from "../errors.js";
+import type { Gateway } from "../gateway/gateway.js";
+import type { Registry } from "../gateway/registry.js";
+import type { Logger } from "../logger.js";
+import {
+  chatCompletionRequest,
+  chunk,
+  completion,
+  completionId,
+  finalChunk,
+  openaiError,
+  toGatewayInput,
+  usageChunk,
+} from "../openai/protocol.js";
+import { failureHeaders, rethrow, routingHeaders } from "./gateway-errors.js";
+import { readJson } from "./validation.js";
+
+type V1Env = { Variables: { apiClient: string } };
+
+/** A task alias: `parley/roleplay` routes to the task's models like the app's own chat does. */
+const TASK_ALIAS = /^parley\/([a-z0-9_-]+)$/;
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/**
+ * The gateway as an OpenAI-compatible API, for other clients. Keys come from PARLEY_API_KEYS;
+ * a request is logged under a fingerprint of its key, never the key.
+ */
+export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKeys: string[]; log: Logger }) {
+  const keys = deps.apiKeys.map(digest);
+  const app = new Hono<V1Env>();
+
+  app.onError((err, c) => {
+    failureHeaders(c, err);
+    if (err instanceof AppError) return c.json(openaiError(err.status, err.code, err.message), err.status);
+    deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
+    return c.json(openaiError(500, "internal_error", "Something went wrong on the server"), 500);
+  });
+  app.notFound((c) => c.json(openaiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), 404));
+
+  app.use("*", async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const key = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    if (keys.length === 0) {
+      throw new AppError(401, "api_disabled", "The OpenAI-compatible API is off: set PARLEY_API_KEYS on the server");
+    }
+    const given = key ? digest(key) : undefined;
+    // Compared as fixed-length digests in constant time, so timing says nothing about a key.
+    if (!given || !keys.some((k) => timingSafeEqual(k, given))) {
+      throw new AppError(401, "invalid_api_key", "Incorrect or missing API key: send Authorization: Bearer <key>");
+    }
+    c.set("apiClient", `key:${given.toString("hex").slice(0, 12)}`);
+    await next();
+  });
+
+  app.get("/models", (c) => {
+    const created = 0;
+    const seen = new Set<string>();
+    const models = deps.registry
+      .activeModels()
+      .filter((m) => !seen.has(m.model.modelKey) && seen.add(m.model.modelKey))
+      .map((m) => ({ id: m.model.modelKey, object: "model", created, owned_by: m.provider.name, name: m.model.displayName, context_length: m.model.contextLength }));
+    const aliases = deps.registry.tasks().map((t) => ({ id: `parley/${t}`, object: "model", created, owned_by: "parley", name: `Parley: best model for ${t}` }));
+    return c.json({ object: "list", data: [...aliases, ...models] });
+  });
+
+  app.post("/chat/completions", async (c) => {
+    const body = await readJson(c, chatCompletionRequest);
+    const alias = TASK_ALIAS.exec(body.model)?.[1];
+    if (alias && !deps.registry.tasks().includes(alias)) {
+      throw new AppError(404, "model_not_found", `No task "${alias}": use one of ${deps.registry.tasks().map((t) => `parley/${t}`).join(", ")}`);
+    }
+    if (!alias && !deps.registry.findModel(body.model)) {
+      throw new AppError(404, "model_not_found", `The model "${body.model}" does not exist or is switched off; GET /v1/models lists them`);
+    }
+    const { messages, params } = toGatewayInput(body);
+    const request = {
+      task: alias ?? "roleplay",
+      model: alias ? undefined : body.model,
+      messages,
+      params,
+      signal: c.req.raw.signal,
+      meta: { clientId: c.var.apiClient },
+    };
+    const id = completionId();
+    const created = Math.floor(Date.now() / 1000);
+
+    if (!body.stream) {
+      const done = await deps.gateway.complete(request).catch(rethrow);
+      routingHeaders(c, done.candidate, done.attempts);
+      if (done.record.status === "error") {
+        return c.json(openaiError(502, "upstream_error", done.record.error ?? "The model failed mid-reply"), 502);
+      }
+      return c.json(completion(id, created, done.candidate.model.modelKey, done.record));
+    }
+
+    const open = await deps.gateway.openStream(request).catch(rethrow);
+    const model = open.candidate.model.modelKey;
+    routingHeaders(c, open.candidate, open.attempts);
+    c.header("Cache-Control", "no-cache, no-transform");
+    c.header("X-Accel-Buffering", "no");
+    return streamSSE(c, async (stream) => {
+      try {
+        await stream.writeSSE({ data: JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" })) });
+        for await (const ev of open.events) {
+          if (stream.aborted) break;
+          if (ev.type === "delta") await stream.writeSSE({ data: JSON.stringify(chunk(id, created, model, { content: ev.text })) });
+        }
+        if (stream.aborted) return;
+        const record = await open.record;
+        if (record.status === "error") {
+          // OpenRouter's way of failing after the first byte: an error object in a chunk, finish reason "error".
+          await stream.writeSSE({
+            data: JSON.stringify({ ...finalChunk(id, created, model, record), error: { code: 502, message: record.error } }),
+          });
+        } else {
+          await stream.writeSSE({ data: JSON.stringify(finalChunk(id, created, model, record)) });
+        }
+        await stream.writeSSE({ data: JSON.stringify(usageChunk(id, created, model, record)) });
+        await stream.writeSSE({ data: "[DONE]" });
+      } catch (err) {
+        deps.log.error({ err: (err as Error).message }, "v1 stream failed");
+      }
+    });
+  });
+
+  return app;
+}
+
