@@ -1,0 +1,240 @@
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { generateText, streamText } from "ai";
+import OpenAI from "openai";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { createTestDatabase } from "../support/db.js";
+import { HAIKU, SONNET, lastLogId, logRowAfter } from "../support/gateway.js";
+import { startParley, type ParleyProcess } from "../support/parley.js";
+import { ScriptedUpstream } from "../support/upstream.js";
+
+/** The OpenAI-compatible API as other clients see it, official client libraries included. */
+const OPENROUTER_KEY = "sk-or-v1api-77aa88bb99cc";
+const API_KEYS = ["pk-first-aaaaaaaaaaaa", "pk-second-bbbbbbbbbbbb"];
+const FULL_TEXT = "*smiles warmly* Hello from the scripted upstream.";
+
+let upstream: ScriptedUpstream;
+let parley: ParleyProcess;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+
+beforeAll(async () => {
+  upstream = await ScriptedUpstream.start();
+  db = await createTestDatabase(inject("postgresUrl"));
+  parley = await startParley({
+    env: {
+      DATABASE_URL: db.url,
+      OPENROUTER_API_KEY: OPENROUTER_KEY,
+      OPENROUTER_BASE_URL: upstream.baseUrl,
+      PARLEY_API_KEYS: ` ${API_KEYS.join(" , ")} `,
+      PARLEY_APP_URL: "http://parley.test",
+      PARLEY_APP_TITLE: "Parley Test",
+      BREAKER_FAILURE_THRESHOLD: "1000",
+      REQUEST_LOG_FLUSH_MS: "50",
+    },
+  });
+});
+afterEach(() => upstream.reset());
+afterAll(async () => {
+  await parley?.stop();
+  await upstream?.close();
+  await db?.drop();
+});
+
+const post = (body: unknown, key: string | null = API_KEYS[0]!) =>
+  fetch(`${parley.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+
+describe("authentication", () => {
+  it.each([
+    ["no key", null],
+    ["a wrong key", "pk-wrong-cccccccccccc"],
+  ])("answers 401 in OpenAI's error shape with %s, and calls no model", async (_, key) => {
+    const res = await post({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] }, key);
+    expect(res.status).toBe(401);
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect(body.error).toMatchObject({ code: "invalid_api_key", type: "authentication_error", message: expect.stringContaining("Bearer") });
+    expect(JSON.stringify(body)).not.toContain("pk-");
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("accepts every key in PARLEY_API_KEYS, and logs a fingerprint, never the key", async () => {
+    for (const key of API_KEYS) {
+      const after = await lastLogId(db.sql);
+      const res = await post({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] }, key);
+      expect(res.status).toBe(200);
+      const row = await logRowAfter(db.sql, after);
+      expect(row.client_id).toMatch(/^key:[0-9a-f]{12}$/);
+      expect(row.client_id).not.toContain(key.slice(3, 10));
+    }
+  });
+});
+
+describe("models", () => {
+  it("lists one alias per task and the active models", async () => {
+    const res = await fetch(`${parley.url}/v1/models`, { headers: { authorization: `Bearer ${API_KEYS[1]}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { object: string; data: { id: string; object: string; owned_by: string }[] };
+    expect(body.object).toBe("list");
+    const ids = body.data.map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(["parley/roleplay", "parley/enhance", HAIKU, SONNET, "local"]));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(body.data.every((m) => m.object === "model")).toBe(true);
+  });
+
+  it("routes a named model first, with its task's other models behind it", async () => {
+    upstream.forModel(SONNET, { kind: "status", status: 500 });
+    const res = await post({ model: SONNET, messages: [{ role: "user", content: "hi" }] });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-parley-model")).toBe(HAIKU);
+    expect(res.headers.get("x-parley-attempts")).toBe("2");
+    expect(upstream.requests.map((r) => r.body.model)).toEqual([SONNET, HAIKU]);
+  });
+
+  it("answers 404 model_not_found for an unknown model or task, without a call", async () => {
+    for (const model of ["no/such-model", "parley/nonsense"]) {
+      const res = await post({ model, messages: [{ role: "user", content: "hi" }] });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as any).error).toMatchObject({ code: "model_not_found", type: "invalid_request_error" });
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe("requests", () => {
+  it("passes the client's parameters over the task profile, with OpenRouter's headers and our key", async () => {
+    const res = await post({
+      model: "parley/roleplay",
+      messages: [
+        { role: "developer", content: "Be brief." },
+        { role: "user", content: [{ type: "text", text: "Hello " }, { type: "text", text: "there" }] },
+      ],
+      temperature: 0.2,
+      max_tokens: 33,
+      stop: "END",
+      seed: 7,
+    });
+    expect(res.status).toBe(200);
+    const [req] = upstream.requests;
+    expect(req!.headers.authorization).toBe(`Bearer ${OPENROUTER_KEY}`);
+    expect(req!.headers["http-referer"]).toBe("http://parley.test");
+    expect(req!.headers["x-title"]).toBe("Parley Test");
+    expect(req!.body).toMatchObject({
+      model: HAIKU,
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Hello there" },
+      ],
+      temperature: 0.2,
+      max_tokens: 33,
+      top_p: 0.95, // from the roleplay profile: the client did not set it
+      stop: ["END"],
+      seed: 7,
+      stream: true,
+    });
+  });
+
+  it.each([
+    ["malformed JSON", "{nope", 400, "invalid_json"],
+    ["no messages", { model: "parley/roleplay", messages: [] }, 400, "invalid_request"],
+    ["no model", { messages: [{ role: "user", content: "hi" }] }, 400, "invalid_request"],
+    ["tools", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function" }] }, 400, "invalid_request"],
+    ["an image part", { model: "parley/roleplay", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }, 400, "invalid_request"],
+    ["n = 2", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], n: 2 }, 400, "invalid_request"],
+  ])("refuses %s with a 4xx that says what is wrong", async (_, body, status, code) => {
+    const res = await post(body);
+    expect(res.status).toBe(status);
+    const err = ((await res.json()) as any).error;
+    expect(err).toMatchObject({ code, type: "invalid_request_error", message: expect.any(String) });
+    expect(err.message.length).toBeGreaterThan(5);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("passes a provider's 400 on without failover, and a 401 as our misconfiguration", async () => {
+    upstream.forModel(HAIKU, { kind: "status", status: 400, body: { error: { message: "context length exceeded" } } });
+    const bad = await post({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error).toMatchObject({ code: "upstream_rejected", message: expect.stringContaining("context length exceeded") });
+    expect(bad.headers.get("x-parley-attempts")).toBe("1");
+    expect(bad.headers.get("x-parley-model")).toBe(HAIKU);
+
+    upstream.forModel(HAIKU, { kind: "status", status: 401, body: { error: { message: "No auth credentials found" } } });
+    const unauthorised = await post({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] });
+    expect(unauthorised.status).toBe(502);
+    const err = ((await unauthorised.json()) as any).error;
+    expect(err.message).toContain("OPENROUTER_API_KEY");
+    expect(err.message).not.toContain(OPENROUTER_KEY);
+    expect(upstream.requests.map((r) => r.body.model)).toEqual([HAIKU, HAIKU]); // no failover either time
+  });
+});
+
+describe("official clients", () => {
+  const openai = () => new OpenAI({ baseURL: `${parley.url}/v1`, apiKey: API_KEYS[0]!, maxRetries: 0 });
+
+  it("the openai package, not streamed", async () => {
+    const completion = await openai().chat.completions.create({ model: "parley/roleplay", messages: [{ role: "user", content: "Hello?" }] });
+    expect(completion.object).toBe("chat.completion");
+    expect(completion.choices[0]!.message.content).toBe(FULL_TEXT);
+    expect(completion.choices[0]!.finish_reason).toBe("stop");
+    expect(completion.usage).toMatchObject({ prompt_tokens: 42, completion_tokens: 7, total_tokens: 49 });
+    expect(completion.model).toBe(HAIKU);
+  });
+
+  it("the openai package, streamed, with usage in the last chunk", async () => {
+    const stream = await openai().chat.completions.create({
+      model: "parley/roleplay",
+      messages: [{ role: "user", content: "Hello?" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let finish: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).toBe(FULL_TEXT);
+    expect(finish).toBe("stop");
+    expect(usage).toMatchObject({ prompt_tokens: 42, completion_tokens: 7 });
+  });
+
+  it("the openai package sees a 401 as an AuthenticationError", async () => {
+    const client = new OpenAI({ baseURL: `${parley.url}/v1`, apiKey: "pk-nope", maxRetries: 0 });
+    await expect(client.chat.completions.create({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] })).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
+  });
+
+  const aiProvider = () => createOpenAICompatible({ name: "parley", baseURL: `${parley.url}/v1`, apiKey: API_KEYS[1]!, includeUsage: true });
+
+  it("@ai-sdk/openai-compatible with ai 6, generateText", async () => {
+    const result = await generateText({ model: aiProvider()("parley/roleplay"), prompt: "Hello?", maxRetries: 0 });
+    expect(result.text).toBe(FULL_TEXT);
+    expect(result.finishReason).toBe("stop");
+    expect(result.usage.inputTokens).toBe(42);
+    expect(result.usage.outputTokens).toBe(7);
+    expect(upstream.requests[0]!.body.messages).toEqual([{ role: "user", content: "Hello?" }]);
+  });
+
+  it("@ai-sdk/openai-compatible with ai 6, streamText", async () => {
+    const result = streamText({ model: aiProvider()(SONNET), system: "Stay in character.", prompt: "Hello?", maxRetries: 0 });
+    let text = "";
+    for await (const delta of result.textStream) text += delta;
+    expect(text).toBe(FULL_TEXT);
+    expect(await result.finishReason).toBe("stop");
+    expect((await result.usage).outputTokens).toBe(7);
+    expect(upstream.requests[0]!.body).toMatchObject({ model: SONNET, messages: [{ role: "system", content: "Stay in character." }, { role: "user", content: "Hello?" }] });
+  });
+});
+
+describe("secrets", () => {
+  it("never puts an upstream key or a client's API key in a log line", () => {
+    const all = parley.logs.join("\n");
+    expect(all.length).toBeGreaterThan(1000); // the tests above did log
+    expect(all).not.toContain(OPENROUTER_KEY);
+    for (const k of API_KEYS) expect(all).not.toContain(k);
+  });
+});
