@@ -242,6 +242,42 @@ describe("chat", () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it("enhances a draft in place: editable, undoable, sent as edited; a failure keeps the draft", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/salary-negotiation`);
+    const box = p.getByLabel("Your message");
+    await box.fill("i want more money pls");
+    upstream.enqueue({ kind: "stream", chunks: ['"I would like ', "to discuss a higher salary.", '"'], pauseAfter: 1 });
+    await p.getByRole("button", { name: "Enhance" }).click();
+    await p.getByText("Enhancing your draft…").waitFor();
+    expect(await p.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
+    upstream.resume();
+    await p.getByText("Enhanced: edit it, send it, or undo").waitFor();
+    expect(await box.inputValue()).toBe("I would like to discuss a higher salary."); // the quotes the model added are gone
+    await p.screenshot({ path: path.join(SHOTS, "chat-enhanced-draft.png") });
+
+    const enhanceCall = upstream.requests[0]!;
+    expect(enhanceCall.body).toMatchObject({ temperature: 0.5, max_tokens: 200, top_p: 0.9 });
+    expect(enhanceCall.body.messages.at(-1)!.content).toContain("i want more money pls");
+
+    await p.getByRole("button", { name: "Undo" }).click();
+    expect(await box.inputValue()).toBe("i want more money pls");
+
+    upstream.enqueue({ kind: "status", status: 400, body: { error: { message: "Input rejected by the provider" } } });
+    await p.getByRole("button", { name: "Enhance" }).click();
+    await p.getByRole("alert").filter({ hasText: "Input rejected by the provider" }).waitFor();
+    expect(await box.inputValue()).toBe("i want more money pls");
+
+    upstream.enqueue({ kind: "stream", chunks: ["I would like to discuss my salary."] });
+    await p.getByRole("button", { name: "Enhance" }).click();
+    await p.getByText("Enhanced: edit it, send it, or undo").waitFor();
+    await box.press("End");
+    await box.type(" Now.");
+    await box.press("Enter");
+    await p.getByTestId("message-user").filter({ hasText: "I would like to discuss my salary. Now." }).waitFor();
+    await p.getByTestId("message-assistant").filter({ hasText: "offering?" }).waitFor();
+  });
+
   it("is usable at phone width", async () => {
     const p = await openPage(PHONE);
     await p.goto(`${parley.url}/s/rain-on-the-boulevard`);

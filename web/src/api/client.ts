@@ -58,6 +58,9 @@ export const api = {
   createSession: (scenario: string) =>
     request<{ session: Session }>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario }) }),
   session: (id: string) => request<{ session: Session }>(`/api/sessions/${encodeURIComponent(id)}`),
+  /** The draft rewritten by the `enhance` task; the session (when there is one) lends its scenario as context. */
+  enhance: (text: string, sessionId?: string) =>
+    request<{ text: string }>("/api/enhance", { method: "POST", body: JSON.stringify({ text, ...(sessionId ? { sessionId } : {}) }) }),
   sendMessage: (sessionId: string, content: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>
     stream(`/api/sessions/${encodeURIComponent(sessionId)}/messages`, { content }, onEvent, signal),
   regenerate: (sessionId: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>

@@ -7,6 +7,7 @@ export function Composer({
   maxChars,
   onSend,
   onStop,
+  onEnhance,
   placeholder,
 }: {
   disabled: boolean;
@@ -14,9 +15,15 @@ export function Composer({
   maxChars: number;
   onSend: (text: string) => Promise<boolean>;
   onStop: () => void;
+  /** Rewrites the draft; rejects with a message to show. */
+  onEnhance?: (text: string) => Promise<string>;
   placeholder: string;
 }) {
   const [draft, setDraft] = useState("");
+  const [enhancing, setEnhancing] = useState(false);
+  const [enhanceError, setEnhanceError] = useState<string | null>(null);
+  /** The draft before the last enhancement, for Undo; cleared once the person edits or sends. */
+  const [before, setBefore] = useState<string | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
   const tooLong = draft.length > maxChars;
 
@@ -24,8 +31,33 @@ export function Composer({
     const text = draft.trim();
     if (!text || tooLong || disabled || streaming) return;
     setDraft("");
+    setBefore(null);
     const stored = await onSend(text);
     if (!stored) setDraft((d) => (d === "" ? text : d));
+    ref.current?.focus();
+  };
+
+  const enhance = async () => {
+    const text = draft.trim();
+    if (!onEnhance || !text || tooLong || enhancing) return;
+    setEnhancing(true);
+    setEnhanceError(null);
+    try {
+      const better = await onEnhance(text);
+      setBefore(draft);
+      setDraft(better);
+    } catch (err) {
+      setEnhanceError((err as Error).message || "The draft could not be enhanced");
+    } finally {
+      setEnhancing(false);
+      ref.current?.focus();
+    }
+  };
+
+  const undo = () => {
+    if (before === null) return;
+    setDraft(before);
+    setBefore(null);
     ref.current?.focus();
   };
 
@@ -53,27 +85,56 @@ export function Composer({
         value={draft}
         rows={2}
         placeholder={placeholder}
-        onChange={(e) => setDraft(e.target.value)}
+        onChange={(e) => {
+          setDraft(e.target.value);
+          setEnhanceError(null);
+        }}
+        readOnly={enhancing}
+        aria-busy={enhancing}
         onKeyDown={onKeyDown}
         aria-invalid={tooLong}
         aria-describedby="composer-hint"
         disabled={disabled}
       />
       <div className="composer-bar">
-        <span id="composer-hint" className={tooLong ? "hint error" : "hint"}>
+        <span id="composer-hint" className={tooLong || enhanceError ? "hint error" : "hint"} role={enhanceError ? "alert" : undefined}>
           {tooLong
             ? `${draft.length.toLocaleString()} / ${maxChars.toLocaleString()} characters: too long to send`
-            : "Enter to send · Shift+Enter for a new line"}
+            : enhanceError
+              ? enhanceError
+              : enhancing
+                ? "Enhancing your draft…"
+                : before !== null
+                  ? "Enhanced: edit it, send it, or undo"
+                  : "Enter to send · Shift+Enter for a new line"}
         </span>
+        <span className="composer-tools">
+          {before !== null && !enhancing && (
+            <button type="button" className="ghost" onClick={undo}>
+              Undo
+            </button>
+          )}
+          {onEnhance && !streaming && (
+            <button
+              type="button"
+              className="ghost"
+              onClick={() => void enhance()}
+              disabled={disabled || enhancing || !draft.trim() || tooLong}
+              title="Rewrite your draft to be clearer and more vivid; you can edit it before sending"
+            >
+              {enhancing ? "Enhancing…" : "Enhance"}
+            </button>
+          )}
         {streaming ? (
           <button type="button" className="stop" onClick={onStop}>
             Stop
           </button>
         ) : (
-          <button type="submit" disabled={disabled || !draft.trim() || tooLong}>
+          <button type="submit" disabled={disabled || enhancing || !draft.trim() || tooLong}>
             Send
           </button>
         )}
+        </span>
       </div>
     </form>
   );

@@ -100,6 +100,7 @@ export function Chat({ slug }: { slug: string }) {
         maxChars={maxChars}
         onSend={chat.send}
         onStop={chat.stop}
+        onEnhance={async (text) => (await api.enhance(text, chat.sessionId ?? undefined)).text}
         placeholder={`Message ${scenario.characterName}…`}
       />
     </main>
