@@ -164,6 +164,23 @@ describe("sessions", () => {
   });
 });
 
+describe("without a model provider", () => {
+  it("refuses /v1 until PARLEY_API_KEYS is set, saying so", async () => {
+    const res = await fetch(`${parley.url}/v1/models`, { headers: { authorization: "Bearer anything" } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as ErrorBody).error).toMatchObject({ code: "api_disabled", message: expect.stringContaining("PARLEY_API_KEYS") });
+  });
+
+  it("answers enhance with 503 no_provider and the way to fix it", async () => {
+    const res = await parley.client().fetch("/api/enhance", { method: "POST", body: JSON.stringify({ text: "hello" }) });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe("no_provider");
+    expect(body.error.message).toContain("OPENROUTER_API_KEY");
+    expect(res.headers.get("x-parley-attempts")).toBe("0");
+  });
+});
+
 describe("avatars", () => {
   it("renders DiceBear SVGs locally with long cache headers", async () => {
     for (const style of ["pixel-art", "avataaars"]) {

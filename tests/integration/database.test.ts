@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
+import { pino } from "pino";
+import { RegistrySync } from "../../server/db/registry-sync.js";
+import { Registry } from "../../server/gateway/registry.js";
 import { openDatabase } from "../../server/db/client.js";
 import { seedDefaults } from "../../server/db/seed.js";
 import { apiModels, apiProviders, scenarios } from "../../server/db/schema.js";
@@ -68,6 +71,42 @@ describe("migrations and seed", () => {
       await pg.drop();
     }
   });
+});
+
+describe("registry reload", () => {
+  it.each(["pglite", "postgres"] as const)(
+    "follows every change to routing rows on %s (trigger, NOTIFY, LISTEN), with task profiles as data",
+    async (kind) => {
+      const pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
+      const handle = await openDatabase({ databaseUrl: pg?.url, dataDir: tmp() });
+      // A poll far in the future: only LISTEN can deliver the change within the wait.
+      const registry = new Registry({ openrouterBaseUrl: "http://127.0.0.1:9/v1", chatWorkerUrl: undefined }, () => "key");
+      const sync = new RegistrySync(registry, 600_000, pino({ level: "silent" }));
+      try {
+        await seedDefaults(handle.db);
+        await sync.start(handle);
+        const v0 = registry.version;
+        expect(v0).toBeGreaterThan(0);
+        expect(registry.candidates("roleplay").map((c) => c.model.modelKey)).toContain("anthropic/claude-3-haiku");
+        const [haiku] = registry.candidates("enhance");
+        expect(registry.paramsFor(haiku!, "enhance")).toEqual({ temperature: 0.5, max_tokens: 200, top_p: 0.9 });
+
+        await handle.db.update(apiModels).set({ isActive: false }).where(eq(apiModels.modelKey, "anthropic/claude-3-haiku"));
+        await vi.waitFor(() => expect(registry.version).toBeGreaterThan(v0), { timeout: 5000, interval: 10 });
+        expect(registry.activeModels().map((c) => c.model.modelKey)).not.toContain("anthropic/claude-3-haiku");
+
+        const v1 = registry.version;
+        await handle.db.execute(sql`update task_profiles set temperature = 0.3 where task = 'enhance'`);
+        await vi.waitFor(() => expect(registry.version).toBeGreaterThan(v1), { timeout: 5000, interval: 10 });
+        const [sonnetOrOther] = registry.candidates("enhance");
+        expect(registry.paramsFor(sonnetOrOther!, "enhance").temperature).toBe(0.3);
+      } finally {
+        await sync.stop();
+        await handle.close();
+        await pg?.drop();
+      }
+    },
+  );
 });
 
 describe("without a database", () => {

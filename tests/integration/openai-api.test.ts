@@ -238,3 +238,67 @@ describe("secrets", () => {
     for (const k of API_KEYS) expect(all).not.toContain(k);
   });
 });
+
+describe("POST /api/enhance", () => {
+  const enhance = (c: ReturnType<ParleyProcess["client"]>, body: unknown) =>
+    c.fetch("/api/enhance", { method: "POST", body: JSON.stringify(body) });
+
+  it("rewrites a draft with the enhance task, in the scenario's public context, never its system prompt", async () => {
+    const c = parley.client();
+    const { body: created } = await c.json<{ session: { id: string } }>("/api/sessions", {
+      method: "POST",
+      body: JSON.stringify({ scenario: "refund-request" }),
+    });
+    const [scenario] = await db.sql<{ system_prompt: string; description: string }[]>`
+      select system_prompt, description from scenarios where slug = 'refund-request'`;
+    upstream.enqueue({ kind: "stream", chunks: ["Rewritten: ", "“I would like a refund, please.”"], usage: { prompt_tokens: 80, completion_tokens: 9 } });
+    const after = await lastLogId(db.sql);
+    const res = await enhance(c, { text: "  refund now  ", sessionId: created.session.id });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ text: "I would like a refund, please." });
+    expect(res.headers.get("x-parley-provider")).toBe("openrouter");
+    expect(res.headers.get("x-parley-model")).toBe(HAIKU);
+    expect(res.headers.get("x-parley-attempts")).toBe("1");
+
+    const sent = upstream.requests[0]!.body;
+    expect(sent).toMatchObject({ temperature: 0.5, max_tokens: 200, top_p: 0.9 });
+    expect(sent.messages[0]!.content).toContain(scenario!.description);
+    expect(JSON.stringify(sent)).not.toContain(scenario!.system_prompt.slice(0, 60));
+    expect(sent.messages[1]!.content).toContain("refund now");
+
+    const row = await logRowAfter(db.sql, after, "enhance");
+    expect(row).toMatchObject({ task: "enhance", status: "ok", session_id: created.session.id, prompt_tokens: 80, completion_tokens: 9 });
+    expect(row.cost).toBeCloseTo((80 * 0.25 + 9 * 1.25) / 1e6, 12);
+  });
+
+  it("ignores a session that is not the caller's", async () => {
+    const owner = parley.client();
+    const { body: created } = await owner.json<{ session: { id: string } }>("/api/sessions", {
+      method: "POST",
+      body: JSON.stringify({ scenario: "refund-request" }),
+    });
+    const res = await enhance(parley.client(), { text: "hello", sessionId: created.session.id });
+    expect(res.status).toBe(200);
+    expect(upstream.requests[0]!.body.messages[0]!.content).not.toContain("refund");
+  });
+
+  it.each([
+    ["an empty draft", { text: "   " }, 400, "empty_message"],
+    ["a draft over the limit", { text: "x".repeat(8001) }, 400, "message_too_long"],
+    ["no text", {}, 400, "invalid_request"],
+    ["a malformed session id", { text: "hi", sessionId: "nope" }, 400, "invalid_request"],
+  ])("refuses %s with a clear 4xx, calling no model", async (_, body, status, code) => {
+    const res = await enhance(parley.client(), body);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as any).error).toMatchObject({ code, message: expect.any(String) });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("answers 502 when every model fails, with the attempts in the headers", async () => {
+    upstream.forModel(HAIKU, { kind: "status", status: 503 });
+    const res = await enhance(parley.client(), { text: "hello" });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as any).error).toMatchObject({ code: "upstream_unavailable" });
+    expect(res.headers.get("x-parley-attempts")).toBe("1");
+  });
+});

@@ -4,7 +4,7 @@ import path from "node:path";
 import { asc } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../server/db/client.js";
-import { messages } from "../../server/db/schema.js";
+import { messages, requestLog } from "../../server/db/schema.js";
 import { createSession, readUntil, startParley } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
 
@@ -12,12 +12,13 @@ const dataDir = mkdtempSync(path.join(tmpdir(), "parley-shutdown-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe("shutdown", () => {
-  it("stores the partial reply of a stream cut by SIGTERM before the database closes", async () => {
+  it("stores the partial reply of a stream cut by SIGTERM, and the buffered request log, before the database closes", async () => {
     const upstream = await ScriptedUpstream.start();
     upstream.enqueue({ kind: "stream", chunks: ["Half ", "a reply ", "never finished"], holdAfter: 2 });
     const parley = await startParley({
       dataDir,
-      env: { OPENROUTER_API_KEY: "sk-or-shutdown", OPENROUTER_BASE_URL: upstream.baseUrl },
+      // No periodic flush during the test: only shutdown can have written the request_log row.
+      env: { OPENROUTER_API_KEY: "sk-or-shutdown", OPENROUTER_BASE_URL: upstream.baseUrl, REQUEST_LOG_FLUSH_MS: "60000" },
     });
     try {
       const c = parley.client();
@@ -40,6 +41,9 @@ describe("shutdown", () => {
         ["user", "Tell me.", null],
         ["assistant", "Half a reply ", "aborted"],
       ]);
+      const logged = await db.db.select().from(requestLog);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ status: "aborted", provider: "openrouter", task: "roleplay", tokensEstimated: true });
     } finally {
       await db.close();
     }

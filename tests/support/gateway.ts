@@ -31,11 +31,14 @@ export async function lastLogId(sql: postgres.Sql): Promise<number> {
   return row?.max ?? 0;
 }
 
-/** Waits for the batched writer to store exactly one row after `after`, and returns it. */
-export async function logRowAfter(sql: postgres.Sql, after: number): Promise<LogRow> {
+/**
+ * Waits for the batched writer to store exactly one row after `after` (of this task, when given:
+ * an earlier test's row may land late), and returns it.
+ */
+export async function logRowAfter(sql: postgres.Sql, after: number, task?: string): Promise<LogRow> {
   return vi.waitFor(
     async () => {
-      const rows = await sql<LogRow[]>`select * from request_log where id > ${after} order by id`;
+      const rows = await sql<LogRow[]>`select * from request_log where id > ${after} ${task ? sql`and task = ${task}` : sql``} order by id`;
       if (rows.length !== 1) throw new Error(`expected one request_log row after ${after}, found ${rows.length}`);
       return rows[0]!;
     },
