@@ -15,6 +15,6 @@ export default defineConfig({
     host: "127.0.0.1",
     port: 5173,
     // The dev loop: Vite serves the SPA with hot reload, the API server answers the rest.
-    proxy: { "/api": apiTarget, "/avatars": apiTarget },
+    proxy: { "/api": apiTarget, "/avatars": apiTarget, "/v1": apiTarget },
   },
 });

@@ -88,7 +88,8 @@ export class WorkerHealth {
         headers: { Accept: "application/json" },
       });
       const body = (await res.json().catch(() => ({}))) as { isHealthy?: boolean };
-      const healthy = res.ok && body.isHealthy !== false;
+      // Not every OpenAI-compatible server has /health; one without is judged by its requests alone.
+      const healthy = (res.ok && body.isHealthy !== false) || res.status === 404;
       this.report(w.name, healthy, Math.round(performance.now() - started), healthy ? undefined : `health check answered ${res.status}`);
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code;
