@@ -6,21 +6,22 @@ import { apiModels, apiProviders, scenarios, systemConfig } from "./schema.js";
 const SEED_KEY = "seed";
 const SEED_VERSION = 2;
 
-/** Models for rewriting drafts (the `enhance` task): fast and cheap is what matters. */
-const enhanceModels = (openrouter: string): (typeof apiModels.$inferInsert)[] => [
-  {
-    providerId: openrouter,
-    modelKey: "anthropic/claude-3-haiku",
-    displayName: "Claude 3 Haiku",
-    task: "enhance",
-    modelFamily: "claude",
-    isDefault: true,
-    priority: 1,
-    contextLength: 200_000,
-    inputPricePerMtok: 0.25,
-    outputPricePerMtok: 1.25,
-  },
-];
+/** Fast and cheap: the default for role-play and for rewriting drafts. */
+const haiku = (providerId: string, task: string): typeof apiModels.$inferInsert => ({
+  providerId,
+  modelKey: "anthropic/claude-3-haiku",
+  displayName: "Claude 3 Haiku",
+  task,
+  modelFamily: "claude",
+  isDefault: true,
+  priority: 1,
+  contextLength: 200_000,
+  inputPricePerMtok: 0.25,
+  outputPricePerMtok: 1.25,
+});
+
+/** Models for rewriting drafts (the `enhance` task), added by seed version 2. */
+const enhanceModels = (openrouter: string) => [haiku(openrouter, "enhance")];
 
 /**
  * Writes the default data once. A marker in system_config records that it ran, so an admin who
@@ -77,18 +78,7 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
     const models: (typeof apiModels.$inferInsert)[] = [];
     if (openrouter) {
       models.push(
-        {
-          providerId: openrouter,
-          modelKey: "anthropic/claude-3-haiku",
-          displayName: "Claude 3 Haiku",
-          task: "roleplay",
-          modelFamily: "claude",
-          isDefault: true,
-          priority: 1,
-          contextLength: 200_000,
-          inputPricePerMtok: 0.25,
-          outputPricePerMtok: 1.25,
-        },
+        haiku(openrouter, "roleplay"),
         {
           providerId: openrouter,
           modelKey: "anthropic/claude-3.5-sonnet",

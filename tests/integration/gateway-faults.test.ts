@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase } from "../support/db.js";
-import { HAIKU, SONNET, lastLogId, logRowAfter, readOpenAiStream, registryReloaded, type LogRow } from "../support/gateway.js";
-import { createSession, readSse, startParley, type ParleyProcess } from "../support/parley.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { HAIKU, SONNET, lastLogId, logRowAfter, startGatewayStack, type GatewayStack, readOpenAiStream, registryReloaded, type LogRow } from "../support/gateway.js";
+import { createSession, readSse, type ParleyProcess } from "../support/parley.js";
 import { freePort } from "../support/postgres.js";
-import { ScriptedUpstream } from "../support/upstream.js";
+import type { ScriptedUpstream } from "../support/upstream.js";
 
 /**
  * The fault matrix: each fault a real provider produces, through each way in — the app's chat
@@ -14,25 +13,19 @@ const OPENROUTER_KEY = "sk-or-faults-1a2b3c4d5e6f";
 const API_KEY = "pk-faults-0123456789";
 const FULL_TEXT = "*smiles warmly* Hello from the scripted upstream.";
 
+let stack: GatewayStack;
 let upstream: ScriptedUpstream;
 let parley: ParleyProcess;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: GatewayStack["db"];
 
 beforeAll(async () => {
-  upstream = await ScriptedUpstream.start();
-  db = await createTestDatabase(inject("postgresUrl"));
-  parley = await startParley({
-    env: {
-      DATABASE_URL: db.url,
-      OPENROUTER_API_KEY: OPENROUTER_KEY,
-      OPENROUTER_BASE_URL: upstream.baseUrl,
-      PARLEY_API_KEYS: API_KEY,
-      UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "1000",
-      UPSTREAM_IDLE_TIMEOUT_MS: "1000",
-      BREAKER_FAILURE_THRESHOLD: "1000", // the breaker has its own tests
-      REQUEST_LOG_FLUSH_MS: "50",
-    },
+  stack = await startGatewayStack({
+    OPENROUTER_API_KEY: OPENROUTER_KEY,
+    PARLEY_API_KEYS: API_KEY,
+    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "1000",
+    UPSTREAM_IDLE_TIMEOUT_MS: "1000",
   });
+  ({ upstream, parley, db } = stack);
   // A provider nobody listens for: its connections are refused.
   const deadPort = await freePort();
   const [dead] = await db.sql<{ id: string }[]>`
@@ -43,11 +36,7 @@ beforeAll(async () => {
   await registryReloaded(parley, db.sql);
 });
 afterEach(() => upstream.reset());
-afterAll(async () => {
-  await parley?.stop();
-  await upstream?.close();
-  await db?.drop();
-});
+afterAll(() => stack?.stop());
 
 type Outcome = {
   served: { provider: string; model: string };

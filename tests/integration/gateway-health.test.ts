@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { createTestDatabase } from "../support/db.js";
-import { HAIKU, SONNET, lastLogId, logRowAfter } from "../support/gateway.js";
-import { createSession, readSse, startParley, type ParleyProcess } from "../support/parley.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { HAIKU, SONNET, lastLogId, logRowAfter, startGatewayStack, type GatewayStack } from "../support/gateway.js";
+import { createSession, readSse } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
 
 /**
@@ -11,30 +10,17 @@ import { ScriptedUpstream } from "../support/upstream.js";
  */
 const OPENROUTER_KEY = "sk-or-health-5566778899";
 
-type Setup = { openrouter: ScriptedUpstream; worker: ScriptedUpstream; parley: ParleyProcess; db: Awaited<ReturnType<typeof createTestDatabase>> };
+type Setup = GatewayStack & { openrouter: ScriptedUpstream; worker: ScriptedUpstream };
 
 async function setUp(env: Record<string, string>): Promise<Setup> {
-  const openrouter = await ScriptedUpstream.start();
   const worker = await ScriptedUpstream.start();
   worker.setDefault({ kind: "stream", chunks: ["From ", "the ", "worker."], usage: { prompt_tokens: 12, completion_tokens: 3 } });
-  const db = await createTestDatabase(inject("postgresUrl"));
-  const parley = await startParley({
-    env: {
-      DATABASE_URL: db.url,
-      OPENROUTER_API_KEY: OPENROUTER_KEY,
-      OPENROUTER_BASE_URL: openrouter.baseUrl,
-      CHAT_WORKER_URL: worker.baseUrl,
-      REQUEST_LOG_FLUSH_MS: "50",
-      ...env,
-    },
-  });
-  return { openrouter, worker, parley, db };
+  const stack = await startGatewayStack({ OPENROUTER_API_KEY: OPENROUTER_KEY, CHAT_WORKER_URL: worker.baseUrl, ...env });
+  return { ...stack, openrouter: stack.upstream, worker };
 }
 async function tearDown(s: Setup | undefined) {
-  await s?.parley.stop();
-  await s?.openrouter.close();
+  await s?.stop();
   await s?.worker.close();
-  await s?.db.drop();
 }
 
 async function chat(s: Setup) {

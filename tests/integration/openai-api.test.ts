@@ -1,43 +1,32 @@
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateText, streamText } from "ai";
 import OpenAI from "openai";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase } from "../support/db.js";
-import { HAIKU, SONNET, lastLogId, logRowAfter } from "../support/gateway.js";
-import { startParley, type ParleyProcess } from "../support/parley.js";
-import { ScriptedUpstream } from "../support/upstream.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { HAIKU, SONNET, lastLogId, logRowAfter, startGatewayStack, type GatewayStack } from "../support/gateway.js";
+import type { ParleyProcess } from "../support/parley.js";
+import type { ScriptedUpstream } from "../support/upstream.js";
 
 /** The OpenAI-compatible API as other clients see it, official client libraries included. */
 const OPENROUTER_KEY = "sk-or-v1api-77aa88bb99cc";
 const API_KEYS = ["pk-first-aaaaaaaaaaaa", "pk-second-bbbbbbbbbbbb"];
 const FULL_TEXT = "*smiles warmly* Hello from the scripted upstream.";
 
+let stack: GatewayStack;
 let upstream: ScriptedUpstream;
 let parley: ParleyProcess;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: GatewayStack["db"];
 
 beforeAll(async () => {
-  upstream = await ScriptedUpstream.start();
-  db = await createTestDatabase(inject("postgresUrl"));
-  parley = await startParley({
-    env: {
-      DATABASE_URL: db.url,
-      OPENROUTER_API_KEY: OPENROUTER_KEY,
-      OPENROUTER_BASE_URL: upstream.baseUrl,
-      PARLEY_API_KEYS: ` ${API_KEYS.join(" , ")} `,
-      PARLEY_APP_URL: "http://parley.test",
-      PARLEY_APP_TITLE: "Parley Test",
-      BREAKER_FAILURE_THRESHOLD: "1000",
-      REQUEST_LOG_FLUSH_MS: "50",
-    },
+  stack = await startGatewayStack({
+    OPENROUTER_API_KEY: OPENROUTER_KEY,
+    PARLEY_API_KEYS: ` ${API_KEYS.join(" , ")} `,
+    PARLEY_APP_URL: "http://parley.test",
+    PARLEY_APP_TITLE: "Parley Test",
   });
+  ({ upstream, parley, db } = stack);
 });
 afterEach(() => upstream.reset());
-afterAll(async () => {
-  await parley?.stop();
-  await upstream?.close();
-  await db?.drop();
-});
+afterAll(() => stack?.stop());
 
 const post = (body: unknown, key: string | null = API_KEYS[0]!) =>
   fetch(`${parley.url}/v1/chat/completions`, {

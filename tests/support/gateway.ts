@@ -1,7 +1,9 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type postgres from "postgres";
-import { vi } from "vitest";
-import type { ParleyProcess } from "./parley.js";
+import { inject, vi } from "vitest";
+import { createTestDatabase } from "./db.js";
+import { startParley, type ParleyProcess } from "./parley.js";
+import { ScriptedUpstream } from "./upstream.js";
 
 export const HAIKU = "anthropic/claude-3-haiku";
 export const SONNET = "anthropic/claude-3.5-sonnet";
@@ -68,4 +70,39 @@ export async function registryReloaded(parley: ParleyProcess, sql: postgres.Sql)
     },
     { timeout: 10_000, interval: 25 },
   );
+}
+
+export type GatewayStack = {
+  upstream: ScriptedUpstream;
+  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  parley: ParleyProcess;
+  stop(): Promise<void>;
+};
+
+/**
+ * Parley on a fresh Postgres database with a scripted upstream as OpenRouter: the request log
+ * flushed every 50 ms, and the breaker out of the way unless `env` sets it.
+ */
+export async function startGatewayStack(env: Record<string, string>): Promise<GatewayStack> {
+  const upstream = await ScriptedUpstream.start();
+  const db = await createTestDatabase(inject("postgresUrl"));
+  const parley = await startParley({
+    env: {
+      DATABASE_URL: db.url,
+      OPENROUTER_BASE_URL: upstream.baseUrl,
+      REQUEST_LOG_FLUSH_MS: "50",
+      BREAKER_FAILURE_THRESHOLD: "1000",
+      ...env,
+    },
+  });
+  return {
+    upstream,
+    db,
+    parley,
+    stop: async () => {
+      await parley.stop();
+      await upstream.close();
+      await db.drop();
+    },
+  };
 }
