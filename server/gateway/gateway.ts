@@ -142,7 +142,7 @@ export function createGateway(opts: GatewayOptions) {
         if (result.ok) {
           attempt.status = 200;
           if (c.provider.kind === "chat_worker") workerHealth.report(c.provider.name, true, attempt.ms);
-          providerStatus.ok(c.provider.name);
+          providerStatus.ok(c.provider.name, c.model.modelKey);
           return { ...result, candidate: c };
         }
         attempt.status = result.status;
@@ -171,9 +171,9 @@ export function createGateway(opts: GatewayOptions) {
             continue;
           }
         }
-        if (result.status === 402) providerStatus.mark(c.provider.name, "payment_required", result.error);
+        if (result.status === 402) providerStatus.mark(c.provider.name, "payment_required", c.model.modelKey, result.error);
         if (result.status === 401 || result.status === 403) {
-          providerStatus.mark(c.provider.name, "misconfigured", result.error);
+          providerStatus.mark(c.provider.name, "misconfigured", c.model.modelKey, result.error);
         }
         if (result.status !== undefined && NO_FAILOVER.has(result.status)) {
           breaker.release(breakerKey(c));

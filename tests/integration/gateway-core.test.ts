@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CircuitBreaker } from "../../server/gateway/breaker.js";
+import { createGateway } from "../../server/gateway/gateway.js";
+import { ProviderStatus } from "../../server/gateway/provider-status.js";
+import { Registry } from "../../server/gateway/registry.js";
+import type { Model, Provider, RequestRecord, StreamEvent } from "../../server/gateway/types.js";
+import { WorkerHealth } from "../../server/gateway/worker-health.js";
+import { HAIKU, SONNET } from "../support/gateway.js";
+import { ScriptedUpstream } from "../support/upstream.js";
+
+/**
+ * The gateway core on its own, without a server: it takes plain data and a signal and gives
+ * back events and records. Here: the request's time budget, and provider conditions.
+ */
+let upstream: ScriptedUpstream;
+beforeAll(async () => {
+  upstream = await ScriptedUpstream.start();
+});
+afterAll(() => upstream?.close());
+
+function gateway(requestMs: number) {
+  const registry = new Registry({ openrouterBaseUrl: upstream.baseUrl, chatWorkerUrl: undefined }, () => "sk-core");
+  const provider: Provider = {
+    id: "or",
+    name: "openrouter",
+    displayName: "OpenRouter",
+    kind: "openrouter",
+    baseUrl: "",
+    authScheme: "bearer",
+    authHeaderName: "Authorization",
+    secretName: "OPENROUTER_API_KEY",
+    isActive: true,
+    extraHeaders: {},
+    connectTimeoutMs: null,
+    firstByteTimeoutMs: null,
+    idleTimeoutMs: null,
+  };
+  const model = (id: string, modelKey: string, priority: number, isDefault = false): Model => ({
+    id,
+    modelKey,
+    displayName: modelKey,
+    task: "roleplay",
+    isActive: true,
+    isDefault,
+    priority,
+    contextLength: null,
+    inputPricePerMtok: 1,
+    outputPricePerMtok: 2,
+    paramOverrides: {},
+    providerId: "or",
+  });
+  registry.replace([provider], [model("h", HAIKU, 1, true), model("s", SONNET, 2)]);
+  const records: RequestRecord[] = [];
+  const providerStatus = new ProviderStatus();
+  const gw = createGateway({
+    registry,
+    breaker: new CircuitBreaker({ failureThreshold: 1000, cooldownMs: 1000 }),
+    providerStatus,
+    workerHealth: new WorkerHealth({ intervalMs: 60_000, persist: async () => {} }),
+    app: { url: "http://parley.test", title: "Parley" },
+    timeouts: { connectMs: 1000, firstByteMs: 5000, idleMs: 5000, requestMs },
+    retryAfterMaxS: 10,
+    onRecord: (r) => records.push(r),
+  });
+  return { gw, records, providerStatus };
+}
+
+const ask = (signal: AbortSignal = new AbortController().signal) => ({
+  task: "roleplay",
+  messages: [{ role: "user" as const, content: "hi" }],
+  signal,
+});
+
+async function drain(events: AsyncGenerator<StreamEvent>) {
+  const out: StreamEvent[] = [];
+  for await (const ev of events) out.push(ev);
+  return out;
+}
+
+describe("the request's time budget", () => {
+  it("ends a stream that outlives it with an error, keeping what arrived", async () => {
+    upstream.reset();
+    upstream.forModel(HAIKU, { kind: "stream", chunks: ["one ", "two ", "three ", "four ", "five "], delayMs: 400 });
+    const { gw, records } = gateway(1000);
+    const open = await gw.openStream(ask());
+    const events = await drain(open.events);
+    expect(events.at(-1)).toMatchObject({ type: "error", message: expect.stringContaining("budget") });
+    const record = await open.record;
+    expect(record).toMatchObject({ status: "error", model: HAIKU, tokensEstimated: true });
+    expect(record.text.length).toBeGreaterThan(0);
+    expect(record.text).not.toContain("five");
+    expect(records).toEqual([record]);
+    await upstream.requests[0]!.closed; // the upstream request was cancelled
+  });
+
+  it("does not wait for a Retry-After that would not fit: the next model at once", async () => {
+    upstream.reset();
+    upstream.forModel(HAIKU, { kind: "status", status: 429, headers: { "Retry-After": "5" } });
+    const { gw } = gateway(3000);
+    const done = await gw.complete(ask());
+    expect(done.candidate.model.modelKey).toBe(SONNET);
+    expect(done.attempts.map((a) => a.status)).toEqual([429, 200]);
+    expect(done.attempts[0]!.error).not.toContain("retrying");
+    expect(done.record.cost).toBe(0.000123); // OpenRouter's own usage.cost wins over tokens × prices
+  });
+});
+
+describe("provider conditions", () => {
+  it("marks a 402 as payment required and a 401 as misconfigured; a success clears them", async () => {
+    upstream.reset();
+    const { gw, providerStatus } = gateway(10_000);
+    upstream.forModel(HAIKU, { kind: "status", status: 402, body: { error: { message: "Insufficient credits" } } });
+    await gw.complete(ask());
+    // Sonnet answered, but that says nothing of Haiku's credit: the condition stays.
+    expect(providerStatus.get("openrouter")).toMatchObject({ condition: "payment_required", model: HAIKU, lastError: "Insufficient credits" });
+    await gw.complete(ask());
+    expect(providerStatus.get("openrouter")?.condition).toBe("ok"); // Haiku answered this time
+
+    upstream.forModel(HAIKU, { kind: "status", status: 401 });
+    await expect(gw.complete(ask())).rejects.toMatchObject({
+      code: "upstream_rejected",
+      status: 502,
+      message: expect.stringContaining("OPENROUTER_API_KEY"),
+    });
+    expect(providerStatus.get("openrouter")?.condition).toBe("misconfigured");
+    expect(gw.status().providers.openrouter?.condition).toBe("misconfigured");
+
+    await gw.complete(ask());
+    expect(providerStatus.get("openrouter")?.condition).toBe("ok");
+  });
+
+  it("cancels the upstream at once when the caller aborts before the reply starts", async () => {
+    upstream.reset();
+    upstream.forModel(HAIKU, { kind: "hang" });
+    const { gw, records } = gateway(10_000);
+    const controller = new AbortController();
+    const pending = gw.openStream(ask(controller.signal));
+    await upstream.waitForRequests(1);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: "aborted" });
+    await upstream.requests[0]!.closed;
+    expect(upstream.requests).toHaveLength(1); // no failover after the caller left
+    expect(records.at(-1)).toMatchObject({ status: "aborted" });
+  });
+});
