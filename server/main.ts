@@ -45,7 +45,7 @@ const workerHealth = new WorkerHealth({
   },
   onError: (err) => log.warn({ err: err.message }, "saving the worker health cache failed"),
 });
-registry.onChange((providers) => workerHealth.setWorkers(providers));
+registry.onChange((workers) => workerHealth.setWorkers(workers));
 const gateway = createGateway({
   registry,
   breaker: new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, cooldownMs: config.breakerCooldownMs }),

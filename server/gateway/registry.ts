@@ -39,13 +39,20 @@ export class Registry {
     this.models = models;
     this.profiles = new Map(profiles.map((p) => [p.task, { temperature: p.temperature, max_tokens: p.maxTokens, top_p: p.topP }]));
     this.version = version;
-    const all = [...this.providers.values()];
-    for (const l of this.listeners) l(all);
+    const workers = this.workers();
+    for (const l of this.listeners) l(workers);
   }
 
-  /** Called with the providers after every reload (the worker health checker follows them). */
-  onChange(listener: (providers: Provider[]) => void): void {
+  /** Called with the usable local workers after every reload (the health checker probes them). */
+  onChange(listener: (workers: Provider[]) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Active `chat_worker` providers with somewhere to reach them (the seeded one needs CHAT_WORKER_URL). */
+  workers(): Provider[] {
+    return [...this.providers.values()].filter(
+      (p) => p.kind === "chat_worker" && p.isActive && !(p.name === SEEDED_WORKER && !this.overrides.chatWorkerUrl),
+    );
   }
 
   private applyOverrides(p: Provider): Provider {

@@ -9,9 +9,12 @@ import type { Logger } from "../logger.js";
  */
 export function streamReply(c: Context, reply: Reply, userMessage: MessageView | undefined, log: Logger) {
   c.header("x-parley-attempts", String(reply.attempts.length));
-  if (reply.started) {
-    c.header("x-parley-provider", reply.provider);
-    c.header("x-parley-model", reply.model);
+  // Who answered; for a reply that never started, the last candidate tried.
+  const last = reply.attempts.at(-1);
+  const served = reply.started ? { provider: reply.provider, model: reply.model } : last;
+  if (served) {
+    c.header("x-parley-provider", served.provider);
+    c.header("x-parley-model", served.model);
   }
   c.header("Cache-Control", "no-cache, no-transform");
   c.header("X-Accel-Buffering", "no");

@@ -111,3 +111,10 @@ describe("registry", () => {
     expect(r.skipReason(c!)).toBeUndefined();
   });
 });
+
+describe("registry workers", () => {
+  it("offers the health checker only workers it can reach", () => {
+    expect(registry({}).workers()).toEqual([]);
+    expect(registry({}, "http://127.0.0.1:8090/v1").workers().map((w) => w.name)).toEqual(["chat_worker"]);
+  });
+});
