@@ -85,9 +85,9 @@ export class Registry {
       .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority)[0];
   }
 
-  /** Every active model whose provider is active, in routing order per task (for `/v1/models`). */
+  /** Every model that could serve now (active, with its provider configured), in routing order per task (`/v1/models`). */
   activeModels(): Candidate[] {
-    return this.tasks().flatMap((t) => this.candidates(t).filter((c) => c.provider.isActive && c.model.isActive));
+    return this.tasks().flatMap((t) => this.candidates(t).filter((c) => this.skipReason(c) === undefined));
   }
 
   /** The task profile, then the model's overrides for the task, then what the caller asked for. */

@@ -97,7 +97,10 @@ describe("registry", () => {
     expect(r.findModel("enhancer")?.task).toBe("enhance");
     expect(r.findModel("nope")).toBeUndefined();
     expect(r.tasks().sort()).toEqual(["enhance", "roleplay"]);
-    expect(r.activeModels().map((c) => c.model.modelKey)).toContain("enhancer");
+    expect(r.activeModels()).toEqual([]); // nothing can serve without a key
+    const keyed = registry({ OPENROUTER_API_KEY: "k" }).activeModels().map((c) => c.model.modelKey);
+    expect(keyed).toContain("enhancer");
+    expect(keyed).not.toContain("local"); // the worker is not configured
   });
 
   it("applies CHAT_WORKER_URL only to the seeded worker; another worker keeps its own URL", () => {
