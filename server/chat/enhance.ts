@@ -25,11 +25,14 @@ export function createEnhanceService(deps: { database: DatabaseLifecycle; gatewa
       throw badRequest("message_too_long", `The draft is longer than ${deps.maxMessageChars} characters`);
     }
     let context = "";
+    /** Logged with the request only when it is the caller's own session. */
+    let sessionId: string | undefined;
     if (input.sessionId && deps.database.db) {
       const owned = await getOwnedSession(deps.database.db, input.sessionId, input.clientId);
       if (owned) {
         const s = owned.scenario;
         context = ` The person is talking with ${s.characterName} in the scenario "${s.title}": ${s.description}`;
+        sessionId = input.sessionId;
       }
     }
     const messages: ChatMessage[] = [
@@ -40,7 +43,7 @@ export function createEnhanceService(deps: { database: DatabaseLifecycle; gatewa
       task: "enhance",
       messages,
       signal: input.signal,
-      meta: { clientId: input.clientId, sessionId: owned(input.sessionId, context) },
+      meta: { clientId: input.clientId, sessionId },
     });
     const enhanced = cleanUp(done.record.text);
     if (done.record.status === "error" || !enhanced) {
@@ -49,9 +52,6 @@ export function createEnhanceService(deps: { database: DatabaseLifecycle; gatewa
     return { text: enhanced, candidate: done.candidate, attempts: done.attempts };
   };
 }
-
-/** The session id is logged only when it was the caller's own. */
-const owned = (sessionId: string | undefined, context: string) => (context ? sessionId : undefined);
 
 /** Models like to wrap a rewrite in quotes or label it; the person wants the message alone. */
 export function cleanUp(s: string): string {

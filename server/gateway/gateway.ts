@@ -253,33 +253,32 @@ export function createGateway(opts: GatewayOptions) {
       try {
         observe(opened.first);
         yield opened.first;
-        if (opened.first.type !== "error") {
-          for (;;) {
-            const budgetLeft = deadline - performance.now();
-            const waitMs = Math.max(0, Math.min(idleMs, budgetLeft));
-            let timer: NodeJS.Timeout | undefined;
-            const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), waitMs)));
-            const pending = opened.rest.next();
-            const next = await Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
-            if (next === "timeout") {
-              pending.catch(() => {}); // it rejects once we abort
-              opened.controller.abort();
-              const ev: StreamEvent = {
-                type: "error",
-                message:
-                  budgetLeft <= idleMs
-                    ? `The reply took longer than the request's ${Math.round(opts.timeouts.requestMs / 1000)} s budget`
-                    : `The model sent nothing for ${Math.round(idleMs / 1000)} s`,
-              };
-              observe(ev);
-              yield ev;
-              break;
-            }
-            if (next.done) break;
-            observe(next.value);
-            yield next.value;
-            if (next.value.type === "error") break;
+        // The first event is never an error: callCandidate counts that as a failed attempt.
+        for (;;) {
+          const budgetLeft = deadline - performance.now();
+          const waitMs = Math.max(0, Math.min(idleMs, budgetLeft));
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), waitMs)));
+          const pending = opened.rest.next();
+          const next = await Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+          if (next === "timeout") {
+            pending.catch(() => {}); // it rejects once we abort
+            opened.controller.abort();
+            const ev: StreamEvent = {
+              type: "error",
+              message:
+                budgetLeft <= idleMs
+                  ? `The reply took longer than the request's ${Math.round(opts.timeouts.requestMs / 1000)} s budget`
+                  : `The model sent nothing for ${Math.round(idleMs / 1000)} s`,
+            };
+            observe(ev);
+            yield ev;
+            break;
           }
+          if (next.done) break;
+          observe(next.value);
+          yield next.value;
+          if (next.value.type === "error") break;
         }
         ended = true;
       } catch (err) {

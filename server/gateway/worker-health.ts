@@ -36,9 +36,9 @@ export class WorkerHealth {
     this.doFetch = opts.fetch ?? fetch;
   }
 
-  /** The workers to probe, from the registry; called whenever it is reloaded. */
-  setWorkers(providers: Provider[]): void {
-    this.workers = providers.filter((p) => p.kind === "chat_worker" && p.isActive);
+  /** The workers to probe (`Registry.workers()`); called whenever the registry is reloaded. */
+  setWorkers(workers: Provider[]): void {
+    this.workers = workers;
     const keep = new Set(this.workers.map((w) => healthKey(w.name)));
     for (const k of Object.keys(this.cache)) if (!keep.has(k)) delete this.cache[k];
   }
