@@ -53,7 +53,10 @@ export function toGatewayInput(body: ChatCompletionRequest): { messages: ChatMes
 
 export const completionId = () => `chatcmpl-${randomBytes(12).toString("hex")}`;
 
-const usageOf = (r: Pick<RequestRecord, "promptTokens" | "completionTokens" | "cost">) => ({
+/** What a finished completion reports: the gateway's record, or the local worker's own generation. */
+export type CompletionOutcome = Pick<RequestRecord, "text" | "status" | "finishReason" | "promptTokens" | "completionTokens" | "cost">;
+
+const usageOf = (r: Pick<CompletionOutcome, "promptTokens" | "completionTokens" | "cost">) => ({
   prompt_tokens: r.promptTokens,
   completion_tokens: r.completionTokens,
   total_tokens: r.promptTokens + r.completionTokens,
@@ -61,9 +64,9 @@ const usageOf = (r: Pick<RequestRecord, "promptTokens" | "completionTokens" | "c
 });
 
 /** OpenAI allows these finish reasons; an upstream's own (or ours: `error`) pass through as they are. */
-const finishReason = (r: Pick<RequestRecord, "status" | "finishReason">) => (r.status === "error" ? "error" : r.finishReason ?? "stop");
+const finishReason = (r: Pick<CompletionOutcome, "status" | "finishReason">) => (r.status === "error" ? "error" : r.finishReason ?? "stop");
 
-export function completion(id: string, created: number, model: string, r: RequestRecord) {
+export function completion(id: string, created: number, model: string, r: CompletionOutcome) {
   return {
     id,
     object: "chat.completion" as const,
@@ -84,12 +87,12 @@ export function chunk(id: string, created: number, model: string, delta: { role?
   };
 }
 
-export function finalChunk(id: string, created: number, model: string, r: RequestRecord) {
+export function finalChunk(id: string, created: number, model: string, r: CompletionOutcome) {
   return chunk(id, created, model, {}, finishReason(r));
 }
 
 /** Usage arrives last, in a chunk of its own with no choices, as OpenAI sends it. */
-export function usageChunk(id: string, created: number, model: string, r: RequestRecord) {
+export function usageChunk(id: string, created: number, model: string, r: CompletionOutcome) {
   return { id, object: "chat.completion.chunk" as const, created, model, choices: [], usage: usageOf(r) };
 }
 

@@ -58,8 +58,8 @@ export async function startParley(opts: { env?: Record<string, string | undefine
         resolve((JSON.parse(line) as { port: number }).port);
       }
     };
-    lines(child.stdout!, onLine);
-    lines(child.stderr!, onLine);
+    readLines(child.stdout!, onLine);
+    readLines(child.stderr!, onLine);
     child.once("exit", (code) => fail(new Error(`Parley exited with code ${code} before listening`)));
   });
   child.removeAllListeners("exit");
@@ -78,7 +78,7 @@ export async function startParley(opts: { env?: Record<string, string | undefine
   };
 }
 
-function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void) {
+export function readLines(stream: NodeJS.ReadableStream, onLine: (l: string) => void) {
   let buf = "";
   stream.setEncoding("utf8");
   stream.on("data", (d: string) => {

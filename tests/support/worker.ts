@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { readLines, stopProcess } from "./parley.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/**
+ * The tiny GGUF models the worker tests run on, read where they lie (never copied into the project).
+ * PARLEY_TEST_MODELS points elsewhere; the default is the workplace's shared folder beside the project.
+ */
+export const TEST_MODELS_DIR = path.resolve(process.env.PARLEY_TEST_MODELS ?? path.join(ROOT, "..", "shared", "models"));
+
+export type TestModel = { path: string; available: true } | { path: string; available: false; reason: string };
+
+/**
+ * A test model, or why it is missing. Under CI a missing model throws (the run fails naming the path);
+ * elsewhere the caller skips its suite and says why.
+ */
+export function testModel(file: string): TestModel {
+  const p = path.join(TEST_MODELS_DIR, file);
+  if (existsSync(p)) return { path: p, available: true };
+  const reason = `test model ${p} is missing (set PARLEY_TEST_MODELS to the folder holding ${file})`;
+  if (process.env.CI === "true") throw new Error(`${reason}; under CI=true the worker tests must run`);
+  console.warn(`SKIPPED worker tests: ${reason}`);
+  return { path: p, available: false, reason };
+}
+
+export type WorkerProcess = {
+  url: string;
+  /** The OpenAI base URL, as a provider row would hold it. */
+  baseUrl: string;
+  port: number;
+  logs: string[];
+  child: ChildProcess;
+  stop(): Promise<void>;
+};
+
+/** Starts `worker/main.ts` as `npm run worker` would, on a free port, and waits until its model is loaded. */
+export async function startWorker(env: Record<string, string | undefined>): Promise<WorkerProcess> {
+  const full: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? tmpdir(),
+    CHAT_WORKER_PORT: "0",
+    CHAT_WORKER_THREADS: "1",
+    LOG_LEVEL: "info",
+  };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) full[k] = v;
+  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts"], { cwd: ROOT, env: full, stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    let listening: number | undefined;
+    const timer = setTimeout(() => fail(new Error("the worker did not load its model within 60 s")), 60_000);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new Error(`${err.message}\n--- worker output ---\n${logs.join("\n")}`));
+    };
+    const onLine = (line: string) => {
+      logs.push(line);
+      if (line.includes('"msg":"listening"')) listening = (JSON.parse(line) as { port: number }).port;
+      if (line.includes('"msg":"model loaded"') && listening !== undefined) {
+        clearTimeout(timer);
+        resolve(listening);
+      }
+    };
+    readLines(child.stdout!, onLine);
+    readLines(child.stderr!, onLine);
+    child.once("exit", (code) => fail(new Error(`the worker exited with code ${code} before its model loaded`)));
+  });
+  child.removeAllListeners("exit");
+  const url = `http://127.0.0.1:${port}`;
+  return { url, baseUrl: `${url}/v1`, port, logs, child, stop: () => stopProcess(child) };
+}
+
+/** Runs the worker to its exit and returns its code and output (for start-up failures). */
+export function runWorkerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CHAT_WORKER_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, output })));
+}

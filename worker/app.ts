@@ -1,0 +1,201 @@
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { streamSSE } from "hono/streaming";
+import type { Logger } from "pino";
+import {
+  chatCompletionRequest,
+  chunk,
+  completion,
+  completionId,
+  finalChunk,
+  openaiError,
+  toGatewayInput,
+  usageChunk,
+  type CompletionOutcome,
+} from "../server/openai/protocol.js";
+import { PromptTooLongError, type Engine, type Generation, type Prepared, type Slot } from "./engine.js";
+import { QueueFullError, SlotPool } from "./slots.js";
+
+/** What the HTTP layer sees of the worker: nothing until the model has loaded. */
+export type WorkerState = { engine?: Engine; pool?: SlotPool<Slot>; startedAt: number };
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 413 | 503,
+    readonly code: string,
+    message: string,
+    readonly retryAfterS?: number,
+  ) {
+    super(message);
+  }
+}
+
+const outcome = (g: Generation): CompletionOutcome => ({
+  text: g.text,
+  status: "ok",
+  finishReason: g.finishReason,
+  promptTokens: g.promptTokens,
+  completionTokens: g.completionTokens,
+  cost: null,
+});
+
+/**
+ * The worker's HTTP face: OpenAI's chat completions (streamed and not), its model list, and /health.
+ * It answers for one model, whatever name the request gives.
+ */
+export function createWorkerApp(state: WorkerState, log: Logger) {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof HttpError) {
+      if (err.retryAfterS !== undefined) c.header("Retry-After", String(err.retryAfterS));
+      return c.json(openaiError(err.status, err.code, err.message), err.status);
+    }
+    log.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
+    return c.json(openaiError(500, "internal_error", "The worker failed to answer"), 500);
+  });
+  app.notFound((c) => c.json(openaiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), 404));
+
+  app.get("/health", (c) => {
+    const { engine, pool } = state;
+    const body = {
+      isHealthy: engine !== undefined,
+      model: engine?.modelId ?? null,
+      contextSize: engine?.contextSize ?? null,
+      slots: { busy: pool?.busy ?? 0, total: pool?.total ?? 0 },
+      queue: pool?.queued ?? 0,
+      uptimeS: Math.round((Date.now() - state.startedAt) / 1000),
+      template: engine?.template ?? null,
+    };
+    return c.json(body, engine ? 200 : 503);
+  });
+
+  app.get("/v1/models", (c) => {
+    const data = state.engine
+      ? [{ id: state.engine.modelId, object: "model", created: 0, owned_by: "parley-worker", context_length: state.engine.contextSize }]
+      : [];
+    return c.json({ object: "list", data });
+  });
+
+  app.post(
+    "/v1/chat/completions",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpError(413, "request_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+    async (c) => {
+      const { engine, pool } = state;
+      if (!engine || !pool) throw new HttpError(503, "model_loading", "The model is still loading", 2);
+      const body = await readBody(c);
+      const { messages, params } = toGatewayInput(body);
+      const prepared = prepare(engine, messages);
+
+      // The client's disconnect stops generation and frees the slot; so does a queued client leaving.
+      const abort = new AbortController();
+      c.req.raw.signal.addEventListener("abort", () => abort.abort(), { once: true });
+      const slot = await acquire(pool, engine, prepared, abort.signal);
+      if (!slot) return new Response(null, { status: 499 });
+      const heldSince = performance.now();
+      const release = () => pool.release(slot, performance.now() - heldSince);
+      const genParams = {
+        maxTokens: params.max_tokens,
+        temperature: params.temperature,
+        topP: params.top_p,
+        seed: params.seed,
+        stop: params.stop,
+      };
+      const id = completionId();
+      const created = Math.floor(Date.now() / 1000);
+      const model = engine.modelId;
+
+      if (!body.stream) {
+        try {
+          const g = await engine.generate(slot, prepared, genParams, { signal: abort.signal, onText: () => {} });
+          return c.json(completion(id, created, model, outcome(g)));
+        } catch (err) {
+          if (abort.signal.aborted) return new Response(null, { status: 499 });
+          throw err;
+        } finally {
+          release();
+        }
+      }
+
+      const includeUsage = body.stream_options?.include_usage === true;
+      c.header("Cache-Control", "no-cache, no-transform");
+      c.header("X-Accel-Buffering", "no");
+      return streamSSE(c, async (stream) => {
+        stream.onAbort(() => abort.abort());
+        // Tokens arrive in a synchronous callback; writes are chained so they leave in order.
+        let writing = stream.writeSSE({ data: JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" })) });
+        const send = (data: object | "[DONE]") => {
+          const line = typeof data === "string" ? data : JSON.stringify(data);
+          writing = writing.then(() => (stream.aborted ? undefined : stream.writeSSE({ data: line })));
+        };
+        try {
+          const g = await engine.generate(slot, prepared, genParams, {
+            signal: abort.signal,
+            onText: (text) => {
+              if (text !== "") send(chunk(id, created, model, { content: text }));
+            },
+          });
+          release();
+          if (g.aborted) return;
+          send(finalChunk(id, created, model, outcome(g)));
+          if (includeUsage) send(usageChunk(id, created, model, outcome(g)));
+        } catch (err) {
+          release();
+          // Aborted before the first token: node-llama-cpp throws the abort reason; nobody is listening.
+          if (abort.signal.aborted) return;
+          log.error({ err: (err as Error).message }, "generation failed");
+          const message = err instanceof PromptTooLongError ? err.message : "The worker failed while generating";
+          send({ ...chunk(id, created, model, {}, "error"), error: { code: 500, message } });
+        }
+        send("[DONE]");
+        await writing.catch(() => {});
+      });
+    },
+  );
+
+  return app;
+}
+
+async function readBody(c: Context) {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new HttpError(400, "invalid_json", "The request body is not valid JSON");
+  }
+  const parsed = chatCompletionRequest.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new HttpError(400, "invalid_request", `${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function prepare(engine: Engine, messages: ReturnType<typeof toGatewayInput>["messages"]): Prepared {
+  try {
+    return engine.prepare(messages);
+  } catch (err) {
+    if (err instanceof PromptTooLongError) throw new HttpError(400, "context_length_exceeded", err.message);
+    throw err;
+  }
+}
+
+/** A slot, or undefined when the client left while queued. */
+async function acquire(pool: SlotPool<Slot>, engine: Engine, prepared: Prepared, signal: AbortSignal): Promise<Slot | undefined> {
+  try {
+    return await pool.acquire(signal, (slot) => engine.sharedPrefix(slot, prepared));
+  } catch (err) {
+    if (err instanceof QueueFullError) {
+      throw new HttpError(503, "worker_busy", `All ${pool.total} slots are busy and the queue is full; retry after ${err.retryAfterS} s`, err.retryAfterS);
+    }
+    if (signal.aborted) return undefined;
+    throw err;
+  }
+}
