@@ -17,7 +17,7 @@ import { enhanceRoutes } from "./routes/enhance.js";
 import { failureHeaders } from "./routes/gateway-errors.js";
 import { openaiRoutes } from "./routes/openai.js";
 import { openaiError } from "./openai/protocol.js";
-import { healthRoutes, publicConfigRoutes } from "./routes/health.js";
+import { healthRoutes, publicConfigRoutes, type LocalWorkerStatus } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { webRoutes } from "./routes/web.js";
@@ -35,6 +35,7 @@ export type AppDeps = {
   webDir: string;
   version: string;
   startedAt: number;
+  localWorker: () => LocalWorkerStatus | null;
 };
 
 export function createApp(deps: AppDeps) {

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { loadWorkerConfig, WORKER_ENV_VARIABLES, WorkerConfigError } from "../worker/config.js";
 
 /**
  * The only module that reads process.env. Everything else receives a Config.
@@ -26,6 +27,7 @@ const envSchema = z.object({
   OPENROUTER_API_KEY: optionalString,
   OPENROUTER_BASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default("https://openrouter.ai/api/v1")),
   CHAT_WORKER_URL: optionalUrl,
+  PARLEY_MODELS_DIR: z.preprocess(emptyToUndefined, z.string().default("./models")),
   PARLEY_APP_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:3000")),
   PARLEY_APP_TITLE: z.preprocess(emptyToUndefined, z.string().default("Parley")),
   MAX_MESSAGE_CHARS: int(8000, 1, 200_000),
@@ -50,8 +52,8 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-/** Every variable Parley reads; the README's table must list each (a test checks). */
-export const ENV_VARIABLES = Object.keys(envSchema.shape);
+/** Every variable Parley reads, its worker's included; the README's table must list each (a test checks). */
+export const ENV_VARIABLES = [...new Set([...Object.keys(envSchema.shape), ...WORKER_ENV_VARIABLES])];
 
 export type Config = {
   port: number;
@@ -60,6 +62,11 @@ export type Config = {
   databaseUrl: string | undefined;
   openrouterBaseUrl: string;
   chatWorkerUrl: string | undefined;
+  /**
+   * The worker Parley runs itself when no CHAT_WORKER_URL names one elsewhere: the model given by
+   * CHAT_WORKER_MODEL (else found in `modelsDir`), and the worker's own settings to pass on.
+   */
+  localWorker: { modelPath: string | undefined; modelsDir: string; env: Record<string, string> } | undefined;
   appUrl: string;
   appTitle: string;
   maxMessageChars: number;
@@ -91,6 +98,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  try {
+    // Checked here too, so a bad worker setting stops Parley's start instead of its child's.
+    loadWorkerConfig(env);
+  } catch (err) {
+    if (err instanceof WorkerConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const workerEnv = Object.fromEntries(
+    Object.entries(env).filter((kv): kv is [string, string] => kv[0].startsWith("CHAT_WORKER_") && typeof kv[1] === "string" && kv[1].trim() !== ""),
+  );
   return {
     port: e.PORT,
     host: e.HOST,
@@ -98,6 +115,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     openrouterBaseUrl: e.OPENROUTER_BASE_URL.replace(/\/+$/, ""),
     chatWorkerUrl: e.CHAT_WORKER_URL?.replace(/\/+$/, ""),
+    localWorker: e.CHAT_WORKER_URL
+      ? undefined
+      : { modelPath: workerEnv.CHAT_WORKER_MODEL, modelsDir: path.resolve(e.PARLEY_MODELS_DIR), env: workerEnv },
     appUrl: e.PARLEY_APP_URL,
     appTitle: e.PARLEY_APP_TITLE,
     maxMessageChars: e.MAX_MESSAGE_CHARS,

@@ -5,15 +5,17 @@ import { createEnhanceService } from "./chat/enhance.js";
 import { createChatService } from "./chat/service.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { DatabaseLifecycle } from "./db/lifecycle.js";
-import { writeSystemConfig } from "./db/queries/registry.js";
+import { registerLocalWorker, writeSystemConfig } from "./db/queries/registry.js";
 import { RegistrySync } from "./db/registry-sync.js";
 import { RequestLogWriter } from "./db/request-log-writer.js";
 import { seedDefaults } from "./db/seed.js";
 import { CircuitBreaker } from "./gateway/breaker.js";
 import { createGateway } from "./gateway/gateway.js";
 import { ProviderStatus } from "./gateway/provider-status.js";
-import { Registry } from "./gateway/registry.js";
+import { Registry, SEEDED_WORKER } from "./gateway/registry.js";
 import { WorkerHealth } from "./gateway/worker-health.js";
+import { findLocalModel } from "./local-worker/find-model.js";
+import { WorkerSupervisor, type WorkerReady } from "./local-worker/supervisor.js";
 import { createLogger } from "./logger.js";
 
 function readConfig(): Config {
@@ -64,9 +66,40 @@ const gateway = createGateway({
 });
 const registrySync = new RegistrySync(registry, config.registryPollMs, log);
 
+// Parley's own worker, when it has a model to run and no CHAT_WORKER_URL points elsewhere.
+let worker: WorkerSupervisor | undefined;
+let workerReady: WorkerReady | undefined;
+const registerWorker = async () => {
+  if (!workerReady || !database.db) return;
+  await registerLocalWorker(database.db, { baseUrl: workerReady.url, model: workerReady.model, contextSize: workerReady.contextSize }).catch(
+    (err: Error) => log.warn({ err: err.message }, "registering the local chat worker failed"),
+  );
+};
+if (config.localWorker) {
+  const choice = findLocalModel(config.localWorker.modelPath, config.localWorker.modelsDir);
+  if (choice.path === undefined) {
+    log.info({ reason: choice.reason }, "no local chat worker");
+  } else {
+    worker = new WorkerSupervisor({
+      modelPath: choice.path,
+      env: config.localWorker.env,
+      log,
+      onReady: (ready) => {
+        workerReady = ready;
+        registry.setChatWorkerUrl(ready.url);
+        void registerWorker();
+        // Probed now rather than at the next interval: the worker takes traffic as soon as it can.
+        void workerHealth.probeAll();
+      },
+      onDown: (reason) => workerHealth.report(SEEDED_WORKER, false, null, `the local worker stopped: ${reason}`),
+    });
+  }
+}
+
 database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (handle) => {
   const { seeded } = await seedDefaults(handle.db);
   if (seeded) log.info("default scenarios, providers and models seeded");
+  await registerWorker();
   await registrySync.start(handle);
 });
 // Buffered request-log rows are written before the connection closes.
@@ -74,6 +107,7 @@ database.onClose.push(() => registrySync.stop(), () => requestLog.close());
 await database.start();
 requestLog.start();
 workerHealth.start();
+worker?.start();
 
 const chat = createChatService({ database, gateway, log, maxMessageChars: config.maxMessageChars });
 const enhance = createEnhanceService({ database, gateway, maxMessageChars: config.maxMessageChars });
@@ -90,6 +124,7 @@ const app = createApp({
   webDir: config.webDir,
   version,
   startedAt: Date.now(),
+  localWorker: () => (worker ? { state: worker.state, model: workerReady?.model ?? null, restarts: worker.restarts } : null),
 });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -112,6 +147,7 @@ async function shutdown(signal: string) {
   // stored as `aborted`. The database closes only once those writes are done.
   (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
   await chat.idle();
+  await worker?.stop();
   await workerHealth.stop();
   await database.close().catch((err) => log.error({ err: (err as Error).message }, "closing the database failed"));
   log.info("stopped");

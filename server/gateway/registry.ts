@@ -22,6 +22,7 @@ const FALLBACK_PROFILE: SamplingParams = { temperature: 0.7, max_tokens: 400, to
  * database. `replace` swaps the whole snapshot at once when the rows change.
  */
 export class Registry {
+  private rows: Provider[] = [];
   private providers = new Map<string, Provider>();
   private models: Model[] = [];
   private profiles = new Map<string, SamplingParams>();
@@ -30,15 +31,27 @@ export class Registry {
   version = 0;
 
   constructor(
-    private readonly overrides: DeploymentOverrides,
+    private overrides: DeploymentOverrides,
     private readonly readSecret: (name: string) => string | undefined,
   ) {}
 
   replace(providers: Provider[], models: Model[], profiles: TaskProfile[] = [], version = this.version + 1): void {
-    this.providers = new Map(providers.map((p) => [p.id, this.applyOverrides(p)]));
+    this.rows = providers;
     this.models = models;
     this.profiles = new Map(profiles.map((p) => [p.task, { temperature: p.temperature, max_tokens: p.maxTokens, top_p: p.topP }]));
     this.version = version;
+    this.applyAll();
+  }
+
+  /** Where the seeded worker is now: set when Parley's own worker is listening, cleared when it stops. */
+  setChatWorkerUrl(url: string | undefined): void {
+    if (url === this.overrides.chatWorkerUrl) return;
+    this.overrides = { ...this.overrides, chatWorkerUrl: url };
+    this.applyAll();
+  }
+
+  private applyAll(): void {
+    this.providers = new Map(this.rows.map((p) => [p.id, this.applyOverrides(p)]));
     const workers = this.workers();
     for (const l of this.listeners) l(workers);
   }

@@ -2,7 +2,16 @@ import { Hono } from "hono";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import type { Registry } from "../gateway/registry.js";
 
-export function healthRoutes(deps: { database: DatabaseLifecycle; registry: Registry; startedAt: number; version: string }) {
+/** What /api/health tells of the worker Parley runs itself (details stay in the logs). */
+export type LocalWorkerStatus = { state: string; model: string | null; restarts: number };
+
+export function healthRoutes(deps: {
+  database: DatabaseLifecycle;
+  registry: Registry;
+  startedAt: number;
+  version: string;
+  localWorker: () => LocalWorkerStatus | null;
+}) {
   return new Hono().get("/", async (c) => {
     c.header("Cache-Control", "no-store");
     const db = await deps.database.status();
@@ -13,6 +22,7 @@ export function healthRoutes(deps: { database: DatabaseLifecycle; registry: Regi
       /** The version of the routing data this instance runs on: equal on every instance once they have reloaded. */
       registryVersion: deps.registry.version,
       uptimeS: Math.round((Date.now() - deps.startedAt) / 1000),
+      localWorker: deps.localWorker(),
     });
   });
 }

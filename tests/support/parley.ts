@@ -6,6 +6,7 @@ import path from "node:path";
 export type ParleyProcess = {
   url: string;
   port: number;
+  pid: number;
   dataDir: string;
   /** Every line the server printed, stdout and stderr, for assertions on logs. */
   logs: string[];
@@ -68,6 +69,7 @@ export async function startParley(opts: { env?: Record<string, string | undefine
   return {
     url,
     port,
+    pid: child.pid!,
     dataDir,
     logs,
     stop: async () => {

@@ -24,3 +24,34 @@ export async function writeSystemConfig(db: Database, key: string, value: unknow
     .values({ key, value })
     .onConflictDoUpdate({ target: systemConfig.key, set: { value, updatedAt: new Date() } });
 }
+
+/**
+ * Makes Parley's own worker a routing option: the seeded `chat_worker` provider at the worker's
+ * address, with a role-play model row named after the GGUF file. Rows an admin switched off stay off.
+ */
+export async function registerLocalWorker(db: Database, w: { baseUrl: string; model: string; contextSize: number }): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [provider] = await tx
+      .insert(apiProviders)
+      .values({ name: "chat_worker", displayName: "Local chat worker", kind: "chat_worker", baseUrl: w.baseUrl, authScheme: "none", secretName: null })
+      .onConflictDoUpdate({ target: apiProviders.name, set: { baseUrl: w.baseUrl, updatedAt: new Date() } })
+      .returning({ id: apiProviders.id });
+    const displayName = `${w.model} (local)`;
+    await tx
+      .insert(apiModels)
+      .values({
+        providerId: provider!.id,
+        modelKey: "local",
+        displayName,
+        task: "roleplay",
+        priority: 0,
+        contextLength: w.contextSize,
+        inputPricePerMtok: 0,
+        outputPricePerMtok: 0,
+      })
+      .onConflictDoUpdate({
+        target: [apiModels.providerId, apiModels.modelKey, apiModels.task],
+        set: { displayName, contextLength: w.contextSize, updatedAt: new Date() },
+      });
+  });
+}
