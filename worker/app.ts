@@ -15,11 +15,14 @@ import {
 } from "../server/openai/protocol.js";
 import { PromptTooLongError, type Engine, type Generation, type Prepared, type Slot } from "./engine.js";
 import { QueueFullError, SlotPool } from "./slots.js";
+import { createTextBatcher } from "./text-batcher.js";
 
 /** What the HTTP layer sees of the worker: nothing until the model has loaded. */
 export type WorkerState = { engine?: Engine; pool?: SlotPool<Slot>; startedAt: number };
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Tokens closer together than this share a stream event (see text-batcher.ts). */
+const BATCH_MS = 10;
 
 class HttpError extends Error {
   constructor(
@@ -135,21 +138,19 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
           const line = typeof data === "string" ? data : JSON.stringify(data);
           writing = writing.then(() => (stream.aborted ? undefined : stream.writeSSE({ data: line })));
         };
+        const batcher = createTextBatcher((text) => send(chunk(id, created, model, { content: text })), BATCH_MS);
         try {
-          const g = await engine.generate(slot, prepared, genParams, {
-            signal: abort.signal,
-            onText: (text) => {
-              if (text !== "") send(chunk(id, created, model, { content: text }));
-            },
-          });
+          const g = await engine.generate(slot, prepared, genParams, { signal: abort.signal, onText: (text) => batcher.push(text) });
           release();
-          if (g.aborted) return;
+          if (g.aborted) return batcher.cancel();
+          batcher.flush();
           send(finalChunk(id, created, model, outcome(g)));
           if (includeUsage) send(usageChunk(id, created, model, outcome(g)));
         } catch (err) {
           release();
           // Aborted before the first token: node-llama-cpp throws the abort reason; nobody is listening.
-          if (abort.signal.aborted) return;
+          if (abort.signal.aborted) return batcher.cancel();
+          batcher.flush();
           log.error({ err: (err as Error).message }, "generation failed");
           const message = err instanceof PromptTooLongError ? err.message : "The worker failed while generating";
           send({ ...chunk(id, created, model, {}, "error"), error: { code: 500, message } });

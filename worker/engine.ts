@@ -121,7 +121,8 @@ export class Engine {
     slot: Slot,
     prepared: Prepared,
     params: GenerateParams,
-    opts: { signal: AbortSignal; onText: (text: string) => void },
+    /** `onText` gets each piece of the reply with the tokens it came from. */
+    opts: { signal: AbortSignal; onText: (text: string, tokens: readonly Token[]) => void },
   ): Promise<Generation> {
     const room = this.contextSize - prepared.tokens.length - 1;
     const maxTokens = Math.min(params.maxTokens ?? room, room);
@@ -136,9 +137,11 @@ export class Engine {
       customStopTriggers: params.stop?.filter((s) => s !== ""),
       signal: opts.signal,
       stopOnAbortSignal: true,
-      onTextChunk: (chunk) => {
-        text += chunk;
-        opts.onText(chunk);
+      onResponseChunk: (chunk) => {
+        // Segments (a reasoning model's thoughts) are not part of the reply.
+        if (chunk.type !== undefined) return;
+        text += chunk.text;
+        opts.onText(chunk.text, chunk.tokens);
       },
       contextShift: {
         // The prompt was measured to fit and maxTokens leaves room; if the context still fills,
