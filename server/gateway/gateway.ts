@@ -102,7 +102,7 @@ export function createGateway(opts: GatewayOptions) {
     const skips: string[] = [];
     const cancelled = () => new GatewayError("aborted", "The request was cancelled", attempts);
 
-    for (const c of candidates) {
+    for (const [index, c] of candidates.entries()) {
       const skip =
         registry.skipReason(c) ??
         (c.provider.kind === "chat_worker" && !workerHealth.isUsable(c.provider.name) ? "worker_unhealthy" : undefined) ??
@@ -174,6 +174,11 @@ export function createGateway(opts: GatewayOptions) {
         if (result.status === 402) providerStatus.mark(c.provider.name, "payment_required", c.model.modelKey, result.error);
         if (result.status === 401 || result.status === 403) {
           providerStatus.mark(c.provider.name, "misconfigured", c.model.modelKey, result.error);
+        }
+        // A conversation too long for this model (a small local context, typically) may fit the next one.
+        if (result.status === 400 && result.code === "context_length_exceeded" && index < candidates.length - 1) {
+          breaker.release(breakerKey(c));
+          break;
         }
         if (result.status !== undefined && NO_FAILOVER.has(result.status)) {
           breaker.release(breakerKey(c));

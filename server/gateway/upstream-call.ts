@@ -1,5 +1,5 @@
 import { Agent, fetch as undiciFetch } from "undici";
-import { buildChatRequest, readChatStream, upstreamMessage, type AppIdentity } from "./providers/openai-compatible.js";
+import { buildChatRequest, readChatStream, upstreamCode, upstreamMessage, type AppIdentity } from "./providers/openai-compatible.js";
 import type { Candidate, ChatMessage, RequestParams, StreamEvent } from "./types.js";
 
 export type CallTimeouts = { connectMs: number; firstByteMs: number };
@@ -14,6 +14,8 @@ export type CallResult =
       /** Set on a 429 that said when to come back (seconds). */
       retryAfter?: string | null;
       error: string;
+      /** The error code in the upstream's body, when it gave one. */
+      code?: string;
       /** The connection failed or timed out: nothing of the provider answered. */
       unreachable: boolean;
     };
@@ -76,7 +78,9 @@ export async function callCandidate(input: {
   }
   if (!res.ok || !res.body) {
     const text = await res.text().catch(() => "");
-    return fail(res.status, upstreamMessage(text) ?? (res.statusText || `HTTP ${res.status}`), false, res.headers.get("retry-after"));
+    const answer = fail(res.status, upstreamMessage(text) ?? (res.statusText || `HTTP ${res.status}`), false, res.headers.get("retry-after"));
+    const code = upstreamCode(text);
+    return code && !answer.ok ? { ...answer, code } : answer;
   }
 
   const rest = readChatStream(res.body as ReadableStream<Uint8Array>);

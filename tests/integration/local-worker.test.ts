@@ -33,11 +33,11 @@ const isAlive = (pid: number) => {
   }
 };
 
-async function chat(s: GatewayStack) {
+async function chat(s: GatewayStack, content = "Hello there") {
   const c = s.parley.client();
   const id = await createSession(c);
   const after = await lastLogId(s.db.sql);
-  const res = await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: "Hello there" }) });
+  const res = await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content }) });
   const events = await readSse(res);
   return {
     provider: res.headers.get("x-parley-provider"),
@@ -94,6 +94,19 @@ describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
     // The scenario's system prompt alone is many tokens in this model's 512-piece vocabulary.
     expect(r.log.prompt_tokens).toBeGreaterThan(50);
     expect(s.upstream.requests.length).toBe(before);
+  });
+
+  it("sends a conversation too long for the worker's context on to OpenRouter", async () => {
+    const r = await chat(s, "the dog ran to the park ".repeat(300));
+    expect(r.provider).toBe("openrouter");
+    expect(r.text).toBe("From OpenRouter.");
+    expect(r.log.attempts.map((a) => [a.provider, a.status])).toEqual([
+      ["chat_worker", 400],
+      ["openrouter", 200],
+    ]);
+    expect(r.log.attempts[0]!.error).toMatch(/tokens long and this model's context holds 2048/);
+    // Not a sign of ill health: the worker keeps its place.
+    expect((await cache(s))?.isHealthy).toBe(true);
   });
 
   it("carries on through OpenRouter when the worker dies, and goes back to it once it is restarted", async () => {

@@ -8,9 +8,13 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 
 /**
  * The tiny GGUF models the worker tests run on, read where they lie (never copied into the project).
- * PARLEY_TEST_MODELS points elsewhere; the default is the workplace's shared folder beside the project.
+ * PARLEY_TEST_MODELS points elsewhere; by default, the workplace's shared folder beside the project
+ * (or at /work/shared, for a clone made somewhere else).
  */
-export const TEST_MODELS_DIR = path.resolve(process.env.PARLEY_TEST_MODELS ?? path.join(ROOT, "..", "shared", "models"));
+const MODEL_DIRS = process.env.PARLEY_TEST_MODELS
+  ? [path.resolve(process.env.PARLEY_TEST_MODELS)]
+  : [path.join(ROOT, "..", "shared", "models"), "/work/shared/models"];
+export const TEST_MODELS_DIR = MODEL_DIRS.find((d) => existsSync(d)) ?? MODEL_DIRS[0]!;
 
 export type TestModel = { path: string; available: true } | { path: string; available: false; reason: string };
 

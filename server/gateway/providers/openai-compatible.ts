@@ -83,6 +83,16 @@ function toUsage(u: NonNullable<Chunk["usage"]>): Usage {
   };
 }
 
+/** The machine-readable code in an upstream error body (`context_length_exceeded`, say), when there is one. */
+export function upstreamCode(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown } };
+    return typeof parsed.error?.code === "string" ? parsed.error.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The message in an upstream error body, in the OpenAI or OpenRouter shape, or its first words. */
 export function upstreamMessage(body: string): string | undefined {
   try {
