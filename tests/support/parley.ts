@@ -43,27 +43,9 @@ export async function startParley(opts: { env?: Record<string, string | undefine
   // The starter learns the port from the "listening" line, logged at info.
   if (["warn", "error", "fatal", "silent"].includes(env.LOG_LEVEL!)) throw new Error("startParley needs LOG_LEVEL info or lower");
 
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  const logs: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error("Parley did not start within 60 s")), 60_000);
-    const fail = (err: Error) => {
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      reject(new Error(`${err.message}\n--- server output ---\n${logs.join("\n")}`));
-    };
-    const onLine = (line: string) => {
-      logs.push(line);
-      if (line.includes('"msg":"listening"')) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { port: number }).port);
-      }
-    };
-    readLines(child.stdout!, onLine);
-    readLines(child.stderr!, onLine);
-    child.once("exit", (code) => fail(new Error(`Parley exited with code ${code} before listening`)));
-  });
-  child.removeAllListeners("exit");
+  const { child, logs, ready: port } = await spawnUntil("Parley", "server/main.ts", env, (line) =>
+    line.includes('"msg":"listening"') ? (JSON.parse(line) as { port: number }).port : undefined,
+  );
 
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -78,6 +60,41 @@ export async function startParley(opts: { env?: Record<string, string | undefine
     },
     client: () => cookieClient(url),
   };
+}
+
+/**
+ * Starts one of our entry points under tsx and waits (60 s at most) until `isReady` finds what it
+ * looks for in a line of its output; fails with everything it printed if it exits first.
+ */
+export async function spawnUntil<T>(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  isReady: (line: string) => T | undefined,
+): Promise<{ child: ChildProcess; logs: string[]; ready: T }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  const ready = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${name} was not ready within 60 s`)), 60_000);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new Error(`${err.message}\n--- ${name} output ---\n${logs.join("\n")}`));
+    };
+    const onLine = (line: string) => {
+      logs.push(line);
+      const found = isReady(line);
+      if (found !== undefined) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    readLines(child.stdout!, onLine);
+    readLines(child.stderr!, onLine);
+    child.once("exit", (code) => fail(new Error(`${name} exited with code ${code} before it was ready`)));
+  });
+  child.removeAllListeners("exit");
+  return { child, logs, ready };
 }
 
 export function readLines(stream: NodeJS.ReadableStream, onLine: (l: string) => void) {

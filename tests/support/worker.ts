@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { readLines, stopProcess } from "./parley.js";
+import { spawnUntil, stopProcess } from "./parley.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -51,29 +51,12 @@ export async function startWorker(env: Record<string, string | undefined>): Prom
     LOG_LEVEL: "info",
   };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) full[k] = v;
-  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts"], { cwd: ROOT, env: full, stdio: ["ignore", "pipe", "pipe"] });
-  const logs: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    let listening: number | undefined;
-    const timer = setTimeout(() => fail(new Error("the worker did not load its model within 60 s")), 60_000);
-    const fail = (err: Error) => {
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      reject(new Error(`${err.message}\n--- worker output ---\n${logs.join("\n")}`));
-    };
-    const onLine = (line: string) => {
-      logs.push(line);
-      if (line.includes('"msg":"listening"')) listening = (JSON.parse(line) as { port: number }).port;
-      if (line.includes('"msg":"model loaded"') && listening !== undefined) {
-        clearTimeout(timer);
-        resolve(listening);
-      }
-    };
-    readLines(child.stdout!, onLine);
-    readLines(child.stderr!, onLine);
-    child.once("exit", (code) => fail(new Error(`the worker exited with code ${code} before its model loaded`)));
+  // Ready once the model is loaded; the port comes from the "listening" line before it.
+  let listening: number | undefined;
+  const { child, logs, ready: port } = await spawnUntil("the worker", "worker/main.ts", full, (line) => {
+    if (line.includes('"msg":"listening"')) listening = (JSON.parse(line) as { port: number }).port;
+    return line.includes('"msg":"model loaded"') ? listening : undefined;
   });
-  child.removeAllListeners("exit");
   const url = `http://127.0.0.1:${port}`;
   return { url, baseUrl: `${url}/v1`, port, logs, child, stop: () => stopProcess(child) };
 }
