@@ -42,6 +42,7 @@ const story = [
   { role: "user", content: "Once upon a time there was a little dog." },
 ];
 
+// Skipped only outside CI when a model file is missing: testModel() prints why, and under CI=true it throws.
 describe.skipIf(!stories.available)("the chat worker on stories260K", () => {
   let w: WorkerProcess;
   beforeAll(async () => {
@@ -136,6 +137,7 @@ describe.skipIf(!stories.available)("the chat worker on stories260K", () => {
   });
 });
 
+// Skipped only outside CI when the model file is missing (see above).
 describe.skipIf(!random.available)("the chat worker on llama-2-tiny-random (one slot, a queue of one)", () => {
   let w: WorkerProcess;
   // Random weights almost never end a reply early: a reply of thousands of tokens lasts seconds.
