@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
@@ -13,6 +13,8 @@ import {
   usageChunk,
   type CompletionOutcome,
 } from "../server/openai/protocol.js";
+import { AppError, badRequest } from "../server/errors.js";
+import { readJson } from "../server/routes/validation.js";
 import { PromptTooLongError, type Engine, type Generation, type Prepared, type Slot } from "./engine.js";
 import { QueueFullError, SlotPool } from "./slots.js";
 import { createTextBatcher } from "./text-batcher.js";
@@ -24,14 +26,14 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Tokens closer together than this share a stream event (see text-batcher.ts). */
 const BATCH_MS = 10;
 
-class HttpError extends Error {
+/** A 503 that says when to come back: the model is loading, or every slot and queue place is taken. */
+class RetryLaterError extends AppError {
   constructor(
-    readonly status: 400 | 413 | 503,
-    readonly code: string,
+    code: string,
     message: string,
-    readonly retryAfterS?: number,
+    readonly retryAfterS: number,
   ) {
-    super(message);
+    super(503, code, message);
   }
 }
 
@@ -52,8 +54,8 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
   const app = new Hono();
 
   app.onError((err, c) => {
-    if (err instanceof HttpError) {
-      if (err.retryAfterS !== undefined) c.header("Retry-After", String(err.retryAfterS));
+    if (err instanceof AppError) {
+      if (err instanceof RetryLaterError) c.header("Retry-After", String(err.retryAfterS));
       return c.json(openaiError(err.status, err.code, err.message), err.status);
     }
     log.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
@@ -87,13 +89,13 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new HttpError(413, "request_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes`);
+        throw new AppError(413, "request_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes`);
       },
     }),
     async (c) => {
       const { engine, pool } = state;
-      if (!engine || !pool) throw new HttpError(503, "model_loading", "The model is still loading", 2);
-      const body = await readBody(c);
+      if (!engine || !pool) throw new RetryLaterError("model_loading", "The model is still loading", 2);
+      const body = await readJson(c, chatCompletionRequest);
       const { messages, params } = toGatewayInput(body);
       const prepared = prepare(engine, messages);
 
@@ -164,26 +166,11 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
   return app;
 }
 
-async function readBody(c: Context) {
-  let json: unknown;
-  try {
-    json = await c.req.json();
-  } catch {
-    throw new HttpError(400, "invalid_json", "The request body is not valid JSON");
-  }
-  const parsed = chatCompletionRequest.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new HttpError(400, "invalid_request", `${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`);
-  }
-  return parsed.data;
-}
-
 function prepare(engine: Engine, messages: ReturnType<typeof toGatewayInput>["messages"]): Prepared {
   try {
     return engine.prepare(messages);
   } catch (err) {
-    if (err instanceof PromptTooLongError) throw new HttpError(400, "context_length_exceeded", err.message);
+    if (err instanceof PromptTooLongError) throw badRequest("context_length_exceeded", err.message);
     throw err;
   }
 }
@@ -194,7 +181,7 @@ async function acquire(pool: SlotPool<Slot>, engine: Engine, prepared: Prepared,
     return await pool.acquire(signal, (slot) => engine.sharedPrefix(slot, prepared));
   } catch (err) {
     if (err instanceof QueueFullError) {
-      throw new HttpError(503, "worker_busy", `All ${pool.total} slots are busy and the queue is full; retry after ${err.retryAfterS} s`, err.retryAfterS);
+      throw new RetryLaterError("worker_busy", `All ${pool.total} slots are busy and the queue is full; retry after ${err.retryAfterS} s`, err.retryAfterS);
     }
     if (signal.aborted) return undefined;
     throw err;

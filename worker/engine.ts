@@ -36,7 +36,7 @@ export type Generation = {
 };
 
 /** One context sequence and the chat evaluator bound to it; a request holds a slot while it generates. */
-export type Slot = { index: number; sequence: LlamaContextSequence; chat: LlamaChat };
+export type Slot = { sequence: LlamaContextSequence; chat: LlamaChat };
 
 /** A conversation rendered with the chat template and tokenized, ready for a slot. */
 export type Prepared = { history: ChatHistoryItem[]; tokens: Token[] };
@@ -85,9 +85,9 @@ export class Engine {
       threads: config.threads,
     });
     const { wrapper, template } = chooseTemplate(model, config.fallbackTemplate);
-    const slots = Array.from({ length: config.slots }, (_, index) => {
+    const slots = Array.from({ length: config.slots }, () => {
       const sequence = context.getSequence();
-      return { index, sequence, chat: new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper }) };
+      return { sequence, chat: new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper }) };
     });
     const modelId = path.basename(modelPath).replace(/\.gguf$/i, "");
     return new Engine(modelId, model, context, wrapper, template, slots);

@@ -43,7 +43,10 @@ export class Registry {
     this.applyAll();
   }
 
-  /** Where the seeded worker is now: set when Parley's own worker is listening, cleared when it stops. */
+  /**
+   * Where the seeded worker is now: set when Parley's own worker has loaded its model. It stays set while
+   * that worker restarts, so requests fail fast (refused) and health reports decide routing meanwhile.
+   */
   setChatWorkerUrl(url: string | undefined): void {
     if (url === this.overrides.chatWorkerUrl) return;
     this.overrides = { ...this.overrides, chatWorkerUrl: url };

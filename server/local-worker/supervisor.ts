@@ -18,14 +18,6 @@ export type SupervisorOptions = {
 };
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const LEVELS: Record<number, "trace" | "debug" | "info" | "warn" | "error" | "fatal"> = {
-  10: "trace",
-  20: "debug",
-  30: "info",
-  40: "warn",
-  50: "error",
-  60: "fatal",
-};
 /** A worker that ran this long before dying is restarted at the shortest delay again. */
 const STABLE_MS = 60_000;
 
@@ -43,7 +35,6 @@ export class WorkerSupervisor {
   private stopping = false;
   state: SupervisorState = "starting";
   restarts = 0;
-  lastError: string | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.delayMs = opts.backoff?.initialMs ?? 1000;
@@ -85,12 +76,13 @@ export class WorkerSupervisor {
         return;
       }
       const { level, msg, time: _t, pid: _p, hostname: _h, service: _s, ...fields } = entry;
-      this.opts.log[LEVELS[level as number] ?? "info"]({ component: "worker", ...fields }, `worker: ${String(msg)}`);
+      // The worker logs with pino too: its numeric level maps back through pino's own labels.
+      const label = this.opts.log.levels.labels[level as number] as "info" | undefined;
+      this.opts.log[label ?? "info"]({ component: "worker", ...fields }, `worker: ${String(msg)}`);
       if (msg === "listening") port = fields.port as number;
       if (msg === "model loaded" && port !== undefined) {
         loaded = true;
         this.state = "ready";
-        this.lastError = undefined;
         this.opts.onReady({ url: `http://127.0.0.1:${port}/v1`, model: String(fields.model), contextSize: Number(fields.contextSize) });
       }
     };
@@ -104,8 +96,7 @@ export class WorkerSupervisor {
         return;
       }
       const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      this.lastError = refusal ?? how;
-      this.opts.onDown(this.lastError);
+      this.opts.onDown(refusal ?? how);
       if (refusal && !loaded) {
         this.state = "failed";
         this.opts.log.error({ reason: refusal }, "the local chat worker cannot start; fix its settings and restart Parley");
