@@ -12,6 +12,8 @@ import type { Registry } from "./gateway/registry.js";
 import type { Logger } from "./logger.js";
 import { accessLog } from "./middleware/access-log.js";
 import { clientId } from "./middleware/client-id.js";
+import type { AdminAuth } from "./admin/auth.js";
+import { adminRoutes } from "./routes/admin/index.js";
 import { avatarRoutes } from "./routes/avatars.js";
 import { enhanceRoutes } from "./routes/enhance.js";
 import { failureHeaders } from "./routes/gateway-errors.js";
@@ -36,6 +38,9 @@ export type AppDeps = {
   version: string;
   startedAt: number;
   localWorker: () => LocalWorkerStatus | null;
+  adminAuth: AdminAuth;
+  adminSessionMs: number;
+  reloadRegistry: () => Promise<void>;
 };
 
 export function createApp(deps: AppDeps) {
@@ -43,7 +48,7 @@ export function createApp(deps: AppDeps) {
 
   app.onError((err, c) => {
     failureHeaders(c, err);
-    if (err instanceof AppError) return c.json(errorBody(err.code, err.message), err.status);
+    if (err instanceof AppError) return c.json(errorBody(err.code, err.message, err.fields), err.status);
     if (err instanceof HTTPException) {
       const code = err.status === 413 ? "body_too_large" : "http_error";
       return c.json(errorBody(code, err.message || "Request failed"), err.status);
@@ -87,6 +92,7 @@ export function createApp(deps: AppDeps) {
   api.route("/scenarios", scenarioRoutes(deps));
   api.route("/sessions", sessionRoutes(deps));
   api.route("/enhance", enhanceRoutes(deps));
+  api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth }));
   // Unknown API paths answer in JSON rather than falling through to the SPA.
   api.all("*", (c) => c.json(errorBody("not_found", `No API route ${c.req.method} ${c.req.path}`), 404));
   app.route("/api", api);

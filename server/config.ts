@@ -43,6 +43,8 @@ const envSchema = z.object({
   REGISTRY_POLL_MS: int(5000, 100, 600_000),
   REQUEST_LOG_FLUSH_MS: int(1000, 10, 60_000),
   PARLEY_API_KEYS: optionalString,
+  ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
+  ADMIN_SESSION_HOURS: int(12, 1, 24 * 30),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -83,6 +85,9 @@ export type Config = {
   requestLogFlushMs: number;
   /** Keys accepted on the OpenAI-compatible API; empty means `/v1` refuses every request. */
   apiKeys: string[];
+  /** The admin secret when set in the environment; otherwise one is generated and only its hash stored. */
+  adminToken: string | undefined;
+  adminSessionMs: number;
   logLevel: Env["LOG_LEVEL"];
   webDir: string;
   /** Looks up a secret by the environment variable a provider names; never stored anywhere. */
@@ -136,6 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(",")
       .map((k) => k.trim())
       .filter(Boolean),
+    adminToken: e.ADMIN_TOKEN,
+    adminSessionMs: e.ADMIN_SESSION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,
     webDir: path.resolve(e.PARLEY_WEB_DIR ?? "dist/web"),
     readSecret: (name) => {

@@ -6,15 +6,19 @@ export class AppError extends Error {
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
+    /** Per-field messages for a form, keyed by the field's dotted path. */
+    readonly fields?: Record<string, string>,
   ) {
     super(message);
     this.name = "AppError";
   }
 }
 
-export type ErrorBody = { error: { code: string; message: string } };
+export type ErrorBody = { error: { code: string; message: string; fields?: Record<string, string> } };
 
-export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } });
+export const errorBody = (code: string, message: string, fields?: Record<string, string>): ErrorBody => ({
+  error: { code, message, ...(fields ? { fields } : {}) },
+});
 
 export const notFound = (what: string) => new AppError(404, "not_found", `${what} not found`);
 export const badRequest = (code: string, message: string) => new AppError(400, code, message);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
+import { AdminAuth } from "./admin/auth.js";
 import { createApp } from "./app.js";
 import { createEnhanceService } from "./chat/enhance.js";
 import { createChatService } from "./chat/service.js";
@@ -17,6 +18,21 @@ import { WorkerHealth } from "./gateway/worker-health.js";
 import { findLocalModel } from "./local-worker/find-model.js";
 import { WorkerSupervisor, type WorkerReady } from "./local-worker/supervisor.js";
 import { createLogger } from "./logger.js";
+
+function adminTokenNotice(token: string): string {
+  const line = "=".repeat(72);
+  return [
+    line,
+    "Parley's admin token (shown this once; only its hash is stored):",
+    "",
+    `    ${token}`,
+    "",
+    "Log in at /admin with it. Lost it? Stop Parley and run `npm run admin:token`,",
+    "or set ADMIN_TOKEN in the environment.",
+    line,
+    "",
+  ].join("\n");
+}
 
 function readConfig(): Config {
   try {
@@ -96,9 +112,14 @@ if (config.localWorker) {
   }
 }
 
+const adminAuth = new AdminAuth(config.adminToken, config.adminSessionMs);
+
 database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (handle) => {
   const { seeded } = await seedDefaults(handle.db);
   if (seeded) log.info("default scenarios, providers and models seeded");
+  const generated = await adminAuth.ensureToken(handle.db);
+  // Printed once, to the console only (never to the log): its hash is all that is kept.
+  if (generated) process.stdout.write(adminTokenNotice(generated));
   await registerWorker();
   await registrySync.start(handle);
 });
@@ -124,6 +145,9 @@ const app = createApp({
   webDir: config.webDir,
   version,
   startedAt: Date.now(),
+  adminAuth,
+  adminSessionMs: config.adminSessionMs,
+  reloadRegistry: () => registrySync.reload(),
   localWorker: () => (worker ? { state: worker.state, model: workerReady?.model ?? null, restarts: worker.restarts } : null),
 });
 

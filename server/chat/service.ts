@@ -34,6 +34,9 @@ type ReplyContext = {
   sessionId: string;
   /** The scenario's private prompt: sent to the model, never to the browser. */
   systemPrompt: string;
+  /** The scenario's own task and model, when an admin set them. */
+  task: string | null;
+  modelKey: string | null;
   /** The reply this one replaces (regenerate), superseded only once the new one is stored. */
   replaces?: string;
   signal: AbortSignal;
@@ -109,6 +112,8 @@ export function createChatService(deps: {
       clientId: input.clientId,
       sessionId: input.sessionId,
       systemPrompt: owned.systemPrompt,
+      task: owned.task,
+      modelKey: owned.modelKey,
       signal: input.signal,
     });
     return { userMessage: toMessageView(userMessage), reply };
@@ -128,6 +133,8 @@ export function createChatService(deps: {
       clientId: input.clientId,
       sessionId: input.sessionId,
       systemPrompt: owned.systemPrompt,
+      task: owned.task,
+      modelKey: owned.modelKey,
       replaces,
       signal: input.signal,
     });
@@ -139,7 +146,8 @@ export function createChatService(deps: {
     replying.add(ctx.sessionId);
     try {
       const open = await gateway.openStream({
-        task: "roleplay",
+        task: ctx.task ?? "roleplay",
+        ...(ctx.modelKey ? { model: ctx.modelKey } : {}),
         messages: buildPrompt(ctx.systemPrompt, history),
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },

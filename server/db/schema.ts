@@ -35,6 +35,10 @@ export const scenarios = pgTable("scenarios", {
   systemPrompt: text("system_prompt").notNull(),
   isActive: boolean("is_active").notNull().default(true),
   sortOrder: integer("sort_order").notNull().default(0),
+  /** The task whose models reply in this scenario; null is `roleplay`. */
+  task: text("task"),
+  /** A model key tried before the task's others; null follows the task's routing order. */
+  modelKey: text("model_key"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -166,6 +170,19 @@ export const requestLog = pgTable(
     error: text("error"),
   },
   (t) => [index("request_log_created_idx").on(t.createdAt), index("request_log_session_idx").on(t.sessionId)],
+);
+
+/** Admin logins: the cookie holds a random token, the table only its SHA-256 (a leaked row opens nothing). */
+export const adminSessions = pgTable(
+  "admin_sessions",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    /** Sent back in X-CSRF-Token on every state-changing call made with the cookie. */
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("admin_sessions_expires_idx").on(t.expiresAt)],
 );
 
 export type ScenarioRow = typeof scenarios.$inferSelect;

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CircuitBreaker } from "./breaker.js";
 import { GatewayError } from "./errors.js";
 import type { AppIdentity } from "./providers/openai-compatible.js";
+import { breakerKeyOf, providerHealth } from "./provider-health.js";
+import { listUpstreamModels, probeCandidate, type ProbeResult } from "./provider-probe.js";
 import type { ProviderStatus } from "./provider-status.js";
 import type { Registry } from "./registry.js";
 import { parseRetryAfter, withJitter } from "./retry-after.js";
@@ -49,7 +51,7 @@ const MAX_RETRY_AFTER_WAITS = 3;
 export const NO_PROVIDER_MESSAGE =
   "No model provider is configured: set OPENROUTER_API_KEY or start the local chat worker";
 
-const breakerKey = (c: Candidate) => `${c.provider.name}/${c.model.modelKey}`;
+const breakerKey = (c: Candidate) => breakerKeyOf(c.provider.name, c.model.modelKey);
 
 /**
  * Framework-free: takes a ChatRequest, returns a stream of events. Fails over between candidates
@@ -334,9 +336,43 @@ export function createGateway(opts: GatewayOptions) {
     return { candidate: open.candidate, attempts: open.attempts, record: await open.record };
   }
 
+  /**
+   * A one-token request to one of a provider's models (its first in routing order when none is
+   * named), for the admin's "Test" button. Its answer updates what admins are shown about the
+   * provider, as a routed request's would, but never opens a circuit.
+   */
+  async function probe(providerId: string, modelId?: string): Promise<ProbeResult | undefined> {
+    const provider = registry.provider(providerId);
+    const model = registry.modelsOf(providerId).find((m) => (modelId ? m.id === modelId : true));
+    if (!provider || !model) return undefined;
+    const result = await probeCandidate({ provider, model }, registry.secretFor(provider), opts.app, {
+      connectMs: provider.connectTimeoutMs ?? opts.timeouts.connectMs,
+      firstByteMs: provider.firstByteTimeoutMs ?? opts.timeouts.firstByteMs,
+    });
+    if (result.ok) {
+      providerStatus.ok(provider.name, model.modelKey);
+      if (provider.kind === "chat_worker") workerHealth.report(provider.name, true, result.latencyMs);
+    } else if (result.status === 402) providerStatus.mark(provider.name, "payment_required", model.modelKey, result.error);
+    else if (result.status === 401 || result.status === 403) providerStatus.mark(provider.name, "misconfigured", model.modelKey, result.error);
+    return result;
+  }
+
+  /** What a provider's `/models` offers; throws with a readable reason when it cannot be listed. */
+  function upstreamModels(providerId: string) {
+    const provider = registry.provider(providerId);
+    if (!provider) return undefined;
+    return listUpstreamModels(provider, registry.secretFor(provider), opts.app, Math.min(opts.timeouts.firstByteMs, 15_000));
+  }
+
   return {
     openStream,
     complete,
+    probe,
+    upstreamModels,
+    providerHealth: (providerId: string) => {
+      const p = registry.provider(providerId);
+      return p ? providerHealth({ registry, breaker, providerStatus, workerHealth }, p) : undefined;
+    },
     status: () => ({ circuits: breaker.snapshot(), providers: providerStatus.snapshot(), workers: workerHealth.snapshot() }),
   };
 }

@@ -77,6 +77,21 @@ export class Registry {
     return p;
   }
 
+  /** A provider as requests see it (deployment overrides applied). */
+  provider(id: string): Provider | undefined {
+    return this.providers.get(id);
+  }
+
+  /** Every provider as requests see it. */
+  allProviders(): Provider[] {
+    return [...this.providers.values()];
+  }
+
+  /** A provider's models, in routing order within each task. */
+  modelsOf(providerId: string): Model[] {
+    return this.tasks().flatMap((t) => this.candidates(t).filter((c) => c.provider.id === providerId).map((c) => c.model));
+  }
+
   secretFor(p: Provider): string | undefined {
     return p.secretName ? this.readSecret(p.secretName) : undefined;
   }
@@ -113,8 +128,9 @@ export class Registry {
   }
 
   /**
-   * Candidates in the order they are tried: a named model first, then the task's models —
-   * a local worker first (free and private when it runs), then the default, then by priority.
+   * Candidates in the order they are tried: a named model first, then the task's models by
+   * priority — the order an admin sets in the dashboard. On a tie a local worker goes first (free
+   * and private when it runs), then the default.
    */
   candidates(task: string, modelKey?: string): Candidate[] {
     const toCandidate = (m: Model): Candidate | undefined => {
@@ -125,7 +141,7 @@ export class Registry {
     const isWorker = (m: Model) => (this.providers.get(m.providerId)?.kind === "chat_worker" ? 0 : 1);
     const forTask = this.models
       .filter((m) => m.task === task && !named.includes(m))
-      .sort((a, b) => isWorker(a) - isWorker(b) || Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority);
+      .sort((a, b) => a.priority - b.priority || isWorker(a) - isWorker(b) || Number(b.isDefault) - Number(a.isDefault));
     return [...named, ...forTask].map(toCandidate).filter((c): c is Candidate => c !== undefined);
   }
 }

@@ -7,7 +7,7 @@ export const avatarRoutes = new Hono().get("/:style/:file", (c) => {
   const { style, file } = c.req.param();
   if (!file.endsWith(".svg")) throw notFound("Avatar");
   const seed = file.slice(0, -".svg".length);
-  if (!AVATAR_STYLES.includes(style)) throw notFound(`Avatar style "${style}"`);
+  if (!(AVATAR_STYLES as readonly string[]).includes(style)) throw notFound(`Avatar style "${style}"`);
   if (seed.length === 0 || seed.length > MAX_SEED_LENGTH) {
     throw new AppError(400, "invalid_seed", `An avatar seed must be 1 to ${MAX_SEED_LENGTH} characters`);
   }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { badRequest } from "../errors.js";
+import { fieldErrors } from "../admin/schemas.js";
+import { AppError, badRequest } from "../errors.js";
 
 /** Parses a JSON body against a schema; malformed JSON and invalid fields both become a 400 that says what is wrong. */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
@@ -10,11 +11,29 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   } catch {
     throw badRequest("invalid_json", "The request body is not valid JSON");
   }
-  const parsed = schema.safeParse(body);
+  return validate(schema, body);
+}
+
+/** Like readJson, for bodies that may be left out: an empty body is `{}`. */
+export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  if (text.trim() === "") return validate(schema, {});
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw badRequest("invalid_json", "The request body is not valid JSON");
+  }
+  return validate(schema, body);
+}
+
+/** Checks data against a schema: the first problem as the message, every field's in `fields`. */
+export function validate<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
-    throw badRequest("invalid_request", `${where}${issue.message}`);
+    throw new AppError(400, "invalid_request", `${where}${issue.message}`, fieldErrors(parsed.error));
   }
   return parsed.data;
 }

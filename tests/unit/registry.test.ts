@@ -51,14 +51,14 @@ function registry(env: Record<string, string>, chatWorkerUrl?: string) {
 }
 
 describe("registry", () => {
-  it("orders a task's candidates: local worker, then the default, then by priority", () => {
+  it("orders a task's candidates by priority; on a tie the local worker, then the default", () => {
     const keys = registry({}).candidates("roleplay").map((c) => c.model.modelKey);
-    expect(keys).toEqual(["local", "haiku", "late", "sonnet"]);
+    expect(keys).toEqual(["local", "late", "haiku", "sonnet"]);
   });
 
   it("puts a named model first, once", () => {
     const keys = registry({}).candidates("roleplay", "sonnet").map((c) => c.model.modelKey);
-    expect(keys).toEqual(["sonnet", "local", "haiku", "late"]);
+    expect(keys).toEqual(["sonnet", "local", "late", "haiku"]);
   });
 
   it("applies OPENROUTER_BASE_URL and CHAT_WORKER_URL to their providers", () => {

@@ -40,7 +40,7 @@ export async function getOwnedSession(db: Database, id: string, clientId: string
  */
 export async function getOwnedSessionForReply(db: Database, id: string, clientId: string) {
   const [row] = await db
-    .select({ sessionId: sessions.id, systemPrompt: scenarios.systemPrompt })
+    .select({ sessionId: sessions.id, systemPrompt: scenarios.systemPrompt, task: scenarios.task, modelKey: scenarios.modelKey })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
     .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId)))

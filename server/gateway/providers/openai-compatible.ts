@@ -3,6 +3,23 @@ import type { Candidate, ChatMessage, RequestParams, StreamEvent, Usage } from "
 
 export type AppIdentity = { url: string; title: string };
 
+/** A provider's headers: its extra headers first, which can never replace the credentials or protocol headers after them. */
+export function providerHeaders(p: Candidate["provider"], secret: string | undefined, app: AppIdentity, accept: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p.extraHeaders ?? {})) {
+    if (!/^(authorization|content-type|content-length|accept|host|cookie)$/i.test(k) && k.toLowerCase() !== p.authHeaderName.toLowerCase()) headers[k] = v;
+  }
+  headers.Accept = accept;
+  if (secret && p.authScheme === "bearer") headers[p.authHeaderName || "Authorization"] = `Bearer ${secret}`;
+  if (secret && p.authScheme === "header") headers[p.authHeaderName] = secret;
+  if (p.kind === "openrouter") {
+    // OpenRouter's app attribution headers.
+    headers["HTTP-Referer"] = app.url;
+    headers["X-Title"] = app.title;
+  }
+  return headers;
+}
+
 /**
  * The HTTP request for one candidate, in the OpenAI chat-completions dialect that OpenRouter,
  * the local worker and most self-hosted servers speak. Always streamed: a non-streamed answer
@@ -15,20 +32,8 @@ export function buildChatRequest(
   params: RequestParams,
   app: AppIdentity,
 ): { url: string; headers: Record<string, string>; body: string } {
-  const headers: Record<string, string> = {};
-  // Extra headers go first and can never replace the credentials or the protocol headers below.
-  for (const [k, v] of Object.entries(c.provider.extraHeaders ?? {})) {
-    if (!/^(authorization|content-type|accept)$/i.test(k) && k.toLowerCase() !== c.provider.authHeaderName.toLowerCase()) headers[k] = v;
-  }
+  const headers = providerHeaders(c.provider, secret, app, "text/event-stream");
   headers["Content-Type"] = "application/json";
-  headers.Accept = "text/event-stream";
-  if (secret && c.provider.authScheme === "bearer") headers[c.provider.authHeaderName || "Authorization"] = `Bearer ${secret}`;
-  if (secret && c.provider.authScheme === "header") headers[c.provider.authHeaderName] = secret;
-  if (c.provider.kind === "openrouter") {
-    // OpenRouter's app attribution headers.
-    headers["HTTP-Referer"] = app.url;
-    headers["X-Title"] = app.title;
-  }
   const body: Record<string, unknown> = {
     model: c.model.modelKey,
     messages,

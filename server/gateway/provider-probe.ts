@@ -1,0 +1,81 @@
+import { fetch as undiciFetch } from "undici";
+import { describeFetchError, callCandidate, type CallTimeouts } from "./upstream-call.js";
+import { providerHeaders, upstreamMessage, type AppIdentity } from "./providers/openai-compatible.js";
+import type { Candidate, Provider } from "./types.js";
+
+/** What a one-token test request found: how the provider answered and how long the first token took. */
+export type ProbeResult = { ok: boolean; status: number | null; latencyMs: number; model: string; reply?: string; error?: string };
+
+/**
+ * Sends the smallest real request (one token) to one candidate, outside routing: no failover,
+ * no breaker, no retries, so what comes back is this provider's own answer.
+ */
+export async function probeCandidate(c: Candidate, secret: string | undefined, app: AppIdentity, timeouts: CallTimeouts): Promise<ProbeResult> {
+  const started = performance.now();
+  const result = await callCandidate({
+    candidate: c,
+    secret,
+    messages: [{ role: "user", content: "Reply with the word OK." }],
+    params: { max_tokens: 1, temperature: 0 },
+    app,
+    timeouts,
+    signal: AbortSignal.timeout(timeouts.connectMs + timeouts.firstByteMs),
+  });
+  const latencyMs = Math.round(performance.now() - started);
+  if (!result.ok) return { ok: false, status: result.status ?? null, latencyMs, model: c.model.modelKey, error: result.error };
+  result.controller.abort();
+  result.release();
+  void result.rest.return(undefined).catch(() => {});
+  const reply = result.first.type === "delta" ? result.first.text : undefined;
+  return { ok: true, status: 200, latencyMs, model: c.model.modelKey, ...(reply ? { reply } : {}) };
+}
+
+/** A model a provider offers, as its `/models` lists it (OpenRouter's fields when present). */
+export type UpstreamModel = {
+  id: string;
+  name: string;
+  contextLength: number | null;
+  inputPricePerMtok: number | null;
+  outputPricePerMtok: number | null;
+};
+
+type ModelsBody = {
+  data?: { id?: unknown; name?: unknown; context_length?: unknown; pricing?: { prompt?: unknown; completion?: unknown } }[];
+};
+
+/** OpenRouter prices per token, as decimal strings; Parley keeps prices per million tokens. */
+const perMtok = (v: unknown): number | null => {
+  const n = typeof v === "string" || typeof v === "number" ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 0 ? Math.round(n * 1e6 * 1e6) / 1e6 : null;
+};
+
+/** The provider's `GET /models`, for an admin to pick from. Throws with a readable reason when it cannot be read. */
+export async function listUpstreamModels(p: Provider, secret: string | undefined, app: AppIdentity, timeoutMs: number): Promise<UpstreamModel[]> {
+  let res: Awaited<ReturnType<typeof undiciFetch>>;
+  try {
+    res = await undiciFetch(`${p.baseUrl}/models`, {
+      headers: providerHeaders(p, secret, app, "application/json"),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new Error(`${p.displayName} cannot be reached: ${(err as Error).name === "TimeoutError" ? `no answer within ${timeoutMs / 1000} s` : describeFetchError(err)}`);
+  }
+  const text = await res.text().catch(() => "");
+  if (!res.ok) throw new Error(`${p.displayName} answered ${res.status}: ${upstreamMessage(text) ?? (res.statusText || "no reason given")}`);
+  let body: ModelsBody;
+  try {
+    body = JSON.parse(text) as ModelsBody;
+  } catch {
+    throw new Error(`${p.displayName}'s /models is not JSON`);
+  }
+  if (!Array.isArray(body.data)) throw new Error(`${p.displayName}'s /models has no "data" list`);
+  return body.data
+    .filter((m) => typeof m.id === "string" && m.id.length > 0)
+    .map((m) => ({
+      id: m.id as string,
+      name: typeof m.name === "string" && m.name ? m.name : (m.id as string),
+      contextLength: typeof m.context_length === "number" && m.context_length > 0 ? m.context_length : null,
+      inputPricePerMtok: perMtok(m.pricing?.prompt),
+      outputPricePerMtok: perMtok(m.pricing?.completion),
+    }));
+}

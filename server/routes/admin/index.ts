@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { errorBody } from "../../errors.js";
+import { requireAdmin, type AdminEnv } from "../../middleware/admin-auth.js";
+import { loginRoutes } from "./login.js";
+import { modelRoutes } from "./models.js";
+import { monitorRoutes } from "./monitor.js";
+import { providerRoutes } from "./providers.js";
+import { scenarioAdminRoutes } from "./scenarios.js";
+import type { AdminDeps } from "./shared.js";
+
+export type { AdminDeps };
+
+/** Everything under /api/admin: the login paths open, the rest behind requireAdmin — unknown paths included, so a 401 tells nothing. */
+export function adminRoutes(deps: AdminDeps) {
+  const app = new Hono<AdminEnv>();
+  app.route("/", loginRoutes({ auth: deps.auth, database: deps.database, log: deps.log, sessionMs: deps.adminSessionMs }));
+  app.use("*", requireAdmin(deps.auth, deps.database));
+  app.route("/providers", providerRoutes(deps));
+  app.route("/models", modelRoutes(deps));
+  app.route("/scenarios", scenarioAdminRoutes(deps));
+  app.route("/", monitorRoutes(deps));
+  app.all("*", (c) => c.json(errorBody("not_found", `No admin route ${c.req.method} ${c.req.path}`), 404));
+  return app;
+}

@@ -1,0 +1,65 @@
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { listModelRows } from "../../db/queries/admin.js";
+import { listRequests, usageSummary, USAGE_WINDOWS, type UsageWindow } from "../../db/queries/usage.js";
+import { systemConfig } from "../../db/schema.js";
+import { breakerKeyOf } from "../../gateway/provider-health.js";
+import type { AdminEnv } from "../../middleware/admin-auth.js";
+import { UUID_RE, validate } from "../validation.js";
+import type { AdminDeps } from "./shared.js";
+
+const usageQuery = z.object({ window: z.enum(Object.keys(USAGE_WINDOWS) as [UsageWindow, ...UsageWindow[]], "Choose hour, day or week").default("day") });
+const requestsQuery = z.object({
+  status: z.enum(["ok", "error", "aborted", "no_provider", "upstream_unavailable", "upstream_rejected"], "Unknown status").optional(),
+  model: z.string().trim().min(1).max(200).optional(),
+  session: z.string().regex(UUID_RE, "A session id is a UUID").optional(),
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** GET /health (what routing sees now) and GET /usage, /requests (what happened), for the Health and Usage tabs. */
+export function monitorRoutes(deps: AdminDeps) {
+  const { database, registry, gateway } = deps;
+
+  return new Hono<AdminEnv>()
+    .get("/health", async (c) => {
+      const status = gateway.status();
+      const db = database.db;
+      // The shared copy: what every instance routes by (this one's memory may be a probe fresher).
+      const [stored] = db ? await db.select().from(systemConfig).where(eq(systemConfig.key, "workerHealthCache")) : [];
+      const models = db ? await listModelRows(db) : [];
+      return c.json({
+        at: new Date().toISOString(),
+        database: await database.status(),
+        registryVersion: registry.version,
+        localWorker: deps.localWorker(),
+        workerHealth: { instance: status.workers, shared: stored?.value ?? null, sharedAt: stored?.updatedAt ?? null },
+        providers: registry.allProviders().map((p) => ({ id: p.id, name: p.name, displayName: p.displayName, kind: p.kind, health: gateway.providerHealth(p.id) })),
+        circuits: models.map((m) => {
+          const provider = registry.provider(m.providerId);
+          const circuit = provider ? status.circuits[breakerKeyOf(provider.name, m.modelKey)] : undefined;
+          return {
+            modelId: m.id,
+            provider: provider?.name ?? null,
+            model: m.modelKey,
+            task: m.task,
+            isActive: m.isActive,
+            state: circuit?.state ?? "closed",
+            failures: circuit?.failures ?? 0,
+            lastError: circuit?.lastError ?? null,
+            openedAt: circuit?.openedAt ?? null,
+          };
+        }),
+      });
+    })
+    .get("/usage", async (c) => {
+      const { window } = validate(usageQuery, c.req.query());
+      return c.json(await usageSummary(database.require(), window));
+    })
+    .get("/requests", async (c) => {
+      const q = validate(requestsQuery, c.req.query());
+      const rows = await listRequests(database.require(), { status: q.status, model: q.model, sessionId: q.session, before: q.before, limit: q.limit });
+      return c.json({ requests: rows, next: rows.length === q.limit ? rows.at(-1)!.id : null });
+    });
+}

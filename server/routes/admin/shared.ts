@@ -1,0 +1,36 @@
+import type { z } from "zod";
+import type { AdminAuth } from "../../admin/auth.js";
+import type { DatabaseLifecycle } from "../../db/lifecycle.js";
+import { isUniqueViolation } from "../../db/queries/admin.js";
+import { AppError } from "../../errors.js";
+import type { Gateway } from "../../gateway/gateway.js";
+import type { Registry } from "../../gateway/registry.js";
+import type { Logger } from "../../logger.js";
+import type { LocalWorkerStatus } from "../health.js";
+
+export type AdminDeps = {
+  database: DatabaseLifecycle;
+  registry: Registry;
+  gateway: Gateway;
+  auth: AdminAuth;
+  log: Logger;
+  adminSessionMs: number;
+  /** Reloads the routing rows, so the response to a change is sent only once the next request will see it. */
+  reloadRegistry: () => Promise<void>;
+  localWorker: () => LocalWorkerStatus | null;
+};
+
+/** The current row's editable fields, to merge a PATCH onto before checking the whole. */
+export function editable<S extends z.ZodObject>(schema: S, row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(schema.shape).map((k) => [k, row[k]]));
+}
+
+/** A unique index said no: the field it guards gets the message, as the form's own check would. */
+export async function unique<T>(write: Promise<T>, field: string, message: string): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError(409, "duplicate", message, { [field]: message });
+    throw err;
+  }
+}
