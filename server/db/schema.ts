@@ -192,5 +192,6 @@ export type MessageRow = typeof messages.$inferSelect;
 export type NewMessageRow = typeof messages.$inferInsert;
 export type ProviderRow = typeof apiProviders.$inferSelect;
 export type ModelRow = typeof apiModels.$inferSelect;
+export type RequestLogRow = typeof requestLog.$inferSelect;
 export type RequestLogInsert = typeof requestLog.$inferInsert;
 export type TaskProfileRow = typeof taskProfiles.$inferSelect;

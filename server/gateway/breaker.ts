@@ -1,4 +1,6 @@
-export type CircuitState = "closed" | "open" | "half_open";
+import type { CircuitState } from "./status-types.js";
+
+export type { CircuitState };
 
 export type BreakerOptions = {
   /** Consecutive failures that open the circuit. */

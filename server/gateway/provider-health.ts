@@ -1,16 +1,11 @@
-import type { CircuitBreaker, CircuitState } from "./breaker.js";
+import type { CircuitBreaker } from "./breaker.js";
+import type { CircuitState, ProviderHealth, ProviderHealthState } from "./status-types.js";
 import type { ProviderStatus } from "./provider-status.js";
 import type { Registry } from "./registry.js";
 import type { Provider } from "./types.js";
 import { healthKey, type WorkerHealth } from "./worker-health.js";
 
-export type ProviderHealthState = "inactive" | "misconfigured" | "payment_required" | "circuit_open" | "failing" | "healthy";
-
-export type ProviderHealth = {
-  state: ProviderHealthState;
-  lastError: string | null;
-  circuits: { model: string; state: CircuitState; failures: number }[];
-};
+export type { ProviderHealth, ProviderHealthState };
 
 export const breakerKeyOf = (providerName: string, modelKey: string) => `${providerName}/${modelKey}`;
 

@@ -1,10 +1,10 @@
 import { fetch as undiciFetch } from "undici";
 import { describeFetchError, callCandidate, type CallTimeouts } from "./upstream-call.js";
 import { providerHeaders, upstreamMessage, type AppIdentity } from "./providers/openai-compatible.js";
+import type { ProbeResult, UpstreamModel } from "./status-types.js";
 import type { Candidate, Provider } from "./types.js";
 
-/** What a one-token test request found: how the provider answered and how long the first token took. */
-export type ProbeResult = { ok: boolean; status: number | null; latencyMs: number; model: string; reply?: string; error?: string };
+export type { ProbeResult, UpstreamModel };
 
 /**
  * Sends the smallest real request (one token) to one candidate, outside routing: no failover,
@@ -29,15 +29,6 @@ export async function probeCandidate(c: Candidate, secret: string | undefined, a
   const reply = result.first.type === "delta" ? result.first.text : undefined;
   return { ok: true, status: 200, latencyMs, model: c.model.modelKey, ...(reply ? { reply } : {}) };
 }
-
-/** A model a provider offers, as its `/models` lists it (OpenRouter's fields when present). */
-export type UpstreamModel = {
-  id: string;
-  name: string;
-  contextLength: number | null;
-  inputPricePerMtok: number | null;
-  outputPricePerMtok: number | null;
-};
 
 type ModelsBody = {
   data?: { id?: unknown; name?: unknown; context_length?: unknown; pricing?: { prompt?: unknown; completion?: unknown } }[];

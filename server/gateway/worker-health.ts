@@ -1,6 +1,8 @@
 import type { Provider } from "./types.js";
 
-export type WorkerHealthEntry = { isHealthy: boolean; lastCheck: string; responseTime: number | null; error?: string };
+import type { WorkerHealthEntry } from "./status-types.js";
+
+export type { WorkerHealthEntry };
 /** Keyed by the provider's name in camelCase: the seeded `chat_worker` is `chatWorker`. */
 export type WorkerHealthCache = Record<string, WorkerHealthEntry>;
 

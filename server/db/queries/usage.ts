@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../client.js";
+import type { RequestView, UsageView } from "../../admin/views.js";
 import { requestLog } from "../schema.js";
 
 /** The periods the Usage tab offers, and the width of a chart bar in each. */
@@ -25,9 +26,7 @@ const measures = {
   fallbacks: sql<number>`(count(*) filter (where ${isFallback}))::int`,
 };
 
-export type UsageMeasures = { requests: number; promptTokens: number; completionTokens: number; cost: number; errors: number; fallbacks: number };
-
-export async function usageSummary(db: Database, window: UsageWindow, now = new Date()) {
+export async function usageSummary(db: Database, window: UsageWindow, now = new Date()): Promise<UsageView> {
   const { ms, bucketS } = USAGE_WINDOWS[window];
   const since = new Date(now.getTime() - ms);
   const inWindow = gte(requestLog.createdAt, since);
@@ -67,7 +66,7 @@ export async function usageSummary(db: Database, window: UsageWindow, now = new 
 export type RequestLogFilter = { status?: string; model?: string; sessionId?: string; before?: number; limit: number };
 
 /** The newest requests first; `before` (an id) pages back. The client id is left out: it is the browser's session credential. */
-export async function listRequests(db: Database, f: RequestLogFilter) {
+export async function listRequests(db: Database, f: RequestLogFilter): Promise<RequestView[]> {
   const where: SQL[] = [];
   if (f.status === "error") where.push(isError);
   else if (f.status) where.push(eq(requestLog.status, f.status));
@@ -96,5 +95,5 @@ export async function listRequests(db: Database, f: RequestLogFilter) {
     .from(requestLog)
     .where(where.length ? and(...where) : undefined)
     .orderBy(desc(requestLog.id))
-    .limit(f.limit);
+    .limit(f.limit) as Promise<RequestView[]>;
 }

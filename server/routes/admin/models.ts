@@ -3,6 +3,7 @@ import { z } from "zod";
 import { modelCreateSchema, modelPatchSchema, modelSchema, type ModelContext } from "../../admin/schemas.js";
 import type { Database } from "../../db/client.js";
 import { deleteModel, getModelRow, insertModel, listModelRows, listTasks, updateModel, writeTaskOrder } from "../../db/queries/admin.js";
+import type { ModelGroups, ModelView } from "../../admin/views.js";
 import type { ModelRow } from "../../db/schema.js";
 import { notFound } from "../../errors.js";
 import { breakerKeyOf } from "../../gateway/provider-health.js";
@@ -27,7 +28,7 @@ export function modelRoutes(deps: AdminDeps) {
     return rows.filter((m) => m.task === task).sort((a, b) => (rank.get(a.id) ?? 1e9) - (rank.get(b.id) ?? 1e9) || a.priority - b.priority);
   };
 
-  const view = (m: ModelRow) => {
+  const view = (m: ModelRow): ModelView => {
     const provider = registry.provider(m.providerId);
     const candidate = provider ? registry.candidates(m.task).find((c) => c.model.id === m.id) : undefined;
     const circuit = provider ? gateway.status().circuits[breakerKeyOf(provider.name, m.modelKey)] : undefined;
@@ -60,7 +61,7 @@ export function modelRoutes(deps: AdminDeps) {
     await deps.reloadRegistry();
   }
 
-  const list = async () => {
+  const list = async (): Promise<ModelGroups> => {
     const db = database.require();
     const [tasks, rows] = await Promise.all([listTasks(db), listModelRows(db)]);
     const all = [...new Set([...tasks, ...rows.map((r) => r.task)])];

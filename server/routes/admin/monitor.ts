@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import type { HealthView, RequestPage } from "../../admin/views.js";
 import { listModelRows } from "../../db/queries/admin.js";
 import { listRequests, usageSummary, USAGE_WINDOWS, type UsageWindow } from "../../db/queries/usage.js";
 import { systemConfig } from "../../db/schema.js";
@@ -29,12 +30,16 @@ export function monitorRoutes(deps: AdminDeps) {
       // The shared copy: what every instance routes by (this one's memory may be a probe fresher).
       const [stored] = db ? await db.select().from(systemConfig).where(eq(systemConfig.key, "workerHealthCache")) : [];
       const models = db ? await listModelRows(db) : [];
-      return c.json({
+      const view: HealthView = {
         at: new Date().toISOString(),
         database: await database.status(),
         registryVersion: registry.version,
         localWorker: deps.localWorker(),
-        workerHealth: { instance: status.workers, shared: stored?.value ?? null, sharedAt: stored?.updatedAt ?? null },
+        workerHealth: {
+          instance: status.workers,
+          shared: (stored?.value as HealthView["workerHealth"]["shared"] | undefined) ?? null,
+          sharedAt: stored?.updatedAt ?? null,
+        },
         providers: registry.allProviders().map((p) => ({ id: p.id, name: p.name, displayName: p.displayName, kind: p.kind, health: gateway.providerHealth(p.id) })),
         circuits: models.map((m) => {
           const provider = registry.provider(m.providerId);
@@ -51,7 +56,8 @@ export function monitorRoutes(deps: AdminDeps) {
             openedAt: circuit?.openedAt ?? null,
           };
         }),
-      });
+      };
+      return c.json(view);
     })
     .get("/usage", async (c) => {
       const { window } = validate(usageQuery, c.req.query());
@@ -60,6 +66,6 @@ export function monitorRoutes(deps: AdminDeps) {
     .get("/requests", async (c) => {
       const q = validate(requestsQuery, c.req.query());
       const rows = await listRequests(database.require(), { status: q.status, model: q.model, sessionId: q.session, before: q.before, limit: q.limit });
-      return c.json({ requests: rows, next: rows.length === q.limit ? rows.at(-1)!.id : null });
+      return c.json<RequestPage>({ requests: rows, next: rows.length === q.limit ? rows.at(-1)!.id : null });
     });
 }

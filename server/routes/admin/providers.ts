@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { providerCreateSchema, providerPatchSchema, providerSchema } from "../../admin/schemas.js";
 import { countModelsOf, deleteProvider, getProviderRow, insertProvider, listProviderRows, updateProvider } from "../../db/queries/admin.js";
 import type { ProviderRow } from "../../db/schema.js";
+import type { ProviderView } from "../../admin/views.js";
 import { AppError, notFound } from "../../errors.js";
 import type { AdminEnv } from "../../middleware/admin-auth.js";
 import { readJson, readOptionalJson, UUID_RE, validate } from "../validation.js";
@@ -14,7 +15,7 @@ export function providerRoutes(deps: AdminDeps) {
   const { database, registry, gateway } = deps;
 
   /** The row as an admin sees it: where requests really go, whether its key is set (never the key), and how it is doing. */
-  const view = (row: ProviderRow) => {
+  const view = (row: ProviderRow): ProviderView => {
     const live = registry.provider(row.id);
     return {
       ...row,

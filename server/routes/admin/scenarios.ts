@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { scenarioCreateSchema, scenarioPatchSchema, scenarioSchema, type ScenarioContext } from "../../admin/schemas.js";
+import type { ScenarioList } from "../../admin/views.js";
 import type { Database } from "../../db/client.js";
 import {
   deleteScenario,
@@ -42,9 +43,9 @@ export function scenarioAdminRoutes(deps: Pick<AdminDeps, "database" | "log">) {
       const ctx = await context(db);
       const counts = await sessionCounts(db, ctx.scenarios.map((s) => s.id));
       const rows = await listScenarioRows(db);
-      return c.json({
-        tasks: ctx.tasks,
-        modelKeys: ctx.modelKeys,
+      return c.json<ScenarioList>({
+        tasks: [...ctx.tasks],
+        modelKeys: [...ctx.modelKeys],
         scenarios: rows.map((s) => ({ ...s, sessions: counts.get(s.id) ?? 0 })),
       });
     })
