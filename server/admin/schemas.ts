@@ -228,7 +228,9 @@ export function fieldErrors(error: z.ZodError): Record<string, string> {
   const out: Record<string, string> = {};
   for (const issue of error.issues) {
     const key = issue.path.map(String).join(".");
-    out[key] ??= issue.message;
+    // zod's wording for a wrong type names JavaScript types; a form field wants a plain request.
+    const plain = issue.code === "invalid_type" ? (issue.expected === "number" ? "Enter a number" : issue.input === undefined ? "Required" : issue.message) : issue.message;
+    out[key] ??= plain;
   }
   return out;
 }

@@ -67,6 +67,17 @@ export class ScriptedUpstream {
   /** What `GET …/health` answers, as the local chat worker would. */
   health: { status: number; body: unknown } = { status: 200, body: { isHealthy: true } };
   healthProbes = 0;
+  /** What `GET …/models` answers (OpenRouter's shape), and the headers each such request carried. */
+  models: { status: number; body: unknown } = {
+    status: 200,
+    body: {
+      data: [
+        { id: "scripted/lively-7b", name: "Scripted: Lively 7B", context_length: 32768, pricing: { prompt: "0.000002", completion: "0.000006" } },
+        { id: "scripted/tiny", name: "Scripted: Tiny", context_length: 4096, pricing: { prompt: "0", completion: "0" } },
+      ],
+    },
+  };
+  modelListings: RecordedRequest["headers"][] = [];
 
   constructor() {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -143,6 +154,11 @@ export class ScriptedUpstream {
     if (req.method === "GET" && req.url?.endsWith("/health")) {
       this.healthProbes++;
       res.writeHead(this.health.status, { "Content-Type": "application/json" }).end(JSON.stringify(this.health.body));
+      return;
+    }
+    if (req.method === "GET" && req.url?.endsWith("/models")) {
+      this.modelListings.push(req.headers);
+      res.writeHead(this.models.status, { "Content-Type": "application/json" }).end(JSON.stringify(this.models.body));
       return;
     }
     let raw = "";

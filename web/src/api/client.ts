@@ -9,7 +9,7 @@ import type {
 } from "../../../server/views";
 
 /** JSON turns the server's Dates into strings. */
-type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
 
 export type Scenario = Json<PublicScenario> & { source: ScenarioSource };
 export type Message = Json<MessageView>;
@@ -22,6 +22,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Per-field messages, keyed by the field's dotted path, for forms. */
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -42,12 +44,13 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function toApiError(res: Response): Promise<ApiError> {
-  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+export async function toApiError(res: Response): Promise<ApiError> {
+  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; fields?: Record<string, string> } } | null;
   return new ApiError(
     res.status,
     body?.error?.code ?? "http_error",
     body?.error?.message ?? `The server answered ${res.status} ${res.statusText}`,
+    body?.error?.fields,
   );
 }
 

@@ -1,0 +1,154 @@
+import { useEffect, useState } from "react";
+import { useApiError } from "./AdminApp";
+import { admin, type Health } from "./api";
+import { HealthBadge } from "./HealthBadge";
+
+const REFRESH_MS = 2000;
+
+const ago = (iso: string | null | undefined) => {
+  if (!iso) return "never";
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 60 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
+};
+
+/** What routing sees right now, polled every two seconds while the tab is open. */
+export function HealthTab() {
+  const explain = useApiError();
+  const [health, setHealth] = useState<Health>();
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const tick = async () => {
+      try {
+        const h = await admin.health();
+        if (!stopped) {
+          setHealth(h);
+          setError(undefined);
+        }
+      } catch (err) {
+        if (!stopped) setError(explain(err));
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), REFRESH_MS);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [explain]);
+
+  const workers = health ? Object.entries(health.workerHealth.shared ?? health.workerHealth.instance) : [];
+  return (
+    <section aria-labelledby="health-title">
+      <div className="section-head">
+        <h2 id="health-title">Health</h2>
+        <span className="muted" role="status">
+          {health ? `Updated ${new Date(health.at).toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s` : "Loading…"}
+        </span>
+      </div>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      {health && (
+        <>
+          <div className="cards-row">
+            <div className="stat">
+              <span className="muted">Database</span>
+              <strong>{health.database}</strong>
+            </div>
+            <div className="stat">
+              <span className="muted">Local worker</span>
+              <strong>{health.localWorker ? health.localWorker.state : "not run by this instance"}</strong>
+              {health.localWorker?.model && <span className="muted small">{health.localWorker.model} · {health.localWorker.restarts} restarts</span>}
+            </div>
+            <div className="stat">
+              <span className="muted">Routing data version</span>
+              <strong>{health.registryVersion}</strong>
+            </div>
+          </div>
+
+          <h3>Worker health cache</h3>
+          {workers.length === 0 ? (
+            <p className="muted">No local worker is configured, so none is probed.</p>
+          ) : (
+            <table className="admin-table" data-table="worker-health">
+              <thead>
+                <tr>
+                  <th>Worker</th>
+                  <th>isHealthy</th>
+                  <th>lastCheck</th>
+                  <th>responseTime</th>
+                  <th>Error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {workers.map(([key, w]) => (
+                  <tr key={key}>
+                    <td className="mono">{key}</td>
+                    <td>{w.isHealthy ? <span className="badge ok">true</span> : <span className="badge bad">false</span>}</td>
+                    <td title={w.lastCheck}>{ago(w.lastCheck)}</td>
+                    <td>{w.responseTime === null ? "—" : `${w.responseTime} ms`}</td>
+                    <td className="small">{w.error ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+
+          <h3>Providers</h3>
+          <table className="admin-table">
+            <thead>
+              <tr>
+                <th>Provider</th>
+                <th>State</th>
+                <th>Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {health.providers.map((p) => (
+                <tr key={p.id}>
+                  <td>{p.displayName}</td>
+                  <td>{p.health && <HealthBadge state={p.health.state} />}</td>
+                  <td className="small">{p.health?.lastError ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+
+          <h3>Circuits</h3>
+          <table className="admin-table" data-table="circuits">
+            <thead>
+              <tr>
+                <th>Model</th>
+                <th>Task</th>
+                <th>Circuit</th>
+                <th>Failures in a row</th>
+                <th>Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {health.circuits.map((c) => (
+                <tr key={c.modelId} className={c.isActive ? "" : "inactive"}>
+                  <td className="mono">
+                    {c.provider}/{c.model}
+                  </td>
+                  <td>{c.task}</td>
+                  <td>
+                    <HealthBadge state={c.state} />
+                  </td>
+                  <td>{c.failures}</td>
+                  <td className="small">{c.lastError ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="muted small">Circuits and provider states are this instance's own view: each instance learns from its own requests.</p>
+        </>
+      )}
+    </section>
+  );
+}

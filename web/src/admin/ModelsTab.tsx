@@ -1,0 +1,379 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { modelSchema, type ModelInput } from "../../../server/admin/schemas";
+import { useApiError } from "./AdminApp";
+import { admin, type Model, type Provider, type UpstreamModel } from "./api";
+import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { HealthBadge } from "./HealthBadge";
+
+type Groups = Awaited<ReturnType<typeof admin.models>>;
+
+const SKIP_LABELS: Record<string, string> = {
+  provider_inactive: "provider inactive",
+  model_inactive: "inactive",
+  missing_secret: "key not set",
+  worker_not_configured: "no worker running",
+  provider_missing: "no provider",
+};
+
+const price = (n: number | null) => (n === null ? "—" : `$${n}`);
+
+export function ModelsTab() {
+  const explain = useApiError();
+  const [data, setData] = useState<Groups>();
+  const [providers, setProviders] = useState<Provider[]>([]);
+  const [error, setError] = useState<string>();
+  const [editing, setEditing] = useState<Model | "new">();
+
+  const load = useCallback(() => {
+    Promise.all([admin.models(), admin.providers()]).then(
+      ([m, p]) => {
+        setData(m);
+        setProviders(p.providers);
+      },
+      (err) => setError(explain(err)),
+    );
+  }, [explain]);
+  useEffect(load, [load]);
+
+  const act = async (action: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await action();
+      load();
+    } catch (err) {
+      setError(explain(err));
+    }
+  };
+
+  return (
+    <section aria-labelledby="models-title">
+      <div className="section-head">
+        <h2 id="models-title">Models</h2>
+        <button type="button" onClick={() => setEditing("new")} disabled={providers.length === 0}>
+          Add model
+        </button>
+      </div>
+      <p className="muted">
+        Each task's models in the order requests try them: the first that can serve answers, the next ones are the fallback chain. The arrows change
+        the order; the default is the first choice.
+      </p>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      {!data ? (
+        <p className="muted">Loading…</p>
+      ) : (
+        data.groups.map((g) => (
+          <div key={g.task} className="model-group">
+            <h3>{g.task}</h3>
+            <table className="admin-table" data-task={g.task}>
+              <thead>
+                <tr>
+                  <th>#</th>
+                  <th>Model</th>
+                  <th>Provider</th>
+                  <th>Price in / out per M tokens</th>
+                  <th>Context</th>
+                  <th>State</th>
+                  <th>Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {g.models.map((m, i) => (
+                  <tr key={m.id} className={m.isActive ? "" : "inactive"} data-model={m.modelKey}>
+                    <td>{i + 1}</td>
+                    <td>
+                      <strong>{m.displayName}</strong> {m.isDefault && <span className="badge ok">default</span>}
+                      <div className="mono muted">{m.modelKey}</div>
+                    </td>
+                    <td>{m.provider?.displayName ?? "—"}</td>
+                    <td>
+                      {price(m.inputPricePerMtok)} / {price(m.outputPricePerMtok)}
+                    </td>
+                    <td>{m.contextLength?.toLocaleString() ?? "—"}</td>
+                    <td>
+                      {m.skipReason ? <span className="badge off">{SKIP_LABELS[m.skipReason] ?? m.skipReason}</span> : <HealthBadge state={m.circuit} />}
+                    </td>
+                    <td className="actions">
+                      <button type="button" className="ghost icon" aria-label={`Move ${m.displayName} up`} disabled={i === 0} onClick={() => void act(() => admin.moveModel(m.id, "up"))}>
+                        ↑
+                      </button>
+                      <button
+                        type="button"
+                        className="ghost icon"
+                        aria-label={`Move ${m.displayName} down`}
+                        disabled={i === g.models.length - 1}
+                        onClick={() => void act(() => admin.moveModel(m.id, "down"))}
+                      >
+                        ↓
+                      </button>
+                      {!m.isDefault && (
+                        <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isDefault: true }))}>
+                          Make default
+                        </button>
+                      )}
+                      <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isActive: !m.isActive }))}>
+                        {m.isActive ? "Deactivate" : "Activate"}
+                      </button>
+                      <button type="button" className="ghost" onClick={() => setEditing(m)}>
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        className="ghost danger"
+                        onClick={() => {
+                          if (confirm(`Delete ${m.displayName} (${m.task})?`)) void act(() => admin.deleteModel(m.id));
+                        }}
+                      >
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))
+      )}
+      {editing && data && (
+        <ModelForm
+          model={editing === "new" ? undefined : editing}
+          tasks={data.tasks}
+          models={data.groups.flatMap((g) => g.models)}
+          providers={providers}
+          onClose={() => setEditing(undefined)}
+          onSaved={() => {
+            setEditing(undefined);
+            load();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+type Draft = {
+  providerId: string;
+  modelKey: string;
+  displayName: string;
+  task: string;
+  modelFamily: string;
+  isActive: boolean;
+  isDefault: boolean;
+  priority: string;
+  contextLength: string;
+  inputPricePerMtok: string;
+  outputPricePerMtok: string;
+  temperature: string;
+  max_tokens: string;
+  top_p: string;
+};
+
+function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; providers: Provider[]; onClose: () => void; onSaved: () => void }) {
+  const { model } = props;
+  const task = model?.task ?? props.tasks.find((t) => t === "roleplay") ?? props.tasks[0] ?? "";
+  const own = model?.paramOverrides[task] ?? {};
+  const initial: Draft = {
+    providerId: model?.providerId ?? props.providers.find((p) => p.isActive)?.id ?? "",
+    modelKey: model?.modelKey ?? "",
+    displayName: model?.displayName ?? "",
+    task,
+    modelFamily: model?.modelFamily ?? "",
+    isActive: model?.isActive ?? true,
+    isDefault: model?.isDefault ?? false,
+    priority: fromNumber(model?.priority ?? 100),
+    contextLength: fromNumber(model?.contextLength),
+    inputPricePerMtok: fromNumber(model?.inputPricePerMtok),
+    outputPricePerMtok: fromNumber(model?.outputPricePerMtok),
+    temperature: fromNumber(own.temperature),
+    max_tokens: fromNumber(own.max_tokens),
+    top_p: fromNumber(own.top_p),
+  };
+  const schema = useMemo(() => modelSchema({ tasks: props.tasks, models: props.models, ...(model ? { editing: model.id } : {}) }), [props.tasks, props.models, model]);
+  const form = useZodForm(initial, schema, (d): Record<string, unknown> => {
+    const overrides = Object.fromEntries(
+      (["temperature", "max_tokens", "top_p"] as const).filter((k) => d[k].trim() !== "").map((k) => [k, toNumber(d[k])]),
+    );
+    // Overrides for other tasks (set through the API) are kept as they are.
+    const others = Object.fromEntries(Object.entries(model?.paramOverrides ?? {}).filter(([t]) => t !== d.task));
+    return {
+      providerId: d.providerId,
+      modelKey: d.modelKey,
+      displayName: d.displayName,
+      task: d.task,
+      modelFamily: d.modelFamily.trim() === "" ? null : d.modelFamily,
+      isActive: d.isActive,
+      isDefault: d.isDefault,
+      priority: toNumber(d.priority),
+      contextLength: toNumber(d.contextLength),
+      inputPricePerMtok: toNumber(d.inputPricePerMtok),
+      outputPricePerMtok: toNumber(d.outputPricePerMtok),
+      paramOverrides: Object.keys(overrides).length ? { ...others, [d.task]: overrides } : others,
+    };
+  });
+  const { draft, set, errors } = form;
+  const [browsing, setBrowsing] = useState(false);
+  const provider = props.providers.find((p) => p.id === draft.providerId);
+  const paramError = errors.paramOverrides ?? Object.entries(errors).find(([k]) => k.startsWith("paramOverrides."))?.[1];
+
+  return (
+    <Dialog title={model ? `Edit ${model.displayName}` : "Add a model"} onClose={props.onClose} wide>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void form.submit(async (input: ModelInput) => {
+            if (model) await admin.updateModel(model.id, input);
+            else await admin.createModel(input);
+            props.onSaved();
+          });
+        }}
+      >
+        <div className="form-grid">
+          <Field id="m-provider" name="providerId" label="Provider" errors={errors}>
+            <select id="m-provider" value={draft.providerId} onChange={(e) => set("providerId", e.target.value)}>
+              <option value="">Choose…</option>
+              {props.providers.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.displayName} ({p.name})
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="m-task" name="task" label="Task" errors={errors}>
+            <select id="m-task" value={draft.task} onChange={(e) => set("task", e.target.value)}>
+              {props.tasks.map((t) => (
+                <option key={t}>{t}</option>
+              ))}
+            </select>
+          </Field>
+          <Field id="m-key" name="modelKey" label="Model key (as the provider names it)" errors={errors}>
+            <div className="input-row">
+              <input id="m-key" value={draft.modelKey} onChange={(e) => set("modelKey", e.target.value)} placeholder="anthropic/claude-3-haiku" />
+              {provider && (
+                <button type="button" className="ghost" onClick={() => setBrowsing(true)}>
+                  Browse
+                </button>
+              )}
+            </div>
+          </Field>
+          <Field id="m-name" name="displayName" label="Display name" errors={errors}>
+            <input id="m-name" value={draft.displayName} onChange={(e) => set("displayName", e.target.value)} />
+          </Field>
+          <Field id="m-in" name="inputPricePerMtok" label="Input price ($ per million tokens)" errors={errors}>
+            <input id="m-in" inputMode="decimal" value={draft.inputPricePerMtok} onChange={(e) => set("inputPricePerMtok", e.target.value)} />
+          </Field>
+          <Field id="m-out" name="outputPricePerMtok" label="Output price ($ per million tokens)" errors={errors}>
+            <input id="m-out" inputMode="decimal" value={draft.outputPricePerMtok} onChange={(e) => set("outputPricePerMtok", e.target.value)} />
+          </Field>
+          <Field id="m-ctx" name="contextLength" label="Context length (tokens)" errors={errors}>
+            <input id="m-ctx" inputMode="numeric" value={draft.contextLength} onChange={(e) => set("contextLength", e.target.value)} />
+          </Field>
+          <Field id="m-prio" name="priority" label="Priority (lower is tried first)" errors={errors}>
+            <input id="m-prio" inputMode="numeric" value={draft.priority} onChange={(e) => set("priority", e.target.value)} />
+          </Field>
+          <Field id="m-family" name="modelFamily" label="Family (optional)" errors={errors}>
+            <input id="m-family" value={draft.modelFamily} onChange={(e) => set("modelFamily", e.target.value)} placeholder="claude" />
+          </Field>
+          <fieldset className="overrides">
+            <legend>Sampling overrides for {draft.task} (empty: the task's profile)</legend>
+            <label>
+              temperature <input aria-label="temperature override" inputMode="decimal" value={draft.temperature} onChange={(e) => set("temperature", e.target.value)} />
+            </label>
+            <label>
+              max_tokens <input aria-label="max_tokens override" inputMode="numeric" value={draft.max_tokens} onChange={(e) => set("max_tokens", e.target.value)} />
+            </label>
+            <label>
+              top_p <input aria-label="top_p override" inputMode="decimal" value={draft.top_p} onChange={(e) => set("top_p", e.target.value)} />
+            </label>
+            {paramError && (
+              <small className="field-error" role="alert">
+                {paramError}
+              </small>
+            )}
+          </fieldset>
+          <label className="check">
+            <input type="checkbox" checked={draft.isActive} onChange={(e) => set("isActive", e.target.checked)} /> Active
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={draft.isDefault} onChange={(e) => set("isDefault", e.target.checked)} /> Default (first choice for the task)
+          </label>
+        </div>
+        <FormError errors={errors} />
+        <div className="dialog-actions">
+          <button type="button" className="ghost" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={form.busy}>
+            {model ? "Save" : "Add model"}
+          </button>
+        </div>
+      </form>
+      {browsing && provider && (
+        <BrowseDialog
+          provider={provider}
+          onClose={() => setBrowsing(false)}
+          onPick={(m) => {
+            form.setDraft((d) => ({
+              ...d,
+              modelKey: m.id,
+              displayName: m.name,
+              contextLength: fromNumber(m.contextLength),
+              inputPricePerMtok: fromNumber(m.inputPricePerMtok),
+              outputPricePerMtok: fromNumber(m.outputPricePerMtok),
+            }));
+            setBrowsing(false);
+          }}
+        />
+      )}
+    </Dialog>
+  );
+}
+
+/** The provider's own `/models`, filtered as one types, to fill the form from. */
+function BrowseDialog(props: { provider: Provider; onClose: () => void; onPick: (m: UpstreamModel) => void }) {
+  const explain = useApiError();
+  const [models, setModels] = useState<UpstreamModel[]>();
+  const [error, setError] = useState<string>();
+  const [filter, setFilter] = useState("");
+
+  useEffect(() => {
+    admin.upstreamModels(props.provider.id).then(
+      (r) => setModels(r.models),
+      (err) => setError(explain(err)),
+    );
+  }, [props.provider.id, explain]);
+
+  const shown = (models ?? []).filter((m) => `${m.id} ${m.name}`.toLowerCase().includes(filter.toLowerCase())).slice(0, 200);
+  return (
+    <Dialog title={`Models offered by ${props.provider.displayName}`} onClose={props.onClose} wide>
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : !models ? (
+        <p className="muted">Asking {props.provider.effectiveBaseUrl}/models…</p>
+      ) : (
+        <>
+          <input aria-label="Filter models" placeholder={`Filter ${models.length} models`} value={filter} onChange={(e) => setFilter(e.target.value)} autoFocus />
+          <ul className="browse-list">
+            {shown.map((m) => (
+              <li key={m.id}>
+                <button type="button" className="ghost" onClick={() => props.onPick(m)}>
+                  <strong>{m.name}</strong> <span className="mono muted">{m.id}</span>
+                  <span className="muted">
+                    {" "}
+                    {m.contextLength ? `${m.contextLength.toLocaleString()} tokens` : ""}
+                    {m.inputPricePerMtok !== null ? ` · $${m.inputPricePerMtok} / $${m.outputPricePerMtok ?? "?"} per M` : ""}
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Dialog>
+  );
+}

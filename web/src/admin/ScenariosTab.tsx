@@ -1,0 +1,271 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { AVATAR_STYLES } from "../../../server/avatars/styles";
+import { CONTENT_RATINGS, SCENARIO_CATEGORIES, scenarioSchema, type ScenarioInput } from "../../../server/admin/schemas";
+import { ApiError } from "../api/client";
+import { Avatar } from "../components/Avatar";
+import { useApiError } from "./AdminApp";
+import { admin, type Scenario } from "./api";
+import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+
+type List = Awaited<ReturnType<typeof admin.scenarios>>;
+
+export function ScenariosTab() {
+  const explain = useApiError();
+  const [data, setData] = useState<List>();
+  const [error, setError] = useState<string>();
+  const [editing, setEditing] = useState<Scenario | "new">();
+
+  const load = useCallback(() => {
+    admin.scenarios().then(setData, (err) => setError(explain(err)));
+  }, [explain]);
+  useEffect(load, [load]);
+
+  const act = async (action: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await action();
+      load();
+    } catch (err) {
+      setError(explain(err));
+    }
+  };
+
+  const remove = async (s: Scenario) => {
+    if (!confirm(`Delete "${s.title}"?`)) return;
+    try {
+      await admin.deleteScenario(s.id);
+      load();
+    } catch (err) {
+      // Conversations would go with it: ask again, naming them.
+      if (err instanceof ApiError && err.code === "scenario_in_use") {
+        if (confirm(`${err.message}.\n\nDelete "${s.title}" and its ${s.sessions} conversation(s) for good?`)) await act(() => admin.deleteScenario(s.id, true));
+      } else setError(explain(err));
+    }
+  };
+
+  return (
+    <section aria-labelledby="scenarios-title">
+      <div className="section-head">
+        <h2 id="scenarios-title">Scenarios</h2>
+        <button type="button" onClick={() => setEditing("new")}>
+          New scenario
+        </button>
+      </div>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      {!data ? (
+        <p className="muted">Loading…</p>
+      ) : (
+        <table className="admin-table">
+          <thead>
+            <tr>
+              <th></th>
+              <th>Scenario</th>
+              <th>Status</th>
+              <th>Rating</th>
+              <th>Routing</th>
+              <th>Conversations</th>
+              <th>Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.scenarios.map((s) => (
+              <tr key={s.id} data-scenario={s.slug} className={s.isActive ? "" : "inactive"}>
+                <td>
+                  <Avatar style={s.avatarStyle} seed={s.avatarSeed} size={40} alt="" />
+                </td>
+                <td>
+                  <strong>{s.title}</strong>
+                  <div className="muted">
+                    {s.characterName} · /s/{s.slug} · {s.category}
+                  </div>
+                </td>
+                <td>{s.isActive ? <span className="badge ok">published</span> : <span className="badge off">hidden</span>}</td>
+                <td>{s.contentRating}</td>
+                <td className="mono small">{s.modelKey ?? s.task ?? "roleplay"}</td>
+                <td>{s.sessions}</td>
+                <td className="actions">
+                  <button type="button" className="ghost" onClick={() => setEditing(s)}>
+                    Edit
+                  </button>
+                  <button type="button" className="ghost" onClick={() => void act(() => admin.updateScenario(s.id, { isActive: !s.isActive }))}>
+                    {s.isActive ? "Hide" : "Publish"}
+                  </button>
+                  <button type="button" className="ghost danger" onClick={() => void remove(s)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {editing && data && (
+        <ScenarioForm
+          scenario={editing === "new" ? undefined : editing}
+          list={data}
+          onClose={() => setEditing(undefined)}
+          onSaved={() => {
+            setEditing(undefined);
+            load();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+type Draft = Omit<ScenarioInput, "tags" | "sortOrder" | "task" | "modelKey"> & { tags: string; sortOrder: string; task: string; modelKey: string };
+
+const randomSeed = () => Math.random().toString(36).slice(2, 10);
+
+function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => void; onSaved: () => void }) {
+  const s = props.scenario;
+  const initial: Draft = {
+    slug: s?.slug ?? "",
+    title: s?.title ?? "",
+    characterName: s?.characterName ?? "",
+    description: s?.description ?? "",
+    category: s?.category ?? "practice",
+    tags: (s?.tags ?? []).join(", "),
+    contentRating: s?.contentRating ?? "general",
+    openingMessage: s?.openingMessage ?? "",
+    avatarStyle: (s?.avatarStyle as Draft["avatarStyle"]) ?? "notionists",
+    avatarSeed: s?.avatarSeed ?? randomSeed(),
+    systemPrompt: s?.systemPrompt ?? "",
+    isActive: s?.isActive ?? false,
+    sortOrder: fromNumber(s?.sortOrder ?? 0),
+    task: s?.task ?? "",
+    modelKey: s?.modelKey ?? "",
+  };
+  const schema = useMemo(
+    () => scenarioSchema({ tasks: props.list.tasks, modelKeys: props.list.modelKeys, scenarios: props.list.scenarios, ...(s ? { editing: s.id } : {}) }),
+    [props.list, s],
+  );
+  const form = useZodForm(initial, schema, (d) => ({
+    ...d,
+    tags: d.tags
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
+    sortOrder: toNumber(d.sortOrder) ?? 0,
+    task: d.task === "" ? null : d.task,
+    modelKey: d.modelKey === "" ? null : d.modelKey,
+  }));
+  const { draft, set, errors } = form;
+  const previewSeed = draft.avatarSeed.trim() || "preview";
+
+  return (
+    <Dialog title={s ? `Edit “${s.title}”` : "New scenario"} onClose={props.onClose} wide>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void form.submit(async (input) => {
+            if (s) await admin.updateScenario(s.id, input);
+            else await admin.createScenario(input);
+            props.onSaved();
+          });
+        }}
+      >
+        <div className="form-grid">
+          <Field id="s-title" name="title" label="Title" errors={errors}>
+            <input id="s-title" value={draft.title} onChange={(e) => set("title", e.target.value)} />
+          </Field>
+          <Field id="s-slug" name="slug" label="Address (/s/…)" errors={errors}>
+            <input id="s-slug" value={draft.slug} onChange={(e) => set("slug", e.target.value)} placeholder="upset-client" />
+          </Field>
+          <Field id="s-character" name="characterName" label="Character's name" errors={errors}>
+            <input id="s-character" value={draft.characterName} onChange={(e) => set("characterName", e.target.value)} />
+          </Field>
+          <div className="avatar-editor">
+            <Avatar style={draft.avatarStyle} seed={previewSeed} size={96} alt="Avatar preview" />
+            <div>
+              <Field id="s-style" name="avatarStyle" label="Avatar style" errors={errors}>
+                <select id="s-style" value={draft.avatarStyle} onChange={(e) => set("avatarStyle", e.target.value as Draft["avatarStyle"])}>
+                  {AVATAR_STYLES.map((a) => (
+                    <option key={a}>{a}</option>
+                  ))}
+                </select>
+              </Field>
+              <Field id="s-seed" name="avatarSeed" label="Avatar seed" errors={errors}>
+                <div className="input-row">
+                  <input id="s-seed" value={draft.avatarSeed} onChange={(e) => set("avatarSeed", e.target.value)} />
+                  <button type="button" className="ghost" onClick={() => set("avatarSeed", randomSeed())}>
+                    Another
+                  </button>
+                </div>
+              </Field>
+            </div>
+          </div>
+          <Field id="s-description" name="description" label="Public description (shown in the gallery)" errors={errors}>
+            <textarea id="s-description" rows={3} value={draft.description} onChange={(e) => set("description", e.target.value)} />
+          </Field>
+          <Field id="s-opening" name="openingMessage" label="Opening message (the character's first line)" errors={errors}>
+            <textarea id="s-opening" rows={3} value={draft.openingMessage} onChange={(e) => set("openingMessage", e.target.value)} />
+          </Field>
+          <Field
+            id="s-prompt"
+            name="systemPrompt"
+            label="System prompt (private: sent to the model, never to the chat page)"
+            errors={errors}
+            hint={`${draft.systemPrompt.length.toLocaleString()} / 20 000 characters`}
+          >
+            <textarea id="s-prompt" className="prompt-editor" rows={12} value={draft.systemPrompt} onChange={(e) => set("systemPrompt", e.target.value)} spellCheck />
+          </Field>
+          <Field id="s-category" name="category" label="Category" errors={errors}>
+            <select id="s-category" value={draft.category} onChange={(e) => set("category", e.target.value as Draft["category"])}>
+              {SCENARIO_CATEGORIES.map((c) => (
+                <option key={c}>{c}</option>
+              ))}
+            </select>
+          </Field>
+          <Field id="s-rating" name="contentRating" label="Content rating" errors={errors}>
+            <select id="s-rating" value={draft.contentRating} onChange={(e) => set("contentRating", e.target.value as Draft["contentRating"])}>
+              {CONTENT_RATINGS.map((c) => (
+                <option key={c}>{c}</option>
+              ))}
+            </select>
+          </Field>
+          <Field id="s-tags" name="tags" label="Tags (comma-separated)" errors={errors}>
+            <input id="s-tags" value={draft.tags} onChange={(e) => set("tags", e.target.value)} />
+          </Field>
+          <Field id="s-order" name="sortOrder" label="Position in the gallery (lower first)" errors={errors}>
+            <input id="s-order" inputMode="numeric" value={draft.sortOrder} onChange={(e) => set("sortOrder", e.target.value)} />
+          </Field>
+          <Field id="s-task" name="task" label="Task (whose models reply)" errors={errors}>
+            <select id="s-task" value={draft.task} onChange={(e) => set("task", e.target.value)}>
+              <option value="">roleplay (the default)</option>
+              {props.list.tasks.map((t) => (
+                <option key={t}>{t}</option>
+              ))}
+            </select>
+          </Field>
+          <Field id="s-model" name="modelKey" label="Model tried first (optional)" errors={errors}>
+            <select id="s-model" value={draft.modelKey} onChange={(e) => set("modelKey", e.target.value)}>
+              <option value="">the task's order</option>
+              {props.list.modelKeys.map((k) => (
+                <option key={k}>{k}</option>
+              ))}
+            </select>
+          </Field>
+          <label className="check">
+            <input type="checkbox" checked={draft.isActive} onChange={(e) => set("isActive", e.target.checked)} /> Published (listed in the gallery)
+          </label>
+        </div>
+        <FormError errors={errors} />
+        <div className="dialog-actions">
+          <button type="button" className="ghost" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={form.busy}>
+            {s ? "Save" : "Create scenario"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

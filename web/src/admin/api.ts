@@ -1,0 +1,90 @@
+import { ApiError, toApiError, type Json } from "../api/client";
+import type {
+  HealthView,
+  ModelGroups,
+  ModelView,
+  ProbeResult,
+  ProviderView,
+  RequestPage,
+  ScenarioList,
+  ScenarioView,
+  UpstreamModel,
+  UsageView,
+} from "../../../server/admin/views";
+import type { ModelInput, ProviderInput, ScenarioInput } from "../../../server/admin/schemas";
+
+export type Provider = Json<ProviderView>;
+export type Model = Json<ModelView>;
+export type Scenario = Json<ScenarioView>;
+export type Health = Json<HealthView>;
+export type Usage = Json<UsageView>;
+export type Requests = Json<RequestPage>;
+export type { ProbeResult, UpstreamModel };
+
+/** The login's CSRF token, sent with every change; kept in memory only, fetched again after a reload. */
+let csrfToken: string | undefined;
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/admin${path}`, {
+      method,
+      headers: {
+        Accept: "application/json",
+        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...(method !== "GET" && csrfToken ? { "X-CSRF-Token": csrfToken } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(0, "network_error", "Parley's server cannot be reached. Check that it is running.");
+  }
+  if (!res.ok) throw await toApiError(res);
+  return (await res.json()) as T;
+}
+
+const q = (params: Record<string, string | number | undefined>) => {
+  const s = new URLSearchParams(Object.entries(params).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== "").map(([k, v]) => [k, String(v)]));
+  return s.size ? `?${s}` : "";
+};
+
+export const admin = {
+  async session() {
+    const s = await call<{ csrfToken: string; expiresAt: string }>("GET", "/session");
+    csrfToken = s.csrfToken;
+    return s;
+  },
+  async login(token: string) {
+    const s = await call<{ csrfToken: string; expiresAt: string }>("POST", "/login", { token });
+    csrfToken = s.csrfToken;
+    return s;
+  },
+  async logout() {
+    await call("POST", "/logout");
+    csrfToken = undefined;
+  },
+
+  providers: () => call<{ providers: Provider[] }>("GET", "/providers"),
+  createProvider: (p: ProviderInput) => call<{ provider: Provider }>("POST", "/providers", p),
+  updateProvider: (id: string, p: Partial<ProviderInput>) => call<{ provider: Provider }>("PATCH", `/providers/${id}`, p),
+  deleteProvider: (id: string) => call<{ deleted: string }>("DELETE", `/providers/${id}`),
+  testProvider: (id: string) => call<{ result: ProbeResult; provider: Provider }>("POST", `/providers/${id}/test`, {}),
+  upstreamModels: (id: string) => call<{ models: UpstreamModel[] }>("GET", `/providers/${id}/upstream-models`),
+
+  models: () => call<Json<ModelGroups>>("GET", "/models"),
+  createModel: (m: ModelInput) => call<{ model: Model }>("POST", "/models", m),
+  updateModel: (id: string, m: Partial<ModelInput>) => call<{ model: Model }>("PATCH", `/models/${id}`, m),
+  moveModel: (id: string, direction: "up" | "down") => call<Json<ModelGroups>>("POST", `/models/${id}/move`, { direction }),
+  deleteModel: (id: string) => call<{ deleted: string }>("DELETE", `/models/${id}`),
+
+  scenarios: () => call<Json<ScenarioList>>("GET", "/scenarios"),
+  createScenario: (s: ScenarioInput) => call<{ scenario: Scenario }>("POST", "/scenarios", s),
+  updateScenario: (id: string, s: Partial<ScenarioInput>) => call<{ scenario: Scenario }>("PATCH", `/scenarios/${id}`, s),
+  deleteScenario: (id: string, withSessions = false) =>
+    call<{ deleted: string; sessions: number }>("DELETE", `/scenarios/${id}${withSessions ? "?withSessions=true" : ""}`),
+
+  health: () => call<Health>("GET", "/health"),
+  usage: (window: "hour" | "day" | "week") => call<Usage>("GET", `/usage${q({ window })}`),
+  requests: (f: { status?: string; model?: string; session?: string; before?: number }) => call<Requests>("GET", `/requests${q(f)}`),
+};
