@@ -33,8 +33,7 @@ export function providerHealth(
   });
 
   if (!p.isActive) return result("inactive", status?.lastError ?? circuitError);
-  const model = registry.modelsOf(p.id)[0];
-  const skip = model ? registry.skipReason({ provider: p, model }) : undefined;
+  const skip = registry.providerSkipReason(p);
   if (skip === "missing_secret") return result("misconfigured", `The environment variable ${p.secretName} is not set`);
   if (skip === "worker_not_configured") return result("misconfigured", "No local worker runs: give Parley a model file or set CHAT_WORKER_URL");
   if (status?.condition === "misconfigured") return result("misconfigured", status.lastError);

@@ -100,8 +100,14 @@ export class Registry {
   skipReason(c: Candidate): SkipReason | undefined {
     if (!c.provider.isActive) return "provider_inactive";
     if (!c.model.isActive) return "model_inactive";
-    if (c.provider.name === SEEDED_WORKER && !this.overrides.chatWorkerUrl) return "worker_not_configured";
-    if (c.provider.authScheme !== "none" && !this.secretFor(c.provider)) return "missing_secret";
+    return this.providerSkipReason(c.provider);
+  }
+
+  /** What keeps any of this provider's models from serving, whatever the model. */
+  providerSkipReason(p: Provider): Exclude<SkipReason, "model_inactive"> | undefined {
+    if (!p.isActive) return "provider_inactive";
+    if (p.name === SEEDED_WORKER && !this.overrides.chatWorkerUrl) return "worker_not_configured";
+    if (p.authScheme !== "none" && !this.secretFor(p)) return "missing_secret";
     return undefined;
   }
 

@@ -104,5 +104,7 @@ export function describeFetchError(err: unknown): string {
     e = e.cause as typeof e;
   }
   if ((err as Error)?.name === "AbortError") return "aborted";
-  return (err as Error)?.message ?? String(err);
+  // fetch's own refusals ("bad port", a malformed URL) say why only in the cause.
+  const cause = ((err as { cause?: { message?: string } })?.cause?.message ?? "").trim();
+  return cause || ((err as Error)?.message ?? String(err));
 }
