@@ -93,7 +93,8 @@ describe("admin API access", () => {
   it("every endpoint refuses without credentials, with a wrong token, or a made-up cookie — all alike", async () => {
     const bodies = new Set<string>();
     for (const [method, p] of ENDPOINTS) {
-      for (const headers of [{}, { authorization: "Bearer wrong-token" }, { authorization: "Basic YWRtaW46YWRtaW4=" }, { cookie: "parley_admin=forged" }]) {
+      const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong-token" }, { authorization: "Basic YWRtaW46YWRtaW4=" }, { cookie: "parley_admin=forged" }];
+      for (const headers of attempts) {
         const res = await fetch(`${stack.parley.url}/api/admin${p}`, {
           method,
           headers: { ...headers, "content-type": "application/json" },

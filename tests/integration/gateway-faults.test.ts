@@ -220,14 +220,14 @@ describe.each(Object.keys(MODES))("faults through %s", (mode) => {
   });
 
   it("connection refused: the next model at once", async () => {
-    // Refused only matters when the dead provider is tried first: make its model the default.
-    await db.sql`update api_models set is_default = (model_key = 'dead/model') where task = 'roleplay'`;
+    // Refused only matters when the dead provider is tried first: put its model first.
+    await db.sql`update api_models set priority = 0 where model_key = 'dead/model'`;
     await registryReloaded(parley, db.sql);
     try {
       const row = await check(mode, ok(HAIKU, [undefined, 200]));
       expect(row.attempts[0]).toMatchObject({ provider: "dead", error: "connection error (ECONNREFUSED)" });
     } finally {
-      await db.sql`update api_models set is_default = (model_key = ${HAIKU}) where task = 'roleplay'`;
+      await db.sql`update api_models set priority = 50 where model_key = 'dead/model'`;
       await registryReloaded(parley, db.sql);
     }
   });
