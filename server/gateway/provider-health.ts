@@ -19,8 +19,9 @@ export function providerHealth(
   p: Provider,
 ): ProviderHealth {
   const { registry, breaker, providerStatus, workerHealth } = deps;
+  const snapshot = breaker.snapshot();
   const circuits = registry.modelsOf(p.id).map((m) => {
-    const snap = breaker.snapshot()[breakerKeyOf(p.name, m.modelKey)];
+    const snap = snapshot[breakerKeyOf(p.name, m.modelKey)];
     return { model: m.modelKey, state: snap?.state ?? ("closed" as CircuitState), failures: snap?.failures ?? 0, lastError: snap?.lastError };
   });
   const status = providerStatus.get(p.name);

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { useApiError } from "./AdminApp";
 import { admin, type Health } from "./api";
 import { HealthBadge } from "./HealthBadge";
+import { Alert } from "./useResource";
 
 const REFRESH_MS = 2000;
 
@@ -48,11 +49,7 @@ export function HealthTab() {
           {health ? `Updated ${new Date(health.at).toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s` : "Loading…"}
         </span>
       </div>
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {health && (
         <>
           <div className="cards-row">

@@ -1,11 +1,10 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { modelSchema, type ModelInput } from "../../../server/admin/schemas";
 import { useApiError } from "./AdminApp";
 import { admin, type Model, type Provider, type UpstreamModel } from "./api";
 import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
-
-type Groups = Awaited<ReturnType<typeof admin.models>>;
+import { Alert, useResource } from "./useResource";
 
 const SKIP_LABELS: Record<string, string> = {
   provider_inactive: "provider inactive",
@@ -18,32 +17,12 @@ const SKIP_LABELS: Record<string, string> = {
 const price = (n: number | null) => (n === null ? "—" : `$${n}`);
 
 export function ModelsTab() {
-  const explain = useApiError();
-  const [data, setData] = useState<Groups>();
-  const [providers, setProviders] = useState<Provider[]>([]);
-  const [error, setError] = useState<string>();
+  const loaded = useResource(() => Promise.all([admin.models(), admin.providers()]));
+  const { error, act } = loaded;
+  const [data, providerList] = loaded.data ?? [];
+  const providers = providerList?.providers ?? [];
+  const load = loaded.reload;
   const [editing, setEditing] = useState<Model | "new">();
-
-  const load = useCallback(() => {
-    Promise.all([admin.models(), admin.providers()]).then(
-      ([m, p]) => {
-        setData(m);
-        setProviders(p.providers);
-      },
-      (err) => setError(explain(err)),
-    );
-  }, [explain]);
-  useEffect(load, [load]);
-
-  const act = async (action: () => Promise<unknown>) => {
-    setError(undefined);
-    try {
-      await action();
-      load();
-    } catch (err) {
-      setError(explain(err));
-    }
-  };
 
   return (
     <section aria-labelledby="models-title">
@@ -57,11 +36,7 @@ export function ModelsTab() {
         Each task's models in the order requests try them: the first that can serve answers, the next ones are the fallback chain. The arrows change
         the order; the default is the first choice.
       </p>
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {!data ? (
         <p className="muted">Loading…</p>
       ) : (

@@ -1,34 +1,15 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { AUTH_SCHEMES, PROVIDER_KINDS, providerSchema, type ProviderInput } from "../../../server/admin/schemas";
-import { useApiError } from "./AdminApp";
 import { admin, type ProbeResult, type Provider } from "./api";
 import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
+import { Alert, useResource } from "./useResource";
 
 export function ProvidersTab() {
-  const explain = useApiError();
-  const [providers, setProviders] = useState<Provider[]>();
-  const [error, setError] = useState<string>();
+  const { data, error, reload: load, act, explain } = useResource(admin.providers);
+  const providers = data?.providers;
   const [editing, setEditing] = useState<Provider | "new">();
   const [tests, setTests] = useState<Record<string, ProbeResult | "testing" | { error: string }>>({});
-
-  const load = useCallback(() => {
-    admin.providers().then(
-      (r) => setProviders(r.providers),
-      (err) => setError(explain(err)),
-    );
-  }, [explain]);
-  useEffect(load, [load]);
-
-  const act = async (action: () => Promise<unknown>) => {
-    setError(undefined);
-    try {
-      await action();
-      load();
-    } catch (err) {
-      setError(explain(err));
-    }
-  };
 
   const test = async (p: Provider) => {
     setTests((t) => ({ ...t, [p.id]: "testing" }));
@@ -49,11 +30,7 @@ export function ProvidersTab() {
           Add provider
         </button>
       </div>
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {!providers ? (
         <p className="muted">Loading…</p>
       ) : (

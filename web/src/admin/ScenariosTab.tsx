@@ -1,34 +1,17 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { AVATAR_STYLES } from "../../../server/avatars/styles";
 import { CONTENT_RATINGS, SCENARIO_CATEGORIES, scenarioSchema, type ScenarioInput } from "../../../server/admin/schemas";
 import { ApiError } from "../api/client";
 import { Avatar } from "../components/Avatar";
-import { useApiError } from "./AdminApp";
 import { admin, type Scenario } from "./api";
 import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { Alert, useResource } from "./useResource";
 
 type List = Awaited<ReturnType<typeof admin.scenarios>>;
 
 export function ScenariosTab() {
-  const explain = useApiError();
-  const [data, setData] = useState<List>();
-  const [error, setError] = useState<string>();
+  const { data, error, setError, reload: load, act, explain } = useResource(admin.scenarios);
   const [editing, setEditing] = useState<Scenario | "new">();
-
-  const load = useCallback(() => {
-    admin.scenarios().then(setData, (err) => setError(explain(err)));
-  }, [explain]);
-  useEffect(load, [load]);
-
-  const act = async (action: () => Promise<unknown>) => {
-    setError(undefined);
-    try {
-      await action();
-      load();
-    } catch (err) {
-      setError(explain(err));
-    }
-  };
 
   const remove = async (s: Scenario) => {
     if (!confirm(`Delete "${s.title}"?`)) return;
@@ -51,11 +34,7 @@ export function ScenariosTab() {
           New scenario
         </button>
       </div>
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {!data ? (
         <p className="muted">Loading…</p>
       ) : (

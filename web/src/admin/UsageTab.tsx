@@ -1,6 +1,7 @@
 import { Fragment, useCallback, useEffect, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useApiError } from "./AdminApp";
+import { Alert } from "./useResource";
 import { admin, type Requests, type Usage } from "./api";
 
 type Window = "hour" | "day" | "week";
@@ -38,11 +39,7 @@ export function UsageTab() {
           ))}
         </div>
       </div>
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {!usage || !series || !perModel ? (
         <p className="muted">Loading…</p>
       ) : (
@@ -200,11 +197,7 @@ function RequestLog() {
           Session <input aria-label="Session" value={filter.session} onChange={(e) => setFilter((f) => ({ ...f, session: e.target.value }))} placeholder="session id" />
         </label>
       </form>
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {page && page.length === 0 && <p className="muted">No requests match.</p>}
       {page && page.length > 0 && (
         <table className="admin-table" data-table="requests">
