@@ -110,10 +110,7 @@ export function createChatService(deps: {
     const reply = await startReply({
       db,
       clientId: input.clientId,
-      sessionId: input.sessionId,
-      systemPrompt: owned.systemPrompt,
-      task: owned.task,
-      modelKey: owned.modelKey,
+      ...owned, // the session's id, and its scenario's prompt, task and model
       signal: input.signal,
     });
     return { userMessage: toMessageView(userMessage), reply };
@@ -131,10 +128,7 @@ export function createChatService(deps: {
     const reply = await startReply({
       db,
       clientId: input.clientId,
-      sessionId: input.sessionId,
-      systemPrompt: owned.systemPrompt,
-      task: owned.task,
-      modelKey: owned.modelKey,
+      ...owned, // the session's id, and its scenario's prompt, task and model
       replaces,
       signal: input.signal,
     });

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { modelSchema, type ModelInput } from "../../../server/admin/schemas";
 import { useApiError } from "./AdminApp";
 import { admin, type Model, type Provider, type UpstreamModel } from "./api";
-import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
 import { Alert, useResource } from "./useResource";
 
@@ -277,14 +277,7 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
           </label>
         </div>
         <FormError errors={errors} />
-        <div className="dialog-actions">
-          <button type="button" className="ghost" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={form.busy}>
-            {model ? "Save" : "Add model"}
-          </button>
-        </div>
+        <DialogActions onCancel={props.onClose} busy={form.busy} label={model ? "Save" : "Add model"} />
       </form>
       {browsing && provider && (
         <BrowseDialog

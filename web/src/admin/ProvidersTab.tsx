@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { AUTH_SCHEMES, PROVIDER_KINDS, providerSchema, type ProviderInput } from "../../../server/admin/schemas";
 import { admin, type ProbeResult, type Provider } from "./api";
-import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
 import { Alert, useResource } from "./useResource";
 
@@ -246,14 +246,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
           </label>
         </div>
         <FormError errors={errors} />
-        <div className="dialog-actions">
-          <button type="button" className="ghost" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={form.busy}>
-            {provider ? "Save" : "Add provider"}
-          </button>
-        </div>
+        <DialogActions onCancel={onClose} busy={form.busy} label={provider ? "Save" : "Add provider"} />
       </form>
     </Dialog>
   );

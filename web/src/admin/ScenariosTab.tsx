@@ -4,7 +4,7 @@ import { CONTENT_RATINGS, SCENARIO_CATEGORIES, scenarioSchema, type ScenarioInpu
 import { ApiError } from "../api/client";
 import { Avatar } from "../components/Avatar";
 import { admin, type Scenario } from "./api";
-import { Dialog, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { Alert, useResource } from "./useResource";
 
 type List = Awaited<ReturnType<typeof admin.scenarios>>;
@@ -236,14 +236,7 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
           </label>
         </div>
         <FormError errors={errors} />
-        <div className="dialog-actions">
-          <button type="button" className="ghost" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={form.busy}>
-            {s ? "Save" : "Create scenario"}
-          </button>
-        </div>
+        <DialogActions onCancel={props.onClose} busy={form.busy} label={s ? "Save" : "Create scenario"} />
       </form>
     </Dialog>
   );

@@ -89,3 +89,17 @@ export function Dialog(props: { title: string; onClose: () => void; children: Re
     </div>
   );
 }
+
+/** Cancel and the submit button at the foot of every admin form. */
+export function DialogActions({ onCancel, busy, label }: { onCancel: () => void; busy: boolean; label: string }) {
+  return (
+    <div className="dialog-actions">
+      <button type="button" className="ghost" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" disabled={busy}>
+        {label}
+      </button>
+    </div>
+  );
+}
