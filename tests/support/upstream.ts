@@ -63,6 +63,8 @@ export class ScriptedUpstream {
   private waiters: { n: number; resolve: () => void }[] = [];
   private sockets = new Set<import("node:net").Socket>();
   private gates: (() => void)[] = [];
+  /** resume() calls that came before any stream reached its pause: the next pause passes straight on. */
+  private earlyResumes = 0;
   port = 0;
   /** What `GET …/health` answers, as the local chat worker would. */
   health: { status: number; body: unknown } = { status: 200, body: { isHealthy: true } };
@@ -118,6 +120,7 @@ export class ScriptedUpstream {
 
   reset(): void {
     this.resume();
+    this.earlyResumes = 0;
     this.queue = [];
     this.byModel.clear();
     this.defaultScript = DEFAULT_SCRIPT;
@@ -125,8 +128,12 @@ export class ScriptedUpstream {
     this.health = { status: 200, body: { isHealthy: true } };
   }
 
-  /** Lets every stream paused by `pauseAfter` go on. */
+  /**
+   * Lets every stream paused by `pauseAfter` go on. Called before the stream has got that far (the
+   * test saw the page react to the click, not the upstream reach its pause), it lets the next pause pass.
+   */
   resume(): void {
+    if (this.gates.length === 0) this.earlyResumes++;
     const gates = this.gates;
     this.gates = [];
     gates.forEach((open) => open());
@@ -214,7 +221,10 @@ export class ScriptedUpstream {
     send(chunk({ role: "assistant", content: "" }));
     for (let i = 0; i < s.chunks.length; i++) {
       if (!open) return;
-      if (s.pauseAfter === i) await Promise.race([new Promise<void>((r) => this.gates.push(r)), closed]);
+      if (s.pauseAfter === i) {
+        if (this.earlyResumes > 0) this.earlyResumes--;
+        else await Promise.race([new Promise<void>((r) => this.gates.push(r)), closed]);
+      }
       if (!open) return;
       if (s.holdAfter === i) return void (await closed);
       if (s.cutAfter === i) return void (await cut());
