@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
@@ -12,6 +12,9 @@ import type { Registry } from "./gateway/registry.js";
 import type { Logger } from "./logger.js";
 import { accessLog } from "./middleware/access-log.js";
 import { clientId } from "./middleware/client-id.js";
+import { clientAddress } from "./middleware/client-address.js";
+import { rateLimit } from "./middleware/rate-limit.js";
+import type { RateLimits } from "./ratelimit/rate-limits.js";
 import type { AdminAuth } from "./admin/auth.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { avatarRoutes } from "./routes/avatars.js";
@@ -41,10 +44,20 @@ export type AppDeps = {
   adminAuth: AdminAuth;
   adminSessionMs: number;
   reloadRegistry: () => Promise<void>;
+  rateLimits: RateLimits;
+  rateLimitPerMin: number;
+  trustedProxies: number;
+  instanceId: string;
 };
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
+  const address = (c: Context) => clientAddress(c, deps.trustedProxies);
+  // One budget for every route that calls a model; a client is its credential and its address.
+  const requests = { name: "requests", limit: deps.rateLimitPerMin, windowMs: 60_000 };
+  const requestLimiter = deps.rateLimits.limiter(requests);
+  const limitBrowser = rateLimit(requestLimiter, requests, (c) => `browser:${c.get("clientId")}|${address(c)}`);
+  const limitApiKey = rateLimit(requestLimiter, requests, (c) => `v1:${c.get("apiClient")}|${address(c)}`);
 
   app.onError((err, c) => {
     failureHeaders(c, err);
@@ -87,12 +100,12 @@ export function createApp(deps: AppDeps) {
   // Only routes that own data need to know who is asking.
   api.use("/sessions/*", clientId); // matches /sessions itself too
   api.use("/enhance", clientId);
-  api.route("/health", healthRoutes(deps));
+  api.route("/health", healthRoutes({ ...deps, rateLimitStatus: () => deps.rateLimits.status() }));
   api.route("/config", publicConfigRoutes(deps));
   api.route("/scenarios", scenarioRoutes(deps));
-  api.route("/sessions", sessionRoutes(deps));
-  api.route("/enhance", enhanceRoutes(deps));
-  api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth }));
+  api.route("/sessions", sessionRoutes({ ...deps, limit: limitBrowser }));
+  api.route("/enhance", enhanceRoutes({ ...deps, limit: limitBrowser }));
+  api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth, address }));
   // Unknown API paths answer in JSON rather than falling through to the SPA.
   api.all("*", (c) => c.json(errorBody("not_found", `No API route ${c.req.method} ${c.req.path}`), 404));
   app.route("/api", api);
@@ -105,7 +118,7 @@ export function createApp(deps: AppDeps) {
       onError: (c) => c.json(openaiError(413, "body_too_large", `The request body is larger than ${deps.maxBodyBytes * 16} bytes`), 413),
     }),
   );
-  v1.route("/", openaiRoutes(deps));
+  v1.route("/", openaiRoutes({ ...deps, limit: limitApiKey }));
   app.route("/v1", v1);
 
   app.route("/avatars", avatarRoutes);

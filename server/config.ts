@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { loadWorkerConfig, WORKER_ENV_VARIABLES, WorkerConfigError } from "../worker/config.js";
@@ -45,6 +46,18 @@ const envSchema = z.object({
   PARLEY_API_KEYS: optionalString,
   ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
   ADMIN_SESSION_HOURS: int(12, 1, 24 * 30),
+  RATE_LIMIT_PER_MIN: int(20, 1, 1_000_000),
+  TRUST_PROXY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^(true|false|\d{1,2})$/i, "must be true, false or the number of proxies in front of Parley")
+      .default("false"),
+  ),
+  REDIS_URL: z.preprocess(emptyToUndefined, z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional()),
+  UPSTASH_REDIS_REST_URL: optionalUrl,
+  UPSTASH_REDIS_REST_TOKEN: optionalString,
+  PARLEY_INSTANCE_ID: z.preprocess(emptyToUndefined, z.string().max(100).optional()),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -88,6 +101,14 @@ export type Config = {
   /** The admin secret when set in the environment; otherwise one is generated and only its hash stored. */
   adminToken: string | undefined;
   adminSessionMs: number;
+  /** Requests per client per minute on the routes that call a model. */
+  rateLimitPerMin: number;
+  /** How many proxies in front of Parley append to X-Forwarded-For (0: the header is ignored). */
+  trustedProxies: number;
+  redisUrl: string | undefined;
+  upstash: { url: string; token: string } | undefined;
+  /** Names this process in /api/health and the logs, so instances behind a load balancer can be told apart. */
+  instanceId: string;
   logLevel: Env["LOG_LEVEL"];
   webDir: string;
   /** Looks up a secret by the environment variable a provider names; never stored anywhere. */
@@ -110,6 +131,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (err instanceof WorkerConfigError) throw new ConfigError(err.message);
     throw err;
   }
+  if (Boolean(e.UPSTASH_REDIS_REST_URL) !== Boolean(e.UPSTASH_REDIS_REST_TOKEN)) {
+    throw new ConfigError("Invalid configuration:\n  UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together: set both or neither");
+  }
+  const trust = e.TRUST_PROXY.toLowerCase();
   const workerEnv = Object.fromEntries(
     Object.entries(env).filter((kv): kv is [string, string] => kv[0].startsWith("CHAT_WORKER_") && typeof kv[1] === "string" && kv[1].trim() !== ""),
   );
@@ -143,6 +168,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     adminToken: e.ADMIN_TOKEN,
     adminSessionMs: e.ADMIN_SESSION_HOURS * 3_600_000,
+    rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
+    trustedProxies: trust === "true" ? 1 : trust === "false" ? 0 : Number(trust),
+    redisUrl: e.REDIS_URL,
+    upstash: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN } : undefined,
+    instanceId: e.PARLEY_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     logLevel: e.LOG_LEVEL,
     webDir: path.resolve(e.PARLEY_WEB_DIR ?? "dist/web"),
     readSecret: (name) => {

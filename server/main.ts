@@ -18,6 +18,8 @@ import { WorkerHealth } from "./gateway/worker-health.js";
 import { findLocalModel } from "./local-worker/find-model.js";
 import { WorkerSupervisor, type WorkerReady } from "./local-worker/supervisor.js";
 import { createLogger } from "./logger.js";
+import { RateLimits } from "./ratelimit/rate-limits.js";
+import { sharedRateStore } from "./ratelimit/stores.js";
 
 function adminTokenNotice(token: string): string {
   const line = "=".repeat(72);
@@ -47,7 +49,7 @@ function readConfig(): Config {
 }
 
 const config = readConfig();
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel).child({ instance: config.instanceId });
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
 const registry = new Registry(
@@ -112,6 +114,11 @@ if (config.localWorker) {
   }
 }
 
+const rateStore = sharedRateStore(config);
+if (config.redisUrl && config.upstash) log.warn("REDIS_URL and UPSTASH_REDIS_REST_URL are both set; rate limits use REDIS_URL");
+const rateLimits = new RateLimits(rateStore, log);
+log.info({ store: rateLimits.status().store, perMinute: config.rateLimitPerMin }, "rate limits");
+
 const adminAuth = new AdminAuth(config.adminToken, config.adminSessionMs);
 
 database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (handle) => {
@@ -148,6 +155,10 @@ const app = createApp({
   adminAuth,
   adminSessionMs: config.adminSessionMs,
   reloadRegistry: () => registrySync.reload(),
+  rateLimits,
+  rateLimitPerMin: config.rateLimitPerMin,
+  trustedProxies: config.trustedProxies,
+  instanceId: config.instanceId,
   localWorker: () => (worker ? { state: worker.state, model: workerReady?.model ?? null, restarts: worker.restarts } : null),
 });
 
@@ -173,6 +184,7 @@ async function shutdown(signal: string) {
   await chat.idle();
   await worker?.stop();
   await workerHealth.stop();
+  await rateLimits.close();
   await database.close().catch((err) => log.error({ err: (err as Error).message }, "closing the database failed"));
   log.info("stopped");
   process.exit(0);

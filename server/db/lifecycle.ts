@@ -41,6 +41,11 @@ export class DatabaseLifecycle {
   /** Runs before the connection closes (stop listeners, flush buffered writes). */
   onClose: (() => Promise<void>)[] = [];
 
+  /** The database this instance is configured for, reachable or not. */
+  get kind(): DbKind {
+    return this.opts.databaseUrl ? "postgres" : "pglite";
+  }
+
   get db(): Database | undefined {
     return this.handle?.db;
   }

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env.js";
 import type { EnhanceService } from "../chat/enhance.js";
@@ -10,8 +10,8 @@ const enhanceBody = z.object({
   sessionId: z.string().regex(UUID_RE, "sessionId must be a session id").optional(),
 });
 
-export function enhanceRoutes(deps: { enhance: EnhanceService }) {
-  return new Hono<AppEnv>().post("/", async (c) => {
+export function enhanceRoutes(deps: { enhance: EnhanceService; limit: MiddlewareHandler<AppEnv> }) {
+  return new Hono<AppEnv>().post("/", deps.limit, async (c) => {
     const body = await readJson(c, enhanceBody);
     const result = await deps
       .enhance({ clientId: c.var.clientId, text: body.text, sessionId: body.sessionId, signal: c.req.raw.signal })

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import type { Registry } from "../gateway/registry.js";
+import type { RateLimitStatus } from "../ratelimit/rate-limits.js";
 
 /** What /api/health tells of the worker Parley runs itself (details stay in the logs). */
 export type LocalWorkerStatus = { state: string; model: string | null; restarts: number };
@@ -11,13 +12,20 @@ export function healthRoutes(deps: {
   startedAt: number;
   version: string;
   localWorker: () => LocalWorkerStatus | null;
+  instanceId: string;
+  rateLimitStatus: () => RateLimitStatus;
 }) {
   return new Hono().get("/", async (c) => {
     c.header("Cache-Control", "no-store");
     const db = await deps.database.status();
+    const rateLimit = deps.rateLimitStatus();
     return c.json({
-      status: db === "unavailable" ? "degraded" : "ok",
+      status: db === "unavailable" || rateLimit.degraded ? "degraded" : "ok",
+      /** Which process answered: behind a load balancer, each instance says its own name. */
+      instance: deps.instanceId,
       db,
+      database: { kind: deps.database.kind, reachable: db !== "unavailable" },
+      rateLimit,
       version: deps.version,
       /** The version of the routing data this instance runs on: equal on every instance once they have reloaded. */
       registryVersion: deps.registry.version,

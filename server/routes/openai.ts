@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { AppError } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
@@ -18,7 +18,7 @@ import {
 import { failureHeaders, rethrow, routingHeaders } from "./gateway-errors.js";
 import { readJson } from "./validation.js";
 
-type V1Env = { Variables: { apiClient: string } };
+export type V1Env = { Variables: { apiClient: string } };
 
 /** A task alias: `parley/roleplay` routes to the task's models like the app's own chat does. */
 const TASK_ALIAS = /^parley\/([a-z0-9_-]+)$/;
@@ -29,7 +29,7 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
  * The gateway as an OpenAI-compatible API, for other clients. Keys come from PARLEY_API_KEYS;
  * a request is logged under a fingerprint of its key, never the key.
  */
-export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKeys: string[]; log: Logger }) {
+export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKeys: string[]; log: Logger; limit: MiddlewareHandler<V1Env> }) {
   const keys = deps.apiKeys.map(digest);
   const app = new Hono<V1Env>();
 
@@ -67,7 +67,7 @@ export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKe
     return c.json({ object: "list", data: [...aliases, ...models] });
   });
 
-  app.post("/chat/completions", async (c) => {
+  app.post("/chat/completions", deps.limit, async (c) => {
     const body = await readJson(c, chatCompletionRequest);
     const alias = TASK_ALIAS.exec(body.model)?.[1];
     if (alias && !deps.registry.tasks().includes(alias)) {

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { ChatService } from "../chat/service.js";
 import { notFound } from "../errors.js";
@@ -10,7 +10,7 @@ import { readJson, UUID_RE } from "./validation.js";
 const createSessionBody = z.object({ scenario: z.string().min(1).max(200) });
 const sendMessageBody = z.object({ content: z.string() });
 
-export function sessionRoutes(deps: { chat: ChatService; log: Logger }) {
+export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: MiddlewareHandler<AppEnv> }) {
   const { chat, log } = deps;
   const sessionId = (id: string) => {
     if (!UUID_RE.test(id)) throw notFound("Session");
@@ -27,7 +27,7 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger }) {
       const session = await chat.getSessionView(c.var.clientId, sessionId(c.req.param("id")));
       return c.json({ session });
     })
-    .post("/:id/messages", async (c) => {
+    .post("/:id/messages", deps.limit, async (c) => {
       const id = sessionId(c.req.param("id"));
       const body = await readJson(c, sendMessageBody);
       const { userMessage, reply } = await chat.sendMessage({
@@ -38,7 +38,7 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger }) {
       });
       return streamReply(c, reply, userMessage, log);
     })
-    .post("/:id/regenerate", async (c) => {
+    .post("/:id/regenerate", deps.limit, async (c) => {
       const id = sessionId(c.req.param("id"));
       const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, signal: c.req.raw.signal });
       return streamReply(c, reply, undefined, log);

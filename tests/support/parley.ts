@@ -128,7 +128,7 @@ export function cookieClient(base: string): Client {
     const headers = new Headers(init.headers);
     if (cookie) headers.set("cookie", cookie);
     if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
-    const res = await fetch(base + p, { ...init, headers });
+    const res = await fetch(/^https?:\/\//.test(p) ? p : base + p, { ...init, headers });
     const set = res.headers.getSetCookie();
     if (set.length) cookie = set.map((c) => c.split(";")[0]).join("; ");
     return res;

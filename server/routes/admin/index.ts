@@ -13,7 +13,7 @@ export type { AdminDeps };
 /** Everything under /api/admin: the login paths open, the rest behind requireAdmin — unknown paths included, so a 401 tells nothing. */
 export function adminRoutes(deps: AdminDeps) {
   const app = new Hono<AdminEnv>();
-  app.route("/", loginRoutes({ auth: deps.auth, database: deps.database, log: deps.log, sessionMs: deps.adminSessionMs }));
+  app.route("/", loginRoutes(deps));
   app.use("*", requireAdmin(deps.auth, deps.database));
   app.route("/providers", providerRoutes(deps));
   app.route("/models", modelRoutes(deps));

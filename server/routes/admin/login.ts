@@ -1,42 +1,36 @@
-import { getConnInfo } from "@hono/node-server/conninfo";
-import { Hono, type Context } from "hono";
+import { createHash } from "node:crypto";
+import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { loginSchema } from "../../admin/schemas.js";
-import type { AdminAuth } from "../../admin/auth.js";
-import type { DatabaseLifecycle } from "../../db/lifecycle.js";
 import { AppError } from "../../errors.js";
-import type { Logger } from "../../logger.js";
 import { ADMIN_COOKIE, ADMIN_COOKIE_PATH, type AdminEnv, unauthorized } from "../../middleware/admin-auth.js";
-import { SlidingWindow } from "../../ratelimit/sliding-window.js";
+import { rateLimitHeaders } from "../../middleware/rate-limit.js";
 import { readJson } from "../validation.js";
+import type { AdminDeps } from "./shared.js";
 
 /** Ten wrong tokens per address per quarter hour: plenty for a typo, hopeless for guessing 192 bits. */
-const FAILED_LOGINS = { limit: 10, windowMs: 15 * 60_000 };
-
-const remoteAddress = (c: Context) => {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-};
+const FAILED_LOGINS = { name: "admin-login-failures", limit: 10, windowMs: 15 * 60_000 };
 
 /** POST /login, POST /logout, GET /session: the only admin paths open without credentials. */
-export function loginRoutes(deps: { auth: AdminAuth; database: DatabaseLifecycle; log: Logger; sessionMs: number }) {
-  const failures = new SlidingWindow(FAILED_LOGINS);
+export function loginRoutes(deps: AdminDeps) {
+  const failures = deps.rateLimits.limiter(FAILED_LOGINS);
+  const keyOf = (address: string) => createHash("sha256").update(address).digest("base64url").slice(0, 32);
 
   return new Hono<AdminEnv>()
     .post("/login", async (c) => {
-      const address = remoteAddress(c);
-      const allowed = failures.check(address);
-      if (!allowed.allowed) {
-        c.header("Retry-After", String(allowed.retryAfterS));
-        throw new AppError(429, "too_many_attempts", `Too many wrong tokens from this address; try again in ${Math.ceil(allowed.retryAfterS / 60)} min`);
+      const address = deps.address(c);
+      // Only wrong tokens count, so look first and count after the check.
+      const room = await failures.peek(keyOf(address));
+      if (!room.allowed) {
+        const waitS = Math.max(1, Math.ceil((room.retryAt - Date.now()) / 1000));
+        rateLimitHeaders(c, room);
+        c.header("Retry-After", String(waitS));
+        throw new AppError(429, "too_many_attempts", `Too many wrong tokens from this address; try again in ${Math.ceil(waitS / 60)} min`);
       }
       const { token } = await readJson(c, loginSchema);
       const db = deps.database.require();
       if (!(await deps.auth.verifyToken(db, token))) {
-        failures.hit(address);
+        await failures.consume(keyOf(address));
         deps.log.warn({ address }, "admin login refused");
         throw new AppError(401, "wrong_token", "That is not the admin token");
       }

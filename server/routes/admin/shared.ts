@@ -7,6 +7,8 @@ import type { Gateway } from "../../gateway/gateway.js";
 import type { Registry } from "../../gateway/registry.js";
 import type { Logger } from "../../logger.js";
 import type { LocalWorkerStatus } from "../health.js";
+import type { RateLimits } from "../../ratelimit/rate-limits.js";
+import type { Context } from "hono";
 
 export type AdminDeps = {
   database: DatabaseLifecycle;
@@ -18,6 +20,9 @@ export type AdminDeps = {
   /** Reloads the routing rows, so the response to a change is sent only once the next request will see it. */
   reloadRegistry: () => Promise<void>;
   localWorker: () => LocalWorkerStatus | null;
+  /** Failed logins are counted on the shared store, so N instances do not give N times the tries. */
+  rateLimits: RateLimits;
+  address: (c: Context) => string;
 };
 
 /** The current row's editable fields, to merge a PATCH onto before checking the whole. */

@@ -1,0 +1,91 @@
+import { MemoryStore } from "./memory.js";
+import type { Limiter, RateDecision, RatePolicy, RateStore, StoreKind } from "./types.js";
+
+export type RateLimitsLog = {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+};
+
+/** What /api/health says of the limits: where they are meant to be kept, and where they are now. */
+export type RateLimitStatus = {
+  store: StoreKind;
+  active: StoreKind;
+  degraded: boolean;
+  /** Since when (epoch ms) a shared store has been failing, and its last error. */
+  since?: number;
+  error?: string;
+};
+
+/**
+ * The limits of this process on a shared store (Redis, Upstash) with memory behind it: when the
+ * shared store fails, decisions go on in memory (per instance, so looser across instances, but
+ * never unlimited), the outage is logged once, and a probe every `probeMs` brings the shared store
+ * back as soon as it answers. Without a shared store, memory is the store.
+ */
+export class RateLimits {
+  private readonly memory = new MemoryStore();
+  private failure: { since: number; error: string } | undefined;
+  private probe: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly shared: RateStore | undefined,
+    private readonly log: RateLimitsLog,
+    private readonly probeMs = 1000,
+  ) {}
+
+  limiter(policy: RatePolicy): Limiter {
+    const fallback = this.memory.limiter(policy);
+    const primary = this.shared?.limiter(policy);
+    if (!primary) return fallback;
+    const decide = async (method: "consume" | "peek", key: string): Promise<RateDecision> => {
+      if (this.failure) return fallback[method](key);
+      try {
+        return await primary[method](key);
+      } catch (err) {
+        this.fail(err as Error);
+        return fallback[method](key);
+      }
+    };
+    return { consume: (key) => decide("consume", key), peek: (key) => decide("peek", key) };
+  }
+
+  status(): RateLimitStatus {
+    const store = this.shared?.kind ?? "memory";
+    if (!this.failure) return { store, active: store, degraded: false };
+    return { store, active: "memory", degraded: true, since: this.failure.since, error: this.failure.error };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.probe);
+    this.probe = undefined;
+    await this.shared?.close();
+  }
+
+  private fail(err: Error) {
+    if (this.failure) return;
+    this.failure = { since: Date.now(), error: err.message };
+    this.log.warn({ store: this.shared!.kind, err: err.message }, "rate-limit store failed; limiting in memory until it is back");
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe() {
+    if (this.closed) return;
+    this.probe = setTimeout(() => {
+      this.shared!.ping().then(
+        () => {
+          const outageS = Math.round((Date.now() - this.failure!.since) / 1000);
+          this.failure = undefined;
+          this.probe = undefined;
+          this.log.info({ store: this.shared!.kind, outageS }, "rate-limit store is back");
+        },
+        (err: Error) => {
+          this.failure!.error = err.message;
+          this.scheduleProbe();
+        },
+      );
+    }, this.probeMs);
+    this.probe.unref();
+  }
+}
