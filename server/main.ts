@@ -82,7 +82,7 @@ const gateway = createGateway({
   onRecord: (record) => requestLog.push(record),
   log,
 });
-const registrySync = new RegistrySync(registry, config.registryPollMs, log);
+const registrySync = new RegistrySync(registry, config.registryPollMs, log, config.instanceId);
 
 // Parley's own worker, when it has a model to run and no CHAT_WORKER_URL points elsewhere.
 let worker: WorkerSupervisor | undefined;
@@ -137,7 +137,14 @@ requestLog.start();
 workerHealth.start();
 worker?.start();
 
-const chat = createChatService({ database, gateway, log, maxMessageChars: config.maxMessageChars });
+const chat = createChatService({
+  database,
+  gateway,
+  log,
+  maxMessageChars: config.maxMessageChars,
+  // A reply cannot outlive the request's time budget; the margin covers storing it.
+  replyHoldMs: config.requestTimeoutMs + 30_000,
+});
 const enhance = createEnhanceService({ database, gateway, maxMessageChars: config.maxMessageChars });
 const app = createApp({
   database,
@@ -154,7 +161,7 @@ const app = createApp({
   startedAt: Date.now(),
   adminAuth,
   adminSessionMs: config.adminSessionMs,
-  reloadRegistry: () => registrySync.reload(),
+  reloadRegistry: () => registrySync.reloadEverywhere(),
   rateLimits,
   rateLimitPerMin: config.rateLimitPerMin,
   trustedProxies: config.trustedProxies,

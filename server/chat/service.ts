@@ -1,11 +1,14 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getPublicScenario } from "../db/queries/scenarios.js";
+import type { Database } from "../db/client.js";
 import {
+  claimReply,
   createSession,
   getOwnedSession,
   getOwnedSessionForReply,
   insertMessage,
   listActiveMessages,
+  releaseReply,
   supersedeMessage,
 } from "../db/queries/sessions.js";
 import type { MessageRow } from "../db/schema.js";
@@ -47,12 +50,18 @@ export function createChatService(deps: {
   gateway: Gateway;
   log: Logger;
   maxMessageChars: number;
+  /** How long a reply may hold its session before the claim lapses (a dead instance's, say). */
+  replyHoldMs: number;
 }) {
   const { database, gateway, log } = deps;
-  /** One reply at a time per session: a second would interleave with the first. */
+  /**
+   * One reply at a time per session: a second would interleave with the first. The claim is in the
+   * database, so it holds across instances; the set is this instance's own replies, for shutdown.
+   */
   const replying = new Set<string>();
   let onIdle: (() => void)[] = [];
-  const finishReply = (sessionId: string) => {
+  const finishReply = async (db: Database, sessionId: string) => {
+    await releaseReply(db, sessionId).catch((err: Error) => log.error({ err: err.message, session: sessionId }, "releasing the session failed"));
     replying.delete(sessionId);
     if (replying.size === 0) {
       const waiting = onIdle;
@@ -92,10 +101,21 @@ export function createChatService(deps: {
     const db = database.require();
     const owned = await getOwnedSessionForReply(db, sessionId, clientId);
     if (!owned) throw notFound("Session");
-    if (replying.has(sessionId)) {
+    if (replying.has(sessionId) || !(await claimReply(db, sessionId, deps.replyHoldMs))) {
       throw new AppError(409, "reply_in_progress", "The character is still replying; wait for it or press Stop");
     }
+    replying.add(sessionId);
     return { db, owned };
+  }
+
+  /** Runs what follows a claim; if it throws, the session is released before the error goes on. */
+  async function claimed<T>(db: Database, sessionId: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      await finishReply(db, sessionId);
+      throw err;
+    }
   }
 
   /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
@@ -106,38 +126,41 @@ export function createChatService(deps: {
       throw badRequest("message_too_long", `The message is longer than ${deps.maxMessageChars} characters`);
     }
     const { db, owned } = await loadOwned(input.clientId, input.sessionId);
-    const userMessage = await insertMessage(db, { sessionId: input.sessionId, role: "user", content });
-    const reply = await startReply({
-      db,
-      clientId: input.clientId,
-      ...owned, // the session's id, and its scenario's prompt, task and model
-      signal: input.signal,
+    return claimed(db, input.sessionId, async () => {
+      const userMessage = await insertMessage(db, { sessionId: input.sessionId, role: "user", content });
+      const reply = await startReply({
+        db,
+        clientId: input.clientId,
+        ...owned, // the session's id, and its scenario's prompt, task and model
+        signal: input.signal,
+      });
+      return { userMessage: toMessageView(userMessage), reply };
     });
-    return { userMessage: toMessageView(userMessage), reply };
   }
 
   /** A new reply to the last user message; the reply it replaces is kept, marked superseded. */
   async function regenerate(input: { clientId: string; sessionId: string; signal: AbortSignal }) {
     const { db, owned } = await loadOwned(input.clientId, input.sessionId);
-    const history = await listActiveMessages(db, input.sessionId);
-    const last = history.at(-1);
-    if (!last || last.finishReason === "opening") {
-      throw badRequest("nothing_to_regenerate", "There is no reply to regenerate yet: send a message first");
-    }
-    const replaces = last.role === "assistant" ? last.id : undefined;
-    const reply = await startReply({
-      db,
-      clientId: input.clientId,
-      ...owned, // the session's id, and its scenario's prompt, task and model
-      replaces,
-      signal: input.signal,
+    return claimed(db, input.sessionId, async () => {
+      const history = await listActiveMessages(db, input.sessionId);
+      const last = history.at(-1);
+      if (!last || last.finishReason === "opening") {
+        throw badRequest("nothing_to_regenerate", "There is no reply to regenerate yet: send a message first");
+      }
+      const replaces = last.role === "assistant" ? last.id : undefined;
+      const reply = await startReply({
+        db,
+        clientId: input.clientId,
+        ...owned, // the session's id, and its scenario's prompt, task and model
+        replaces,
+        signal: input.signal,
+      });
+      return { reply };
     });
-    return { reply };
   }
 
   async function startReply(ctx: ReplyContext): Promise<Reply> {
     const history = (await listActiveMessages(ctx.db, ctx.sessionId)).filter((m) => m.id !== ctx.replaces);
-    replying.add(ctx.sessionId);
     try {
       const open = await gateway.openStream({
         task: ctx.task ?? "roleplay",
@@ -154,8 +177,8 @@ export function createChatService(deps: {
         events: relay(ctx, open),
       };
     } catch (err) {
-      finishReply(ctx.sessionId);
-      if (!(err instanceof GatewayError)) throw err;
+      if (!(err instanceof GatewayError)) throw err; // the caller releases the session
+      await finishReply(ctx.db, ctx.sessionId);
       return { started: false, code: err.code, message: err.message, attempts: err.attempts };
     }
   }
@@ -181,7 +204,7 @@ export function createChatService(deps: {
       } catch (err) {
         log.error({ err: (err as Error).message, session: ctx.sessionId }, "storing the reply failed");
       } finally {
-        finishReply(ctx.sessionId);
+        await finishReply(ctx.db, ctx.sessionId);
       }
       log.debug({ session: ctx.sessionId, finish: record.finishReason, chars: record.text.length }, "reply stored");
     }

@@ -55,6 +55,11 @@ export const sessions = pgTable(
     createdAt: createdAt(),
     /** Last activity: moves on every message. */
     updatedAt: updatedAt(),
+    /**
+     * Set while a reply is being written, by whichever instance writes it, so a second message on
+     * another instance is refused; it lapses by itself if that instance dies mid-reply.
+     */
+    replyingUntil: timestamp("replying_until", { withTimezone: true }),
   },
   (t) => [index("sessions_client_idx").on(t.clientId, t.updatedAt)],
 );
@@ -140,6 +145,17 @@ export const taskProfiles = pgTable("task_profiles", {
   maxTokens: integer("max_tokens").notNull(),
   topP: doublePrecision("top_p").notNull(),
   updatedAt: updatedAt(),
+});
+
+/**
+ * The Parley processes on this database and the routing version each runs on: an admin's change
+ * is answered once every live instance has loaded it.
+ */
+export const instances = pgTable("instances", {
+  id: text("id").primaryKey(),
+  registryVersion: integer("registry_version").notNull(),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+  seenAt: timestamp("seen_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
 export const systemConfig = pgTable("system_config", {

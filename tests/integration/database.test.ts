@@ -81,7 +81,7 @@ describe("registry reload", () => {
       const handle = await openDatabase({ databaseUrl: pg?.url, dataDir: tmp() });
       // A poll far in the future: only LISTEN can deliver the change within the wait.
       const registry = new Registry({ openrouterBaseUrl: "http://127.0.0.1:9/v1", chatWorkerUrl: undefined }, () => "key");
-      const sync = new RegistrySync(registry, 600_000, pino({ level: "silent" }));
+      const sync = new RegistrySync(registry, 600_000, pino({ level: "silent" }), "test-instance");
       try {
         await seedDefaults(handle.db);
         await sync.start(handle);

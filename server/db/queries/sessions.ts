@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
 import { publicScenarioColumns } from "./scenarios.js";
@@ -46,6 +46,24 @@ export async function getOwnedSessionForReply(db: Database, id: string, clientId
     .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId)))
     .limit(1);
   return row;
+}
+
+/**
+ * Claims the session for one reply, on whichever instance asks: false while another reply is
+ * under way. The claim lapses after `holdMs` by itself, so an instance that dies mid-reply does
+ * not lock the conversation for good.
+ */
+export async function claimReply(db: Database, id: string, holdMs: number): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ replyingUntil: sql`now() + make_interval(secs => ${holdMs / 1000})` })
+    .where(and(eq(sessions.id, id), or(isNull(sessions.replyingUntil), lt(sessions.replyingUntil, sql`now()`))))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
+}
+
+export async function releaseReply(db: Database, id: string): Promise<void> {
+  await db.update(sessions).set({ replyingUntil: null }).where(eq(sessions.id, id));
 }
 
 /** The visible conversation: superseded replies stay in the table but not in the thread. */
