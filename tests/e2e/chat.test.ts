@@ -307,3 +307,35 @@ describe("without a model provider", () => {
     }
   });
 });
+
+describe("over the rate limit", () => {
+  it("says when the person can send again, counts down, and keeps the draft", async () => {
+    const limited = await startParley({ env: { OPENROUTER_API_KEY: "sk-or-e2e", OPENROUTER_BASE_URL: upstream.baseUrl, RATE_LIMIT_PER_MIN: "2" } });
+    try {
+      const p = await openPage();
+      await p.goto(`${limited.url}/s/refund-request`);
+      await sendAndAwaitReply(p, "First");
+      await sendAndAwaitReply(p, "Second");
+      await sendMessage(p, "A third, too soon");
+
+      const alert = p.getByRole("alert");
+      await alert.getByText(/You can send again in \d+ s, at .+\. Your draft is kept\./).waitFor();
+      expect(await p.getByLabel("Your message").inputValue()).toBe("A third, too soon");
+      const send = p.getByRole("button", { name: /^Send in \d+ s$/ });
+      expect(await send.isDisabled()).toBe(true);
+      expect(await p.getByRole("button", { name: "Enhance" }).isDisabled()).toBe(true);
+      // Not stored and not shown as sent: only the two accepted messages are in the thread.
+      expect(await p.getByTestId("message-user").allTextContents()).toEqual(["First", "Second"]);
+      await p.screenshot({ path: path.join(SHOTS, "chat-rate-limited.png") });
+
+      // The countdown moves by itself.
+      const first = Number(/in (\d+) s/.exec((await send.textContent()) ?? "")![1]);
+      await p.getByRole("button", { name: new RegExp(`^Send in (?!${first} s)\\d+ s$`) }).waitFor();
+      // The draft can still be edited while waiting.
+      await p.getByLabel("Your message").fill("Edited while waiting");
+      expect(await p.getByLabel("Your message").inputValue()).toBe("Edited while waiting");
+    } finally {
+      await limited.stop();
+    }
+  });
+});

@@ -124,7 +124,8 @@ describe("two instances on one Postgres and one Redis", () => {
     const model = await admin("POST", "/models", { providerId: provider.body.provider.id, modelKey: "added/on-a", displayName: "Added on A", task: "roleplay", isDefault: true });
     expect(model.status).toBe(201);
     // No waiting: A answered only once B had loaded the change, as both record in `instances`.
-    const [{ v }] = await db.sql<{ v: number }[]>`select (value)::text::int as v from system_config where key = 'registry_version'`;
+    const [version] = await db.sql<{ v: number }[]>`select (value)::text::int as v from system_config where key = 'registry_version'`;
+    const v = version!.v;
     const rows = await db.sql<{ id: string; registry_version: number }[]>`select id, registry_version from instances order by id`;
     expect(rows).toEqual([
       { id: "instance-a", registry_version: v },
@@ -214,5 +215,50 @@ describe("Parley on Upstash's REST API", () => {
     expect(bridge.commands.length).toBeGreaterThan(0);
     // The key in Redis is a hash: neither the API key nor its fingerprint is written there.
     expect(bridge.commands.flat().join(" ")).not.toContain(API_KEY);
+  });
+});
+
+describe("who a client is", () => {
+  let parley: ParleyProcess;
+  beforeAll(async () => {
+    parley = await startParley({
+      env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-scale-out", RATE_LIMIT_PER_MIN: "5", TRUST_PROXY: "1" },
+    });
+  });
+  afterAll(async () => {
+    await parley?.stop();
+  });
+
+  it("is the cookie and the address the trusted proxy saw: messages, regenerations and enhancements share its budget", async () => {
+    const client = cookieClient(parley.url);
+    const via = (address: string, spoof = "198.51.100.7") => ({ "x-forwarded-for": `${spoof}, ${address}` });
+    const session = await createSession(client);
+    const post = (p: string, body: unknown, headers: Record<string, string>) =>
+      client.fetch(p, { method: "POST", body: JSON.stringify(body), headers }).then(async (r) => {
+        await r.text();
+        return r;
+      });
+    const home = via("203.0.113.1");
+    const statuses = [
+      (await post(`/api/sessions/${session}/messages`, { content: "One" }, home)).status,
+      (await post(`/api/sessions/${session}/regenerate`, {}, home)).status,
+      (await post("/api/enhance", { text: "make this better" }, home)).status,
+      (await post(`/api/sessions/${session}/messages`, { content: "Two" }, home)).status,
+      (await post("/api/enhance", { text: "and this" }, home)).status,
+    ];
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    const refused = await post(`/api/sessions/${session}/messages`, { content: "Three" }, home);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("ratelimit-limit")).toBe("5");
+    // What the client wrote left of the proxy's entry changes nothing.
+    expect((await post("/api/enhance", { text: "spoofed" }, via("203.0.113.1", "10.9.9.9"))).status).toBe(429);
+    // The same cookie from another address is another client (a phone changing networks).
+    expect((await post(`/api/sessions/${session}/messages`, { content: "From elsewhere" }, via("203.0.113.2"))).status).toBe(200);
+    // Another browser at the first address has a budget of its own (an office behind one NAT).
+    const colleague = cookieClient(parley.url);
+    const theirs = await colleague.fetch("/api/enhance", { method: "POST", body: JSON.stringify({ text: "mine" }), headers: home });
+    expect(theirs.status).toBe(200);
+    // Creating and reading sessions calls no model and is not limited.
+    expect((await client.fetch(`/api/sessions/${session}`, { headers: home })).status).toBe(200);
   });
 });

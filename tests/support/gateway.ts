@@ -81,7 +81,7 @@ export type GatewayStack = {
 
 /**
  * Parley on a fresh Postgres database with a scripted upstream as OpenRouter: the request log
- * flushed every 50 ms, and the breaker out of the way unless `env` sets it.
+ * flushed every 50 ms, and the breaker and rate limits out of the way unless `env` sets them.
  */
 export async function startGatewayStack(env: Record<string, string>): Promise<GatewayStack> {
   const upstream = await ScriptedUpstream.start();
@@ -92,6 +92,8 @@ export async function startGatewayStack(env: Record<string, string>): Promise<Ga
       OPENROUTER_BASE_URL: upstream.baseUrl,
       REQUEST_LOG_FLUSH_MS: "50",
       BREAKER_FAILURE_THRESHOLD: "1000",
+      // These suites send many requests from one client; limits have their own (scale-out) tests.
+      RATE_LIMIT_PER_MIN: "100000",
       ...env,
     },
   });

@@ -24,6 +24,8 @@ export class ApiError extends Error {
     message: string,
     /** Per-field messages, keyed by the field's dotted path, for forms. */
     readonly fields: Record<string, string> = {},
+    /** From Retry-After on a 429: when the server will take the request again. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }
@@ -46,11 +48,13 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 
 export async function toApiError(res: Response): Promise<ApiError> {
   const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; fields?: Record<string, string> } } | null;
+  const retryAfter = Number(res.headers.get("retry-after"));
   return new ApiError(
     res.status,
     body?.error?.code ?? "http_error",
     body?.error?.message ?? `The server answered ${res.status} ${res.statusText}`,
     body?.error?.fields,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
   );
 }
 

@@ -9,6 +9,7 @@ export function Composer({
   onStop,
   onEnhance,
   placeholder,
+  waitS = 0,
 }: {
   disabled: boolean;
   streaming: boolean;
@@ -18,6 +19,8 @@ export function Composer({
   /** Rewrites the draft; rejects with a message to show. */
   onEnhance?: (text: string) => Promise<string>;
   placeholder: string;
+  /** Seconds until the server takes messages again (after a 429); the draft stays editable. */
+  waitS?: number;
 }) {
   const [draft, setDraft] = useState("");
   const [enhancing, setEnhancing] = useState(false);
@@ -29,7 +32,7 @@ export function Composer({
 
   const submit = async () => {
     const text = draft.trim();
-    if (!text || tooLong || disabled || streaming) return;
+    if (!text || tooLong || disabled || streaming || waitS > 0) return;
     setDraft("");
     setBefore(null);
     const stored = await onSend(text);
@@ -39,7 +42,7 @@ export function Composer({
 
   const enhance = async () => {
     const text = draft.trim();
-    if (!onEnhance || !text || tooLong || enhancing) return;
+    if (!onEnhance || !text || tooLong || enhancing || waitS > 0) return;
     setEnhancing(true);
     setEnhanceError(null);
     try {
@@ -102,6 +105,8 @@ export function Composer({
             ? `${draft.length.toLocaleString()} / ${maxChars.toLocaleString()} characters: too long to send`
             : enhanceError
               ? enhanceError
+              : waitS > 0
+                ? `You can send again in ${waitS} s; your draft is kept`
               : enhancing
                 ? "Enhancing your draft…"
                 : before !== null
@@ -119,7 +124,7 @@ export function Composer({
               type="button"
               className="ghost"
               onClick={() => void enhance()}
-              disabled={disabled || enhancing || !draft.trim() || tooLong}
+              disabled={disabled || enhancing || !draft.trim() || tooLong || waitS > 0}
               title="Rewrite your draft to be clearer and more vivid; you can edit it before sending"
             >
               {enhancing ? "Enhancing…" : "Enhance"}
@@ -130,8 +135,8 @@ export function Composer({
             Stop
           </button>
         ) : (
-          <button type="submit" disabled={disabled || enhancing || !draft.trim() || tooLong}>
-            Send
+          <button type="submit" disabled={disabled || enhancing || !draft.trim() || tooLong || waitS > 0}>
+            {waitS > 0 ? `Send in ${waitS} s` : "Send"}
           </button>
         )}
         </span>

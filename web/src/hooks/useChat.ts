@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError, type Message, type Scenario, type StreamEvent } from "../api/client";
 import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 
-export type ChatError = { code: string; message: string };
+export type ChatError = { code: string; message: string; retryAfterS?: number };
 export type Streaming = { text: string; provider?: string; model?: string };
 
 const isAbort = (err: unknown) => (err as Error)?.name === "AbortError";
@@ -235,6 +235,6 @@ function localReply(content: string, finishReason: string | null): Message {
 }
 
 function toChatError(err: unknown): ChatError {
-  if (err instanceof ApiError) return { code: err.code, message: err.message };
+  if (err instanceof ApiError) return { code: err.code, message: err.message, retryAfterS: err.retryAfterS };
   return { code: "unexpected", message: (err as Error)?.message ?? "Something went wrong" };
 }

@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from "react";
 import { Link } from "wouter";
-import { api, type Message } from "../api/client";
+import { api, ApiError, type Message } from "../api/client";
 import { Avatar } from "../components/Avatar";
 import { Composer } from "../components/Composer";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { Markdown } from "../components/Markdown";
 import { useChat } from "../hooks/useChat";
+import { useCooldown } from "../hooks/useCooldown";
 
 const FINISH_NOTE: Record<string, string> = {
   aborted: "Stopped",
@@ -18,6 +19,13 @@ export function Chat({ slug }: { slug: string }) {
   const [maxChars, setMaxChars] = useState(8000);
   const endRef = useRef<HTMLDivElement>(null);
   const { scenario, messages, streaming, error } = chat;
+  const cooldown = useCooldown();
+  const rateLimited = error?.code === "rate_limited";
+
+  // The server said when it will take messages again: count down to it; the notice goes with it.
+  useEffect(() => {
+    if (error?.code === "rate_limited") cooldown.start(error.retryAfterS ?? 60);
+  }, [error, cooldown.start]);
 
   useEffect(() => {
     api.config().then((c) => setMaxChars(c.maxMessageChars), () => {});
@@ -42,7 +50,7 @@ export function Chat({ slug }: { slug: string }) {
 
   const last = messages.at(-1);
   const canRegenerate =
-    !streaming && !!chat.sessionId && !!last && !(last.role === "assistant" && last.finishReason === "opening");
+    !streaming && cooldown.secondsLeft === 0 && !!chat.sessionId && !!last && !(last.role === "assistant" && last.finishReason === "opening");
 
   return (
     <main className="chat">
@@ -77,7 +85,13 @@ export function Chat({ slug }: { slug: string }) {
         <div ref={endRef} />
       </div>
 
-      {error && (
+      {rateLimited && cooldown.until !== null ? (
+        <ErrorBanner
+          code={error.code}
+          message={`You are sending faster than this server allows. You can send again in ${cooldown.secondsLeft} s, at ${new Date(cooldown.until).toLocaleTimeString()}. Your draft is kept.`}
+          onDismiss={chat.dismissError}
+        />
+      ) : error && !rateLimited && (
         <ErrorBanner
           message={error.message}
           code={error.code}
@@ -100,7 +114,16 @@ export function Chat({ slug }: { slug: string }) {
         maxChars={maxChars}
         onSend={chat.send}
         onStop={chat.stop}
-        onEnhance={async (text) => (await api.enhance(text, chat.sessionId ?? undefined)).text}
+        waitS={cooldown.secondsLeft}
+        onEnhance={async (text) => {
+          try {
+            return (await api.enhance(text, chat.sessionId ?? undefined)).text;
+          } catch (err) {
+            if (!(err instanceof ApiError && err.code === "rate_limited")) throw err;
+            cooldown.start(err.retryAfterS ?? 60);
+            throw new Error(`Too many requests just now: you can try again in ${err.retryAfterS ?? 60} s. Your draft is kept.`);
+          }
+        }}
         placeholder={`Message ${scenario.characterName}…`}
       />
     </main>
