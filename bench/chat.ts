@@ -36,7 +36,8 @@ export async function benchChat(): Promise<string> {
   const upstream = await ScriptedUpstream.start();
   upstream.setDefault({ kind: "stream", chunks: CHUNKS, usage: { prompt_tokens: 100, completion_tokens: CHUNKS.length } });
   const parley = await startParley({
-    env: { OPENROUTER_API_KEY: "sk-bench", OPENROUTER_BASE_URL: upstream.baseUrl, LOG_LEVEL: "info", PARLEY_API_KEYS: "pk-bench" },
+    // The limiter runs on every request (its cost is in the figures) but never refuses one here.
+    env: { OPENROUTER_API_KEY: "sk-bench", OPENROUTER_BASE_URL: upstream.baseUrl, LOG_LEVEL: "info", PARLEY_API_KEYS: "pk-bench", RATE_LIMIT_PER_MIN: "1000000" },
   });
   try {
     const direct: Sample[] = [];

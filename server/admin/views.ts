@@ -4,6 +4,7 @@
  */
 import type { ModelRow, ProviderRow, RequestLogRow, ScenarioRow } from "../db/schema.js";
 import type { CircuitState, ProbeResult, ProviderHealth, UpstreamModel, WorkerHealthEntry } from "../gateway/status-types.js";
+import type { RateLimitStatus } from "../ratelimit/types.js";
 
 export type { CircuitState, ProbeResult, ProviderHealth, UpstreamModel, WorkerHealthEntry };
 
@@ -32,6 +33,10 @@ export type LocalWorkerView = { state: string; model: string | null; restarts: n
 
 export type HealthView = {
   at: string;
+  /** The instance that answered; `instances` lists every one on this database. */
+  instance: string;
+  instances: { id: string; registryVersion: number; startedAt: Date; seenAt: Date }[];
+  rateLimit: RateLimitStatus;
   database: string;
   registryVersion: number;
   localWorker: LocalWorkerView | null;

@@ -2,7 +2,7 @@ import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getPublicScenario } from "../db/queries/scenarios.js";
 import type { Database } from "../db/client.js";
 import {
-  claimReply,
+  claimSessionForReply,
   createSession,
   getOwnedSession,
   getOwnedSessionForReply,
@@ -99,9 +99,9 @@ export function createChatService(deps: {
 
   async function loadOwned(clientId: string, sessionId: string) {
     const db = database.require();
-    const owned = await getOwnedSessionForReply(db, sessionId, clientId);
-    if (!owned) throw notFound("Session");
-    if (replying.has(sessionId) || !(await claimReply(db, sessionId, deps.replyHoldMs))) {
+    const owned = replying.has(sessionId) ? undefined : await claimSessionForReply(db, sessionId, clientId, deps.replyHoldMs);
+    if (!owned) {
+      if (!(await getOwnedSessionForReply(db, sessionId, clientId))) throw notFound("Session");
       throw new AppError(409, "reply_in_progress", "The character is still replying; wait for it or press Stop");
     }
     replying.add(sessionId);

@@ -1,19 +1,11 @@
 import { MemoryStore } from "./memory.js";
-import type { Limiter, RateDecision, RatePolicy, RateStore, StoreKind } from "./types.js";
+import type { Limiter, RateDecision, RateLimitStatus, RatePolicy, RateStore } from "./types.js";
+
+export type { RateLimitStatus };
 
 export type RateLimitsLog = {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
-};
-
-/** What /api/health says of the limits: where they are meant to be kept, and where they are now. */
-export type RateLimitStatus = {
-  store: StoreKind;
-  active: StoreKind;
-  degraded: boolean;
-  /** Since when (epoch ms) a shared store has been failing, and its last error. */
-  since?: number;
-  error?: string;
 };
 
 /**

@@ -15,6 +15,16 @@ export type RateDecision = {
 
 export type StoreKind = "memory" | "redis" | "upstash";
 
+/** What /api/health says of the limits: where they are meant to be kept, and where they are now. */
+export type RateLimitStatus = {
+  store: StoreKind;
+  active: StoreKind;
+  degraded: boolean;
+  /** Since when (epoch ms) a shared store has been failing, and its last error. */
+  since?: number;
+  error?: string;
+};
+
 /** One policy on one store. Keys are opaque (already hashed): stores never see a credential. */
 export interface Limiter {
   /** Counts a request if the window has room for it. */

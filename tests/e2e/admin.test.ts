@@ -239,6 +239,11 @@ describe("admin dashboard", () => {
     await expect.poll(() => status.textContent(), { timeout: 10_000 }).not.toBe(first);
     const circuit = page.locator("table[data-table=circuits] tr", { hasText: "e2e-upstream/scripted/lively-7b" });
     expect(await circuit.textContent()).toContain("closed");
+    // The instances on this database (one here, this one) and where rate limits are kept.
+    const instances = page.locator("table[data-table=instances] tbody tr");
+    expect(await instances.count()).toBe(1);
+    expect(await instances.first().textContent()).toContain("(this one)");
+    expect(await page.locator("[data-stat=rate-limits] strong").textContent()).toBe("memory");
     await shot("health");
   });
 

@@ -1,3 +1,4 @@
+import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase } from "../support/db.js";
 import { cookieClient, createSession, readSse, startParley, type ParleyProcess } from "../support/parley.js";
@@ -138,6 +139,30 @@ describe("two instances on one Postgres and one Redis", () => {
     expect(body.at(-1)).toMatchObject({ event: "done", data: { message: { content: "From the model added on A." } } });
     await admin("DELETE", `/models/${model.body.model.id}`);
     await admin("DELETE", `/providers/${provider.body.provider.id}`);
+  });
+
+  it("share admin logins, and count wrong tokens against one budget per address", async () => {
+    const login = await fetch(`${a.url}/api/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: ADMIN_TOKEN }) });
+    expect(login.status).toBe(200);
+    const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    // Logged in on A, working on B: the login is a row in Postgres, not A's memory.
+    const onB = await fetch(`${b.url}/api/admin/session`, { headers: { cookie } });
+    expect(onB.status).toBe(200);
+    const logoutOnB = await fetch(`${b.url}/api/admin/logout`, { method: "POST", headers: { cookie, "x-csrf-token": csrfToken } });
+    expect(logoutOnB.status).toBe(200);
+    expect((await fetch(`${a.url}/api/admin/session`, { headers: { cookie } })).status).toBe(401);
+
+    // Ten wrong tokens from one address, spread over both instances, then both refuse it.
+    const from = new Agent({ localAddress: "127.0.0.2" });
+    const attempt = (p: ParleyProcess, token: string) =>
+      undiciFetch(`${p.url}/api/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }), dispatcher: from }).then((r) => r.status);
+    const wrong = [];
+    for (let i = 0; i < 10; i++) wrong.push(await attempt(i % 2 ? b : a, `not-the-token-${i}-0123456789`));
+    expect(wrong).toEqual(Array(10).fill(401));
+    expect(await attempt(a, ADMIN_TOKEN)).toBe(429);
+    expect(await attempt(b, ADMIN_TOKEN)).toBe(429);
+    await from.close();
   });
 
   it("keep serving when Redis stops (limits in memory, health degraded) and go back to Redis when it returns", async () => {

@@ -49,17 +49,26 @@ export async function getOwnedSessionForReply(db: Database, id: string, clientId
 }
 
 /**
- * Claims the session for one reply, on whichever instance asks: false while another reply is
- * under way. The claim lapses after `holdMs` by itself, so an instance that dies mid-reply does
- * not lock the conversation for good.
+ * Claims the client's session for one reply, on whichever instance asks, and returns what the
+ * reply needs, in one statement: undefined when the session is not theirs or another reply is
+ * under way (getOwnedSessionForReply tells which). The claim lapses after `holdMs` by itself, so an
+ * instance that dies mid-reply does not lock the conversation for good.
  */
-export async function claimReply(db: Database, id: string, holdMs: number): Promise<boolean> {
-  const rows = await db
+export async function claimSessionForReply(db: Database, id: string, clientId: string, holdMs: number) {
+  const [row] = await db
     .update(sessions)
     .set({ replyingUntil: sql`now() + make_interval(secs => ${holdMs / 1000})` })
-    .where(and(eq(sessions.id, id), or(isNull(sessions.replyingUntil), lt(sessions.replyingUntil, sql`now()`))))
-    .returning({ id: sessions.id });
-  return rows.length > 0;
+    .from(scenarios)
+    .where(
+      and(
+        eq(sessions.id, id),
+        eq(sessions.clientId, clientId),
+        eq(scenarios.id, sessions.scenarioId),
+        or(isNull(sessions.replyingUntil), lt(sessions.replyingUntil, sql`now()`)),
+      ),
+    )
+    .returning({ sessionId: sessions.id, systemPrompt: scenarios.systemPrompt, task: scenarios.task, modelKey: scenarios.modelKey });
+  return row;
 }
 
 export async function releaseReply(db: Database, id: string): Promise<void> {

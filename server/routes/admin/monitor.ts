@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { listInstances } from "../../db/queries/instances.js";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { HealthView, RequestPage } from "../../admin/views.js";
@@ -32,6 +33,9 @@ export function monitorRoutes(deps: AdminDeps) {
       const models = db ? await listModelRows(db) : [];
       const view: HealthView = {
         at: new Date().toISOString(),
+        instance: deps.instanceId,
+        instances: db ? await listInstances(db) : [],
+        rateLimit: deps.rateLimits.status(),
         database: await database.status(),
         registryVersion: registry.version,
         localWorker: deps.localWorker(),

@@ -23,6 +23,7 @@ export type AdminDeps = {
   /** Failed logins are counted on the shared store, so N instances do not give N times the tries. */
   rateLimits: RateLimits;
   address: (c: Context) => string;
+  instanceId: string;
 };
 
 /** The current row's editable fields, to merge a PATCH onto before checking the whole. */

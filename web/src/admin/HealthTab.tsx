@@ -66,7 +66,40 @@ export function HealthTab() {
               <span className="muted">Routing data version</span>
               <strong>{health.registryVersion}</strong>
             </div>
+            <div className="stat" data-stat="rate-limits">
+              <span className="muted">Rate limits</span>
+              <strong>{health.rateLimit.degraded ? `memory (${health.rateLimit.store} failing)` : health.rateLimit.store}</strong>
+              {health.rateLimit.error && <span className="muted small">{health.rateLimit.error}</span>}
+            </div>
           </div>
+
+          <h3>Instances</h3>
+          <p className="muted small">This page was answered by {health.instance}. Circuits and provider conditions below are that instance's own.</p>
+          <table className="admin-table" data-table="instances">
+            <thead>
+              <tr>
+                <th>Instance</th>
+                <th>Routing version</th>
+                <th>Started</th>
+                <th>Last seen</th>
+              </tr>
+            </thead>
+            <tbody>
+              {health.instances.map((i) => (
+                <tr key={i.id}>
+                  <td className="mono">
+                    {i.id}
+                    {i.id === health.instance && <span className="muted"> (this one)</span>}
+                  </td>
+                  <td>
+                    {i.registryVersion === health.registryVersion ? i.registryVersion : <span className="badge warn">{i.registryVersion}</span>}
+                  </td>
+                  <td title={i.startedAt}>{ago(i.startedAt)}</td>
+                  <td title={i.seenAt}>{ago(i.seenAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
 
           <h3>Worker health cache</h3>
           {workers.length === 0 ? (
