@@ -5,6 +5,9 @@ import type { Limiter, RateDecision, RatePolicy } from "../ratelimit/types.js";
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
+/** A client's key in a store: a hash of who they are, so no credential is ever written to Redis. */
+export const rateKey = (identity: string) => createHash("sha256").update(identity).digest("base64url").slice(0, 32);
+
 export function describeWindow(windowMs: number): string {
   if (windowMs === 60_000) return "a minute";
   if (windowMs % 60_000 === 0) return `${windowMs / 60_000} minutes`;
@@ -20,13 +23,11 @@ export function rateLimitHeaders(c: Context, d: RateDecision, now = Date.now()) 
 
 /**
  * Counts each request against its client's window and refuses it with 429 when the window is full.
- * The client's identity (a session cookie, an API key's fingerprint, an address) is hashed before
- * it reaches the store, so no credential is ever written to Redis.
+ * The client's identity is a session cookie or an API key's fingerprint, with an address.
  */
 export function rateLimit(limiter: Limiter, policy: RatePolicy, identify: (c: Context) => string): MiddlewareHandler {
   return async (c, next) => {
-    const key = createHash("sha256").update(identify(c)).digest("base64url").slice(0, 32);
-    const decision = await limiter.consume(key);
+    const decision = await limiter.consume(rateKey(identify(c)));
     const now = Date.now();
     rateLimitHeaders(c, decision, now);
     if (!decision.allowed) {

@@ -24,7 +24,9 @@ export class RateLimits {
     private readonly shared: RateStore | undefined,
     private readonly log: RateLimitsLog,
     private readonly probeMs = 1000,
-  ) {}
+  ) {
+    shared?.watch?.((err) => this.fail(err));
+  }
 
   limiter(policy: RatePolicy): Limiter {
     const fallback = this.memory.limiter(policy);
@@ -56,7 +58,7 @@ export class RateLimits {
   }
 
   private fail(err: Error) {
-    if (this.failure) return;
+    if (this.failure || this.closed) return;
     this.failure = { since: Date.now(), error: err.message };
     this.log.warn({ store: this.shared!.kind, err: err.message }, "rate-limit store failed; limiting in memory until it is back");
     this.scheduleProbe();

@@ -44,7 +44,6 @@ export type RedisStoreOptions = {
   /** A decision that takes longer fails, and the caller falls back to memory. */
   commandTimeoutMs?: number;
   keyPrefix?: string;
-  onConnectionError?: (err: Error) => void;
 };
 
 export class RedisStore implements RateStore {
@@ -53,6 +52,7 @@ export class RedisStore implements RateStore {
   private readonly prefix: string;
   private seq = 0;
   private readonly instance = randomBytes(6).toString("base64url");
+  private wasReady = false;
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.keyPrefix ?? "parley:rl:";
@@ -66,8 +66,15 @@ export class RedisStore implements RateStore {
       retryStrategy: (times) => Math.min(100 * times, 1000),
     }) as LimiterRedis;
     this.redis.defineCommand("parleySlidingWindow", { numberOfKeys: 1, lua: SLIDING_WINDOW });
-    // ioredis reports every failed reconnect; the limiter logs the outage once, so these stay quiet.
-    this.redis.on("error", (err: Error) => opts.onConnectionError?.(err));
+  }
+
+  watch(onLost: (err: Error) => void): void {
+    // Only a connection that was up can be lost; failed reconnects that follow are the same outage.
+    this.redis.on("close", () => {
+      if (this.wasReady) onLost(new Error("the connection to Redis closed"));
+      this.wasReady = false;
+    });
+    this.redis.on("ready", () => (this.wasReady = true));
   }
 
   limiter(policy: RatePolicy): Limiter {

@@ -8,8 +8,8 @@ export type RateStoreConfig = {
 };
 
 /** The shared store the configuration names, if any: REDIS_URL first, then Upstash's REST pair. */
-export function sharedRateStore(config: RateStoreConfig, onConnectionError?: (err: Error) => void): RateStore | undefined {
-  if (config.redisUrl) return new RedisStore({ url: config.redisUrl, onConnectionError });
+export function sharedRateStore(config: RateStoreConfig): RateStore | undefined {
+  if (config.redisUrl) return new RedisStore({ url: config.redisUrl });
   if (config.upstash) return new UpstashStore(config.upstash);
   return undefined;
 }

@@ -39,5 +39,7 @@ export interface RateStore {
   limiter(policy: RatePolicy): Limiter;
   /** Resolves when the store answers; used to notice that it is back after a failure. */
   ping(): Promise<void>;
+  /** Calls `onLost` when the store's connection drops, so an outage shows before a request meets it. */
+  watch?(onLost: (err: Error) => void): void;
   close(): Promise<void>;
 }

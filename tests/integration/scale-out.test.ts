@@ -167,6 +167,10 @@ describe("two instances on one Postgres and one Redis", () => {
 
   it("keep serving when Redis stops (limits in memory, health degraded) and go back to Redis when it returns", async () => {
     await redis.stop();
+    // The lost connection shows in health at once, before any request meets it.
+    for (const p of [a, b]) {
+      await expect.poll(async () => (await health(p)).status, { timeout: 10_000, interval: 50 }).toBe("degraded");
+    }
     const client = cookieClient(a.url);
     const session = await createSession(client);
     for (const [i, p] of [a, b, a, b].entries()) {

@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { loginSchema } from "../../admin/schemas.js";
 import { AppError } from "../../errors.js";
 import { ADMIN_COOKIE, ADMIN_COOKIE_PATH, type AdminEnv, unauthorized } from "../../middleware/admin-auth.js";
-import { rateLimitHeaders } from "../../middleware/rate-limit.js";
+import { rateKey, rateLimitHeaders } from "../../middleware/rate-limit.js";
 import { readJson } from "../validation.js";
 import type { AdminDeps } from "./shared.js";
 
@@ -14,13 +13,12 @@ const FAILED_LOGINS = { name: "admin-login-failures", limit: 10, windowMs: 15 * 
 /** POST /login, POST /logout, GET /session: the only admin paths open without credentials. */
 export function loginRoutes(deps: AdminDeps) {
   const failures = deps.rateLimits.limiter(FAILED_LOGINS);
-  const keyOf = (address: string) => createHash("sha256").update(address).digest("base64url").slice(0, 32);
 
   return new Hono<AdminEnv>()
     .post("/login", async (c) => {
       const address = deps.address(c);
       // Only wrong tokens count, so look first and count after the check.
-      const room = await failures.peek(keyOf(address));
+      const room = await failures.peek(rateKey(address));
       if (!room.allowed) {
         const waitS = Math.max(1, Math.ceil((room.retryAt - Date.now()) / 1000));
         rateLimitHeaders(c, room);
@@ -30,7 +28,7 @@ export function loginRoutes(deps: AdminDeps) {
       const { token } = await readJson(c, loginSchema);
       const db = deps.database.require();
       if (!(await deps.auth.verifyToken(db, token))) {
-        await failures.consume(keyOf(address));
+        await failures.consume(rateKey(address));
         deps.log.warn({ address }, "admin login refused");
         throw new AppError(401, "wrong_token", "That is not the admin token");
       }
