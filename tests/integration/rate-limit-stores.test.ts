@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { RateLimits } from "../../server/ratelimit/rate-limits.js";
 import { RedisStore } from "../../server/ratelimit/redis.js";
 import { UpstashStore } from "../../server/ratelimit/upstash.js";
@@ -63,6 +63,10 @@ describe("Redis (one Lua script per decision)", () => {
     const own = await startTempRedis();
     const warned: string[] = [];
     const limits = new RateLimits(new RedisStore({ url: own.url }), { warn: (_o, m) => warned.push(m), info: () => {} }, 50);
+    onTestFinished(async () => {
+      await limits.close();
+      await own.close();
+    });
     const limiter = limits.limiter(policy("outage", 3));
     expect(await limiter.consume("c")).toMatchObject({ allowed: true, remaining: 2 });
     expect(limits.status()).toEqual({ store: "redis", active: "redis", degraded: false });
@@ -78,8 +82,6 @@ describe("Redis (one Lua script per decision)", () => {
     await own.start();
     await expect.poll(() => limits.status().degraded, { timeout: 15_000, interval: 50 }).toBe(false);
     expect(await limiter.consume("c")).toMatchObject({ allowed: true, remaining: 2 }); // counted on the fresh Redis again
-    await limits.close();
-    await own.close();
   });
 });
 

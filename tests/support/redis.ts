@@ -7,6 +7,10 @@ import { readLines, stopProcess } from "./parley.js";
 
 const REDIS_SERVER = "/usr/bin/redis-server";
 
+/** Servers still running when the test process exits (a failed test that never reached close()). */
+const running = new Set<ChildProcess>();
+process.once("exit", () => running.forEach((c) => c.kill("SIGKILL")));
+
 export type TempRedis = {
   url: string;
   port: number;
@@ -33,6 +37,8 @@ export async function startTempRedis(): Promise<TempRedis> {
         stdio: ["ignore", "pipe", "pipe"],
       });
       child = proc;
+      running.add(proc);
+      proc.once("exit", () => running.delete(proc));
       const out: string[] = [];
       const timer = setTimeout(() => fail(new Error("redis-server was not ready within 20 s")), 20_000);
       const fail = (err: Error) => {
