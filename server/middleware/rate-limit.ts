@@ -14,6 +14,9 @@ export function describeWindow(windowMs: number): string {
   return `${Math.round(windowMs / 1000)} seconds`;
 }
 
+/** Whole seconds until a refused client may try again (at least 1): the Retry-After value. */
+export const retryAfterS = (d: RateDecision, now = Date.now()) => Math.max(1, seconds(d.retryAt - now));
+
 /** The IETF RateLimit header fields, on every limited response, refused or not. */
 export function rateLimitHeaders(c: Context, d: RateDecision, now = Date.now()) {
   c.header("RateLimit-Limit", String(d.limit));
@@ -31,7 +34,7 @@ export function rateLimit(limiter: Limiter, policy: RatePolicy, identify: (c: Co
     const now = Date.now();
     rateLimitHeaders(c, decision, now);
     if (!decision.allowed) {
-      const wait = Math.max(1, seconds(decision.retryAt - now));
+      const wait = retryAfterS(decision, now);
       c.header("Retry-After", String(wait));
       throw new AppError(
         429,

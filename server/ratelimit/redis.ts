@@ -52,7 +52,6 @@ export class RedisStore implements RateStore {
   private readonly prefix: string;
   private seq = 0;
   private readonly instance = randomBytes(6).toString("base64url");
-  private wasReady = false;
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.keyPrefix ?? "parley:rl:";
@@ -69,12 +68,10 @@ export class RedisStore implements RateStore {
   }
 
   watch(onLost: (err: Error) => void): void {
-    // Only a connection that was up can be lost; failed reconnects that follow are the same outage.
-    this.redis.on("close", () => {
-      if (this.wasReady) onLost(new Error("the connection to Redis closed"));
-      this.wasReady = false;
-    });
-    this.redis.on("ready", () => (this.wasReady = true));
+    // A refused first connection, a dropped one, every failed reconnect: the limiter logs an
+    // outage once however many of these it gets.
+    this.redis.on("error", (err: Error) => onLost(err));
+    this.redis.on("close", () => onLost(new Error("the connection to Redis closed")));
   }
 
   limiter(policy: RatePolicy): Limiter {

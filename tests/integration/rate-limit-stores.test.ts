@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { RateLimits } from "../../server/ratelimit/rate-limits.js";
 import { RedisStore } from "../../server/ratelimit/redis.js";
 import { UpstashStore } from "../../server/ratelimit/upstash.js";
+import { freePort } from "../support/postgres.js";
 import { startTempRedis, type TempRedis } from "../support/redis.js";
 import { UpstashBridge } from "../support/upstash-bridge.js";
 
@@ -57,6 +58,14 @@ describe("Redis (one Lua script per decision)", () => {
     expect(await one.consume("d")).toMatchObject({ allowed: true });
     expect(await other.consume("c")).toMatchObject({ allowed: true });
     await store.close();
+  });
+
+  it("reports a Redis it cannot reach from the start as degraded before any request", async () => {
+    const nowhere = await freePort(); // nothing listens there
+    const limits = new RateLimits(new RedisStore({ url: `redis://127.0.0.1:${nowhere}` }), silent, 60_000);
+    onTestFinished(() => limits.close());
+    await expect.poll(() => limits.status(), { timeout: 10_000, interval: 20 }).toMatchObject({ active: "memory", degraded: true, error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(await limits.limiter(policy("unreachable", 1)).consume("c")).toMatchObject({ allowed: true, remaining: 0 });
   });
 
   it("falls back to memory while Redis is down, says so once, and returns to Redis when it is back", async () => {

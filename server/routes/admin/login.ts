@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { loginSchema } from "../../admin/schemas.js";
 import { AppError } from "../../errors.js";
 import { ADMIN_COOKIE, ADMIN_COOKIE_PATH, type AdminEnv, unauthorized } from "../../middleware/admin-auth.js";
-import { rateKey, rateLimitHeaders } from "../../middleware/rate-limit.js";
+import { rateKey, rateLimitHeaders, retryAfterS } from "../../middleware/rate-limit.js";
 import { readJson } from "../validation.js";
 import type { AdminDeps } from "./shared.js";
 
@@ -20,7 +20,7 @@ export function loginRoutes(deps: AdminDeps) {
       // Only wrong tokens count, so look first and count after the check.
       const room = await failures.peek(rateKey(address));
       if (!room.allowed) {
-        const waitS = Math.max(1, Math.ceil((room.retryAt - Date.now()) / 1000));
+        const waitS = retryAfterS(room);
         rateLimitHeaders(c, room);
         c.header("Retry-After", String(waitS));
         throw new AppError(429, "too_many_attempts", `Too many wrong tokens from this address; try again in ${Math.ceil(waitS / 60)} min`);
