@@ -74,10 +74,8 @@ export class RateLimits {
           this.probe = undefined;
           this.log.info({ store: this.shared!.kind, outageS }, "rate-limit store is back");
         },
-        (err: Error) => {
-          this.failure!.error = err.message;
-          this.scheduleProbe();
-        },
+        // The error shown stays the one that started the outage: a failed ping says less.
+        () => this.scheduleProbe(),
       );
     }, this.probeMs);
     this.probe.unref();
