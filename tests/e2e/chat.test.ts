@@ -78,6 +78,8 @@ async function sendMessage(p: Page, text: string) {
 /** Sends a message and waits until the character's reply has finished and is in the thread. */
 async function sendAndAwaitReply(p: Page, text: string) {
   const replies = p.getByTestId("message-assistant");
+  // The opening line first: counted before the page has loaded, the next reply would be it.
+  await replies.first().waitFor();
   const before = await replies.count();
   await sendMessage(p, text);
   await replies.nth(before).waitFor();
@@ -311,6 +313,7 @@ describe("without a model provider", () => {
 describe("over the rate limit", () => {
   it("says when the person can send again, counts down, and keeps the draft", async () => {
     const limited = await startParley({ env: { OPENROUTER_API_KEY: "sk-or-e2e", OPENROUTER_BASE_URL: upstream.baseUrl, RATE_LIMIT_PER_MIN: "2" } });
+    onTestFailed(async () => console.error(`--- the limited Parley's log ---\n${limited.logs.filter((l) => l.includes("request")).slice(-20).join("\n")}\n--- page ---\n${await page.locator("main").innerText().catch(() => "")}`));
     try {
       const p = await openPage();
       await p.goto(`${limited.url}/s/refund-request`);

@@ -32,6 +32,8 @@ export function useChat(slug: string) {
   const [error, setError] = useState<ChatError | null>(null);
   const [loading, setLoading] = useState(true);
   const controller = useRef<AbortController | null>(null);
+  /** A message on its way whose reply has no controller yet (its session being created, say). */
+  const sending = useRef(false);
 
   useEffect(() => {
     let cancelled = false;
@@ -133,42 +135,48 @@ export function useChat(slug: string) {
   /** Sends a message. Resolves false when the server did not store it, so the draft is kept. */
   const send = useCallback(
     async (content: string): Promise<boolean> => {
-      if (!scenario || controller.current) return false;
-      let id = sessionId;
+      // A second Enter while the first message is still creating the session must not make another.
+      if (!scenario || controller.current || sending.current) return false;
+      sending.current = true;
       try {
-        if (!id) {
-          const { session } = await api.createSession(scenario.slug);
-          id = session.id;
-          setSessionId(id);
-          setMessages(session.messages);
-          rememberSession(slug, id);
+        let id = sessionId;
+        try {
+          if (!id) {
+            const { session } = await api.createSession(scenario.slug);
+            id = session.id;
+            setSessionId(id);
+            setMessages(session.messages);
+            rememberSession(slug, id);
+          }
+        } catch (err) {
+          setError(toChatError(err));
+          return false;
         }
-      } catch (err) {
-        setError(toChatError(err));
-        return false;
-      }
-      const pending: Message = { ...localReply(content, null), role: "user", id: localId("pending") };
-      setMessages((m) => [...m, pending]);
-      let stored = false;
-      const sessionForCall = id;
-      try {
-        await whenFree(() =>
-          runReply(
-            (sid, onEvent, signal) => api.sendMessage(sid, content, onEvent, signal),
-            sessionForCall,
-            {
-              onStart: (m) => {
-                stored = true;
-                if (m) setMessages((all) => all.map((x) => (x.id === pending.id ? m : x)));
+        const pending: Message = { ...localReply(content, null), role: "user", id: localId("pending") };
+        setMessages((m) => [...m, pending]);
+        let stored = false;
+        const sessionForCall = id;
+        try {
+          await whenFree(() =>
+            runReply(
+              (sid, onEvent, signal) => api.sendMessage(sid, content, onEvent, signal),
+              sessionForCall,
+              {
+                onStart: (m) => {
+                  stored = true;
+                  if (m) setMessages((all) => all.map((x) => (x.id === pending.id ? m : x)));
+                },
               },
-            },
-          ),
-        );
-      } catch (err) {
-        setError(toChatError(err));
+            ),
+          );
+        } catch (err) {
+          setError(toChatError(err));
+        }
+        if (!stored) setMessages((all) => all.filter((x) => x.id !== pending.id));
+        return stored;
+      } finally {
+        sending.current = false;
       }
-      if (!stored) setMessages((all) => all.filter((x) => x.id !== pending.id));
-      return stored;
     },
     [scenario, sessionId, slug, runReply],
   );
