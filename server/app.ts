@@ -4,18 +4,21 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env.js";
 import type { ChatService } from "./chat/service.js";
-import type { DatabaseLifecycle } from "./db/lifecycle.js";
+import { DatabaseLifecycle } from "./db/lifecycle.js";
+import { errorFieldsWithStack } from "./error-report.js";
 import type { EnhanceService } from "./chat/enhance.js";
-import { AppError, errorBody } from "./errors.js";
+import { AppError, badRequest, errorBody } from "./errors.js";
 import type { Gateway } from "./gateway/gateway.js";
 import type { Registry } from "./gateway/registry.js";
 import type { Logger } from "./logger.js";
 import { accessLog } from "./middleware/access-log.js";
-import { clientId } from "./middleware/client-id.js";
-import { clientAddress } from "./middleware/client-address.js";
+import { clientId, type ClientIds } from "./middleware/client-id.js";
+import { clientAddress, requestIsHttps } from "./middleware/client-address.js";
+import { sameOriginChanges } from "./middleware/same-origin.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import type { RateLimits } from "./ratelimit/rate-limits.js";
 import type { AdminAuth } from "./admin/auth.js";
+import type { FailedLogins } from "./admin/failed-logins.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { avatarRoutes } from "./routes/avatars.js";
 import { enhanceRoutes } from "./routes/enhance.js";
@@ -46,18 +49,42 @@ export type AppDeps = {
   reloadRegistry: () => Promise<void>;
   rateLimits: RateLimits;
   rateLimitPerMin: number;
+  rateLimitPerAddressPerMin: number;
   trustedProxies: number;
+  clientIds: ClientIds;
+  failedLogins: FailedLogins;
+  appUrl: string;
   instanceId: string;
 };
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   const address = (c: Context) => clientAddress(c, deps.trustedProxies);
-  // One budget for every route that calls a model; a client is its credential and its address.
+  const isHttps = (c: Context) => requestIsHttps(c, deps.trustedProxies);
+  const identify = clientId(deps.clientIds, isHttps);
+  const appHost = new URL(deps.appUrl).host.toLowerCase();
+  const ownHosts = (c: Context) => {
+    const hosts = [appHost, (c.req.header("host") ?? "").toLowerCase()];
+    const forwarded = deps.trustedProxies > 0 ? c.req.header("x-forwarded-host")?.split(",").at(-1)?.trim().toLowerCase() : undefined;
+    return forwarded ? [...hosts, forwarded] : hosts;
+  };
+
+  // One budget for every route that calls a model; a client is its (signed) cookie and its address.
+  // Beside it, a looser one per address: a client id is free to get (load a page), so an address
+  // collecting many would otherwise have as many budgets.
   const requests = { name: "requests", limit: deps.rateLimitPerMin, windowMs: 60_000 };
-  const requestLimiter = deps.rateLimits.limiter(requests);
-  const limitBrowser = rateLimit(requestLimiter, requests, (c) => `browser:${c.get("clientId")}|${address(c)}`);
-  const limitApiKey = rateLimit(requestLimiter, requests, (c) => `v1:${c.get("apiClient")}|${address(c)}`);
+  const perAddress = { name: "address", limit: deps.rateLimitPerAddressPerMin, windowMs: 60_000 };
+  const creations = { name: "session-creations", limit: deps.rateLimitPerMin, windowMs: 60_000 };
+  const addressLimit = { limiter: deps.rateLimits.limiter(perAddress), policy: perAddress, key: (c: Context) => `address:${address(c)}` };
+  const limitBrowser = rateLimit([
+    { limiter: deps.rateLimits.limiter(requests), policy: requests, key: (c) => `browser:${c.get("clientId")}|${address(c)}` },
+    addressLimit,
+  ]);
+  const limitCreate = rateLimit([
+    { limiter: deps.rateLimits.limiter(creations), policy: creations, key: (c) => `browser:${c.get("clientId")}|${address(c)}` },
+    addressLimit,
+  ]);
+  const limitApiKey = rateLimit([{ limiter: deps.rateLimits.limiter(requests), policy: requests, key: (c) => `v1:${c.get("apiClient")}|${address(c)}` }]);
 
   app.onError((err, c) => {
     failureHeaders(c, err);
@@ -66,46 +93,79 @@ export function createApp(deps: AppDeps) {
       const code = err.status === 413 ? "body_too_large" : "http_error";
       return c.json(errorBody(code, err.message || "Request failed"), err.status);
     }
-    deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
+    const dbFailure = deps.database.noteFailure(err);
+    if (dbFailure) {
+      const e = DatabaseLifecycle.failureError(dbFailure);
+      c.header("Retry-After", "5");
+      return c.json(errorBody(e.code, e.message), e.status);
+    }
+    deps.log.error({ ...errorFieldsWithStack(err), path: c.req.path }, "unhandled error");
     return c.json(errorBody("internal_error", "Something went wrong on the server"), 500);
   });
 
   app.use("*", accessLog(deps.log));
+  // Postgres text cannot hold NUL: an address carrying one (a slug, a filter) is refused before any query.
+  app.use("*", async (c, next) => {
+    if (/%00|\u0000/.test(c.req.url)) throw badRequest("invalid_characters", "The address contains a NUL character (%00)");
+    await next();
+  });
   // Defence in depth behind the Markdown renderer: no inline or foreign scripts, ever.
-  app.use(
-    "*",
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'self'"],
-      },
-      crossOriginResourcePolicy: "same-origin",
-    }),
-  );
+  const pageHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'self'"],
+    },
+    crossOriginResourcePolicy: "same-origin",
+    strictTransportSecurity: false,
+  });
+  // An SVG opened on its own is a document: it gets nothing at all to run or load.
+  const avatarHeaders = secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"] },
+    crossOriginResourcePolicy: "same-origin",
+    strictTransportSecurity: false,
+  });
+  app.use("*", async (c, next) => {
+    await (c.req.path.startsWith("/avatars/") ? avatarHeaders : pageHeaders)(c, next);
+    // HSTS means something only over TLS; sent over plain HTTP it is ignored at best.
+    if (isHttps(c)) c.header("Strict-Transport-Security", "max-age=15552000; includeSubDomains");
+  });
   const api = new Hono<AppEnv>();
   api.use(
     "*",
     bodyLimit({
       maxSize: deps.maxBodyBytes,
-      onError: (c) =>
-        c.json(errorBody("body_too_large", `The request body is larger than ${deps.maxBodyBytes} bytes`), 413),
+      onError: (c) => {
+        // The unread rest of the body is still on the connection: close it rather than read it as the next request.
+        c.header("Connection", "close");
+        return c.json(errorBody("body_too_large", `The request body is larger than ${deps.maxBodyBytes} bytes`), 413);
+      },
     }),
   );
+  api.use("*", sameOriginChanges(ownHosts));
   // Only routes that own data need to know who is asking.
-  api.use("/sessions/*", clientId); // matches /sessions itself too
-  api.use("/enhance", clientId);
+  api.use("/sessions/*", identify); // matches /sessions itself too
+  api.use("/enhance", identify);
+  // What a person's sessions hold is theirs alone: never kept by a cache.
+  api.use("/sessions/*", async (c, next) => {
+    await next();
+    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+  });
+  api.use("/admin/*", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
   api.route("/health", healthRoutes({ ...deps, rateLimitStatus: () => deps.rateLimits.status() }));
   api.route("/config", publicConfigRoutes(deps));
   api.route("/scenarios", scenarioRoutes(deps));
-  api.route("/sessions", sessionRoutes({ ...deps, limit: limitBrowser }));
+  api.route("/sessions", sessionRoutes({ ...deps, limit: limitBrowser, limitCreate }));
   api.route("/enhance", enhanceRoutes({ ...deps, limit: limitBrowser }));
-  api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth, address }));
+  api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth, address, isHttps }));
   // Unknown API paths answer in JSON rather than falling through to the SPA.
   api.all("*", (c) => c.json(errorBody("not_found", `No API route ${c.req.method} ${c.req.path}`), 404));
   app.route("/api", api);
@@ -115,14 +175,17 @@ export function createApp(deps: AppDeps) {
     "*",
     bodyLimit({
       maxSize: deps.maxBodyBytes * 16, // whole conversations arrive here, not single messages
-      onError: (c) => c.json(openaiError(413, "body_too_large", `The request body is larger than ${deps.maxBodyBytes * 16} bytes`), 413),
+      onError: (c) => {
+        c.header("Connection", "close");
+        return c.json(openaiError(413, "body_too_large", `The request body is larger than ${deps.maxBodyBytes * 16} bytes`), 413);
+      },
     }),
   );
   v1.route("/", openaiRoutes({ ...deps, limit: limitApiKey }));
   app.route("/v1", v1);
 
   app.route("/avatars", avatarRoutes);
-  app.route("/", webRoutes(deps.webDir, clientId));
+  app.route("/", webRoutes(deps.webDir, identify));
   app.notFound((c) => c.json(errorBody("not_found", "Not found"), 404));
   return app;
 }

@@ -47,6 +47,7 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
   ADMIN_SESSION_HOURS: int(12, 1, 24 * 30),
   RATE_LIMIT_PER_MIN: int(20, 1, 1_000_000),
+  RATE_LIMIT_PER_ADDRESS_PER_MIN: int(120, 1, 10_000_000),
   TRUST_PROXY: z.preprocess(
     emptyToUndefined,
     z
@@ -103,6 +104,8 @@ export type Config = {
   adminSessionMs: number;
   /** Requests per client per minute on the routes that call a model. */
   rateLimitPerMin: number;
+  /** Requests per network address per minute on the browser routes that call a model, whatever the cookie. */
+  rateLimitPerAddressPerMin: number;
   /** How many proxies in front of Parley append to X-Forwarded-For (0: the header is ignored). */
   trustedProxies: number;
   redisUrl: string | undefined;
@@ -169,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN,
     adminSessionMs: e.ADMIN_SESSION_HOURS * 3_600_000,
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
+    rateLimitPerAddressPerMin: e.RATE_LIMIT_PER_ADDRESS_PER_MIN,
     trustedProxies: trust === "true" ? 1 : trust === "false" ? 0 : Number(trust),
     redisUrl: e.REDIS_URL,
     upstash: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN } : undefined,

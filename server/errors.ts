@@ -22,5 +22,3 @@ export const errorBody = (code: string, message: string, fields?: Record<string,
 
 export const notFound = (what: string) => new AppError(404, "not_found", `${what} not found`);
 export const badRequest = (code: string, message: string) => new AppError(400, code, message);
-export const dbUnavailable = () =>
-  new AppError(503, "db_unavailable", "The database is unavailable; sessions cannot be opened or saved right now");

@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import { scrubMessage } from "./error-report.js";
 
 export type { Logger };
 
@@ -10,6 +11,13 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { service: "parley" },
+    formatters: {
+      // A last line of defence for a query's parameters: no string field of a line keeps them.
+      log(obj) {
+        for (const [k, v] of Object.entries(obj)) if (typeof v === "string" && v.includes("params:")) obj[k] = scrubMessage(v);
+        return obj;
+      },
+    },
     redact: {
       paths: [
         "*.authorization",

@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import { AdminAuth } from "./admin/auth.js";
+import { FailedLogins } from "./admin/failed-logins.js";
+import { clientIdSigningKey } from "./db/queries/admin-auth.js";
+import { ClientIds } from "./middleware/client-id.js";
 import { createApp } from "./app.js";
 import { createEnhanceService } from "./chat/enhance.js";
 import { createChatService } from "./chat/service.js";
@@ -20,6 +23,7 @@ import { WorkerSupervisor, type WorkerReady } from "./local-worker/supervisor.js
 import { createLogger } from "./logger.js";
 import { RateLimits } from "./ratelimit/rate-limits.js";
 import { sharedRateStore } from "./ratelimit/stores.js";
+import { errorFields } from "./error-report.js";
 
 function adminTokenNotice(token: string): string {
   const line = "=".repeat(72);
@@ -63,7 +67,7 @@ const workerHealth = new WorkerHealth({
   persist: async (cache) => {
     if (database.db) await writeSystemConfig(database.db, "workerHealthCache", cache);
   },
-  onError: (err) => log.warn({ err: err.message }, "saving the worker health cache failed"),
+  onError: (err) => log.warn(errorFields(err), "saving the worker health cache failed"),
 });
 registry.onChange((workers) => workerHealth.setWorkers(workers));
 const gateway = createGateway({
@@ -90,7 +94,7 @@ let workerReady: WorkerReady | undefined;
 const registerWorker = async () => {
   if (!workerReady || !database.db) return;
   await registerLocalWorker(database.db, { baseUrl: workerReady.url, model: workerReady.model, contextSize: workerReady.contextSize }).catch(
-    (err: Error) => log.warn({ err: err.message }, "registering the local chat worker failed"),
+    (err: unknown) => log.warn(errorFields(err), "registering the local chat worker failed"),
   );
 };
 if (config.localWorker) {
@@ -117,13 +121,18 @@ if (config.localWorker) {
 const rateStore = sharedRateStore(config);
 if (config.redisUrl && config.upstash) log.warn("REDIS_URL and UPSTASH_REDIS_REST_URL are both set; rate limits use REDIS_URL");
 const rateLimits = new RateLimits(rateStore, log);
-log.info({ store: rateLimits.status().store, perMinute: config.rateLimitPerMin }, "rate limits");
+log.info(
+  { store: rateLimits.status().store, perMinute: config.rateLimitPerMin, perAddressPerMinute: config.rateLimitPerAddressPerMin },
+  "rate limits",
+);
 
 const adminAuth = new AdminAuth(config.adminToken, config.adminSessionMs);
+const clientIds = new ClientIds();
 
 database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (handle) => {
   const { seeded } = await seedDefaults(handle.db);
   if (seeded) log.info("default scenarios, providers and models seeded");
+  clientIds.setKey(await clientIdSigningKey(handle.db, ClientIds.newKey));
   const generated = await adminAuth.ensureToken(handle.db);
   // Printed once, to the console only (never to the log): its hash is all that is kept.
   if (generated) process.stdout.write(adminTokenNotice(generated));
@@ -164,7 +173,11 @@ const app = createApp({
   reloadRegistry: () => registrySync.reloadEverywhere(),
   rateLimits,
   rateLimitPerMin: config.rateLimitPerMin,
+  rateLimitPerAddressPerMin: config.rateLimitPerAddressPerMin,
   trustedProxies: config.trustedProxies,
+  clientIds,
+  failedLogins: new FailedLogins(rateLimits),
+  appUrl: config.appUrl,
   instanceId: config.instanceId,
   localWorker: () => (worker ? { state: worker.state, model: workerReady?.model ?? null, restarts: worker.restarts } : null),
 });
@@ -173,7 +186,7 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   log.info({ port: info.port, host: config.host, url: `http://${config.host}:${info.port}` }, "listening");
 });
 server.on("error", (err) => {
-  log.fatal({ err: err.message }, "server failed to start");
+  log.fatal(errorFields(err), "server failed to start");
   process.exit(1);
 });
 
@@ -188,11 +201,13 @@ async function shutdown(signal: string) {
   // Open streams would hold close() forever: dropping them aborts their replies, which are then
   // stored as `aborted`. The database closes only once those writes are done.
   (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-  await chat.idle();
+  // A reply that cannot be stored (the database is gone) must not hold the rest of the shutdown:
+  // the request log is flushed and the database closed within the forced-exit deadline.
+  await Promise.race([chat.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
   await worker?.stop();
   await workerHealth.stop();
   await rateLimits.close();
-  await database.close().catch((err) => log.error({ err: (err as Error).message }, "closing the database failed"));
+  await database.close().catch((err: unknown) => log.error(errorFields(err), "closing the database failed"));
   log.info("stopped");
   process.exit(0);
 }

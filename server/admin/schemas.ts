@@ -106,7 +106,8 @@ const modelShape = {
     .trim()
     .min(1, "Required")
     .max(200, "At most 200 characters")
-    .regex(/^\S+$/, "A model key has no spaces (like anthropic/claude-3-haiku)"),
+    // Printable ASCII: a model key goes into HTTP headers (x-parley-model) and upstream URLs' bodies as is.
+    .regex(/^[\x21-\x7e]+$/, "A model key is printable ASCII without spaces (like anthropic/claude-3-haiku)"),
   displayName: text(120),
   task: z.string().trim().min(1, "Choose a task"),
   modelFamily: optionalText(60).nullable(),

@@ -1,6 +1,6 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getOwnedSession } from "../db/queries/sessions.js";
-import { AppError, badRequest } from "../errors.js";
+import { AppError, badRequest, notFound } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { ChatMessage } from "../gateway/types.js";
 
@@ -27,13 +27,13 @@ export function createEnhanceService(deps: { database: DatabaseLifecycle; gatewa
     let context = "";
     /** Logged with the request only when it is the caller's own session. */
     let sessionId: string | undefined;
-    if (input.sessionId && deps.database.db) {
-      const owned = await getOwnedSession(deps.database.db, input.sessionId, input.clientId);
-      if (owned) {
-        const s = owned.scenario;
-        context = ` The person is talking with ${s.characterName} in the scenario "${s.title}": ${s.description}`;
-        sessionId = input.sessionId;
-      }
+    if (input.sessionId) {
+      // Another client's session is not found, as everywhere else: it lends no context, and no log row names it.
+      const owned = await getOwnedSession(deps.database.require(), input.sessionId, input.clientId);
+      if (!owned) throw notFound("Session");
+      const s = owned.scenario;
+      context = ` The person is talking with ${s.characterName} in the scenario "${s.title}": ${s.description}`;
+      sessionId = input.sessionId;
     }
     const messages: ChatMessage[] = [
       { role: "system", content: INSTRUCTIONS + context },

@@ -8,6 +8,7 @@ import {
   getOwnedSessionForReply,
   insertMessage,
   listActiveMessages,
+  listClientSessions,
   releaseReply,
   supersedeMessage,
 } from "../db/queries/sessions.js";
@@ -19,6 +20,7 @@ import type { Attempt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import { buildPrompt } from "./prompt.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
+import { errorFields } from "../error-report.js";
 
 export type { MessageView, ReplyEvent };
 
@@ -29,7 +31,18 @@ export const toMessageView = (m: MessageRow): MessageView => pickFields(m, MESSA
 /** A reply that could not start carries the reason; one that started streams its events. */
 export type Reply =
   | { started: false; code: string; message: string; attempts: Attempt[] }
-  | { started: true; provider: string; model: string; attempts: Attempt[]; events: AsyncGenerator<ReplyEvent> };
+  | {
+      started: true;
+      provider: string;
+      model: string;
+      attempts: Attempt[];
+      events: AsyncGenerator<ReplyEvent>;
+      /**
+       * Makes sure the reply is over: stored as far as it got and its session released, whether
+       * `events` ran to the end, stopped halfway, or never started. Safe to call more than once.
+       */
+      finish(): Promise<void>;
+    };
 
 type ReplyContext = {
   db: ReturnType<DatabaseLifecycle["require"]>;
@@ -61,7 +74,7 @@ export function createChatService(deps: {
   const replying = new Set<string>();
   let onIdle: (() => void)[] = [];
   const finishReply = async (db: Database, sessionId: string) => {
-    await releaseReply(db, sessionId).catch((err: Error) => log.error({ err: err.message, session: sessionId }, "releasing the session failed"));
+    await releaseReply(db, sessionId).catch((err: unknown) => log.error({ ...errorFields(err), session: sessionId }, "releasing the session failed"));
     replying.delete(sessionId);
     if (replying.size === 0) {
       const waiting = onIdle;
@@ -81,6 +94,10 @@ export function createChatService(deps: {
     if (!scenario) throw notFound(`Scenario "${slug}"`);
     const session = await createSession(db, { clientId, scenarioId: scenario.id, openingMessage: scenario.openingMessage });
     return getSessionView(clientId, session.id);
+  }
+
+  async function listSessions(clientId: string) {
+    return listClientSessions(database.require(), clientId);
   }
 
   async function getSessionView(clientId: string, sessionId: string): Promise<SessionView> {
@@ -169,12 +186,24 @@ export function createChatService(deps: {
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
       });
+      let begun = false;
+      const settle = settleOnce(ctx, open);
+      const events = relay(ctx, open, settle, () => (begun = true));
       return {
         started: true,
         provider: open.candidate.provider.name,
         model: open.candidate.model.modelKey,
         attempts: open.attempts,
-        events: relay(ctx, open),
+        events,
+        finish: async () => {
+          // A generator that never started skips its finally on return(): then it is settled here.
+          if (begun) await events.return(undefined);
+          else {
+            await open.events.return(undefined);
+            await events.return(undefined);
+          }
+          await settle();
+        },
       };
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err; // the caller releases the session
@@ -184,35 +213,59 @@ export function createChatService(deps: {
   }
 
   /**
-   * Passes the gateway's text on and stores the reply when the stream ends, however it ends:
-   * finished, failed midway (what arrived is kept), or abandoned by the client (`aborted`).
-   * The gateway keeps the account (tokens, cost, timings); this stores its record with the text.
+   * Stores the reply when the stream ends, however it ends: finished, failed midway (what arrived
+   * is kept), or abandoned by the client (`aborted`), and releases the session. Runs once.
    */
-  async function* relay(ctx: ReplyContext, open: OpenStream): AsyncGenerator<ReplyEvent> {
-    let stored: MessageRow | undefined;
-    let record: RequestRecord | undefined;
+  function settleOnce(ctx: ReplyContext, open: OpenStream) {
+    let settled: Promise<{ record: RequestRecord; stored?: MessageRow; saveError?: string }> | undefined;
+    return () =>
+      (settled ??= (async () => {
+        // Closing the gateway's stream (the client went away) has already made it record the request as aborted.
+        const record = await open.record;
+        try {
+          const stored = await storeReply(ctx, record);
+          log.debug({ session: ctx.sessionId, finish: record.finishReason, chars: record.text.length }, "reply stored");
+          return { record, stored };
+        } catch (err) {
+          const dbFailure = database.noteFailure(err);
+          if (!dbFailure) log.error({ ...errorFields(err), session: ctx.sessionId }, "storing the reply failed");
+          const saveError = dbFailure
+            ? "The reply could not be saved: the database is unavailable right now"
+            : "The reply could not be saved because of a server error";
+          return { record, saveError };
+        } finally {
+          await finishReply(ctx.db, ctx.sessionId);
+        }
+      })());
+  }
+
+  /**
+   * Passes the gateway's text on, then says how the reply ended. The gateway keeps the account
+   * (tokens, cost, timings); `settle` stores its record with the text.
+   */
+  async function* relay(
+    ctx: ReplyContext,
+    open: OpenStream,
+    settle: ReturnType<typeof settleOnce>,
+    onBegin: () => void,
+  ): AsyncGenerator<ReplyEvent> {
+    onBegin();
     try {
       for await (const ev of open.events) {
         if (ev.type === "delta") yield ev;
       }
     } finally {
-      // Reached early when the consumer stopped (the client went away): closing the gateway's
-      // stream above has already made it record the request as aborted.
-      record = await open.record;
-      try {
-        stored = await storeReply(ctx, record);
-      } catch (err) {
-        log.error({ err: (err as Error).message, session: ctx.sessionId }, "storing the reply failed");
-      } finally {
-        await finishReply(ctx.db, ctx.sessionId);
-      }
-      log.debug({ session: ctx.sessionId, finish: record.finishReason, chars: record.text.length }, "reply stored");
+      // Reached early when the consumer stopped: the loop above has closed the gateway's stream.
+      await settle();
     }
+    const { record, stored, saveError } = await settle();
     const message = stored ? toMessageView(stored) : undefined;
-    if (record.status === "error") {
+    if (saveError) {
+      yield { type: "error", code: "not_saved", message: saveError };
+    } else if (record.status === "error") {
       yield { type: "error", code: "upstream_error", message: record.error ?? "The model failed mid-reply", partial: message };
-    } else if (record.status !== "aborted" && message) {
-      yield { type: "done", message };
+    } else if (record.status !== "aborted") {
+      yield message ? { type: "done", message } : { type: "error", code: "empty_reply", message: "The model sent no text; try again" };
     }
   }
 
@@ -237,7 +290,7 @@ export function createChatService(deps: {
     });
   }
 
-  return { startSession, getSessionView, sendMessage, regenerate, idle };
+  return { startSession, listSessions, getSessionView, sendMessage, regenerate, idle };
 }
 
 export type ChatService = ReturnType<typeof createChatService>;

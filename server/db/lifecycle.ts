@@ -1,19 +1,41 @@
+import { sql } from "drizzle-orm";
 import type { Logger } from "../logger.js";
-import { dbUnavailable } from "../errors.js";
+import { errorFields } from "../error-report.js";
 import { openDatabase, type Database, type DbHandle, type DbKind } from "./client.js";
+import { classifyDatabaseError, databaseFailureError, type DatabaseFailure } from "./failures.js";
 
 export type DbStatus = DbKind | "unavailable";
+
+/** What health says of the database beyond its kind: can it be reached, can it write, since when not. */
+export type DbCondition = {
+  status: DbStatus;
+  writable: boolean;
+  failure?: { kind: DatabaseFailure; since: number; error: string; code?: string };
+};
+
+/** A health check writes at most this often; checks in between reuse the answer. */
+const WRITE_CHECK_MS = 1000;
+/** While failing, a write is tried this often, so recovery shows without a request. */
+const RECOVERY_PROBE_MS = 2000;
 
 /**
  * Owns the database connection. If the database cannot be reached at start-up the server still
  * runs (built-in scenarios, no sessions) and keeps retrying in the background, so a Postgres that
  * starts after Parley is picked up without a restart.
+ *
+ * It also keeps the database's condition: a failure any caller meets (connection lost, disk full,
+ * read-only) is reported here, logged once with its cause, shown by health, and probed until a
+ * write succeeds again. An embedded database whose engine died is reopened.
  */
 export class DatabaseLifecycle {
   private handle: DbHandle | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastError: string | undefined;
+  private failure: DbCondition["failure"];
+  private lastWriteCheck: { at: number; ok: boolean } | undefined;
+  private reopening: Promise<void> | undefined;
 
   constructor(
     private readonly opts: { databaseUrl?: string; dataDir: string; retryMs?: number },
@@ -32,8 +54,8 @@ export class DatabaseLifecycle {
       this.lastError = undefined;
       this.log.info({ db: handle.kind }, "database ready");
     } catch (err) {
-      this.lastError = (err as Error).message;
-      this.log.error({ err: redactUrl(this.lastError, this.opts.databaseUrl) }, "database unavailable; retrying in the background");
+      this.lastError = redactUrl(errorFields(err).err, this.opts.databaseUrl);
+      this.log.error({ err: this.lastError, code: errorFields(err).code }, "database unavailable; retrying in the background");
       if (!this.closed) this.retryTimer = setTimeout(() => void this.start(), this.opts.retryMs ?? 5000);
     }
   }
@@ -52,24 +74,109 @@ export class DatabaseLifecycle {
 
   /** The database, or a 503 AppError for routes that cannot work without it. */
   require(): Database {
-    if (!this.handle) throw dbUnavailable();
+    if (!this.handle) throw databaseFailureError("unreachable");
     return this.handle.db;
   }
 
-  async status(): Promise<DbStatus> {
-    if (!this.handle) return "unavailable";
-    try {
-      await this.handle.ping();
-      return this.handle.kind;
-    } catch {
-      return "unavailable";
+  /**
+   * Tells whether an error is the database failing (then it is recorded, and the caller should
+   * answer 503) or something else. Safe to call with any error.
+   */
+  noteFailure(err: unknown): DatabaseFailure | undefined {
+    const kind = classifyDatabaseError(err);
+    if (!kind || this.closed) return kind;
+    if (!this.failure) {
+      const f = errorFields(err);
+      this.failure = { kind, since: Date.now(), error: redactUrl(f.err, this.opts.databaseUrl), ...(f.code ? { code: f.code } : {}) };
+      this.log.error({ kind, err: this.failure.error, code: f.code, db: this.kind }, "database failing; answering 503 until it recovers");
+      this.scheduleProbe();
     }
+    return kind;
+  }
+
+  /** The error a route throws for a failure noteFailure recognised. */
+  static failureError(kind: DatabaseFailure) {
+    return databaseFailureError(kind);
+  }
+
+  async status(): Promise<DbStatus> {
+    return (await this.condition()).status;
+  }
+
+  /** Reachable and writable, checked by a real write (at most once a second). */
+  async condition(): Promise<DbCondition> {
+    if (!this.handle) return { status: "unavailable", writable: false };
+    if (!this.failure && (!this.lastWriteCheck || Date.now() - this.lastWriteCheck.at > WRITE_CHECK_MS)) {
+      const ok = await this.writeCheck();
+      this.lastWriteCheck = { at: Date.now(), ok };
+    }
+    const failure = this.failure;
+    if (!failure) return { status: this.handle.kind, writable: true };
+    return { status: failure.kind === "unreachable" ? "unavailable" : this.handle.kind, writable: false, failure };
+  }
+
+  /** One small write; a failure is recorded like any other. */
+  private async writeCheck(): Promise<boolean> {
+    const db = this.handle?.db;
+    if (!db) return false;
+    try {
+      await db.execute(
+        sql`insert into system_config (key, value) values ('writeCheck', to_jsonb(now())) on conflict (key) do update set value = excluded.value, updated_at = now()`,
+      );
+      return true;
+    } catch (err) {
+      if (!this.noteFailure(err)) this.log.warn(errorFields(err), "database write check failed");
+      return false;
+    }
+  }
+
+  private scheduleProbe() {
+    if (this.closed || this.probeTimer) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      void this.probe();
+    }, RECOVERY_PROBE_MS);
+    this.probeTimer.unref();
+  }
+
+  private async probe() {
+    if (this.closed || !this.failure) return;
+    const failed = this.failure;
+    this.failure = undefined; // a failure during the check records itself again
+    if (await this.writeCheck()) {
+      this.log.info({ db: this.kind, outageS: Math.round((Date.now() - failed.since) / 1000) }, "database is back");
+      return;
+    }
+    this.failure ??= failed;
+    this.failure.since = failed.since;
+    // An embedded engine that stopped answering altogether is opened again; Postgres reconnects by itself.
+    if (this.kind === "pglite" && this.failure.kind === "unreachable") await this.reopen();
+    this.scheduleProbe();
+  }
+
+  private reopen(): Promise<void> {
+    this.reopening ??= (async () => {
+      // One process per data directory: the old engine lets go before the new one opens it.
+      await this.handle?.close().catch(() => {});
+      try {
+        const handle = await openDatabase(this.opts);
+        await this.onReady(handle);
+        this.handle = handle;
+        this.log.warn({ db: this.kind }, "embedded database reopened");
+      } catch (err) {
+        this.log.error(errorFields(err), "reopening the embedded database failed");
+      } finally {
+        this.reopening = undefined;
+      }
+    })();
+    return this.reopening;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    for (const hook of this.onClose) await hook().catch((err: Error) => this.log.error({ err: err.message }, "closing hook failed"));
+    clearTimeout(this.probeTimer);
+    for (const hook of this.onClose) await hook().catch((err: unknown) => this.log.error(errorFields(err), "closing hook failed"));
     const h = this.handle;
     this.handle = undefined;
     await h?.close();

@@ -1,5 +1,6 @@
 import type { Registry } from "../gateway/registry.js";
 import type { Logger } from "../logger.js";
+import { errorFields } from "../error-report.js";
 import type { DbHandle } from "./client.js";
 import { laggingInstances, removeInstance, reportInstance } from "./queries/instances.js";
 import { loadRegistryRows, readRegistryVersion } from "./queries/registry.js";
@@ -35,19 +36,24 @@ export class RegistrySync {
     private readonly instanceId: string,
   ) {}
 
+  /** Also called again with a new handle when an embedded database is reopened. */
   async start(handle: DbHandle): Promise<void> {
+    clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
+    await this.unlisten?.().catch(() => {});
+    this.unlisten = undefined;
     this.handle = handle;
     await this.reload();
     try {
       this.unlisten = await handle.listen(REGISTRY_CHANNEL, () => void this.reload());
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, "registry LISTEN unavailable; polling only");
+      this.log.warn(errorFields(err), "registry LISTEN unavailable; polling only");
     }
     const poll = async () => {
       try {
         if (this.handle && (await readRegistryVersion(this.handle.db)) !== this.version) await this.reload();
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, "registry poll failed");
+        this.log.warn(errorFields(err), "registry poll failed");
       }
       this.timer = setTimeout(() => void poll(), this.pollMs);
       this.timer.unref();
@@ -61,9 +67,7 @@ export class RegistrySync {
   private async report(): Promise<void> {
     const db = this.handle?.db;
     if (!db || this.version < 0) return;
-    await reportInstance(db, this.instanceId, this.version).catch((err: Error) =>
-      this.log.warn({ err: err.message }, "recording this instance failed"),
-    );
+    await reportInstance(db, this.instanceId, this.version).catch((err: unknown) => this.log.warn(errorFields(err), "recording this instance failed"));
   }
 
   /**
@@ -102,7 +106,7 @@ export class RegistrySync {
         this.log.debug({ version, models: rows.models.length }, "registry loaded");
       } while (this.again);
     })()
-      .catch((err: Error) => this.log.error({ err: err.message }, "registry reload failed"))
+      .catch((err: unknown) => this.log.error(errorFields(err), "registry reload failed"))
       .finally(() => (this.reloading = undefined));
     return this.reloading;
   }

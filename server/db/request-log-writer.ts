@@ -2,6 +2,7 @@ import type { RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Database } from "./client.js";
 import { requestLog, type RequestLogInsert } from "./schema.js";
+import { errorFields } from "../error-report.js";
 
 /** Rows held while the database is away; beyond this the oldest are dropped (and counted). */
 const MAX_BUFFERED = 10_000;
@@ -68,7 +69,7 @@ export class RequestLogWriter {
         await db.insert(requestLog).values(batch);
         this.buffer.splice(0, batch.length);
       } catch (err) {
-        this.log.error({ err: (err as Error).message, rows: batch.length }, "request_log write failed; will retry");
+        this.log.error({ ...errorFields(err), rows: batch.length }, "request_log write failed; will retry");
         return;
       }
     }

@@ -11,6 +11,7 @@ import { callCandidate } from "./upstream-call.js";
 import { costOf, countTokens } from "./usage.js";
 import type { WorkerHealth } from "./worker-health.js";
 import type { Attempt, Candidate, ChatRequest, RequestRecord, StreamEvent, Usage } from "./types.js";
+import { errorFields } from "../error-report.js";
 
 export type GatewayTimeouts = {
   /** Defaults for providers that set none of their own. */
@@ -293,7 +294,7 @@ export function createGateway(opts: GatewayOptions) {
         if (!req.signal.aborted) {
           finish = "error";
           error = "The connection to the model was lost mid-reply";
-          opts.log?.warn({ provider: c.provider.name, err: (err as Error).message }, "upstream stream failed");
+          opts.log?.warn({ provider: c.provider.name, ...errorFields(err) }, "upstream stream failed");
           // A worker that died mid-reply is skipped by the next request, before the next probe.
           if (c.provider.kind === "chat_worker") workerHealth.report(c.provider.name, false, null, error);
           const ev: StreamEvent = { type: "error", message: error };

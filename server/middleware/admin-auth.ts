@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { FailedLogins } from "../admin/failed-logins.js";
 import { getCookie } from "hono/cookie";
 import { AdminAuth } from "../admin/auth.js";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
@@ -20,12 +21,20 @@ export const unauthorized = () => new AppError(401, "unauthorized", "Admin crede
  * A cookie rides along on any request the browser makes, so a state-changing call made with one
  * must also prove it came from our page: the session's CSRF token in X-CSRF-Token.
  */
-export function requireAdmin(auth: AdminAuth, database: DatabaseLifecycle): MiddlewareHandler<AdminEnv> {
+export function requireAdmin(deps: {
+  auth: AdminAuth;
+  database: DatabaseLifecycle;
+  failedLogins: FailedLogins;
+  address: (c: Context) => string;
+}): MiddlewareHandler<AdminEnv> {
+  const { auth, database } = deps;
   return async (c, next) => {
     const header = c.req.header("authorization");
     if (header !== undefined) {
+      // A Bearer token is a login attempt like the form's: wrong ones share its budget per address.
       const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-      if (!token || !(await auth.verifyToken(database.db, token))) throw unauthorized();
+      const ok = await deps.failedLogins.attempt(c, deps.address(c), async () => Boolean(token) && (await auth.verifyToken(database.db, token!)));
+      if (!ok) throw unauthorized();
       c.set("admin", { via: "token" });
       return next();
     }

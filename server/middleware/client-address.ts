@@ -28,3 +28,14 @@ export function clientAddress(c: Context, trustedProxies: number): string {
   const chain = [...forwarded, socket];
   return normalize(chain[Math.max(0, chain.length - 1 - trustedProxies)]!);
 }
+
+/**
+ * Whether the browser's connection is TLS: the request's own scheme, or, behind a trusted proxy
+ * that ends TLS, the X-Forwarded-Proto it set (its last entry, the one the nearest proxy wrote).
+ */
+export function requestIsHttps(c: Context, trustedProxies: number): boolean {
+  if (new URL(c.req.url).protocol === "https:") return true;
+  if (trustedProxies === 0) return false;
+  const proto = (c.req.header("x-forwarded-proto") ?? "").split(",").at(-1)?.trim().toLowerCase();
+  return proto === "https";
+}

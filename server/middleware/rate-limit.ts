@@ -24,24 +24,38 @@ export function rateLimitHeaders(c: Context, d: RateDecision, now = Date.now()) 
   c.header("RateLimit-Reset", String(seconds(d.resetAt - now)));
 }
 
+/** One window a request is counted against: the limiter, its policy (for the message), whose key. */
+export type RateWindow = { limiter: Limiter; policy: RatePolicy; key: (c: Context) => string };
+
 /**
- * Counts each request against its client's window and refuses it with 429 when the window is full.
- * The client's identity is a session cookie or an API key's fingerprint, with an address.
+ * Counts each request against every window given (a client's, its address's) and refuses it with
+ * 429 when one of them is full; a refused request is taken back out of the windows it had already
+ * counted in, so what is refused costs nothing. The headers describe the tightest window.
  */
-export function rateLimit(limiter: Limiter, policy: RatePolicy, identify: (c: Context) => string): MiddlewareHandler {
+export function rateLimit(windows: RateWindow[]): MiddlewareHandler {
   return async (c, next) => {
-    const decision = await limiter.consume(rateKey(identify(c)));
-    const now = Date.now();
-    rateLimitHeaders(c, decision, now);
-    if (!decision.allowed) {
-      const wait = retryAfterS(decision, now);
-      c.header("Retry-After", String(wait));
-      throw new AppError(
-        429,
-        "rate_limited",
-        `Too many requests: at most ${policy.limit} in ${describeWindow(policy.windowMs)}. Try again in ${wait} s.`,
-      );
+    const counted: { w: RateWindow; key: string; d: RateDecision }[] = [];
+    let shown: RateDecision | undefined;
+    for (const w of windows) {
+      const key = rateKey(w.key(c));
+      const d = await w.limiter.consume(key);
+      if (!d.allowed) {
+        await Promise.all(counted.map((x) => x.w.limiter.refund(x.key, x.d)));
+        const now = Date.now();
+        rateLimitHeaders(c, d, now);
+        const wait = retryAfterS(d, now);
+        c.header("Retry-After", String(wait));
+        const whose = w.policy.name === "address" ? " from this network address" : "";
+        throw new AppError(
+          429,
+          "rate_limited",
+          `Too many requests${whose}: at most ${w.policy.limit} in ${describeWindow(w.policy.windowMs)}. Try again in ${wait} s.`,
+        );
+      }
+      counted.push({ w, key, d });
+      if (!shown || d.remaining < shown.remaining) shown = d;
     }
+    if (shown) rateLimitHeaders(c, shown);
     await next();
   };
 }

@@ -15,6 +15,8 @@ const message = z.object({
   name: z.string().optional(),
 });
 
+export const MAX_COMPLETION_TOKENS = 131_072;
+
 export const chatCompletionRequest = z
   .object({
     model: z.string({ error: "model is required" }).min(1, "model is required"),
@@ -23,8 +25,15 @@ export const chatCompletionRequest = z
     stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().gt(0).max(1).nullable().optional(),
-    max_tokens: z.number().int().positive().nullable().optional(),
-    max_completion_tokens: z.number().int().positive().nullable().optional(),
+    // Bounded like the admin's own overrides: a request cannot ask a model for an unbounded reply.
+    max_tokens: z.number().int().positive().max(MAX_COMPLETION_TOKENS, `max_tokens is at most ${MAX_COMPLETION_TOKENS}`).nullable().optional(),
+    max_completion_tokens: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_COMPLETION_TOKENS, `max_completion_tokens is at most ${MAX_COMPLETION_TOKENS}`)
+      .nullable()
+      .optional(),
     stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
     seed: z.number().int().nullable().optional(),
     n: z.literal(1, { error: "only n = 1 is supported" }).nullable().optional(),

@@ -24,6 +24,14 @@ export class MemoryLimiter implements Limiter {
     return Promise.resolve(this.decide(key, false));
   }
 
+  refund(key: string, decision: RateDecision): Promise<void> {
+    const list = this.hits.get(key);
+    const at = Number(decision.receipt);
+    const i = list && decision.allowed ? list.lastIndexOf(at) : -1;
+    if (i >= 0) list!.splice(i, 1);
+    return Promise.resolve();
+  }
+
   /** The same decision without a promise, for callers (and the benchmark) that need none. */
   consumeSync(key: string): RateDecision {
     return this.decide(key, true);
@@ -62,6 +70,7 @@ export class MemoryLimiter implements Limiter {
       resetAt: after > 0 ? held[after - 1]! + windowMs : now,
       // Refused: a place opens when the request that filled the window leaves it.
       retryAt: allowed ? now : held[after - limit]! + windowMs,
+      ...(allowed && count ? { receipt: String(now) } : {}),
     };
   }
 

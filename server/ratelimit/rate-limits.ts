@@ -1,5 +1,6 @@
 import { MemoryStore } from "./memory.js";
 import type { Limiter, RateDecision, RateLimitStatus, RatePolicy, RateStore } from "./types.js";
+import { scrubMessage } from "../error-report.js";
 
 export type { RateLimitStatus };
 
@@ -32,16 +33,27 @@ export class RateLimits {
     const fallback = this.memory.limiter(policy);
     const primary = this.shared?.limiter(policy);
     if (!primary) return fallback;
+    // A decision remembers which store made it, so its refund goes back to the same one.
+    const madeInMemory = new WeakSet<RateDecision>();
+    const inMemory = (d: RateDecision) => (madeInMemory.add(d), d);
     const decide = async (method: "consume" | "peek", key: string): Promise<RateDecision> => {
-      if (this.failure) return fallback[method](key);
+      if (this.failure) return inMemory(await fallback[method](key));
       try {
         return await primary[method](key);
       } catch (err) {
         this.fail(err as Error);
-        return fallback[method](key);
+        return inMemory(await fallback[method](key));
       }
     };
-    return { consume: (key) => decide("consume", key), peek: (key) => decide("peek", key) };
+    return {
+      consume: (key) => decide("consume", key),
+      peek: (key) => decide("peek", key),
+      refund: async (key, d) => {
+        if (madeInMemory.has(d)) return fallback.refund(key, d);
+        // A refund that cannot be made leaves the request counted: stricter, never looser.
+        await primary.refund(key, d).catch((err: Error) => this.fail(err));
+      },
+    };
   }
 
   status(): RateLimitStatus {
@@ -59,8 +71,8 @@ export class RateLimits {
 
   private fail(err: Error) {
     if (this.failure || this.closed) return;
-    this.failure = { since: Date.now(), error: err.message };
-    this.log.warn({ store: this.shared!.kind, err: err.message }, "rate-limit store failed; limiting in memory until it is back");
+    this.failure = { since: Date.now(), error: scrubMessage(err.message) };
+    this.log.warn({ store: this.shared!.kind, err: this.failure.error }, "rate-limit store failed; limiting in memory until it is back");
     this.scheduleProbe();
   }
 

@@ -85,9 +85,16 @@ export class RedisStore implements RateStore {
         remaining: Math.max(0, policy.limit - used - (allowed === 1 && count === 0 ? 1 : 0)),
         resetAt: used > 0 ? newest + policy.windowMs : now,
         retryAt: allowed === 1 ? now : opener + policy.windowMs,
+        ...(allowed === 1 && count === 1 ? { receipt: `${now}:${member}` } : {}),
       };
     };
-    return { consume: (k) => decide(k, 1), peek: (k) => decide(k, 0) };
+    return {
+      consume: (k) => decide(k, 1),
+      peek: (k) => decide(k, 0),
+      refund: async (k, d) => {
+        if (d.receipt) await this.redis.zrem(key(k), d.receipt);
+      },
+    };
   }
 
   async ping(): Promise<void> {

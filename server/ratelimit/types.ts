@@ -11,6 +11,8 @@ export type RateDecision = {
   resetAt: number;
   /** When (epoch ms) the next request can pass: now when allowed, later when refused. */
   retryAt: number;
+  /** What the store needs to take this request back out of the window (see Limiter.refund). */
+  receipt?: string;
 };
 
 export type StoreKind = "memory" | "redis" | "upstash";
@@ -31,6 +33,12 @@ export interface Limiter {
   consume(key: string): Promise<RateDecision>;
   /** The decision `consume` would make, without counting anything. */
   peek(key: string): Promise<RateDecision>;
+  /**
+   * Takes a counted request back out of the window. Counting first and refunding after is how a
+   * limit that only counts some requests (wrong admin tokens) stays one atomic step: parallel
+   * requests cannot all see room before any of them is counted.
+   */
+  refund(key: string, decision: RateDecision): Promise<void>;
 }
 
 /** Where limits are kept: one connection, any number of policies on it. */

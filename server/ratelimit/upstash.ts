@@ -36,6 +36,10 @@ export class UpstashStore implements RateStore {
         const now = Date.now();
         return { allowed: r.success, limit: r.limit, remaining: r.remaining, resetAt: r.reset, retryAt: r.success ? now : r.reset };
       },
+      // Upstash's window takes a negative rate as a refund.
+      refund: async (key, d) => {
+        if (d.allowed) await ratelimit.limit(key, { rate: -1 });
+      },
       peek: async (key) => {
         const r = await ratelimit.getRemaining(key);
         const now = Date.now();

@@ -16,7 +16,6 @@ export const avatarRoutes = new Hono().get("/:style/:file", (c) => {
     "Content-Type": "image/svg+xml; charset=utf-8",
     // Same style and seed, same picture: cache for a year.
     "Cache-Control": "public, max-age=31536000, immutable",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
     "X-Content-Type-Options": "nosniff",
   });
 });

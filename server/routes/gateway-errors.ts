@@ -16,21 +16,28 @@ export function rethrow(err: unknown): never {
   throw err;
 }
 
+/**
+ * A header value from data: HTTP headers carry Latin-1 at most, and a model key is an admin's text,
+ * so anything outside printable ASCII is percent-encoded rather than left to throw mid-response.
+ */
+export const headerValue = (v: string) => (/^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v));
+
+/** Who answered (or, for a reply that never started, who was tried last). */
+export function servedByHeaders(c: Context, served: { provider: string; model: string } | undefined, attempts: number) {
+  c.header("x-parley-attempts", String(attempts));
+  if (!served) return;
+  c.header("x-parley-provider", headerValue(served.provider));
+  c.header("x-parley-model", headerValue(served.model));
+}
+
 /** Who answered, on every response the gateway served. */
 export function routingHeaders(c: Context, candidate: Candidate, attempts: Attempt[]) {
-  c.header("x-parley-provider", candidate.provider.name);
-  c.header("x-parley-model", candidate.model.modelKey);
-  c.header("x-parley-attempts", String(attempts.length));
+  servedByHeaders(c, { provider: candidate.provider.name, model: candidate.model.modelKey }, attempts.length);
 }
 
 /** On a failure, the attempts made and the last candidate tried, so a client can see what happened. */
 export function failureHeaders(c: Context, err: unknown) {
   if (!(err instanceof GatewayHttpError)) return;
   const attempts = err.gatewayError.attempts;
-  c.header("x-parley-attempts", String(attempts.length));
-  const last = attempts.at(-1);
-  if (last) {
-    c.header("x-parley-provider", last.provider);
-    c.header("x-parley-model", last.model);
-  }
+  servedByHeaders(c, attempts.at(-1), attempts.length);
 }

@@ -17,6 +17,7 @@ import {
 } from "../openai/protocol.js";
 import { failureHeaders, rethrow, routingHeaders } from "./gateway-errors.js";
 import { readJson } from "./validation.js";
+import { errorFields, errorFieldsWithStack } from "../error-report.js";
 
 export type V1Env = { Variables: { apiClient: string } };
 
@@ -36,7 +37,7 @@ export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKe
   app.onError((err, c) => {
     failureHeaders(c, err);
     if (err instanceof AppError) return c.json(openaiError(err.status, err.code, err.message), err.status);
-    deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
+    deps.log.error({ ...errorFieldsWithStack(err), path: c.req.path }, "unhandled error");
     return c.json(openaiError(500, "internal_error", "Something went wrong on the server"), 500);
   });
   app.notFound((c) => c.json(openaiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), 404));
@@ -122,10 +123,13 @@ export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKe
         await stream.writeSSE({ data: JSON.stringify(usageChunk(id, created, model, record)) });
         await stream.writeSSE({ data: "[DONE]" });
       } catch (err) {
-        deps.log.error({ err: (err as Error).message }, "v1 stream failed");
+        deps.log.error(errorFields(err), "v1 stream failed");
       }
     });
   });
+
+  // Any other path or method, with a valid key: OpenAI's JSON 404, never the web app's page.
+  app.all("*", (c) => c.json(openaiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), 404));
 
   return app;
 }

@@ -5,6 +5,7 @@ import { notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { BUILTIN_SCENARIOS } from "../scenarios/builtin.js";
 import { PUBLIC_SCENARIO_FIELDS, pickFields, type PublicScenario } from "../views.js";
+import { errorFields } from "../error-report.js";
 
 type Source = "database" | "builtin";
 
@@ -22,7 +23,7 @@ export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger 
       try {
         return { value: await fromDb(db), source: "database" as Source };
       } catch (err) {
-        deps.log.error({ err: (err as Error).message }, "reading scenarios failed; serving built-in scenarios");
+        deps.log.error(errorFields(err), "reading scenarios failed; serving built-in scenarios");
       }
     }
     return { value: fromBuiltin(), source: "builtin" as Source };

@@ -10,7 +10,7 @@ import { readJson, UUID_RE } from "./validation.js";
 const createSessionBody = z.object({ scenario: z.string().min(1).max(200) });
 const sendMessageBody = z.object({ content: z.string() });
 
-export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: MiddlewareHandler<AppEnv> }) {
+export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: MiddlewareHandler<AppEnv>; limitCreate: MiddlewareHandler<AppEnv> }) {
   const { chat, log } = deps;
   const sessionId = (id: string) => {
     if (!UUID_RE.test(id)) throw notFound("Session");
@@ -18,7 +18,9 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
   };
 
   return new Hono<AppEnv>()
-    .post("/", async (c) => {
+    // The person's conversations, newest first: any of them is one click away, however old.
+    .get("/", async (c) => c.json({ sessions: await chat.listSessions(c.var.clientId) }))
+    .post("/", deps.limitCreate, async (c) => {
       const body = await readJson(c, createSessionBody);
       const session = await chat.startSession(c.var.clientId, body.scenario);
       return c.json({ session }, 201);

@@ -11,6 +11,7 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   } catch {
     throw badRequest("invalid_json", "The request body is not valid JSON");
   }
+  refuseNul(body);
   return validate(schema, body);
 }
 
@@ -24,8 +25,29 @@ export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: 
   } catch {
     throw badRequest("invalid_json", "The request body is not valid JSON");
   }
+  refuseNul(body);
   return validate(schema, body);
 }
+
+/**
+ * Postgres text cannot hold a NUL character (U+0000): refused at the door with a 400, rather than
+ * failing a write halfway through a request. Keys are checked as well as values.
+ */
+export function refuseNul(value: unknown, path = ""): void {
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) throw nulError(path);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseNul(v, `${path}${path ? "." : ""}${i}`));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes("\u0000")) throw nulError(path);
+      refuseNul(v, `${path}${path ? "." : ""}${k}`);
+    }
+  }
+}
+
+const nulError = (path: string) =>
+  badRequest("invalid_characters", `${path ? `${path}: ` : ""}The text contains a NUL character (U+0000), which cannot be stored`);
 
 /** Checks data against a schema: the first problem as the message, every field's in `fields`. */
 export function validate<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {

@@ -124,7 +124,9 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 
 export function cookieClient(base: string): Client {
   let cookie = "";
-  const doFetch = async (p: string, init: RequestInit = {}) => {
+  const doFetch = async (p: string, init: RequestInit = {}): Promise<Response> => {
+    // Parley gives a browser its id on a page load, never on a change: a new client loads first, as a browser would.
+    if (!cookie && init.method && init.method !== "GET") await (await doFetch("/api/sessions")).body?.cancel();
     const headers = new Headers(init.headers);
     if (cookie) headers.set("cookie", cookie);
     if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");

@@ -16,7 +16,7 @@ describe("memory sliding window", () => {
   it("lets `limit` requests through in a window and refuses the next, with the time a place opens", () => {
     const { limiter, advance, now } = clocked();
     const first = limiter.consumeSync("a");
-    expect(first).toEqual({ allowed: true, limit: 3, remaining: 2, resetAt: now() + 60_000, retryAt: now() });
+    expect(first).toEqual({ allowed: true, limit: 3, remaining: 2, resetAt: now() + 60_000, retryAt: now(), receipt: String(now()) });
     advance(10_000);
     expect(limiter.consumeSync("a").remaining).toBe(1);
     advance(10_000);
@@ -77,6 +77,21 @@ describe("memory sliding window", () => {
   });
 });
 
+describe("refunds", () => {
+  it("takes a counted request back out, so count-then-refund limits only the requests that stay counted", async () => {
+    const { limiter } = clocked(2);
+    const a = limiter.consumeSync("k");
+    await limiter.refund("k", a);
+    const b = limiter.consumeSync("k");
+    const c = limiter.consumeSync("k");
+    expect([b.allowed, c.allowed, limiter.consumeSync("k").allowed]).toEqual([true, true, false]);
+    // A refused decision holds no place, so its refund changes nothing.
+    const refused = limiter.consumeSync("k");
+    await limiter.refund("k", refused);
+    expect(limiter.consumeSync("k").allowed).toBe(false);
+  });
+});
+
 describe("falling back to memory", () => {
   function flakyStore() {
     const state = { up: true, calls: 0 };
@@ -86,6 +101,7 @@ describe("falling back to memory", () => {
       limiter: () => ({
         consume: () => (state.calls++, state.up ? Promise.resolve({ allowed: true, limit: 9, remaining: 8, resetAt: 0, retryAt: 0 }) : fail()),
         peek: fail,
+        refund: () => Promise.resolve(),
       }),
       ping: () => (state.up ? Promise.resolve() : fail()),
       close: () => Promise.resolve(),

@@ -46,3 +46,13 @@ export async function findAdminSession(db: Database, tokenHash: string) {
 export async function deleteAdminSession(db: Database, tokenHash: string): Promise<void> {
   await db.delete(adminSessions).where(eq(adminSessions.tokenHash, tokenHash));
 }
+
+/** system_config key of the key that signs browsers' client ids. */
+const CLIENT_KEY = "clientIdSigningKey";
+
+/** The signing key every instance shares: the first instance to start makes it, the rest read it. */
+export async function clientIdSigningKey(db: Database, generate: () => string): Promise<string> {
+  await db.insert(systemConfig).values({ key: CLIENT_KEY, value: { key: generate() } }).onConflictDoNothing();
+  const [row] = await db.select({ value: systemConfig.value }).from(systemConfig).where(eq(systemConfig.key, CLIENT_KEY));
+  return (row!.value as { key: string }).key;
+}

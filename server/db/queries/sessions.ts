@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
 import { publicScenarioColumns } from "./scenarios.js";
@@ -92,4 +92,20 @@ export async function insertMessage(db: Database, row: NewMessageRow): Promise<M
 
 export async function supersedeMessage(db: Database, id: string): Promise<void> {
   await db.update(messages).set({ supersededAt: sql`now()` }).where(eq(messages.id, id));
+}
+
+/** A client's sessions, most recently active first, with their scenario's public face. */
+export function listClientSessions(db: Database, clientId: string, limit = 200) {
+  return db
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      updatedAt: sessions.updatedAt,
+      scenario: { slug: scenarios.slug, title: scenarios.title, characterName: scenarios.characterName, avatarStyle: scenarios.avatarStyle, avatarSeed: scenarios.avatarSeed },
+    })
+    .from(sessions)
+    .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
+    .where(eq(sessions.clientId, clientId))
+    .orderBy(desc(sessions.updatedAt))
+    .limit(limit);
 }

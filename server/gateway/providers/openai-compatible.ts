@@ -69,11 +69,13 @@ export async function* readChatStream(body: ReadableStream<Uint8Array>): AsyncGe
       continue; // A malformed chunk carries nothing we can use; the stream may still be fine.
     }
     if (chunk.error) {
-      yield { type: "error", message: chunk.error.message ?? "The model provider reported an error" };
+      yield { type: "error", message: withoutNul(String(chunk.error.message ?? "The model provider reported an error")) };
       return;
     }
     const choice = chunk.choices?.[0];
-    const text = choice?.delta?.content;
+    const content = choice?.delta?.content;
+    // Postgres text cannot hold NUL: a reply carrying one could be shown but never stored.
+    const text = typeof content === "string" ? withoutNul(content) : undefined;
     if (text) yield { type: "delta", text };
     if (chunk.usage) yield { type: "usage", usage: toUsage(chunk.usage) };
     if (choice?.finish_reason && choice.finish_reason !== "error") yield { type: "finish", reason: choice.finish_reason };
@@ -102,9 +104,13 @@ export function upstreamCode(body: string): string | undefined {
 export function upstreamMessage(body: string): string | undefined {
   try {
     const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
-    if (typeof parsed.error === "string") return parsed.error;
-    return parsed.error?.message ?? parsed.message;
+    const message = typeof parsed.error === "string" ? parsed.error : (parsed.error?.message ?? parsed.message);
+    return typeof message === "string" && message ? withoutNul(message).slice(0, 500) : undefined;
   } catch {
-    return body.slice(0, 200) || undefined;
+    // Not an API's answer (an HTML page, a proxy's banner, another service entirely): not shown,
+    // so a provider row cannot be used to read what some other host says.
+    return undefined;
   }
 }
+
+const withoutNul = (s: string) => (s.includes("\u0000") ? s.replaceAll("\u0000", "") : s);

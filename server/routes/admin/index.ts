@@ -14,7 +14,7 @@ export type { AdminDeps };
 export function adminRoutes(deps: AdminDeps) {
   const app = new Hono<AdminEnv>();
   app.route("/", loginRoutes(deps));
-  app.use("*", requireAdmin(deps.auth, deps.database));
+  app.use("*", requireAdmin(deps));
   app.route("/providers", providerRoutes(deps));
   app.route("/models", modelRoutes(deps));
   app.route("/scenarios", scenarioAdminRoutes(deps));

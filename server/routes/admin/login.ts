@@ -3,32 +3,17 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { loginSchema } from "../../admin/schemas.js";
 import { AppError } from "../../errors.js";
 import { ADMIN_COOKIE, ADMIN_COOKIE_PATH, type AdminEnv, unauthorized } from "../../middleware/admin-auth.js";
-import { rateKey, rateLimitHeaders, retryAfterS } from "../../middleware/rate-limit.js";
 import { readJson } from "../validation.js";
 import type { AdminDeps } from "./shared.js";
 
-/** Ten wrong tokens per address per quarter hour: plenty for a typo, hopeless for guessing 192 bits. */
-const FAILED_LOGINS = { name: "admin-login-failures", limit: 10, windowMs: 15 * 60_000 };
-
 /** POST /login, POST /logout, GET /session: the only admin paths open without credentials. */
 export function loginRoutes(deps: AdminDeps) {
-  const failures = deps.rateLimits.limiter(FAILED_LOGINS);
-
   return new Hono<AdminEnv>()
     .post("/login", async (c) => {
       const address = deps.address(c);
-      // Only wrong tokens count, so look first and count after the check.
-      const room = await failures.peek(rateKey(address));
-      if (!room.allowed) {
-        const waitS = retryAfterS(room);
-        rateLimitHeaders(c, room);
-        c.header("Retry-After", String(waitS));
-        throw new AppError(429, "too_many_attempts", `Too many wrong tokens from this address; try again in ${Math.ceil(waitS / 60)} min`);
-      }
       const { token } = await readJson(c, loginSchema);
       const db = deps.database.require();
-      if (!(await deps.auth.verifyToken(db, token))) {
-        await failures.consume(rateKey(address));
+      if (!(await deps.failedLogins.attempt(c, address, () => deps.auth.verifyToken(db, token)))) {
         deps.log.warn({ address }, "admin login refused");
         throw new AppError(401, "wrong_token", "That is not the admin token");
       }
@@ -38,7 +23,7 @@ export function loginRoutes(deps: AdminDeps) {
         sameSite: "Strict",
         path: ADMIN_COOKIE_PATH,
         expires: login.expiresAt,
-        secure: new URL(c.req.url).protocol === "https:",
+        secure: deps.isHttps(c),
       });
       deps.log.info({ address }, "admin logged in");
       return c.json({ csrfToken: login.csrfToken, expiresAt: login.expiresAt });

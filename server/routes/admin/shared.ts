@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { AdminAuth } from "../../admin/auth.js";
+import type { FailedLogins } from "../../admin/failed-logins.js";
 import type { DatabaseLifecycle } from "../../db/lifecycle.js";
 import { isUniqueViolation } from "../../db/queries/admin.js";
 import { AppError } from "../../errors.js";
@@ -23,6 +24,9 @@ export type AdminDeps = {
   /** Failed logins are counted on the shared store, so N instances do not give N times the tries. */
   rateLimits: RateLimits;
   address: (c: Context) => string;
+  isHttps: (c: Context) => boolean;
+  /** Wrong admin tokens per address, from the login form and Bearer headers alike. */
+  failedLogins: FailedLogins;
   instanceId: string;
 };
 

@@ -102,6 +102,9 @@ export function useChat(slug: string) {
               if (e.partial) {
                 const partial = e.partial;
                 setMessages((m) => [...m, partial]);
+              } else if (text) {
+                // Shown but not saved (the database failed): kept on screen, marked as an error.
+                setMessages((m) => [...m, localReply(text, "error")]);
               } else hooks.onNothing?.();
               setError({ code: e.code, message: e.message });
             }

@@ -1,0 +1,44 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { AppError } from "../errors.js";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Changes come from Parley's own pages or from scripts, never from another site's page.
+ *
+ * - `Sec-Fetch-Site` (sent by every current browser) must be `same-origin`, or `none` (typed by the person).
+ * - A browser too old to send it still sends `Origin` on a cross-site POST: it must be one of ours.
+ * - A body must be JSON: an HTML form cannot send `application/json` without a CORS preflight,
+ *   which Parley never grants, so a forged form cannot reach a JSON route at all.
+ *
+ * Scripts (curl, SDKs) send neither header and pass; what they may do is up to their credentials.
+ */
+export function sameOriginChanges(ownHosts: (c: Context) => string[]): MiddlewareHandler {
+  return async (c, next) => {
+    if (SAFE_METHODS.has(c.req.method)) return next();
+    const site = c.req.header("sec-fetch-site")?.toLowerCase();
+    if (site !== undefined) {
+      if (site !== "same-origin" && site !== "none") throw crossSite();
+    } else {
+      const origin = c.req.header("origin");
+      if (origin !== undefined && !ownHosts(c).includes(hostOf(origin))) throw crossSite();
+    }
+    const length = c.req.header("content-length");
+    const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+    if (hasBody && !JSON_TYPE.test(c.req.header("content-type") ?? "")) {
+      throw new AppError(415, "unsupported_media_type", "Send the request body as JSON, with Content-Type: application/json");
+    }
+    await next();
+  };
+}
+
+const crossSite = () => new AppError(403, "cross_site", "Changes can only be made from Parley's own pages");
+
+function hostOf(origin: string): string {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return ""; // `Origin: null` (a sandboxed frame, a file) is nobody's host
+  }
+}
