@@ -43,6 +43,7 @@ const envSchema = z.object({
   WORKER_HEALTH_INTERVAL_MS: int(5000, 100, 600_000),
   REGISTRY_POLL_MS: int(5000, 100, 600_000),
   REQUEST_LOG_FLUSH_MS: int(1000, 10, 60_000),
+  REPLY_SAVE_INTERVAL_MS: int(2000, 100, 60_000),
   PARLEY_API_KEYS: optionalString,
   ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
   ADMIN_SESSION_HOURS: int(12, 1, 24 * 30),
@@ -97,6 +98,8 @@ export type Config = {
   workerHealthIntervalMs: number;
   registryPollMs: number;
   requestLogFlushMs: number;
+  /** How often a streaming reply's text so far is saved: a crash loses at most this much of it. */
+  replySaveIntervalMs: number;
   /** Keys accepted on the OpenAI-compatible API; empty means `/v1` refuses every request. */
   apiKeys: string[];
   /** The admin secret when set in the environment; otherwise one is generated and only its hash stored. */
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerHealthIntervalMs: e.WORKER_HEALTH_INTERVAL_MS,
     registryPollMs: e.REGISTRY_POLL_MS,
     requestLogFlushMs: e.REQUEST_LOG_FLUSH_MS,
+    replySaveIntervalMs: e.REPLY_SAVE_INTERVAL_MS,
     apiKeys: (e.PARLEY_API_KEYS ?? "")
       .split(",")
       .map((k) => k.trim())

@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { AdminAuth } from "./admin/auth.js";
 import { FailedLogins } from "./admin/failed-logins.js";
 import { clientIdSigningKey } from "./db/queries/admin-auth.js";
+import { clearStaleClaims } from "./db/queries/sessions.js";
 import { ClientIds } from "./middleware/client-id.js";
 import { createApp } from "./app.js";
 import { createEnhanceService } from "./chat/enhance.js";
@@ -136,6 +137,9 @@ database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: con
   const generated = await adminAuth.ensureToken(handle.db);
   // Printed once, to the console only (never to the log): its hash is all that is kept.
   if (generated) process.stdout.write(adminTokenNotice(generated));
+  // What this instance was writing when it last stopped (a crash, kill -9) is released and marked, so no conversation stays locked.
+  const stale = await clearStaleClaims(handle.db, config.instanceId, handle.kind === "pglite");
+  if (stale > 0) log.warn({ sessions: stale }, "released conversations left claimed by a previous run; their unfinished replies are marked interrupted");
   await registerWorker();
   await registrySync.start(handle);
 });
@@ -151,8 +155,10 @@ const chat = createChatService({
   gateway,
   log,
   maxMessageChars: config.maxMessageChars,
-  // A reply cannot outlive the request's time budget; the margin covers storing it.
-  replyHoldMs: config.requestTimeoutMs + 30_000,
+  instanceId: config.instanceId,
+  replySaveIntervalMs: config.replySaveIntervalMs,
+  // A reply the database would not take is retried for as long as a reply may take at all.
+  replyRetryMs: config.requestTimeoutMs,
 });
 const enhance = createEnhanceService({ database, gateway, maxMessageChars: config.maxMessageChars });
 const app = createApp({

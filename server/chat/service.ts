@@ -9,8 +9,6 @@ import {
   insertMessage,
   listActiveMessages,
   listClientSessions,
-  releaseReply,
-  supersedeMessage,
 } from "../db/queries/sessions.js";
 import type { MessageRow } from "../db/schema.js";
 import { AppError, badRequest, notFound } from "../errors.js";
@@ -19,6 +17,7 @@ import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import { buildPrompt } from "./prompt.js";
+import { ReplyWriter, type Settled } from "./reply-writer.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
 import { errorFields } from "../error-report.js";
 
@@ -53,8 +52,9 @@ type ReplyContext = {
   /** The scenario's own task and model, when an admin set them. */
   task: string | null;
   modelKey: string | null;
-  /** The reply this one replaces (regenerate), superseded only once the new one is stored. */
+  /** The reply this one replaces (regenerate), superseded once the new one has text. */
   replaces?: string;
+  writer: ReplyWriter;
   signal: AbortSignal;
 };
 
@@ -63,18 +63,22 @@ export function createChatService(deps: {
   gateway: Gateway;
   log: Logger;
   maxMessageChars: number;
-  /** How long a reply may hold its session before the claim lapses (a dead instance's, say). */
-  replyHoldMs: number;
+  instanceId: string;
+  /** How often a streaming reply is saved (and its session's claim renewed). */
+  replySaveIntervalMs: number;
+  /** How long a reply held back by a database outage is retried. */
+  replyRetryMs: number;
 }) {
   const { database, gateway, log } = deps;
+  // A claim outlives a few missed renewals, and no more: a dead instance's lapses within seconds.
+  const claimMs = Math.max(10_000, deps.replySaveIntervalMs * 3 + 5_000);
   /**
    * One reply at a time per session: a second would interleave with the first. The claim is in the
-   * database, so it holds across instances; the set is this instance's own replies, for shutdown.
+   * database, so it holds across instances; the map is this instance's own replies, for shutdown.
    */
-  const replying = new Set<string>();
+  const replying = new Map<string, ReplyWriter>();
   let onIdle: (() => void)[] = [];
-  const finishReply = async (db: Database, sessionId: string) => {
-    await releaseReply(db, sessionId).catch((err: unknown) => log.error({ ...errorFields(err), session: sessionId }, "releasing the session failed"));
+  const released = (sessionId: string) => {
     replying.delete(sessionId);
     if (replying.size === 0) {
       const waiting = onIdle;
@@ -105,32 +109,45 @@ export function createChatService(deps: {
     const owned = await getOwnedSession(db, sessionId, clientId);
     if (!owned) throw notFound("Session");
     const messages = await listActiveMessages(db, sessionId);
+    // A row still marked streaming while nobody holds the session was cut off by a crash.
+    const claimLive = owned.session.replyingUntil !== null && owned.session.replyingUntil.getTime() > Date.now();
     return {
       id: owned.session.id,
       scenario: owned.scenario,
       createdAt: owned.session.createdAt,
       updatedAt: owned.session.updatedAt,
-      messages: messages.map(toMessageView),
+      messages: messages.map((m) => toMessageView(!claimLive && m.finishReason === "streaming" ? { ...m, finishReason: "interrupted" } : m)),
     };
   }
 
-  async function loadOwned(clientId: string, sessionId: string) {
+  /** Claims the session for one reply (or says why not) and starts its writer. */
+  async function claim(clientId: string, sessionId: string) {
     const db = database.require();
-    const owned = replying.has(sessionId) ? undefined : await claimSessionForReply(db, sessionId, clientId, deps.replyHoldMs);
+    const owned = replying.has(sessionId) ? undefined : await claimSessionForReply(db, sessionId, clientId, deps.instanceId, claimMs);
     if (!owned) {
       if (!(await getOwnedSessionForReply(db, sessionId, clientId))) throw notFound("Session");
       throw new AppError(409, "reply_in_progress", "The character is still replying; wait for it or press Stop");
     }
-    replying.add(sessionId);
     return { db, owned };
   }
 
+  function writerFor(sessionId: string): ReplyWriter {
+    const writer = new ReplyWriter(
+      { database, log, instanceId: deps.instanceId, saveIntervalMs: deps.replySaveIntervalMs, claimMs, retryForMs: deps.replyRetryMs },
+      sessionId,
+      () => released(sessionId),
+    );
+    replying.set(sessionId, writer);
+    writer.start();
+    return writer;
+  }
+
   /** Runs what follows a claim; if it throws, the session is released before the error goes on. */
-  async function claimed<T>(db: Database, sessionId: string, work: () => Promise<T>): Promise<T> {
+  async function claimed<T>(writer: ReplyWriter, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
-      await finishReply(db, sessionId);
+      await writer.abandon();
       throw err;
     }
   }
@@ -142,13 +159,15 @@ export function createChatService(deps: {
     if (content.length > deps.maxMessageChars) {
       throw badRequest("message_too_long", `The message is longer than ${deps.maxMessageChars} characters`);
     }
-    const { db, owned } = await loadOwned(input.clientId, input.sessionId);
-    return claimed(db, input.sessionId, async () => {
+    const { db, owned } = await claim(input.clientId, input.sessionId);
+    const writer = writerFor(input.sessionId);
+    return claimed(writer, async () => {
       const userMessage = await insertMessage(db, { sessionId: input.sessionId, role: "user", content });
       const reply = await startReply({
         db,
         clientId: input.clientId,
         ...owned, // the session's id, and its scenario's prompt, task and model
+        writer,
         signal: input.signal,
       });
       return { userMessage: toMessageView(userMessage), reply };
@@ -157,19 +176,23 @@ export function createChatService(deps: {
 
   /** A new reply to the last user message; the reply it replaces is kept, marked superseded. */
   async function regenerate(input: { clientId: string; sessionId: string; signal: AbortSignal }) {
-    const { db, owned } = await loadOwned(input.clientId, input.sessionId);
-    return claimed(db, input.sessionId, async () => {
+    const { db, owned } = await claim(input.clientId, input.sessionId);
+    const writer = writerFor(input.sessionId);
+    return claimed(writer, async () => {
       const history = await listActiveMessages(db, input.sessionId);
       const last = history.at(-1);
       if (!last || last.finishReason === "opening") {
         throw badRequest("nothing_to_regenerate", "There is no reply to regenerate yet: send a message first");
       }
       const replaces = last.role === "assistant" ? last.id : undefined;
+      // The writer supersedes the old reply when the new one is first saved.
+      if (replaces) writer.replacing(replaces);
       const reply = await startReply({
         db,
         clientId: input.clientId,
         ...owned, // the session's id, and its scenario's prompt, task and model
         replaces,
+        writer,
         signal: input.signal,
       });
       return { reply };
@@ -186,6 +209,7 @@ export function createChatService(deps: {
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
       });
+      ctx.writer.servedBy(open.candidate.provider.name, open.candidate.model.modelKey);
       let begun = false;
       const settle = settleOnce(ctx, open);
       const events = relay(ctx, open, settle, () => (begun = true));
@@ -207,41 +231,28 @@ export function createChatService(deps: {
       };
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err; // the caller releases the session
-      await finishReply(ctx.db, ctx.sessionId);
+      await ctx.writer.abandon();
       return { started: false, code: err.code, message: err.message, attempts: err.attempts };
     }
   }
 
-  /**
-   * Stores the reply when the stream ends, however it ends: finished, failed midway (what arrived
-   * is kept), or abandoned by the client (`aborted`), and releases the session. Runs once.
-   */
+  /** Stores the reply when the stream ends, however it ends, and releases the session. Runs once. */
   function settleOnce(ctx: ReplyContext, open: OpenStream) {
-    let settled: Promise<{ record: RequestRecord; stored?: MessageRow; saveError?: string }> | undefined;
+    let settled: Promise<{ record: RequestRecord } & Settled> | undefined;
     return () =>
       (settled ??= (async () => {
         // Closing the gateway's stream (the client went away) has already made it record the request as aborted.
         const record = await open.record;
-        try {
-          const stored = await storeReply(ctx, record);
-          log.debug({ session: ctx.sessionId, finish: record.finishReason, chars: record.text.length }, "reply stored");
-          return { record, stored };
-        } catch (err) {
-          const dbFailure = database.noteFailure(err);
-          if (!dbFailure) log.error({ ...errorFields(err), session: ctx.sessionId }, "storing the reply failed");
-          const saveError = dbFailure
-            ? "The reply could not be saved: the database is unavailable right now"
-            : "The reply could not be saved because of a server error";
-          return { record, saveError };
-        } finally {
-          await finishReply(ctx.db, ctx.sessionId);
-        }
+        const result = await ctx.writer.finish(record);
+        log.debug({ session: ctx.sessionId, finish: record.finishReason, chars: record.text.length, pending: result.pending }, "reply settled");
+        return { record, ...result };
       })());
   }
 
   /**
-   * Passes the gateway's text on, then says how the reply ended. The gateway keeps the account
-   * (tokens, cost, timings); `settle` stores its record with the text.
+   * Passes the gateway's text on, then says how the reply ended: finished, failed midway (what
+   * arrived is kept), abandoned by the client (`aborted`), or not saved. The gateway keeps the
+   * account (tokens, cost, timings); the writer stores its record with the text.
    */
   async function* relay(
     ctx: ReplyContext,
@@ -252,42 +263,31 @@ export function createChatService(deps: {
     onBegin();
     try {
       for await (const ev of open.events) {
-        if (ev.type === "delta") yield ev;
+        if (ev.type === "delta") {
+          ctx.writer.append(ev.text);
+          yield ev;
+        }
       }
     } finally {
       // Reached early when the consumer stopped: the loop above has closed the gateway's stream.
       await settle();
     }
-    const { record, stored, saveError } = await settle();
+    const { record, stored, pending } = await settle();
     const message = stored ? toMessageView(stored) : undefined;
-    if (saveError) {
-      yield { type: "error", code: "not_saved", message: saveError };
+    if (pending) {
+      yield {
+        type: "error",
+        code: "not_saved",
+        message:
+          pending === "database"
+            ? "The reply could not be saved yet: the database is unavailable. It is kept and saved as soon as the database is back"
+            : "The reply could not be saved because of a server error",
+      };
     } else if (record.status === "error") {
       yield { type: "error", code: "upstream_error", message: record.error ?? "The model failed mid-reply", partial: message };
     } else if (record.status !== "aborted") {
       yield message ? { type: "done", message } : { type: "error", code: "empty_reply", message: "The model sent no text; try again" };
     }
-  }
-
-  /** The reply as received; nothing when no text came. A regenerate supersedes the old reply in the same transaction. */
-  async function storeReply(ctx: ReplyContext, r: RequestRecord): Promise<MessageRow | undefined> {
-    if (r.text.trim() === "") return undefined;
-    return ctx.db.transaction(async (tx) => {
-      if (ctx.replaces) await supersedeMessage(tx, ctx.replaces);
-      return insertMessage(tx, {
-        sessionId: ctx.sessionId,
-        role: "assistant",
-        content: r.text,
-        finishReason: r.finishReason ?? "stop",
-        provider: r.provider ?? null,
-        model: r.model ?? null,
-        promptTokens: r.promptTokens,
-        completionTokens: r.completionTokens,
-        ttftMs: r.ttftMs ?? null,
-        totalMs: r.totalMs,
-        error: r.error ?? null,
-      });
-    });
   }
 
   return { startSession, listSessions, getSessionView, sendMessage, regenerate, idle };

@@ -60,6 +60,8 @@ export const sessions = pgTable(
      * another instance is refused; it lapses by itself if that instance dies mid-reply.
      */
     replyingUntil: timestamp("replying_until", { withTimezone: true }),
+    /** The instance holding the claim: it clears its own claims when it starts again after a crash. */
+    replyingInstance: text("replying_instance"),
   },
   (t) => [index("sessions_client_idx").on(t.clientId, t.updatedAt)],
 );
@@ -75,7 +77,10 @@ export const messages = pgTable(
       .references(() => sessions.id, { onDelete: "cascade" }),
     role: text("role", { enum: ["user", "assistant"] }).notNull(),
     content: text("content").notNull(),
-    /** stop | length | aborted | error | opening (the character's first line) | null while unknown. */
+    /**
+     * stop | length | aborted | error | opening (the character's first line) | streaming (being
+     * written now: saved every few seconds) | interrupted (was streaming when its instance died).
+     */
     finishReason: text("finish_reason"),
     /** Set when a regenerate replaced this reply; the row is kept for history. */
     supersededAt: timestamp("superseded_at", { withTimezone: true }),
@@ -88,7 +93,11 @@ export const messages = pgTable(
     error: text("error"),
     createdAt: createdAt(),
   },
-  (t) => [index("messages_session_idx").on(t.sessionId, t.seq)],
+  (t) => [
+    index("messages_session_idx").on(t.sessionId, t.seq),
+    // Few rows are ever mid-stream; start-up finds those a crash left behind without a scan.
+    index("messages_streaming_idx").on(t.sessionId).where(sql`${t.finishReason} = 'streaming'`),
+  ],
 );
 
 export const apiProviders = pgTable("api_providers", {

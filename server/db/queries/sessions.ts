@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
 import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
 import { publicScenarioColumns } from "./scenarios.js";
@@ -51,28 +52,96 @@ export async function getOwnedSessionForReply(db: Database, id: string, clientId
 /**
  * Claims the client's session for one reply, on whichever instance asks, and returns what the
  * reply needs, in one statement: undefined when the session is not theirs or another reply is
- * under way (getOwnedSessionForReply tells which). The claim lapses after `holdMs` by itself, so an
- * instance that dies mid-reply does not lock the conversation for good.
+ * under way (getOwnedSessionForReply tells which). The claim is short and renewed while the reply
+ * runs, so one whose instance died lapses within seconds. `lapsedClaim` tells that the previous
+ * claim was never released (its instance died mid-reply): what it was writing is then marked.
  */
-export async function claimSessionForReply(db: Database, id: string, clientId: string, holdMs: number) {
+export async function claimSessionForReply(db: Database, id: string, clientId: string, instanceId: string, holdMs: number) {
+  const before = alias(sessions, "before");
   const [row] = await db
     .update(sessions)
-    .set({ replyingUntil: sql`now() + make_interval(secs => ${holdMs / 1000})` })
+    .set({ replyingUntil: sql`now() + make_interval(secs => ${holdMs / 1000})`, replyingInstance: instanceId })
     .from(scenarios)
+    // The row as it was before this update (a self-join sees the old values): was a claim left behind?
+    .innerJoin(before, eq(before.scenarioId, scenarios.id))
     .where(
       and(
+        eq(before.id, sessions.id),
         eq(sessions.id, id),
         eq(sessions.clientId, clientId),
         eq(scenarios.id, sessions.scenarioId),
         or(isNull(sessions.replyingUntil), lt(sessions.replyingUntil, sql`now()`)),
       ),
     )
-    .returning({ sessionId: sessions.id, systemPrompt: scenarios.systemPrompt, task: scenarios.task, modelKey: scenarios.modelKey });
+    .returning({
+      sessionId: sessions.id,
+      systemPrompt: scenarios.systemPrompt,
+      task: scenarios.task,
+      modelKey: scenarios.modelKey,
+      lapsedClaim: sql<boolean>`${before.replyingUntil} is not null`,
+    });
+  if (row?.lapsedClaim) await markInterrupted(db, id);
   return row;
 }
 
-export async function releaseReply(db: Database, id: string): Promise<void> {
-  await db.update(sessions).set({ replyingUntil: null }).where(eq(sessions.id, id));
+/** Keeps this instance's claim alive while its reply runs. */
+export async function renewClaim(db: Database, id: string, instanceId: string, holdMs: number): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ replyingUntil: sql`now() + make_interval(secs => ${holdMs / 1000})` })
+    .where(and(eq(sessions.id, id), eq(sessions.replyingInstance, instanceId)));
+}
+
+/** Releases the claim if this instance still holds it (one that lapsed may be another's by now). */
+export async function releaseReply(db: Database, id: string, instanceId: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ replyingUntil: null, replyingInstance: null })
+    .where(and(eq(sessions.id, id), eq(sessions.replyingInstance, instanceId)));
+}
+
+/** Replies a dead instance was writing: kept as far as they were saved, marked interrupted. */
+async function markInterrupted(db: Database, sessionId: string): Promise<void> {
+  await db
+    .update(messages)
+    .set({ finishReason: "interrupted", error: "The server stopped while this reply was being written" })
+    .where(and(eq(messages.sessionId, sessionId), eq(messages.finishReason, "streaming")));
+}
+
+/**
+ * At start-up: the claims this instance held before it stopped are released, and their half-written
+ * replies marked interrupted. `everyone`: the embedded database has one process, so any claim is stale.
+ */
+export async function clearStaleClaims(db: Database, instanceId: string, everyone: boolean): Promise<number> {
+  const stale = await db
+    .update(sessions)
+    .set({ replyingUntil: null, replyingInstance: null })
+    .where(everyone ? sql`${sessions.replyingUntil} is not null` : eq(sessions.replyingInstance, instanceId))
+    .returning({ id: sessions.id });
+  for (const s of stale) await markInterrupted(db, s.id);
+  return stale.length;
+}
+
+/**
+ * A reply's row, inserted at its first save while it streams (finish reason `streaming`) or at its
+ * end; a regenerate's old reply is superseded in the same transaction.
+ */
+export async function insertReply(db: Database, row: NewMessageRow, replaces: string | undefined): Promise<MessageRow> {
+  return db.transaction(async (tx) => {
+    if (replaces) await supersedeMessage(tx, replaces);
+    return insertMessage(tx, row);
+  });
+}
+
+/** The text so far of a reply being written. */
+export async function updateStreamingReply(db: Database, id: string, content: string): Promise<void> {
+  await db.update(messages).set({ content }).where(eq(messages.id, id));
+}
+
+/** The reply as it ended: the row written while streaming, completed. */
+export async function completeReply(db: Database, id: string, row: Partial<NewMessageRow>): Promise<MessageRow> {
+  const [updated] = await db.update(messages).set(row).where(eq(messages.id, id)).returning();
+  return updated!;
 }
 
 /** The visible conversation: superseded replies stay in the table but not in the thread. */

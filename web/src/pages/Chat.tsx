@@ -12,6 +12,8 @@ const FINISH_NOTE: Record<string, string> = {
   aborted: "Stopped",
   error: "Cut off: the reply did not finish",
   length: "Reached the reply length limit",
+  interrupted: "Cut off: the server stopped while writing this reply",
+  streaming: "Still being written…",
 };
 
 export function Chat({ slug }: { slug: string }) {

@@ -1,0 +1,2 @@
+ALTER TABLE "sessions" ADD COLUMN "replying_instance" text;--> statement-breakpoint
+CREATE INDEX "messages_streaming_idx" ON "messages" USING btree ("session_id") WHERE "messages"."finish_reason" = 'streaming';
