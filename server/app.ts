@@ -54,6 +54,8 @@ export type AppDeps = {
   clientIds: ClientIds;
   failedLogins: FailedLogins;
   appUrl: string;
+  secretNameProblem: (name: string) => string | undefined;
+  allowPrivateUpstreams: boolean;
   instanceId: string;
 };
 

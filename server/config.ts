@@ -45,6 +45,8 @@ const envSchema = z.object({
   REQUEST_LOG_FLUSH_MS: int(1000, 10, 60_000),
   REPLY_SAVE_INTERVAL_MS: int(2000, 100, 60_000),
   PARLEY_API_KEYS: optionalString,
+  PROVIDER_SECRET_NAMES: optionalString,
+  ALLOW_PRIVATE_UPSTREAMS: z.preprocess(emptyToUndefined, z.enum(["true", "false"], "must be true or false").default("false")),
   ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
   ADMIN_SESSION_HOURS: int(12, 1, 24 * 30),
   RATE_LIMIT_PER_MIN: int(20, 1, 1_000_000),
@@ -68,6 +70,8 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+const OWN_SETTINGS = new Set<string>([...Object.keys(envSchema.shape), ...WORKER_ENV_VARIABLES, "METRICS_TOKEN"]);
 
 /** Every variable Parley reads, its worker's included; the README's table must list each (a test checks). */
 export const ENV_VARIABLES = [...new Set([...Object.keys(envSchema.shape), ...WORKER_ENV_VARIABLES])];
@@ -117,8 +121,12 @@ export type Config = {
   instanceId: string;
   logLevel: Env["LOG_LEVEL"];
   webDir: string;
-  /** Looks up a secret by the environment variable a provider names; never stored anywhere. */
+  /** Looks up a secret by the environment variable a provider names; never stored anywhere. Refuses names not allowed. */
   readSecret: (name: string) => string | undefined;
+  /** Why a provider may not name this variable for its key (undefined: it may). */
+  secretNameProblem: (name: string) => string | undefined;
+  /** Admin-configured providers may reach private, link-local and loopback addresses. */
+  allowPrivateUpstreams: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -141,6 +149,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("Invalid configuration:\n  UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together: set both or neither");
   }
   const trust = e.TRUST_PROXY.toLowerCase();
+  const extraSecretNames = new Set((e.PROVIDER_SECRET_NAMES ?? "").split(",").map((n) => n.trim()).filter(Boolean));
+  /**
+   * A provider row names the variable holding its key, and Parley sends that variable's value to
+   * the provider's URL: so only key-shaped names (…_API_KEY, …_TOKEN, or PROVIDER_SECRET_NAMES)
+   * may be named, and never one of Parley's own settings (ADMIN_TOKEN, DATABASE_URL…), provider keys aside.
+   */
+  const secretNameProblem = (name: string): string | undefined => {
+    if (extraSecretNames.has(name)) return undefined;
+    if (OWN_SETTINGS.has(name) && !name.endsWith("_API_KEY")) return `${name} is one of Parley's own settings, not a provider key`;
+    if (!/_(API_KEY|TOKEN)$/.test(name)) return "A provider key's variable must end in _API_KEY or _TOKEN (or be listed in PROVIDER_SECRET_NAMES)";
+    return undefined;
+  };
   const workerEnv = Object.fromEntries(
     Object.entries(env).filter((kv): kv is [string, string] => kv[0].startsWith("CHAT_WORKER_") && typeof kv[1] === "string" && kv[1].trim() !== ""),
   );
@@ -184,8 +204,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     webDir: path.resolve(e.PARLEY_WEB_DIR ?? "dist/web"),
     readSecret: (name) => {
+      if (secretNameProblem(name)) return undefined;
       const v = env[name];
       return v && v.trim() !== "" ? v : undefined;
     },
+    secretNameProblem,
+    allowPrivateUpstreams: e.ALLOW_PRIVATE_UPSTREAMS === "true",
   };
 }

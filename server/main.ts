@@ -84,6 +84,7 @@ const gateway = createGateway({
     requestMs: config.requestTimeoutMs,
   },
   retryAfterMaxS: config.retryAfterMaxS,
+  allowPrivateUpstreams: config.allowPrivateUpstreams,
   onRecord: (record) => requestLog.push(record),
   log,
 });
@@ -184,6 +185,8 @@ const app = createApp({
   clientIds,
   failedLogins: new FailedLogins(rateLimits),
   appUrl: config.appUrl,
+  secretNameProblem: config.secretNameProblem,
+  allowPrivateUpstreams: config.allowPrivateUpstreams,
   instanceId: config.instanceId,
   localWorker: () => (worker ? { state: worker.state, model: workerReady?.model ?? null, restarts: worker.restarts } : null),
 });

@@ -5,7 +5,7 @@ import type { AppIdentity } from "./providers/openai-compatible.js";
 import { breakerKeyOf, providerHealth } from "./provider-health.js";
 import { listUpstreamModels, probeCandidate, type ProbeResult } from "./provider-probe.js";
 import type { ProviderStatus } from "./provider-status.js";
-import type { Registry } from "./registry.js";
+import { SEEDED_WORKER, type Registry } from "./registry.js";
 import { parseRetryAfter, withJitter } from "./retry-after.js";
 import { callCandidate } from "./upstream-call.js";
 import { costOf, countTokens } from "./usage.js";
@@ -31,6 +31,8 @@ export type GatewayOptions = {
   timeouts: GatewayTimeouts;
   /** The longest Retry-After (seconds) worth waiting for before trying the next candidate. */
   retryAfterMaxS: number;
+  /** Admin-configured providers may reach private and loopback addresses (Parley's own worker always may). */
+  allowPrivateUpstreams?: boolean;
   /** Receives one record per request when it ends; the request log writes it off the hot path. */
   onRecord: (record: RequestRecord) => void;
   log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
@@ -139,6 +141,7 @@ export function createGateway(opts: GatewayOptions) {
             connectMs: c.provider.connectTimeoutMs ?? opts.timeouts.connectMs,
             firstByteMs: Math.min(c.provider.firstByteTimeoutMs ?? opts.timeouts.firstByteMs, remaining),
           },
+          publicOnly: publicOnly(c.provider),
           signal: req.signal,
         });
         attempt.ms = Math.round(performance.now() - attemptStarted);
@@ -337,6 +340,11 @@ export function createGateway(opts: GatewayOptions) {
     return { candidate: open.candidate, attempts: open.attempts, record: await open.record };
   }
 
+  /** Parley's own worker (the seeded row, whose address comes from Parley's settings) is reached wherever it runs; other providers only on public addresses unless allowed. */
+  function publicOnly(p: Candidate["provider"]): boolean {
+    return !opts.allowPrivateUpstreams && p.name !== SEEDED_WORKER;
+  }
+
   /**
    * A one-token request to one of a provider's models (its first in routing order when none is
    * named), for the admin's "Test" button. Its answer updates what admins are shown about the
@@ -349,7 +357,7 @@ export function createGateway(opts: GatewayOptions) {
     const result = await probeCandidate({ provider, model }, registry.secretFor(provider), opts.app, {
       connectMs: provider.connectTimeoutMs ?? opts.timeouts.connectMs,
       firstByteMs: provider.firstByteTimeoutMs ?? opts.timeouts.firstByteMs,
-    });
+    }, publicOnly(provider));
     if (result.ok) {
       providerStatus.ok(provider.name, model.modelKey);
       if (provider.kind === "chat_worker") workerHealth.report(provider.name, true, result.latencyMs);
@@ -362,7 +370,7 @@ export function createGateway(opts: GatewayOptions) {
   function upstreamModels(providerId: string) {
     const provider = registry.provider(providerId);
     if (!provider) return undefined;
-    return listUpstreamModels(provider, registry.secretFor(provider), opts.app, Math.min(opts.timeouts.firstByteMs, 15_000));
+    return listUpstreamModels(provider, registry.secretFor(provider), opts.app, Math.min(opts.timeouts.firstByteMs, 15_000), publicOnly(provider));
   }
 
   return {

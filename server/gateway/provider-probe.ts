@@ -1,5 +1,5 @@
 import { fetch as undiciFetch } from "undici";
-import { describeFetchError, callCandidate, type CallTimeouts } from "./upstream-call.js";
+import { agentFor, callCandidate, describeFetchError, redirectError, refusedTarget, type CallTimeouts } from "./upstream-call.js";
 import { providerHeaders, upstreamMessage, type AppIdentity } from "./providers/openai-compatible.js";
 import type { ProbeResult, UpstreamModel } from "./status-types.js";
 import type { Candidate, Provider } from "./types.js";
@@ -10,7 +10,7 @@ export type { ProbeResult, UpstreamModel };
  * Sends the smallest real request (one token) to one candidate, outside routing: no failover,
  * no breaker, no retries, so what comes back is this provider's own answer.
  */
-export async function probeCandidate(c: Candidate, secret: string | undefined, app: AppIdentity, timeouts: CallTimeouts): Promise<ProbeResult> {
+export async function probeCandidate(c: Candidate, secret: string | undefined, app: AppIdentity, timeouts: CallTimeouts, publicOnly: boolean): Promise<ProbeResult> {
   const started = performance.now();
   const result = await callCandidate({
     candidate: c,
@@ -19,6 +19,7 @@ export async function probeCandidate(c: Candidate, secret: string | undefined, a
     params: { max_tokens: 1, temperature: 0 },
     app,
     timeouts,
+    publicOnly,
     signal: AbortSignal.timeout(timeouts.connectMs + timeouts.firstByteMs),
   });
   const latencyMs = Math.round(performance.now() - started);
@@ -41,16 +42,22 @@ const perMtok = (v: unknown): number | null => {
 };
 
 /** The provider's `GET /models`, for an admin to pick from. Throws with a readable reason when it cannot be read. */
-export async function listUpstreamModels(p: Provider, secret: string | undefined, app: AppIdentity, timeoutMs: number): Promise<UpstreamModel[]> {
+export async function listUpstreamModels(p: Provider, secret: string | undefined, app: AppIdentity, timeoutMs: number, publicOnly: boolean): Promise<UpstreamModel[]> {
+  const url = `${p.baseUrl}/models`;
+  const refused = refusedTarget(url, publicOnly);
+  if (refused) throw new Error(`${p.displayName} cannot be reached: ${refused}`);
   let res: Awaited<ReturnType<typeof undiciFetch>>;
   try {
-    res = await undiciFetch(`${p.baseUrl}/models`, {
+    res = await undiciFetch(url, {
       headers: providerHeaders(p, secret, app, "application/json"),
       signal: AbortSignal.timeout(timeoutMs),
+      dispatcher: agentFor(Math.min(timeoutMs, 10_000), publicOnly),
+      redirect: "manual",
     });
   } catch (err) {
     throw new Error(`${p.displayName} cannot be reached: ${(err as Error).name === "TimeoutError" ? `no answer within ${timeoutMs / 1000} s` : describeFetchError(err)}`);
   }
+  if (res.status >= 300 && res.status < 400) throw new Error(`${p.displayName}: ${redirectError(res.status)}`);
   const text = await res.text().catch(() => "");
   if (!res.ok) throw new Error(`${p.displayName} answered ${res.status}: ${upstreamMessage(text) ?? (res.statusText || "no reason given")}`);
   let body: ModelsBody;

@@ -1,4 +1,5 @@
 import { Agent, fetch as undiciFetch } from "undici";
+import { privateUrlTarget, publicOnlyLookup } from "./upstream-guard.js";
 import { buildChatRequest, readChatStream, upstreamCode, upstreamMessage, type AppIdentity } from "./providers/openai-compatible.js";
 import type { Candidate, ChatMessage, RequestParams, StreamEvent } from "./types.js";
 
@@ -20,13 +21,27 @@ export type CallResult =
       unreachable: boolean;
     };
 
-/** One connection pool per connect timeout: undici sets that timeout on the dispatcher. */
-const agents = new Map<number, Agent>();
-function agentFor(connectMs: number): Agent {
-  let a = agents.get(connectMs);
-  if (!a) agents.set(connectMs, (a = new Agent({ connect: { timeout: connectMs }, headersTimeout: 0, bodyTimeout: 0 })));
+/**
+ * One connection pool per connect timeout (undici sets that timeout on the dispatcher), and per
+ * network rule: a pool for public-only targets resolves names through a lookup that refuses
+ * private addresses.
+ */
+const agents = new Map<string, Agent>();
+export function agentFor(connectMs: number, publicOnly: boolean): Agent {
+  const key = `${connectMs}:${publicOnly}`;
+  let a = agents.get(key);
+  if (!a) {
+    const connect = publicOnly ? { timeout: connectMs, lookup: publicOnlyLookup } : { timeout: connectMs };
+    agents.set(key, (a = new Agent({ connect, headersTimeout: 0, bodyTimeout: 0 })));
+  }
   return a;
 }
+
+/** Why a request to this URL is not sent at all, when its literal host is private and only public targets are allowed. */
+export const refusedTarget = (url: string, publicOnly: boolean) => (publicOnly ? privateUrlTarget(url) : undefined);
+
+/** A redirect is never followed: it would carry the provider's key and the conversation to another host. */
+export const redirectError = (status: number) => `the provider answered with a redirect (${status}), which Parley does not follow`;
 
 /**
  * Sends the request and waits for the first event of the stream, within the first-byte timeout.
@@ -40,9 +55,13 @@ export async function callCandidate(input: {
   params: RequestParams;
   app: AppIdentity;
   timeouts: CallTimeouts;
+  /** Only public addresses may be reached (admin-configured providers unless ALLOW_PRIVATE_UPSTREAMS). */
+  publicOnly: boolean;
   signal: AbortSignal;
 }): Promise<CallResult> {
   const { url, headers, body } = buildChatRequest(input.candidate, input.secret, input.messages, input.params, input.app);
+  const refused = refusedTarget(url, input.publicOnly);
+  if (refused) return { ok: false, error: refused, unreachable: true };
   const controller = new AbortController();
   const onCallerAbort = () => controller.abort(input.signal.reason);
   input.signal.addEventListener("abort", onCallerAbort, { once: true });
@@ -71,10 +90,15 @@ export async function callCandidate(input: {
       headers,
       body,
       signal: controller.signal,
-      dispatcher: agentFor(input.timeouts.connectMs),
+      dispatcher: agentFor(input.timeouts.connectMs, input.publicOnly),
+      redirect: "manual",
     });
   } catch (err) {
     return failed(err);
+  }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => {});
+    return fail(res.status, redirectError(res.status), false);
   }
   if (!res.ok || !res.body) {
     const text = await res.text().catch(() => "");
@@ -98,6 +122,7 @@ export async function callCandidate(input: {
 
 export function describeFetchError(err: unknown): string {
   let e = err as { cause?: unknown; code?: string; name?: string; message?: string } | undefined;
+  for (let x = e, i = 0; i < 4 && x; i++, x = x.cause as typeof x) if (x.code === "EPRIVATETARGET") return x.message ?? "private address";
   // undici nests the socket error: TypeError("fetch failed") → cause (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT…)
   for (let i = 0; i < 3 && e; i++) {
     if (e.code) return e.code === "UND_ERR_CONNECT_TIMEOUT" ? "connect timeout" : `connection error (${e.code})`;

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env.js";
+import { databaseFailureError } from "../db/failures.js";
 import { AppError } from "../errors.js";
 
 export const CLIENT_COOKIE = "parley_client";
@@ -69,7 +70,8 @@ export function clientId(ids: ClientIds, isHttps: (c: Context) => boolean): Midd
       c.set("clientId", signed);
       return next();
     }
-    if (!SAFE_METHODS.has(c.req.method)) throw unknownClient();
+    // Before the database is reached there is no key to check with, and nothing to change anyway.
+    if (!SAFE_METHODS.has(c.req.method)) throw ids.ready ? unknownClient() : databaseFailureError("unreachable");
     const id = value && BARE_ID.test(value) ? value : randomBytes(24).toString("base64url");
     // Without the key (the database not reached yet) nothing is issued; the page still loads.
     if (ids.ready) {

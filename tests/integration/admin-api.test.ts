@@ -92,13 +92,16 @@ const ENDPOINTS: [string, string][] = [
 describe("admin API access", () => {
   it("every endpoint refuses without credentials, with a wrong token, or a made-up cookie — all alike", async () => {
     const bodies = new Set<string>();
-    for (const [method, p] of ENDPOINTS) {
+    for (const [i, [method, p]] of ENDPOINTS.entries()) {
+      // Wrong tokens count against an address's failed logins: each endpoint is tried from its own loopback address.
+      const from = new Agent({ localAddress: `127.0.1.${i + 1}` });
       const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong-token" }, { authorization: "Basic YWRtaW46YWRtaW4=" }, { cookie: "parley_admin=forged" }];
       for (const headers of attempts) {
-        const res = await fetch(`${stack.parley.url}/api/admin${p}`, {
+        const res = await undiciFetch(`${stack.parley.url}/api/admin${p}`, {
           method,
           headers: { ...headers, "content-type": "application/json" },
           body: method === "GET" ? undefined : "{}",
+          dispatcher: from,
         });
         // POST /logout with nothing to end is harmless and says so; everything else is a 401.
         if (p === "/logout") {
@@ -108,6 +111,7 @@ describe("admin API access", () => {
         expect(res.status, `${method} ${p} ${JSON.stringify(headers)}`).toBe(401);
         bodies.add(await res.text());
       }
+      await from.close();
     }
     // One body for all: nothing tells which routes exist or which part was wrong.
     expect(bodies.size).toBe(1);
@@ -162,7 +166,7 @@ describe("admin API access", () => {
 
 describe("providers", () => {
   it("create, read, edit, deactivate and delete round trip; the key is reported present or not, never shown", async () => {
-    const created = await call("POST", "/providers", validProvider({ name: "round-trip", authScheme: "bearer", secretName: "ROUND_TRIP_KEY" }));
+    const created = await call("POST", "/providers", validProvider({ name: "round-trip", authScheme: "bearer", secretName: "ROUND_TRIP_API_KEY" }));
     expect(created.status).toBe(201);
     expect(created.body.provider).toMatchObject({
       name: "round-trip",
@@ -171,7 +175,7 @@ describe("providers", () => {
       isActive: true,
       extraHeaders: {},
       secretPresent: false,
-      health: { state: "misconfigured", lastError: "The environment variable ROUND_TRIP_KEY is not set" },
+      health: { state: "misconfigured", lastError: "The environment variable ROUND_TRIP_API_KEY is not set" },
     });
     const id = created.body.provider.id as string;
 
@@ -207,7 +211,7 @@ describe("providers", () => {
       const res = await call<ErrorBody>(
         "POST",
         "/providers",
-        validProvider({ name: "hdr", authScheme: "header", authHeaderName: "X-Api-Key", secretName: "K", extraHeaders: { [header]: "x" } }),
+        validProvider({ name: "hdr", authScheme: "header", authHeaderName: "X-Api-Key", secretName: "K_API_KEY", extraHeaders: { [header]: "x" } }),
       );
       expect(res.status, header).toBe(400);
       expect(res.body.error.fields!.extraHeaders).toContain("cannot be overridden");
@@ -504,6 +508,45 @@ describe("failed logins", () => {
     const elsewhere = await fetch(`${stack.parley.url}/api/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: ADMIN_TOKEN }) });
     expect(elsewhere.status).toBe(200);
     expect((await call("GET", "/providers")).status).toBe(200);
+    await from.close();
+  });
+
+  it("count wrong Bearer tokens on any admin route too, in the same budget as the login form", async () => {
+    const from = new Agent({ localAddress: "127.0.0.3" });
+    const withBearer = (token: string, p = "/providers") =>
+      undiciFetch(`${stack.parley.url}/api/admin${p}`, { headers: { authorization: `Bearer ${token}` }, dispatcher: from });
+    // Right tokens are not counted: a script may call as often as it likes.
+    for (let i = 0; i < 15; i++) expect((await withBearer(ADMIN_TOKEN)).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await withBearer(`guess-${i}`, i % 2 ? "/health" : "/models")).status).toBe(401);
+    const limited = await withBearer("guess-again");
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(800);
+    // Locked for the form as well, and for the right token: no guess can be tested while locked.
+    const login = await undiciFetch(`${stack.parley.url}/api/admin/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: ADMIN_TOKEN }),
+      dispatcher: from,
+    });
+    expect(login.status).toBe(429);
+    expect((await withBearer(ADMIN_TOKEN)).status).toBe(429);
+    await from.close();
+  });
+
+  it("count each try before checking it, so parallel guesses get no more than the budget", async () => {
+    const from = new Agent({ localAddress: "127.0.0.4", connections: 50 });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        undiciFetch(`${stack.parley.url}/api/admin/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ token: `parallel-${i}` }),
+          dispatcher: from,
+        }).then(async (r) => (await r.body?.cancel(), r.status)),
+      ),
+    );
+    expect(results.filter((s) => s === 401)).toHaveLength(10);
+    expect(results.filter((s) => s === 429)).toHaveLength(190);
     await from.close();
   });
 });

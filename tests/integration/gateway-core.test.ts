@@ -54,6 +54,8 @@ function gateway(requestMs: number) {
   const providerStatus = new ProviderStatus();
   const gw = createGateway({
     registry,
+    // The scripted upstream is on loopback.
+    allowPrivateUpstreams: true,
     breaker: new CircuitBreaker({ failureThreshold: 1000, cooldownMs: 1000 }),
     providerStatus,
     workerHealth: new WorkerHealth({ intervalMs: 60_000, persist: async () => {} }),

@@ -261,15 +261,15 @@ describe("POST /api/enhance", () => {
     expect(row.cost).toBeCloseTo((80 * 0.25 + 9 * 1.25) / 1e6, 12);
   });
 
-  it("ignores a session that is not the caller's", async () => {
+  it("answers another client's session as not found, like every other route, and calls no model", async () => {
     const owner = parley.client();
     const { body: created } = await owner.json<{ session: { id: string } }>("/api/sessions", {
       method: "POST",
       body: JSON.stringify({ scenario: "refund-request" }),
     });
     const res = await enhance(parley.client(), { text: "hello", sessionId: created.session.id });
-    expect(res.status).toBe(200);
-    expect(upstream.requests[0]!.body.messages[0]!.content).not.toContain("refund");
+    expect(res.status).toBe(404);
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it.each([

@@ -38,6 +38,8 @@ export async function startParley(opts: { env?: Record<string, string | undefine
     PARLEY_DATA_DIR: dataDir,
     LOG_LEVEL: "debug",
     PARLEY_WEB_DIR: path.join(ROOT, "test-results", "web"),
+    // The scripted upstreams listen on loopback; the rule that refuses private targets has its own test.
+    ALLOW_PRIVATE_UPSTREAMS: "true",
   };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   // The starter learns the port from the "listening" line, logged at info.

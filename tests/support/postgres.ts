@@ -4,7 +4,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-export type TempPostgres = { url: string; stop(): void };
+export type TempPostgres = {
+  url: string;
+  stop(): void;
+  /** Stops the server (as a crash or an operator would: `immediate`), keeping its data, until `start`. */
+  halt(): void;
+  /** Starts it again on the same port with the same data. */
+  start(): void;
+};
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,24 +55,30 @@ export async function startTempPostgres(): Promise<TempPostgres> {
   chmodSync(dir, 0o700);
   const port = await freePort();
   run("initdb", ["-D", dataDir, "-U", "parley", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-  run("pg_ctl", [
-    "-D",
-    dataDir,
-    "-l",
-    path.join(dir, "server.log"),
-    "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-    "-w",
-    "-t",
-    "60",
-    "start",
-  ]);
+  const start = () =>
+    run("pg_ctl", [
+      "-D",
+      dataDir,
+      "-l",
+      path.join(dir, "server.log"),
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      "-w",
+      "-t",
+      "60",
+      "start",
+    ]);
+  start();
   run("createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "parley", "parley_test"]);
   return {
     url: `postgres://parley@127.0.0.1:${port}/parley_test`,
+    halt: () => void run("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]),
+    start: () => void start(),
     stop: () => {
       try {
         run("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+      } catch {
+        // already halted
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -185,7 +185,8 @@ export class ScriptedUpstream {
     switch (script.kind) {
       case "status":
         res.writeHead(script.status, { "Content-Type": "application/json", ...script.headers });
-        res.end(JSON.stringify(script.body ?? { error: { message: `scripted ${script.status}`, code: script.status } }));
+        // A string body goes as it is (an HTML error page, say); anything else as JSON.
+        res.end(typeof script.body === "string" ? script.body : JSON.stringify(script.body ?? { error: { message: `scripted ${script.status}`, code: script.status } }));
         return;
       case "hang":
         return; // the request stays open until the client gives up

@@ -7,6 +7,8 @@ import { AppError, notFound } from "../../errors.js";
 import type { AdminEnv } from "../../middleware/admin-auth.js";
 import { readJson, readOptionalJson, UUID_RE, validate } from "../validation.js";
 import { z } from "zod";
+import { SEEDED_WORKER } from "../../gateway/registry.js";
+import { privateUrlTarget } from "../../gateway/upstream-guard.js";
 import { editable, unique, type AdminDeps } from "./shared.js";
 
 const probeSchema = z.object({ modelId: z.uuid().optional() }).strict();
@@ -34,6 +36,17 @@ export function providerRoutes(deps: AdminDeps) {
 
   const taken = (name: string) => `Another provider is already named "${name}"`;
 
+  /** What the shared schema cannot know: which variables this deployment lets a provider read, and which hosts it may reach. */
+  const checkDeployment = (input: { name: string; baseUrl: string; secretName: string | null }) => {
+    const fields: Record<string, string> = {};
+    const secretProblem = input.secretName ? deps.secretNameProblem(input.secretName) : undefined;
+    if (secretProblem) fields.secretName = secretProblem;
+    const target = deps.allowPrivateUpstreams || input.name === SEEDED_WORKER ? undefined : privateUrlTarget(input.baseUrl);
+    if (target) fields.baseUrl = target;
+    const first = Object.entries(fields)[0];
+    if (first) throw new AppError(400, "invalid_request", `${first[0]}: ${first[1]}`, fields);
+  };
+
   return new Hono<AdminEnv>()
     .get("/", async (c) => {
       const rows = await listProviderRows(database.require());
@@ -41,6 +54,7 @@ export function providerRoutes(deps: AdminDeps) {
     })
     .post("/", async (c) => {
       const input = await readJson(c, providerCreateSchema);
+      checkDeployment(input);
       const row = await unique(insertProvider(database.require(), input), "name", taken(input.name));
       await deps.reloadRegistry();
       deps.log.info({ provider: row.name }, "admin created a provider");
@@ -51,6 +65,7 @@ export function providerRoutes(deps: AdminDeps) {
       const row = await load(c.req.param("id"));
       const patch = await readJson(c, providerPatchSchema);
       const input = validate(providerSchema, { ...editable(providerSchema, row), ...patch });
+      checkDeployment(input);
       const updated = await unique(updateProvider(database.require(), row.id, input), "name", taken(input.name));
       if (!updated) throw notFound("Provider");
       await deps.reloadRegistry();

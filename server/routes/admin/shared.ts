@@ -27,6 +27,9 @@ export type AdminDeps = {
   isHttps: (c: Context) => boolean;
   /** Wrong admin tokens per address, from the login form and Bearer headers alike. */
   failedLogins: FailedLogins;
+  /** Why a provider may not read this environment variable, if it may not. */
+  secretNameProblem: (name: string) => string | undefined;
+  allowPrivateUpstreams: boolean;
   instanceId: string;
 };
 
