@@ -27,11 +27,13 @@ const STORAGE_CODES = new Set([
 
 export function classifyDatabaseError(err: unknown): DatabaseFailure | undefined {
   const code = errorCode(err);
+  const message = String((err as { cause?: { message?: unknown }; message?: unknown })?.cause?.message ?? (err as { message?: unknown })?.message ?? "");
   if (code) {
     if (UNREACHABLE_CODES.has(code) || code.startsWith("08")) return "unreachable";
     if (STORAGE_CODES.has(code)) return "storage";
+    // insufficient_privilege is a grant problem, unless it is the files under the database that may not be written.
+    if (code === "42501" && /could not (open|create|write|extend|fsync)|Permission denied/i.test(message)) return "storage";
   }
-  const message = String((err as { message?: unknown })?.message ?? "");
   if (/PGlite is closed|database (is )?closed|Aborted\(\)/i.test(message)) return "unreachable";
   return undefined;
 }

@@ -35,7 +35,8 @@ export class DatabaseLifecycle {
   private lastError: string | undefined;
   private failure: DbCondition["failure"];
   private lastWriteCheck: { at: number; ok: boolean } | undefined;
-  private reopening: Promise<void> | undefined;
+  private reopening: Promise<boolean> | undefined;
+  private probes = 0;
 
   constructor(
     private readonly opts: { databaseUrl?: string; dataDir: string; retryMs?: number },
@@ -132,29 +133,35 @@ export class DatabaseLifecycle {
 
   private scheduleProbe() {
     if (this.closed || this.probeTimer) return;
+    // Every 2 s at first, then less often (up to every 10 s) for a long outage.
+    const wait = Math.min(RECOVERY_PROBE_MS * 2 ** Math.floor(this.probes++ / 5), 10_000);
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
       void this.probe();
-    }, RECOVERY_PROBE_MS);
+    }, wait);
     this.probeTimer.unref();
   }
 
   private async probe() {
     if (this.closed || !this.failure) return;
     const failed = this.failure;
+    // An embedded engine that met a file it could not write keeps failing on that file after the
+    // cause is gone, until it is opened again: so the check is made on a fresh engine (opening
+    // fails cleanly while the folder is still unwritable). Postgres reconnects by itself.
+    const reopened = this.kind === "pglite" ? await this.reopen() : true;
     this.failure = undefined; // a failure during the check records itself again
-    if (await this.writeCheck()) {
+    if (reopened && (await this.writeCheck())) {
+      this.probes = 0;
       this.log.info({ db: this.kind, outageS: Math.round((Date.now() - failed.since) / 1000) }, "database is back");
       return;
     }
     this.failure ??= failed;
     this.failure.since = failed.since;
-    // An embedded engine that stopped answering altogether is opened again; Postgres reconnects by itself.
-    if (this.kind === "pglite" && this.failure.kind === "unreachable") await this.reopen();
     this.scheduleProbe();
   }
 
-  private reopen(): Promise<void> {
+  /** Closes the embedded engine and opens it again; resolves whether the new one is up. */
+  private reopen(): Promise<boolean> {
     this.reopening ??= (async () => {
       // One process per data directory: the old engine lets go before the new one opens it.
       await this.handle?.close().catch(() => {});
@@ -163,8 +170,10 @@ export class DatabaseLifecycle {
         await this.onReady(handle);
         this.handle = handle;
         this.log.warn({ db: this.kind }, "embedded database reopened");
+        return true;
       } catch (err) {
-        this.log.error(errorFields(err), "reopening the embedded database failed");
+        this.log.warn(errorFields(err), "the embedded database cannot be opened yet; trying again");
+        return false;
       } finally {
         this.reopening = undefined;
       }

@@ -17,14 +17,21 @@ export function healthRoutes(deps: {
 }) {
   return new Hono().get("/", async (c) => {
     c.header("Cache-Control", "no-store");
-    const db = await deps.database.status();
+    const condition = await deps.database.condition();
+    const db = condition.status;
     const rateLimit = deps.rateLimitStatus();
     return c.json({
-      status: db === "unavailable" || rateLimit.degraded ? "degraded" : "ok",
+      status: db === "unavailable" || !condition.writable || rateLimit.degraded ? "degraded" : "ok",
       /** Which process answered: behind a load balancer, each instance says its own name. */
       instance: deps.instanceId,
       db,
-      database: { kind: deps.database.kind, reachable: db !== "unavailable" },
+      database: {
+        kind: deps.database.kind,
+        reachable: db !== "unavailable",
+        /** A real write succeeded lately; false while the disk is full or read-only, say. */
+        writable: condition.writable,
+        ...(condition.failure ? { failing: { kind: condition.failure.kind, since: condition.failure.since, error: condition.failure.error } } : {}),
+      },
       rateLimit,
       version: deps.version,
       /** The version of the routing data this instance runs on: equal on every instance once they have reloaded. */

@@ -16,6 +16,8 @@ export type ParleyProcess = {
 };
 
 export type Client = {
+  /** The cookies this client holds, to carry them to another instance (or a restarted one). */
+  cookie(): string;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   json<T = unknown>(path: string, init?: RequestInit): Promise<{ status: number; body: T; headers: Headers }>;
 };
@@ -27,7 +29,14 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
  * own data directory. The environment is built from scratch so nothing of the developer's
  * (an OPENROUTER_API_KEY, say) leaks into a test.
  */
-export async function startParley(opts: { env?: Record<string, string | undefined>; dataDir?: string } = {}): Promise<ParleyProcess> {
+export async function startParley(
+  opts: {
+    env?: Record<string, string | undefined>;
+    dataDir?: string;
+    /** Run as this system user (when the tests run as root), so file permissions apply to Parley. */
+    user?: { uid: number; gid: number };
+  } = {},
+): Promise<ParleyProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "parley-test-"));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -45,8 +54,12 @@ export async function startParley(opts: { env?: Record<string, string | undefine
   // The starter learns the port from the "listening" line, logged at info.
   if (["warn", "error", "fatal", "silent"].includes(env.LOG_LEVEL!)) throw new Error("startParley needs LOG_LEVEL info or lower");
 
-  const { child, logs, ready: port } = await spawnUntil("Parley", "server/main.ts", env, (line) =>
-    line.includes('"msg":"listening"') ? (JSON.parse(line) as { port: number }).port : undefined,
+  const { child, logs, ready: port } = await spawnUntil(
+    "Parley",
+    "server/main.ts",
+    env,
+    (line) => (line.includes('"msg":"listening"') ? (JSON.parse(line) as { port: number }).port : undefined),
+    opts.user,
   );
 
   const url = `http://127.0.0.1:${port}`;
@@ -73,8 +86,9 @@ export async function spawnUntil<T>(
   script: string,
   env: Record<string, string>,
   isReady: (line: string) => T | undefined,
+  user?: { uid: number; gid: number },
 ): Promise<{ child: ChildProcess; logs: string[]; ready: T }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], ...user });
   const logs: string[] = [];
   const ready = await new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${name} was not ready within 60 s`)), 60_000);
@@ -124,8 +138,8 @@ export function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-export function cookieClient(base: string): Client {
-  let cookie = "";
+export function cookieClient(base: string, initialCookie = ""): Client {
+  let cookie = initialCookie;
   const doFetch = async (p: string, init: RequestInit = {}): Promise<Response> => {
     // Parley gives a browser its id on a page load, never on a change: a new client loads first, as a browser would.
     if (!cookie && init.method && init.method !== "GET") await (await doFetch("/api/sessions")).body?.cancel();
@@ -138,6 +152,7 @@ export function cookieClient(base: string): Client {
     return res;
   };
   return {
+    cookie: () => cookie,
     fetch: doFetch,
     json: async <T>(p: string, init?: RequestInit) => {
       const res = await doFetch(p, init);

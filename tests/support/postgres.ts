@@ -86,7 +86,7 @@ export async function startTempPostgres(): Promise<TempPostgres> {
   };
 }
 
-function userIds(name: string): { uid: number; gid: number } {
+export function userIds(name: string): { uid: number; gid: number } {
   const uid = Number(execFileSync("id", ["-u", name]).toString().trim());
   const gid = Number(execFileSync("id", ["-g", name]).toString().trim());
   return { uid, gid };
