@@ -12,6 +12,12 @@ const newest = (dir) =>
 
 const sources = Math.max(newest("web"), statSync("server/views.ts").mtimeMs);
 if (!existsSync(out) || statSync(out).mtimeMs < sources) {
+  // Vite is a build tool (a dev dependency): an install without dev dependencies serves a web app built beforehand.
+  if (!existsSync("node_modules/vite/bin/vite.js")) {
+    if (existsSync(out)) process.exit(0);
+    console.error("The web app is not built, and Vite is not installed (dev dependencies were left out): run `npm install && npm run build` first.");
+    process.exit(1);
+  }
   console.log("Building the web app…");
   execFileSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
     stdio: "inherit",

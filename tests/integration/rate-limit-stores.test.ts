@@ -45,6 +45,27 @@ describe("Redis (one Lua script per decision)", () => {
     await b.close();
   });
 
+  it("counts and refunds atomically: 200 parallel tries of which only the wrong ones stay counted get exactly the limit", async () => {
+    // The failed-login rule: each try is counted first, and given back when the token was right.
+    const a = new RedisStore({ url: redis.url });
+    const b = new RedisStore({ url: redis.url });
+    const limits = [a.limiter(policy("refund", 10)), b.limiter(policy("refund", 10))];
+    const tries = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const limiter = limits[i % 2]!;
+        const d = await limiter.consume("address");
+        const right = i % 4 === 0;
+        if (d.allowed && right) await limiter.refund("address", d);
+        return { allowed: d.allowed, right };
+      }),
+    );
+    // Never more wrong guesses checked than the limit, however the tries interleave.
+    expect(tries.filter((t) => t.allowed && !t.right).length).toBeLessThanOrEqual(10);
+    expect(await inspect.zcard("parley:rl:refund:address")).toBe(tries.filter((t) => t.allowed && !t.right).length);
+    await a.close();
+    await b.close();
+  });
+
   it("peeks without counting, and keeps clients and policies apart", async () => {
     const store = new RedisStore({ url: redis.url });
     const one = store.limiter(policy("peek", 2));
