@@ -60,6 +60,7 @@ export class ScriptedUpstream {
   private queue: Script[] = [];
   private byModel = new Map<string, Script[]>();
   private defaultScript: Script = DEFAULT_SCRIPT;
+  private chooser: ((model: string) => Script) | undefined;
   private waiters: { n: number; resolve: () => void }[] = [];
   private sockets = new Set<import("node:net").Socket>();
   private gates: (() => void)[] = [];
@@ -118,12 +119,19 @@ export class ScriptedUpstream {
     return this;
   }
 
+  /** Picks each request's script (when none is queued) by a function: a soak's random faults. */
+  setChooser(choose: ((model: string) => Script) | undefined): this {
+    this.chooser = choose;
+    return this;
+  }
+
   reset(): void {
     this.resume();
     this.earlyResumes = 0;
     this.queue = [];
     this.byModel.clear();
     this.defaultScript = DEFAULT_SCRIPT;
+    this.chooser = undefined;
     this.requests.length = 0;
     this.health = { status: 200, body: { isHealthy: true } };
   }
@@ -154,7 +162,7 @@ export class ScriptedUpstream {
     const forModel = this.byModel.get(model);
     if (forModel?.length) return forModel.shift()!;
     if (this.queue.length) return this.queue.shift()!;
-    return this.defaultScript;
+    return this.chooser?.(model) ?? this.defaultScript;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
