@@ -32,7 +32,7 @@ export function classifyDatabaseError(err: unknown): DatabaseFailure | undefined
     if (UNREACHABLE_CODES.has(code) || code.startsWith("08")) return "unreachable";
     if (STORAGE_CODES.has(code)) return "storage";
     // insufficient_privilege is a grant problem, unless it is the files under the database that may not be written.
-    if (code === "42501" && /could not (open|create|write|extend|fsync)|Permission denied/i.test(message)) return "storage";
+    if (code === "42501" && /could not (open|create|write|extend|fsync)/.test(message)) return "storage";
   }
   if (/PGlite is closed|database (is )?closed|Aborted\(\)/i.test(message)) return "unreachable";
   return undefined;
