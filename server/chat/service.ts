@@ -1,6 +1,5 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getPublicScenario } from "../db/queries/scenarios.js";
-import type { Database } from "../db/client.js";
 import {
   claimSessionForReply,
   createSession,
@@ -19,13 +18,10 @@ import type { Logger } from "../logger.js";
 import { buildPrompt } from "./prompt.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
-import { errorFields } from "../error-report.js";
 
 export type { MessageView, ReplyEvent };
 
-
 export const toMessageView = (m: MessageRow): MessageView => pickFields(m, MESSAGE_VIEW_FIELDS);
-
 
 /** A reply that could not start carries the reason; one that started streams its events. */
 export type Reply =

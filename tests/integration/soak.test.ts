@@ -21,7 +21,7 @@ import { ScriptedUpstream, type Script } from "../support/upstream.js";
 const ADMIN_TOKEN = "soak-admin-token-0123456789abcdef";
 const API_KEY = "soak-api-key-secret";
 const CLIENTS = 8;
-const ROUNDS = 30;
+const ROUNDS = 20;
 /** Answers a client may get with a 5xx, each documented in the README. */
 const DOCUMENTED_5XX = new Set(["db_unavailable", "upstream_error", "upstream_unavailable", "no_provider"]);
 const FINISHED = new Set(["stop", "length", "error", "aborted", "interrupted", "opening"]);
