@@ -37,7 +37,7 @@ export async function benchChat(): Promise<string> {
   upstream.setDefault({ kind: "stream", chunks: CHUNKS, usage: { prompt_tokens: 100, completion_tokens: CHUNKS.length } });
   const parley = await startParley({
     // The limiter runs on every request (its cost is in the figures) but never refuses one here.
-    env: { OPENROUTER_API_KEY: "sk-bench", OPENROUTER_BASE_URL: upstream.baseUrl, LOG_LEVEL: "info", PARLEY_API_KEYS: "pk-bench", RATE_LIMIT_PER_MIN: "1000000" },
+    env: { OPENROUTER_API_KEY: "sk-bench", OPENROUTER_BASE_URL: upstream.baseUrl, LOG_LEVEL: "info", PARLEY_API_KEYS: "pk-bench", RATE_LIMIT_PER_MIN: "1000000", RATE_LIMIT_PER_ADDRESS_PER_MIN: "1000000" },
   });
   try {
     const direct: Sample[] = [];
