@@ -131,7 +131,7 @@ log.info(
 const adminAuth = new AdminAuth(config.adminToken, config.adminSessionMs);
 const clientIds = new ClientIds();
 
-database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (handle) => {
+database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log, async (handle, { reopened }) => {
   const { seeded } = await seedDefaults(handle.db);
   if (seeded) log.info("default scenarios, providers and models seeded");
   clientIds.setKey(await clientIdSigningKey(handle.db, ClientIds.newKey));
@@ -139,7 +139,8 @@ database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: con
   // Printed once, to the console only (never to the log): its hash is all that is kept.
   if (generated) process.stdout.write(adminTokenNotice(generated));
   // What this instance was writing when it last stopped (a crash, kill -9) is released and marked, so no conversation stays locked.
-  const stale = await clearStaleClaims(handle.db, config.instanceId, handle.kind === "pglite");
+  // Not when the embedded engine is reopened in a running process: its claims are live replies waiting to be stored.
+  const stale = reopened ? 0 : await clearStaleClaims(handle.db, config.instanceId, handle.kind === "pglite");
   if (stale > 0) log.warn({ sessions: stale }, "released conversations left claimed by a previous run; their unfinished replies are marked interrupted");
   await registerWorker();
   await registrySync.start(handle);

@@ -41,8 +41,8 @@ export class DatabaseLifecycle {
   constructor(
     private readonly opts: { databaseUrl?: string; dataDir: string; retryMs?: number },
     private readonly log: Logger,
-    /** Runs once the schema is up to date: seeding, loading the registry. */
-    private readonly onReady: (handle: DbHandle) => Promise<void>,
+    /** Runs once the schema is up to date: seeding, loading the registry; again (`reopened`) after an embedded engine is reopened. */
+    private readonly onReady: (handle: DbHandle, how: { reopened: boolean }) => Promise<void>,
   ) {}
 
   /** Tries once; on failure schedules retries and resolves anyway. */
@@ -50,7 +50,7 @@ export class DatabaseLifecycle {
     try {
       const handle = await openDatabase(this.opts);
       if (this.closed) return void (await handle.close());
-      await this.onReady(handle);
+      await this.onReady(handle, { reopened: false });
       this.handle = handle;
       this.lastError = undefined;
       this.log.info({ db: handle.kind }, "database ready");
@@ -167,7 +167,7 @@ export class DatabaseLifecycle {
       await this.handle?.close().catch(() => {});
       try {
         const handle = await openDatabase(this.opts);
-        await this.onReady(handle);
+        await this.onReady(handle, { reopened: true });
         this.handle = handle;
         this.log.warn({ db: this.kind }, "embedded database reopened");
         return true;

@@ -398,7 +398,7 @@ describe("small things the probe found", () => {
     const big = await undiciFetch(`${parley.url}/api/sessions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ scenario: "x".repeat(10_000) }),
+      body: JSON.stringify({ scenario: "x".repeat(2_000_000) }),
       dispatcher: agent,
     });
     expect(big.status).toBe(413);
