@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,12 +8,32 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 
 /**
  * The tiny GGUF models the worker tests run on, read where they lie (never copied into the project).
- * PARLEY_TEST_MODELS points elsewhere; by default, the workplace's shared folder beside the project
- * (or at /work/shared, for a clone made somewhere else).
+ * PARLEY_TEST_MODELS points elsewhere; by default the workplace's `shared/models` beside the project,
+ * else beside a folder further up (a clone made in a subfolder), else beside the repository a clone
+ * was made from (a clone made somewhere else entirely). No machine's path is written down.
  */
+function besideAncestors(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    out.push(path.join(path.dirname(d), "shared", "models"));
+    if (path.dirname(d) === d) return out;
+  }
+}
+
+function clonedFrom(): string | undefined {
+  try {
+    const url = execFileSync("git", ["config", "--get", "remote.origin.url"], { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const local = url.startsWith("file://") ? url.slice("file://".length) : url;
+    return path.isAbsolute(local) && existsSync(local) ? local : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const origin = clonedFrom();
 const MODEL_DIRS = process.env.PARLEY_TEST_MODELS
   ? [path.resolve(process.env.PARLEY_TEST_MODELS)]
-  : [path.join(ROOT, "..", "shared", "models"), "/work/shared/models"];
+  : [...besideAncestors(ROOT), ...(origin ? besideAncestors(origin) : [])];
 export const TEST_MODELS_DIR = MODEL_DIRS.find((d) => existsSync(d)) ?? MODEL_DIRS[0]!;
 
 export type TestModel = { path: string; available: true } | { path: string; available: false; reason: string };
