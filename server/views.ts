@@ -24,6 +24,7 @@ export type ScenarioSource = "database" | "builtin";
 
 export const MESSAGE_VIEW_FIELDS = [
   "id",
+  "parentId",
   "role",
   "content",
   "finishReason",
@@ -33,7 +34,10 @@ export const MESSAGE_VIEW_FIELDS = [
   "createdAt",
 ] as const satisfies readonly (keyof MessageRow)[];
 
-export type MessageView = Pick<MessageRow, (typeof MESSAGE_VIEW_FIELDS)[number]>;
+export type MessageView = Pick<MessageRow, (typeof MESSAGE_VIEW_FIELDS)[number]> & {
+  /** For a message with siblings (a reply's swipes, an edit's versions): all of them, itself included, oldest first. */
+  siblings?: string[];
+};
 
 /** Copies only the listed fields: what is not on the list never reaches a browser. */
 export function pickFields<T, K extends keyof T>(row: T, fields: readonly K[]): Pick<T, K> {

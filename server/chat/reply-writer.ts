@@ -58,6 +58,13 @@ export class ReplyWriter {
     this.replaces = id;
   }
 
+  /** The message the reply answers: its parent in the conversation's tree. */
+  private parentId: string | null = null;
+
+  replyTo(parentId: string | null) {
+    this.parentId = parentId;
+  }
+
   private get db(): Database | undefined {
     return this.opts.database.db;
   }
@@ -143,7 +150,14 @@ export class ReplyWriter {
   }
 
   private rowFields(content: string): NewMessageRow {
-    return { sessionId: this.sessionId, role: "assistant", content, provider: this.meta?.provider ?? null, model: this.meta?.model ?? null };
+    return {
+      sessionId: this.sessionId,
+      parentId: this.parentId,
+      role: "assistant",
+      content,
+      provider: this.meta?.provider ?? null,
+      model: this.meta?.model ?? null,
+    };
   }
 
   /** The final row: nothing when no text came (and none was saved), else the streamed row completed. */

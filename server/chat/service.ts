@@ -1,13 +1,19 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getPublicScenario } from "../db/queries/scenarios.js";
 import {
+  activePath,
   claimSessionForReply,
   createSession,
+  getMessage,
   getOwnedSession,
   getOwnedSessionForReply,
   insertMessage,
   listActiveMessages,
   listClientSessions,
+  newestBelow,
+  releaseReply,
+  setLeaf,
+  siblingsOf,
 } from "../db/queries/sessions.js";
 import type { MessageRow } from "../db/schema.js";
 import { AppError, badRequest, notFound } from "../errors.js";
@@ -50,6 +56,8 @@ type ReplyContext = {
   modelKey: string | null;
   /** The reply this one replaces (regenerate), superseded once the new one has text. */
   replaces?: string;
+  /** The message the reply answers: the new reply becomes its child. */
+  parentId: string | null;
   writer: ReplyWriter;
   signal: AbortSignal;
 };
@@ -104,7 +112,8 @@ export function createChatService(deps: {
     const db = database.require();
     const owned = await getOwnedSession(db, sessionId, clientId);
     if (!owned) throw notFound("Session");
-    const messages = await listActiveMessages(db, sessionId);
+    const messages = await listActiveMessages(db, sessionId, owned.session.leafId);
+    const siblings = await siblingsOf(db, sessionId, messages);
     // A row still marked streaming while nobody holds the session was cut off by a crash.
     const claimLive = owned.session.replyingUntil !== null && owned.session.replyingUntil.getTime() > Date.now();
     return {
@@ -112,8 +121,29 @@ export function createChatService(deps: {
       scenario: owned.scenario,
       createdAt: owned.session.createdAt,
       updatedAt: owned.session.updatedAt,
-      messages: messages.map((m) => toMessageView(!claimLive && m.finishReason === "streaming" ? { ...m, finishReason: "interrupted" } : m)),
+      messages: messages.map((m) => {
+        const view = toMessageView(!claimLive && m.finishReason === "streaming" ? { ...m, finishReason: "interrupted" } : m);
+        const group = siblings.get(m.id);
+        return group ? { ...view, siblings: group } : view;
+      }),
     };
+  }
+
+  /**
+   * Switches the conversation to another version of a message (a swipe): the active path then
+   * runs through it, down to the newest message below it. One change at a time: refused while a
+   * reply is being written (the same claim as a reply).
+   */
+  async function selectMessage(input: { clientId: string; sessionId: string; messageId: string }): Promise<SessionView> {
+    const { db } = await claim(input.clientId, input.sessionId);
+    try {
+      const target = await getMessage(db, input.sessionId, input.messageId);
+      if (!target) throw notFound("Message");
+      await setLeaf(db, input.sessionId, (await newestBelow(db, input.sessionId, target.id)) ?? target.id);
+    } finally {
+      await releaseReply(db, input.sessionId, deps.instanceId);
+    }
+    return getSessionView(input.clientId, input.sessionId);
   }
 
   /** Claims the session for one reply (or says why not) and starts its writer. */
@@ -158,11 +188,12 @@ export function createChatService(deps: {
     const { db, owned } = await claim(input.clientId, input.sessionId);
     const writer = writerFor(input.sessionId);
     return claimed(writer, async () => {
-      const userMessage = await insertMessage(db, { sessionId: input.sessionId, role: "user", content });
+      const userMessage = await insertMessage(db, { sessionId: input.sessionId, parentId: owned.leafId, role: "user", content });
       const reply = await startReply({
         db,
         clientId: input.clientId,
         ...owned, // the session's id, and its scenario's prompt, task and model
+        parentId: userMessage.id,
         writer,
         signal: input.signal,
       });
@@ -170,24 +201,34 @@ export function createChatService(deps: {
     });
   }
 
-  /** A new reply to the last user message; the reply it replaces is kept, marked superseded. */
-  async function regenerate(input: { clientId: string; sessionId: string; signal: AbortSignal }) {
+  /**
+   * Another reply where there was one: a sibling of `messageId` (a swipe on any reply), or, without
+   * it, of the last message of the thread (when that is the person's, its missing answer). The
+   * reply it stands beside is kept, reachable by switching back; the thread follows the new one.
+   */
+  async function regenerate(input: { clientId: string; sessionId: string; messageId?: string; signal: AbortSignal }) {
     const { db, owned } = await claim(input.clientId, input.sessionId);
     const writer = writerFor(input.sessionId);
     return claimed(writer, async () => {
-      const history = await listActiveMessages(db, input.sessionId);
-      const last = history.at(-1);
-      if (!last || last.finishReason === "opening") {
+      const target = input.messageId
+        ? await getMessage(db, input.sessionId, input.messageId)
+        : owned.leafId
+          ? await getMessage(db, input.sessionId, owned.leafId)
+          : undefined;
+      if (input.messageId && !target) throw notFound("Message");
+      if (!target || target.finishReason === "opening") {
         throw badRequest("nothing_to_regenerate", "There is no reply to regenerate yet: send a message first");
       }
-      const replaces = last.role === "assistant" ? last.id : undefined;
-      // The writer supersedes the old reply when the new one is first saved.
+      const replaces = target.role === "assistant" ? target.id : undefined;
+      const parentId = target.role === "assistant" ? target.parentId : target.id;
+      // The writer marks the old reply superseded (kept, a sibling) when the new one is first saved.
       if (replaces) writer.replacing(replaces);
       const reply = await startReply({
         db,
         clientId: input.clientId,
         ...owned, // the session's id, and its scenario's prompt, task and model
         replaces,
+        parentId,
         writer,
         signal: input.signal,
       });
@@ -196,7 +237,9 @@ export function createChatService(deps: {
   }
 
   async function startReply(ctx: ReplyContext): Promise<Reply> {
-    const history = (await listActiveMessages(ctx.db, ctx.sessionId)).filter((m) => m.id !== ctx.replaces);
+    // The model sees the path down to the message it answers, not what hangs below it on other branches.
+    const history = ctx.parentId ? await activePath(ctx.db, ctx.sessionId, ctx.parentId) : [];
+    ctx.writer.replyTo(ctx.parentId);
     try {
       const open = await gateway.openStream({
         task: ctx.task ?? "roleplay",
@@ -286,7 +329,7 @@ export function createChatService(deps: {
     }
   }
 
-  return { startSession, listSessions, getSessionView, sendMessage, regenerate, idle };
+  return { startSession, listSessions, getSessionView, selectMessage, sendMessage, regenerate, idle };
 }
 
 export type ChatService = ReturnType<typeof createChatService>;

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   doublePrecision,
@@ -62,6 +63,11 @@ export const sessions = pgTable(
     replyingUntil: timestamp("replying_until", { withTimezone: true }),
     /** The instance holding the claim: it clears its own claims when it starts again after a crash. */
     replyingInstance: text("replying_instance"),
+    /**
+     * The end of the conversation's active path: the thread is this message and its ancestors.
+     * Messages form a tree (swipes and edits are siblings), so the path is where the person is.
+     */
+    leafId: uuid("leaf_id").references((): AnyPgColumn => messages.id, { onDelete: "set null" }),
   },
   (t) => [index("sessions_client_idx").on(t.clientId, t.updatedAt)],
 );
@@ -75,6 +81,8 @@ export const messages = pgTable(
     sessionId: uuid("session_id")
       .notNull()
       .references(() => sessions.id, { onDelete: "cascade" }),
+    /** The message this one answers or follows; null for the opening message (and its alternatives). */
+    parentId: uuid("parent_id").references((): AnyPgColumn => messages.id, { onDelete: "cascade" }),
     role: text("role", { enum: ["user", "assistant"] }).notNull(),
     content: text("content").notNull(),
     /**
@@ -95,6 +103,7 @@ export const messages = pgTable(
   },
   (t) => [
     index("messages_session_idx").on(t.sessionId, t.seq),
+    index("messages_parent_idx").on(t.parentId),
     // Few rows are ever mid-stream; start-up finds those a crash left behind without a scan.
     index("messages_streaming_idx").on(t.sessionId).where(sql`${t.finishReason} = 'streaming'`),
   ],

@@ -16,6 +16,10 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
     if (!UUID_RE.test(id)) throw notFound("Session");
     return id;
   };
+  const messageId = (id: string) => {
+    if (!UUID_RE.test(id)) throw notFound("Message");
+    return id;
+  };
 
   return new Hono<AppEnv>()
     // The person's conversations, newest first: any of them is one click away, however old.
@@ -44,5 +48,17 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       const id = sessionId(c.req.param("id"));
       const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, signal: c.req.raw.signal });
       return streamReply(c, reply, undefined, log);
+    })
+    // A swipe: another reply beside this one, wherever it is in the thread.
+    .post("/:id/messages/:messageId/regenerate", deps.limit, async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")), signal: c.req.raw.signal });
+      return streamReply(c, reply, undefined, log);
+    })
+    // Switch to another version of a message: the thread then runs through it.
+    .post("/:id/messages/:messageId/select", async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const session = await chat.selectMessage({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) });
+      return c.json({ session });
     });
 }

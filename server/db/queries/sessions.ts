@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
 import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
@@ -14,8 +14,9 @@ export async function createSession(
       .insert(sessions)
       .values({ clientId: input.clientId, scenarioId: input.scenarioId })
       .returning();
-    await tx.insert(messages).values({
+    await insertMessage(tx, {
       sessionId: session!.id,
+      parentId: null,
       role: "assistant",
       content: input.openingMessage,
       finishReason: "opening",
@@ -78,6 +79,7 @@ export async function claimSessionForReply(db: Database, id: string, clientId: s
       systemPrompt: scenarios.systemPrompt,
       task: scenarios.task,
       modelKey: scenarios.modelKey,
+      leafId: sessions.leafId,
       lapsedClaim: sql<boolean>`${before.replyingUntil} is not null`,
     });
   if (row?.lapsedClaim) await markInterrupted(db, id);
@@ -144,18 +146,92 @@ export async function completeReply(db: Database, id: string, row: Partial<NewMe
   return updated!;
 }
 
-/** The visible conversation: superseded replies stay in the table but not in the thread. */
-export function listActiveMessages(db: Database, sessionId: string): Promise<MessageRow[]> {
+/**
+ * The active path: `leafId` and its ancestors, oldest first. Messages form a tree (a regenerated
+ * reply, later swipes and edits, are siblings), so the thread is one walk from the leaf up.
+ */
+export function activePath(db: Database, sessionId: string, leafId: string): Promise<MessageRow[]> {
+  const path = sql`WITH RECURSIVE "path"("id", "parent_id") AS (
+      SELECT "id", "parent_id" FROM "messages" WHERE "id" = ${leafId} AND "session_id" = ${sessionId}
+      UNION ALL
+      SELECT "m"."id", "m"."parent_id" FROM "messages" "m" JOIN "path" ON "m"."id" = "path"."parent_id"
+    ) SELECT "id" FROM "path"`;
   return db
     .select()
     .from(messages)
-    .where(and(eq(messages.sessionId, sessionId), isNull(messages.supersededAt)))
+    .where(and(eq(messages.sessionId, sessionId), sql`${messages.id} IN (${path})`))
     .orderBy(asc(messages.seq));
 }
 
+/** The visible conversation of a session: its active path (a session without a leaf has only its opening, if that). */
+export async function listActiveMessages(db: Database, sessionId: string, leafId?: string | null): Promise<MessageRow[]> {
+  let leaf = leafId;
+  if (leaf === undefined) {
+    const [row] = await db.select({ leafId: sessions.leafId }).from(sessions).where(eq(sessions.id, sessionId));
+    leaf = row?.leafId ?? null;
+  }
+  return leaf ? activePath(db, sessionId, leaf) : [];
+}
+
+/**
+ * The siblings of each message on a path (itself included), in the order they were written, for
+ * the messages that have any: the swipes of a reply, the versions of an edited message.
+ */
+export async function siblingsOf(db: Database, sessionId: string, path: Pick<MessageRow, "id" | "parentId">[]): Promise<Map<string, string[]>> {
+  const parents = [...new Set(path.map((m) => m.parentId).filter((p): p is string => p !== null))];
+  const hasRoot = path.some((m) => m.parentId === null);
+  if (parents.length === 0 && !hasRoot) return new Map();
+  const rows = await db
+    .select({ id: messages.id, parentId: messages.parentId })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.sessionId, sessionId),
+        or(parents.length ? inArray(messages.parentId, parents) : sql`false`, hasRoot ? isNull(messages.parentId) : sql`false`),
+      ),
+    )
+    .orderBy(asc(messages.seq));
+  const byParent = new Map<string | null, string[]>();
+  for (const r of rows) byParent.set(r.parentId, [...(byParent.get(r.parentId) ?? []), r.id]);
+  const out = new Map<string, string[]>();
+  for (const m of path) {
+    const group = byParent.get(m.parentId) ?? [];
+    if (group.length > 1) out.set(m.id, group);
+  }
+  return out;
+}
+
+/** The newest message at or below `id` on any branch: where switching to `id` brings the person back to. */
+export async function newestBelow(db: Database, sessionId: string, id: string): Promise<string | undefined> {
+  const below = sql`WITH RECURSIVE "below"("id") AS (
+      SELECT "id" FROM "messages" WHERE "id" = ${id} AND "session_id" = ${sessionId}
+      UNION ALL
+      SELECT "m"."id" FROM "messages" "m" JOIN "below" ON "m"."parent_id" = "below"."id"
+    ) SELECT "id" FROM "below"`;
+  const [row] = await db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), sql`${messages.id} IN (${below})`))
+    .orderBy(desc(messages.seq))
+    .limit(1);
+  return row?.id;
+}
+
+/** Moves the session's active path to end at `leafId`. */
+export async function setLeaf(db: Database, sessionId: string, leafId: string): Promise<void> {
+  await db.update(sessions).set({ leafId, updatedAt: sql`now()` }).where(eq(sessions.id, sessionId));
+}
+
+/** A message of the session, with what a tree change needs to know of it. */
+export async function getMessage(db: Database, sessionId: string, id: string): Promise<MessageRow | undefined> {
+  const [row] = await db.select().from(messages).where(and(eq(messages.sessionId, sessionId), eq(messages.id, id)));
+  return row;
+}
+
+/** Adds a message at the end of the active path: it becomes the session's leaf. */
 export async function insertMessage(db: Database, row: NewMessageRow): Promise<MessageRow> {
   const [inserted] = await db.insert(messages).values(row).returning();
-  await db.update(sessions).set({ updatedAt: sql`now()` }).where(eq(sessions.id, row.sessionId));
+  await db.update(sessions).set({ updatedAt: sql`now()`, leafId: inserted!.id }).where(eq(sessions.id, row.sessionId));
   return inserted!;
 }
 

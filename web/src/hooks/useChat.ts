@@ -235,6 +235,7 @@ function openingOf(s: Scenario): Message {
 function localReply(content: string, finishReason: string | null): Message {
   return {
     id: localId("local"),
+    parentId: null,
     role: "assistant",
     content,
     finishReason,

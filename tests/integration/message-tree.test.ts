@@ -1,0 +1,186 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { openDatabase } from "../../server/db/client.js";
+import { seedDefaults } from "../../server/db/seed.js";
+import { createTestDatabase } from "../support/db.js";
+import { createSession, readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
+import { ScriptedUpstream } from "../support/upstream.js";
+
+/**
+ * Conversations as trees: every message has a parent, a session remembers its leaf, and the
+ * thread is the path from the leaf up. Existing conversations migrate into that shape, and a
+ * reply can be swiped (another reply beside it) anywhere, then switched back to.
+ */
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const MIGRATIONS = path.join(ROOT, "server/db/migrations");
+const tmpDirs: string[] = [];
+afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** The migrations as they were before the tree (0000–0004), to build a database as an older Parley left it. */
+function migrationsBeforeTree(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "parley-mig-"));
+  tmpDirs.push(dir);
+  cpSync(MIGRATIONS, dir, { recursive: true });
+  const journalPath = path.join(dir, "meta/_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
+  journal.entries = journal.entries.filter((e) => e.tag < "0005");
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return dir;
+}
+
+type Row = { id: string; parent_id: string | null; content: string };
+
+describe.each(["pglite", "postgres"] as const)("existing conversations on %s", (kind) => {
+  it("become chains, with each regenerated reply a sibling of the one that replaced it, and the leaf at the last visible message", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "parley-tree-"));
+    tmpDirs.push(dataDir);
+    const pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
+    try {
+      // As an older Parley left it: migrations up to 0004, and a conversation with a regenerated reply.
+      const folder = migrationsBeforeTree();
+      let exec: (q: ReturnType<typeof sql>) => Promise<unknown>;
+      let close: () => Promise<void>;
+      if (pg) {
+        const { default: postgres } = await import("postgres");
+        const { drizzle } = await import("drizzle-orm/postgres-js");
+        const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+        const client = postgres(pg.url, { max: 1, onnotice: () => {} });
+        const db = drizzle({ client });
+        await migrate(db, { migrationsFolder: folder });
+        await seedDefaults(db as never);
+        exec = (q) => db.execute(q);
+        close = () => client.end();
+      } else {
+        const { PGlite } = await import("@electric-sql/pglite");
+        const { drizzle } = await import("drizzle-orm/pglite");
+        const { migrate } = await import("drizzle-orm/pglite/migrator");
+        const client = await PGlite.create(path.join(dataDir, "pglite"));
+        const db = drizzle({ client });
+        await migrate(db, { migrationsFolder: folder });
+        await seedDefaults(db as never);
+        exec = (q) => db.execute(q);
+        close = () => client.close();
+      }
+      await exec(sql`insert into sessions (id, client_id, scenario_id) select '00000000-0000-4000-8000-000000000001', 'old-client', id from scenarios where slug = 'refund-request'`);
+      const add = (n: number, role: string, content: string, superseded = false, finish: string | null = "stop") =>
+        exec(sql`insert into messages (id, session_id, role, content, finish_reason, superseded_at)
+          values (${`00000000-0000-4000-8000-0000000001${String(n).padStart(2, "0")}`}, '00000000-0000-4000-8000-000000000001', ${role}, ${content}, ${finish}, ${superseded ? sql`now()` : null})`);
+      await add(0, "assistant", "opening", false, "opening");
+      await add(1, "user", "u1");
+      await add(2, "assistant", "a1");
+      await add(3, "user", "u2");
+      await add(4, "assistant", "a2 (replaced)", true);
+      await add(5, "assistant", "a2 (replaced again)", true);
+      await add(6, "assistant", "a2");
+      await close();
+
+      // The current Parley opens it: migration 0005 turns it into a tree.
+      const handle = await openDatabase({ databaseUrl: pg?.url, dataDir });
+      const result = (await handle.db.execute(sql`select id, parent_id, content from messages order by seq`)) as unknown;
+      const rows = (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+      const id = (content: string) => rows.find((r) => r.content === content)!.id;
+      const parentOf = (content: string) => rows.find((r) => r.content === content)!.parent_id;
+      expect(parentOf("opening")).toBeNull();
+      expect(parentOf("u1")).toBe(id("opening"));
+      expect(parentOf("a1")).toBe(id("u1"));
+      expect(parentOf("u2")).toBe(id("a1"));
+      // Both replaced replies answer u2, beside the one that replaced them.
+      expect(parentOf("a2 (replaced)")).toBe(id("u2"));
+      expect(parentOf("a2 (replaced again)")).toBe(id("u2"));
+      expect(parentOf("a2")).toBe(id("u2"));
+      const leaf = (await handle.db.execute(sql`select leaf_id from sessions`)) as unknown;
+      const leafRows = (Array.isArray(leaf) ? leaf : (leaf as { rows: { leaf_id: string }[] }).rows) as { leaf_id: string }[];
+      expect(leafRows[0]!.leaf_id).toBe(id("a2"));
+      await handle.close();
+    } finally {
+      await pg?.drop();
+    }
+  });
+});
+
+type View = { session: { messages: { id: string; role: string; content: string; parentId: string | null; siblings?: string[] }[] } };
+type ErrorBody = { error: { code: string } };
+
+describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
+  let upstream: ScriptedUpstream;
+  let parley: ParleyProcess;
+  let pg: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  beforeAll(async () => {
+    upstream = await ScriptedUpstream.start();
+    pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
+    parley = await startParley({ env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-tree", DATABASE_URL: pg?.url, RATE_LIMIT_PER_MIN: "100000" } });
+  });
+  afterAll(async () => {
+    await parley?.stop();
+    await upstream?.close();
+    await pg?.drop();
+  });
+
+  const say = async (c: Client, session: string, content: string, reply: string) => {
+    upstream.enqueue({ kind: "stream", chunks: [reply] });
+    const events = await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content }) }));
+    expect(events.at(-1)!.event).toBe("done");
+  };
+  const thread = async (c: Client, session: string) => (await c.json<View>(`/api/sessions/${session}`)).body.session.messages;
+
+  it("another reply to a middle message becomes its sibling; switching back brings the branch below it back", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    await say(c, session, "u1", "a1");
+    await say(c, session, "u2", "a2");
+    const before = await thread(c, session);
+    expect(before.map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
+    const a1 = before[2]!;
+
+    // Swipe on a1, in the middle of the thread: the model sees the thread up to u1 only.
+    upstream.enqueue({ kind: "stream", chunks: ["a1, again"] });
+    const swiped = await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1.id}/regenerate`, { method: "POST", body: "{}" }));
+    expect(swiped.at(-1)).toMatchObject({ event: "done", data: { message: { content: "a1, again", parentId: a1.parentId } } });
+    expect(upstream.requests.at(-1)!.body.messages.map((m) => m.content).slice(-1)).toEqual(["u1"]);
+
+    const after = await thread(c, session);
+    expect(after.map((m) => m.content).slice(1)).toEqual(["u1", "a1, again"]);
+    expect(after.at(-1)!.siblings).toEqual([a1.id, after.at(-1)!.id]);
+
+    // Back to a1: the branch that was below it (u2, a2) returns.
+    const back = await c.json<View>(`/api/sessions/${session}/messages/${a1.id}/select`, { method: "POST", body: "{}" });
+    expect(back.status).toBe(200);
+    expect(back.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
+    expect(back.body.session.messages[2]!.siblings).toHaveLength(2);
+
+    // A new message goes below the branch the person is on, and nothing else moved.
+    await say(c, session, "u3", "a3");
+    expect((await thread(c, session)).map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2", "u3", "a3"]);
+    const other = (await c.json<View>(`/api/sessions/${session}/messages/${after.at(-1)!.id}/select`, { method: "POST", body: "{}" })).body;
+    expect(other.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1, again"]);
+  });
+
+  it("another client's session or message is not found, and a change waits for no reply: 409 while one streams", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    await say(c, session, "u1", "a1");
+    const [, , a1] = await thread(c, session);
+    const stranger = parley.client();
+    expect((await stranger.json<ErrorBody>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await stranger.json<ErrorBody>(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await c.json<ErrorBody>(`/api/sessions/${session}/messages/00000000-0000-4000-8000-000000000000/select`, { method: "POST", body: "{}" })).status).toBe(404);
+    // A message of another session, even the caller's own, is not found in this one.
+    const second = await createSession(c);
+    expect((await c.json<ErrorBody>(`/api/sessions/${second}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(404);
+
+    upstream.enqueue({ kind: "stream", chunks: ["slow ", "reply"], pauseAfter: 1 });
+    const streaming = await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "u2" }) });
+    const reader = streaming.body!.getReader();
+    let seen = "";
+    while (!seen.includes("slow")) seen += new TextDecoder().decode((await reader.read()).value);
+    const refused = await c.json<ErrorBody>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" });
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: "reply_in_progress" } } });
+    upstream.resume();
+    while (!(await reader.read()).done);
+    expect((await c.json<View>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(200);
+  });
+});
