@@ -120,6 +120,41 @@ describe("gallery", () => {
   });
 });
 
+describe("swipes", () => {
+  it("asks for another reply to a middle message, shows ‹ 2/2 ›, and switching back brings the branch below", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/salary-negotiation`);
+    await p.getByTestId("message-assistant").first().waitFor();
+    upstream.enqueue({ kind: "stream", chunks: ["First answer."] }, { kind: "stream", chunks: ["Second answer."] });
+    await sendAndAwaitReply(p, "Opening offer.");
+    await sendAndAwaitReply(p, "My counter.");
+    const replies = p.getByTestId("message-assistant");
+    expect(await replies.count()).toBe(3);
+
+    // "Another reply here" on the first answer, in the middle of the thread.
+    upstream.enqueue({ kind: "stream", chunks: ["A different ", "first answer."], delayMs: 20 });
+    await replies.nth(1).getByRole("button", { name: "Another reply here" }).click();
+    await p.getByText("A different first answer.").waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    const versions = replies.nth(1).getByTestId("versions");
+    await versions.getByText("2/2").waitFor();
+    // The branch below the old answer is not on this one.
+    expect(await p.getByText("My counter.").count()).toBe(0);
+    await p.screenshot({ path: path.join(SHOTS, "chat-swipe-desktop.png"), fullPage: true });
+
+    await versions.getByRole("button", { name: "Previous version" }).click();
+    await p.getByText("My counter.").waitFor();
+    await p.getByText("Second answer.").waitFor();
+    await replies.nth(1).getByTestId("versions").getByText("1/2").waitFor();
+    expect(await p.getByText("A different first answer.").count()).toBe(0);
+
+    // The choice is the server's: a reload shows the same branch.
+    await p.reload();
+    await p.getByText("Second answer.").waitFor();
+    await p.getByTestId("versions").getByText("1/2").waitFor();
+  });
+});
+
 describe("chat", () => {
   it("streams a reply, renders *actions* in italics, and finds the history after a reload", async () => {
     const p = await openPage();

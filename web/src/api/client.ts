@@ -72,6 +72,12 @@ export const api = {
     stream(`/api/sessions/${encodeURIComponent(sessionId)}/messages`, { content }, onEvent, signal),
   regenerate: (sessionId: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>
     stream(`/api/sessions/${encodeURIComponent(sessionId)}/regenerate`, {}, onEvent, signal),
+  /** Another reply beside this one (a swipe), wherever it is in the thread. */
+  regenerateAt: (sessionId: string, messageId: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>
+    stream(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/regenerate`, {}, onEvent, signal),
+  /** Switches the thread to another version of a message; the session as it now reads. */
+  select: (sessionId: string, messageId: string) =>
+    request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/select`, { method: "POST", body: "{}" }),
 };
 
 /** POSTs and reads the reply's server-sent events until the stream ends. */

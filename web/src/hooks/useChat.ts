@@ -184,15 +184,23 @@ export function useChat(slug: string) {
     [scenario, sessionId, slug, runReply],
   );
 
-  /** A fresh reply to the last message; the one it replaces comes back if nothing new arrives. */
+  /** Reads the thread again: the versions of each message are known only to the server. */
+  const refresh = useCallback(async (id: string) => {
+    const { session } = await api.session(id);
+    setMessages(session.messages);
+  }, []);
+
+  /** A fresh reply to the last message; the one it replaces stays a version of it (or comes back if nothing new arrives). */
   const regenerate = useCallback(async () => {
     if (!sessionId || controller.current) return;
     const last = messages.at(-1);
     const replaced = last && last.role === "assistant" && last.finishReason !== "opening" ? last : undefined;
     if (replaced) setMessages((m) => m.filter((x) => x.id !== replaced.id));
+    let answered = false;
     try {
       await whenFree(() =>
         runReply(api.regenerate, sessionId, {
+          onStart: () => (answered = true),
           onNothing: () => replaced && setMessages((m) => [...m, replaced]),
         }),
       );
@@ -200,7 +208,44 @@ export function useChat(slug: string) {
       if (replaced) setMessages((m) => (m.some((x) => x.id === replaced.id) ? m : [...m, replaced]));
       setError(toChatError(err));
     }
-  }, [sessionId, messages, runReply]);
+    // The new reply and the one it stands beside are now versions of each other: show `‹ 2/2 ›`.
+    if (answered && replaced) await refresh(sessionId).catch(() => {});
+  }, [sessionId, messages, runReply, refresh]);
+
+  /**
+   * Another reply beside `messageId` (a swipe on any reply): the thread is cut back to what it
+   * answers while the new one streams; afterwards both are versions, `‹ 2/2 ›`.
+   */
+  const swipe = useCallback(
+    async (messageId: string) => {
+      if (!sessionId || controller.current) return;
+      const at = messages.findIndex((m) => m.id === messageId);
+      if (at < 0) return;
+      const before = messages;
+      setMessages(messages.slice(0, at));
+      try {
+        await whenFree(() => runReply((sid, onEvent, signal) => api.regenerateAt(sid, messageId, onEvent, signal), sessionId, {}));
+      } catch (err) {
+        setError(toChatError(err));
+      }
+      await refresh(sessionId).catch(() => setMessages(before));
+    },
+    [sessionId, messages, runReply, refresh],
+  );
+
+  /** Shows another version of a message, and the branch that was below it. */
+  const selectVersion = useCallback(
+    async (messageId: string) => {
+      if (!sessionId || controller.current) return;
+      try {
+        const { session } = await api.select(sessionId, messageId);
+        setMessages(session.messages);
+      } catch (err) {
+        setError(toChatError(err));
+      }
+    },
+    [sessionId],
+  );
 
   const stop = useCallback(() => controller.current?.abort(), []);
 
@@ -222,6 +267,8 @@ export function useChat(slug: string) {
     loading,
     send,
     stop,
+    swipe,
+    selectVersion,
     regenerate,
     startOver,
     dismissError: () => setError(null),

@@ -74,7 +74,14 @@ export function Chat({ slug }: { slug: string }) {
 
       <div className="messages" role="log" aria-label="Conversation" aria-live="polite">
         {messages.map((m) => (
-          <MessageBubble key={m.id} message={m} scenario={scenario} />
+          <MessageBubble
+            key={m.id}
+            message={m}
+            scenario={scenario}
+            busy={!!streaming || !chat.sessionId}
+            onSwipe={m.role === "assistant" && m.finishReason !== "opening" ? () => void chat.swipe(m.id) : undefined}
+            onSelect={(id) => void chat.selectVersion(id)}
+          />
         ))}
         {streaming && (
           <div className="message assistant streaming" data-testid="streaming-reply" aria-busy="true">
@@ -132,14 +139,58 @@ export function Chat({ slug }: { slug: string }) {
   );
 }
 
-function MessageBubble({ message, scenario }: { message: Message; scenario: { avatarStyle: string; avatarSeed: string } }) {
+function MessageBubble({
+  message,
+  scenario,
+  busy,
+  onSwipe,
+  onSelect,
+}: {
+  message: Message;
+  scenario: { avatarStyle: string; avatarSeed: string };
+  /** A reply is streaming (or there is no session yet): the thread cannot change now. */
+  busy: boolean;
+  /** Asks for another reply beside this one. */
+  onSwipe?: () => void;
+  onSelect: (id: string) => void;
+}) {
   const note = message.finishReason ? FINISH_NOTE[message.finishReason] : undefined;
+  const versions = message.siblings ?? [];
+  const at = versions.indexOf(message.id);
   return (
     <div className={`message ${message.role}`} data-testid={`message-${message.role}`} data-finish={message.finishReason ?? ""}>
       {message.role === "assistant" && <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={32} alt="" />}
       <div className="bubble">
         <Markdown text={message.content} />
         {note && <p className="finish-note">{note}</p>}
+        {(versions.length > 1 || onSwipe) && (
+          <div className="message-tools">
+            {versions.length > 1 && (
+              <span className="versions" data-testid="versions">
+                <button type="button" className="ghost small" aria-label="Previous version" disabled={busy || at <= 0} onClick={() => onSelect(versions[at - 1]!)}>
+                  ‹
+                </button>
+                <span aria-label={`Version ${at + 1} of ${versions.length}`}>
+                  {at + 1}/{versions.length}
+                </span>
+                <button
+                  type="button"
+                  className="ghost small"
+                  aria-label="Next version"
+                  disabled={busy || at >= versions.length - 1}
+                  onClick={() => onSelect(versions[at + 1]!)}
+                >
+                  ›
+                </button>
+              </span>
+            )}
+            {onSwipe && (
+              <button type="button" className="ghost small" aria-label="Another reply here" title="Another reply here" disabled={busy} onClick={onSwipe}>
+                ↻
+              </button>
+            )}
+          </div>
+        )}
       </div>
     </div>
   );
