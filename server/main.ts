@@ -3,7 +3,9 @@ import { serve } from "@hono/node-server";
 import { AdminAuth } from "./admin/auth.js";
 import { FailedLogins } from "./admin/failed-logins.js";
 import { clientIdSigningKey } from "./db/queries/admin-auth.js";
-import { clearStaleClaims } from "./db/queries/sessions.js";
+import { clearStaleClaims, purgeDeleted } from "./db/queries/sessions.js";
+
+const DELETED_MESSAGES_KEPT_DAYS = 30;
 import { ClientIds } from "./middleware/client-id.js";
 import { createApp } from "./app.js";
 import { createEnhanceService } from "./chat/enhance.js";
@@ -139,6 +141,11 @@ database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: con
   // Printed once, to the console only (never to the log): its hash is all that is kept.
   if (generated) process.stdout.write(adminTokenNotice(generated));
   // What this instance was writing when it last stopped (a crash, kill -9) is released and marked, so no conversation stays locked.
+  // Deleted messages are kept 30 days for an undo, then removed for good (the README says so).
+  if (!reopened) {
+    const purged = await purgeDeleted(handle.db, DELETED_MESSAGES_KEPT_DAYS);
+    if (purged > 0) log.info({ messages: purged }, "purged messages deleted more than 30 days ago");
+  }
   // Not when the embedded engine is reopened in a running process: its claims are live replies waiting to be stored.
   const stale = reopened ? 0 : await clearStaleClaims(handle.db, config.instanceId, handle.kind === "pglite");
   if (stale > 0) log.warn({ sessions: stale }, "released conversations left claimed by a previous run; their unfinished replies are marked interrupted");

@@ -31,6 +31,7 @@ export const MESSAGE_VIEW_FIELDS = [
   "provider",
   "model",
   "error",
+  "editedAt",
   "createdAt",
 ] as const satisfies readonly (keyof MessageRow)[];
 

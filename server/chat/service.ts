@@ -1,4 +1,5 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
+import type { Database } from "../db/client.js";
 import { getPublicScenario } from "../db/queries/scenarios.js";
 import {
   activePath,
@@ -10,7 +11,9 @@ import {
   insertMessage,
   listActiveMessages,
   listClientSessions,
+  markDeleted,
   newestBelow,
+  newestSibling,
   releaseReply,
   setLeaf,
   siblingsOf,
@@ -178,17 +181,98 @@ export function createChatService(deps: {
     }
   }
 
-  /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
-  async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: AbortSignal }) {
-    const content = input.content.trim();
+  /** A message's text as stored: trimmed, not empty, within the limit. */
+  function cleanContent(text: string): string {
+    const content = text.trim();
     if (!content) throw badRequest("empty_message", "The message is empty");
     if (content.length > deps.maxMessageChars) {
       throw badRequest("message_too_long", `The message is longer than ${deps.maxMessageChars} characters`);
     }
+    return content;
+  }
+
+  /** Runs one tree change under the session's claim (refused with 409 while a reply streams), then shows the thread. */
+  async function treeChange(input: { clientId: string; sessionId: string }, change: (db: Database) => Promise<void>): Promise<SessionView> {
+    const { db } = await claim(input.clientId, input.sessionId);
+    try {
+      await change(db);
+    } finally {
+      await releaseReply(db, input.sessionId, deps.instanceId);
+    }
+    return getSessionView(input.clientId, input.sessionId);
+  }
+
+  /**
+   * A character's line rewritten by the person: a new version beside it, marked edited, and the
+   * thread follows it. The original stays a version. (A person's own message is edited with
+   * `editAndReply`, since it wants an answer.)
+   */
+  function editReply(input: { clientId: string; sessionId: string; message: MessageRow; content: string }) {
+    return treeChange(input, async (db) => {
+      const m = input.message;
+      await insertMessage(db, {
+        sessionId: input.sessionId,
+        parentId: m.parentId,
+        role: "assistant",
+        content: cleanContent(input.content),
+        finishReason: m.finishReason === "opening" ? "opening" : "stop",
+        editedAt: new Date(),
+      });
+    });
+  }
+
+  /**
+   * Deletes a message and what hangs below it on that branch (softly: restorable until purged).
+   * The thread moves to the newest other version of it, or ends at what it answered.
+   */
+  function deleteMessage(input: { clientId: string; sessionId: string; messageId: string }) {
+    return treeChange(input, async (db) => {
+      const target = await getMessage(db, input.sessionId, input.messageId);
+      if (!target) throw notFound("Message");
+      const sibling = await newestSibling(db, target);
+      if (!target.parentId && !sibling) throw badRequest("cannot_delete_opening", "The conversation's opening message cannot be deleted");
+      const owned = await getOwnedSession(db, input.sessionId, input.clientId);
+      const onPath = owned?.session.leafId ? (await activePath(db, input.sessionId, owned.session.leafId)).some((m) => m.id === target.id) : false;
+      await markDeleted(db, input.sessionId, target.id, true);
+      if (onPath) await setLeaf(db, input.sessionId, sibling ? ((await newestBelow(db, input.sessionId, sibling)) ?? sibling) : target.parentId!);
+    });
+  }
+
+  /** Undoes a delete: the message and its branch come back, and the thread follows them. */
+  function restoreMessage(input: { clientId: string; sessionId: string; messageId: string }) {
+    return treeChange(input, async (db) => {
+      const target = await getMessage(db, input.sessionId, input.messageId, { deleted: true });
+      if (!target) throw notFound("Deleted message");
+      await markDeleted(db, input.sessionId, target.id, false);
+      await setLeaf(db, input.sessionId, (await newestBelow(db, input.sessionId, target.id)) ?? target.id);
+    });
+  }
+
+  /** Looks up a message for an edit: which kind of edit it is depends on whose it is. */
+  async function messageFor(clientId: string, sessionId: string, messageId: string): Promise<MessageRow> {
+    const db = database.require();
+    const owned = await getOwnedSession(db, sessionId, clientId);
+    const m = owned ? await getMessage(db, sessionId, messageId) : undefined;
+    if (!m) throw notFound("Message");
+    return m;
+  }
+
+  /**
+   * The person rewrites one of their messages: the new text is a version beside the old one, and
+   * the character answers it (the thread follows). Nothing is overwritten.
+   */
+  async function editAndReply(input: { clientId: string; sessionId: string; message: MessageRow; content: string; signal: AbortSignal }) {
+    return sendMessage({ ...input, parentOverride: input.message.parentId });
+  }
+
+  /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
+  async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: AbortSignal; parentOverride?: string | null }) {
+    const content = cleanContent(input.content);
     const { db, owned } = await claim(input.clientId, input.sessionId);
     const writer = writerFor(input.sessionId);
     return claimed(writer, async () => {
-      const userMessage = await insertMessage(db, { sessionId: input.sessionId, parentId: owned.leafId, role: "user", content });
+      const parentId = input.parentOverride !== undefined ? input.parentOverride : owned.leafId;
+      const userMessage = await insertMessage(db, { sessionId: input.sessionId, parentId, role: "user", content });
       const reply = await startReply({
         db,
         clientId: input.clientId,
@@ -329,7 +413,20 @@ export function createChatService(deps: {
     }
   }
 
-  return { startSession, listSessions, getSessionView, selectMessage, sendMessage, regenerate, idle };
+  return {
+    startSession,
+    listSessions,
+    getSessionView,
+    selectMessage,
+    messageFor,
+    editReply,
+    editAndReply,
+    deleteMessage,
+    restoreMessage,
+    sendMessage,
+    regenerate,
+    idle,
+  };
 }
 
 export type ChatService = ReturnType<typeof createChatService>;

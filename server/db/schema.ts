@@ -92,6 +92,10 @@ export const messages = pgTable(
     finishReason: text("finish_reason"),
     /** Set when a regenerate replaced this reply; the row is kept for history. */
     supersededAt: timestamp("superseded_at", { withTimezone: true }),
+    /** Set on a version the person wrote by editing another (a character's line rewritten, say). */
+    editedAt: timestamp("edited_at", { withTimezone: true }),
+    /** Soft deletion: the message and what hangs below it leave the thread; restorable until purged. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     provider: text("provider"),
     model: text("model"),
     promptTokens: integer("prompt_tokens"),

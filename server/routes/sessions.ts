@@ -55,6 +55,26 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")), signal: c.req.raw.signal });
       return streamReply(c, reply, undefined, log);
     })
+    // An edit is a new version beside the message. The person's own message wants an answer, so
+    // its edit streams the reply like a new message; a character's line edited answers the thread.
+    .post("/:id/messages/:messageId/edit", deps.limit, async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const body = await readJson(c, sendMessageBody);
+      const message = await chat.messageFor(c.var.clientId, id, messageId(c.req.param("messageId")));
+      if (message.role === "assistant") {
+        return c.json({ session: await chat.editReply({ clientId: c.var.clientId, sessionId: id, message, content: body.content }) });
+      }
+      const { userMessage, reply } = await chat.editAndReply({ clientId: c.var.clientId, sessionId: id, message, content: body.content, signal: c.req.raw.signal });
+      return streamReply(c, reply, userMessage, log);
+    })
+    .delete("/:id/messages/:messageId", async (c) => {
+      const id = sessionId(c.req.param("id"));
+      return c.json({ session: await chat.deleteMessage({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) }) });
+    })
+    .post("/:id/messages/:messageId/restore", async (c) => {
+      const id = sessionId(c.req.param("id"));
+      return c.json({ session: await chat.restoreMessage({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) }) });
+    })
     // Switch to another version of a message: the thread then runs through it.
     .post("/:id/messages/:messageId/select", async (c) => {
       const id = sessionId(c.req.param("id"));

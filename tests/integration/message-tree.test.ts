@@ -102,7 +102,9 @@ describe.each(["pglite", "postgres"] as const)("existing conversations on %s", (
   });
 });
 
-type View = { session: { messages: { id: string; role: string; content: string; parentId: string | null; siblings?: string[] }[] } };
+type View = {
+  session: { messages: { id: string; role: string; content: string; parentId: string | null; siblings?: string[]; editedAt: string | null; finishReason: string | null }[] };
+};
 type ErrorBody = { error: { code: string } };
 
 describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
@@ -157,6 +159,65 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     expect((await thread(c, session)).map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2", "u3", "a3"]);
     const other = (await c.json<View>(`/api/sessions/${session}/messages/${after.at(-1)!.id}/select`, { method: "POST", body: "{}" })).body;
     expect(other.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1, again"]);
+  });
+
+  it("editing the person's message makes a new version and answers it; editing a character's line makes a version marked edited", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    await say(c, session, "u1", "a1");
+    await say(c, session, "u2", "a2");
+    const [, u1, a1] = await thread(c, session);
+
+    upstream.enqueue({ kind: "stream", chunks: ["answer to the edit"] });
+    const edited = await c.fetch(`/api/sessions/${session}/messages/${u1!.id}/edit`, { method: "POST", body: JSON.stringify({ content: "u1, better put" }) });
+    const events = await readSse(edited);
+    expect(events[0]).toMatchObject({ event: "start", data: { userMessage: { content: "u1, better put", parentId: u1!.parentId } } });
+    expect(events.at(-1)).toMatchObject({ event: "done", data: { message: { content: "answer to the edit" } } });
+    // The model saw the thread up to the edited message, not what followed the original.
+    expect(upstream.requests.at(-1)!.body.messages.map((m) => m.content).slice(1)).toEqual([expect.any(String), "u1, better put"]);
+    let now = await thread(c, session);
+    expect(now.map((m) => m.content).slice(1)).toEqual(["u1, better put", "answer to the edit"]);
+    expect(now[1]!.siblings).toEqual([u1!.id, now[1]!.id]);
+
+    // The original is a version away, with everything that followed it.
+    const back = await c.json<View>(`/api/sessions/${session}/messages/${u1!.id}/select`, { method: "POST", body: "{}" });
+    expect(back.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
+
+    const rewritten = await c.json<View>(`/api/sessions/${session}/messages/${a1!.id}/edit`, { method: "POST", body: JSON.stringify({ content: "a1, as I would have it" }) });
+    expect(rewritten.status).toBe(200);
+    now = rewritten.body.session.messages;
+    expect(now.at(-1)).toMatchObject({ content: "a1, as I would have it", editedAt: expect.any(String), parentId: a1!.parentId });
+    expect(now.at(-1)!.siblings).toEqual([a1!.id, now.at(-1)!.id]);
+    const empty = await c.json<ErrorBody>(`/api/sessions/${session}/messages/${a1!.id}/edit`, { method: "POST", body: JSON.stringify({ content: "  " }) });
+    expect(empty).toMatchObject({ status: 400, body: { error: { code: "empty_message" } } });
+  });
+
+  it("deleting takes a message and its branch out of the thread, to the newest other version or its parent; restore undoes it", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    await say(c, session, "u1", "a1");
+    await say(c, session, "u2", "a2");
+    const [opening, u1, a1, u2] = await thread(c, session);
+
+    // u2 has no other version: the thread ends at a1.
+    const gone = await c.json<View>(`/api/sessions/${session}/messages/${u2!.id}`, { method: "DELETE" });
+    expect(gone.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1"]);
+    const undone = await c.json<View>(`/api/sessions/${session}/messages/${u2!.id}/restore`, { method: "POST", body: "{}" });
+    expect(undone.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
+
+    // A reply with another version: the thread moves to that one, and the deleted one is no longer counted.
+    upstream.enqueue({ kind: "stream", chunks: ["a1, again"] });
+    await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" }));
+    await c.json(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" });
+    const moved = await c.json<View>(`/api/sessions/${session}/messages/${a1!.id}`, { method: "DELETE" });
+    expect(moved.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1, again"]);
+    expect(moved.body.session.messages.at(-1)!.siblings).toBeUndefined();
+    expect((await c.json(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(404);
+
+    const opened = await c.json<ErrorBody>(`/api/sessions/${session}/messages/${opening!.id}`, { method: "DELETE" });
+    expect(opened).toMatchObject({ status: 400, body: { error: { code: "cannot_delete_opening" } } });
+    expect((await parley.client().json(`/api/sessions/${session}/messages/${u1!.id}`, { method: "DELETE" })).status).toBe(404);
+    expect((await c.json(`/api/sessions/${session}/messages/${u1!.id}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
   });
 
   it("another client's session or message is not found, and a change waits for no reply: 409 while one streams", async () => {

@@ -187,6 +187,7 @@ export async function siblingsOf(db: Database, sessionId: string, path: Pick<Mes
     .where(
       and(
         eq(messages.sessionId, sessionId),
+        isNull(messages.deletedAt),
         or(parents.length ? inArray(messages.parentId, parents) : sql`false`, hasRoot ? isNull(messages.parentId) : sql`false`),
       ),
     )
@@ -204,9 +205,9 @@ export async function siblingsOf(db: Database, sessionId: string, path: Pick<Mes
 /** The newest message at or below `id` on any branch: where switching to `id` brings the person back to. */
 export async function newestBelow(db: Database, sessionId: string, id: string): Promise<string | undefined> {
   const below = sql`WITH RECURSIVE "below"("id") AS (
-      SELECT "id" FROM "messages" WHERE "id" = ${id} AND "session_id" = ${sessionId}
+      SELECT "id" FROM "messages" WHERE "id" = ${id} AND "session_id" = ${sessionId} AND "deleted_at" IS NULL
       UNION ALL
-      SELECT "m"."id" FROM "messages" "m" JOIN "below" ON "m"."parent_id" = "below"."id"
+      SELECT "m"."id" FROM "messages" "m" JOIN "below" ON "m"."parent_id" = "below"."id" WHERE "m"."deleted_at" IS NULL
     ) SELECT "id" FROM "below"`;
   const [row] = await db
     .select({ id: messages.id })
@@ -217,14 +218,52 @@ export async function newestBelow(db: Database, sessionId: string, id: string): 
   return row?.id;
 }
 
+/** Deletes a message softly (what hangs below it goes with it) or restores it. */
+export async function markDeleted(db: Database, sessionId: string, id: string, deleted: boolean): Promise<void> {
+  await db
+    .update(messages)
+    .set({ deletedAt: deleted ? sql`now()` : null })
+    .where(and(eq(messages.sessionId, sessionId), eq(messages.id, id)));
+}
+
+/** The newest live sibling of a message (not itself): where the thread goes when it is deleted. */
+export async function newestSibling(db: Database, m: Pick<MessageRow, "id" | "sessionId" | "parentId">): Promise<string | undefined> {
+  const [row] = await db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.sessionId, m.sessionId),
+        m.parentId ? eq(messages.parentId, m.parentId) : isNull(messages.parentId),
+        isNull(messages.deletedAt),
+        sql`${messages.id} <> ${m.id}`,
+      ),
+    )
+    .orderBy(desc(messages.seq))
+    .limit(1);
+  return row?.id;
+}
+
+/** Deleted messages older than `days` are removed for good, with everything below them. */
+export async function purgeDeleted(db: Database, days: number): Promise<number> {
+  const gone = await db
+    .delete(messages)
+    .where(sql`${messages.deletedAt} < now() - make_interval(days => ${days})`)
+    .returning({ id: messages.id });
+  return gone.length;
+}
+
 /** Moves the session's active path to end at `leafId`. */
 export async function setLeaf(db: Database, sessionId: string, leafId: string): Promise<void> {
   await db.update(sessions).set({ leafId, updatedAt: sql`now()` }).where(eq(sessions.id, sessionId));
 }
 
-/** A message of the session, with what a tree change needs to know of it. */
-export async function getMessage(db: Database, sessionId: string, id: string): Promise<MessageRow | undefined> {
-  const [row] = await db.select().from(messages).where(and(eq(messages.sessionId, sessionId), eq(messages.id, id)));
+/** A message of the session, with what a tree change needs to know of it; a deleted one only when asked for. */
+export async function getMessage(db: Database, sessionId: string, id: string, opts: { deleted?: boolean } = {}): Promise<MessageRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), eq(messages.id, id), opts.deleted ? sql`${messages.deletedAt} is not null` : isNull(messages.deletedAt)));
   return row;
 }
 

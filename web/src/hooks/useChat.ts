@@ -289,6 +289,7 @@ function localReply(content: string, finishReason: string | null): Message {
     provider: null,
     model: null,
     error: null,
+    editedAt: null,
     createdAt: new Date().toISOString(),
   };
 }
