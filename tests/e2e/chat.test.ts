@@ -155,6 +155,42 @@ describe("swipes", () => {
   });
 });
 
+describe("edits and deletes", () => {
+  it("editing the person's message gives a new branch, and deleting a message can be undone", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/job-interview`);
+    await p.getByTestId("message-assistant").first().waitFor();
+    upstream.enqueue({ kind: "stream", chunks: ["Tell me more."] }, { kind: "stream", chunks: ["Interesting."] });
+    await sendAndAwaitReply(p, "I led a team of five.");
+    await sendAndAwaitReply(p, "We shipped on time.");
+
+    // Edit the first message: the thread below it is replaced by the answer to the new text.
+    upstream.enqueue({ kind: "stream", chunks: ["Eight people, ", "impressive."], delayMs: 20 });
+    const first = p.getByTestId("message-user").first();
+    await first.getByRole("button", { name: "Edit" }).click();
+    const box = p.getByLabel("Edit message");
+    await box.fill("I led a team of eight.");
+    await p.getByRole("button", { name: "Save and send" }).click();
+    await p.getByText("Eight people, impressive.").waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    expect(await p.getByText("We shipped on time.").count()).toBe(0);
+    await p.getByTestId("message-user").first().getByTestId("versions").getByText("2/2").waitFor();
+    await p.screenshot({ path: path.join(SHOTS, "chat-edit-desktop.png"), fullPage: true });
+    // The original is a version away, with what followed it.
+    await p.getByTestId("message-user").first().getByRole("button", { name: "Previous version" }).click();
+    await p.getByText("We shipped on time.").waitFor();
+
+    // Delete the second message: it and its answer leave; Undo brings them back.
+    await p.getByTestId("message-user").nth(1).getByRole("button", { name: "Delete" }).click();
+    await p.getByTestId("undo-delete").waitFor();
+    expect(await p.getByText("We shipped on time.").count()).toBe(0);
+    expect(await p.getByText("Interesting.").count()).toBe(0);
+    await p.getByRole("button", { name: "Undo" }).click();
+    await p.getByText("We shipped on time.").waitFor();
+    await p.getByText("Interesting.").waitFor();
+  });
+});
+
 describe("chat", () => {
   it("streams a reply, renders *actions* in italics, and finds the history after a reload", async () => {
     const p = await openPage();
@@ -363,7 +399,7 @@ describe("over the rate limit", () => {
       expect(await send.isDisabled()).toBe(true);
       expect(await p.getByRole("button", { name: "Enhance" }).isDisabled()).toBe(true);
       // Not stored and not shown as sent: only the two accepted messages are in the thread.
-      expect(await p.getByTestId("message-user").allTextContents()).toEqual(["First", "Second"]);
+      expect(await p.getByTestId("message-user").getByTestId("message-text").allTextContents()).toEqual(["First", "Second"]);
       await p.screenshot({ path: path.join(SHOTS, "chat-rate-limited.png") });
 
       // The countdown moves by itself.

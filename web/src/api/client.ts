@@ -75,6 +75,19 @@ export const api = {
   /** Another reply beside this one (a swipe), wherever it is in the thread. */
   regenerateAt: (sessionId: string, messageId: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>
     stream(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/regenerate`, {}, onEvent, signal),
+  /** Edits the person's own message: a new version, and the reply to it, streamed. */
+  editAndReply: (sessionId: string, messageId: string, content: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal) =>
+    stream(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/edit`, { content }, onEvent, signal),
+  /** Rewrites a character's line: a new version marked edited. */
+  editReply: (sessionId: string, messageId: string, content: string) =>
+    request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/edit`, {
+      method: "POST",
+      body: JSON.stringify({ content }),
+    }),
+  deleteMessage: (sessionId: string, messageId: string) =>
+    request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}`, { method: "DELETE" }),
+  restoreMessage: (sessionId: string, messageId: string) =>
+    request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/restore`, { method: "POST", body: "{}" }),
   /** Switches the thread to another version of a message; the session as it now reads. */
   select: (sessionId: string, messageId: string) =>
     request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/select`, { method: "POST", body: "{}" }),

@@ -247,6 +247,74 @@ export function useChat(slug: string) {
     [sessionId],
   );
 
+  /**
+   * An edit. The person's own message: the thread is cut back to what it followed, the new text
+   * goes in, and the character answers it. A character's line: a new version, marked edited.
+   * Resolves false when nothing changed (the draft of the edit should stay open).
+   */
+  const editMessage = useCallback(
+    async (messageId: string, content: string): Promise<boolean> => {
+      if (!sessionId || controller.current) return false;
+      const at = messages.findIndex((m) => m.id === messageId);
+      const target = messages[at];
+      if (!target) return false;
+      if (target.role === "assistant") {
+        try {
+          const { session } = await api.editReply(sessionId, messageId, content);
+          setMessages(session.messages);
+          return true;
+        } catch (err) {
+          setError(toChatError(err));
+          return false;
+        }
+      }
+      const before = messages;
+      const pending: Message = { ...localReply(content, null), role: "user", id: localId("pending") };
+      setMessages([...messages.slice(0, at), pending]);
+      let stored = false;
+      try {
+        await whenFree(() =>
+          runReply((sid, onEvent, signal) => api.editAndReply(sid, messageId, content, onEvent, signal), sessionId, {
+            onStart: () => (stored = true),
+          }),
+        );
+      } catch (err) {
+        setError(toChatError(err));
+      }
+      await refresh(sessionId).catch(() => setMessages(before));
+      return stored;
+    },
+    [sessionId, messages, runReply, refresh],
+  );
+
+  /** The message deleted last, for Undo. */
+  const [deleted, setDeleted] = useState<string | null>(null);
+
+  const deleteMessage = useCallback(
+    async (messageId: string) => {
+      if (!sessionId || controller.current) return;
+      try {
+        const { session } = await api.deleteMessage(sessionId, messageId);
+        setMessages(session.messages);
+        setDeleted(messageId);
+      } catch (err) {
+        setError(toChatError(err));
+      }
+    },
+    [sessionId],
+  );
+
+  const undoDelete = useCallback(async () => {
+    if (!sessionId || !deleted) return;
+    try {
+      const { session } = await api.restoreMessage(sessionId, deleted);
+      setMessages(session.messages);
+      setDeleted(null);
+    } catch (err) {
+      setError(toChatError(err));
+    }
+  }, [sessionId, deleted]);
+
   const stop = useCallback(() => controller.current?.abort(), []);
 
   const startOver = useCallback(() => {
@@ -269,6 +337,11 @@ export function useChat(slug: string) {
     stop,
     swipe,
     selectVersion,
+    editMessage,
+    deleteMessage,
+    deleted,
+    undoDelete,
+    dismissDeleted: () => setDeleted(null),
     regenerate,
     startOver,
     dismissError: () => setError(null),

@@ -81,6 +81,8 @@ export function Chat({ slug }: { slug: string }) {
             busy={!!streaming || !chat.sessionId}
             onSwipe={m.role === "assistant" && m.finishReason !== "opening" ? () => void chat.swipe(m.id) : undefined}
             onSelect={(id) => void chat.selectVersion(id)}
+            onEdit={(text) => chat.editMessage(m.id, text)}
+            onDelete={m.finishReason !== "opening" || (m.siblings?.length ?? 0) > 1 ? () => void chat.deleteMessage(m.id) : undefined}
           />
         ))}
         {streaming && (
@@ -93,6 +95,8 @@ export function Chat({ slug }: { slug: string }) {
         )}
         <div ref={endRef} />
       </div>
+
+      {chat.deleted && <UndoNotice onUndo={() => void chat.undoDelete()} onDismiss={chat.dismissDeleted} />}
 
       {rateLimited && cooldown.until !== null ? (
         <ErrorBanner
@@ -145,6 +149,8 @@ function MessageBubble({
   busy,
   onSwipe,
   onSelect,
+  onEdit,
+  onDelete,
 }: {
   message: Message;
   scenario: { avatarStyle: string; avatarSeed: string };
@@ -153,17 +159,62 @@ function MessageBubble({
   /** Asks for another reply beside this one. */
   onSwipe?: () => void;
   onSelect: (id: string) => void;
+  /** Saves an edit as a new version; resolves whether it was taken. */
+  onEdit: (text: string) => Promise<boolean>;
+  onDelete?: () => void;
 }) {
   const note = message.finishReason ? FINISH_NOTE[message.finishReason] : undefined;
   const versions = message.siblings ?? [];
   const at = versions.indexOf(message.id);
+  const [draft, setDraft] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const local = message.id.startsWith("local-") || message.id.startsWith("pending-") || message.id.startsWith("opening-");
+  const save = async () => {
+    if (draft === null || !draft.trim()) return;
+    setSaving(true);
+    const ok = await onEdit(draft);
+    setSaving(false);
+    if (ok) setDraft(null);
+  };
+  if (draft !== null) {
+    return (
+      <div className={`message ${message.role} editing`} data-testid={`message-${message.role}`}>
+        {message.role === "assistant" && <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={32} alt="" />}
+        <div className="bubble">
+          <textarea
+            aria-label="Edit message"
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            rows={Math.min(8, Math.max(2, draft.split("\n").length))}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") setDraft(null);
+              if (e.key === "Enter" && !e.shiftKey) {
+                e.preventDefault();
+                void save();
+              }
+            }}
+          />
+          <div className="message-tools">
+            <button type="button" onClick={() => void save()} disabled={saving || busy || !draft.trim()}>
+              {message.role === "user" ? "Save and send" : "Save"}
+            </button>
+            <button type="button" className="ghost" onClick={() => setDraft(null)} disabled={saving}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      </div>
+    );
+  }
   return (
     <div className={`message ${message.role}`} data-testid={`message-${message.role}`} data-finish={message.finishReason ?? ""}>
       {message.role === "assistant" && <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={32} alt="" />}
       <div className="bubble">
-        <Markdown text={message.content} />
+        <div className="message-text" data-testid="message-text">
+          <Markdown text={message.content} />
+        </div>
         {note && <p className="finish-note">{note}</p>}
-        {(versions.length > 1 || onSwipe) && (
+        {!local && (
           <div className="message-tools">
             {versions.length > 1 && (
               <span className="versions" data-testid="versions">
@@ -189,9 +240,33 @@ function MessageBubble({
                 ↻
               </button>
             )}
+            <button type="button" className="ghost small" aria-label="Edit" title="Edit (kept as a new version)" disabled={busy} onClick={() => setDraft(message.content)}>
+              ✎
+            </button>
+            {onDelete && (
+              <button type="button" className="ghost small" aria-label="Delete" title="Delete this message and what follows it" disabled={busy} onClick={onDelete}>
+                ✕
+              </button>
+            )}
           </div>
         )}
       </div>
+    </div>
+  );
+}
+
+/** "Message deleted", with Undo for a while (the server keeps deleted messages 30 days; the button is here for 15 s). */
+function UndoNotice({ onUndo, onDismiss }: { onUndo: () => void; onDismiss: () => void }) {
+  useEffect(() => {
+    const t = setTimeout(onDismiss, 15_000);
+    return () => clearTimeout(t);
+  }, [onDismiss]);
+  return (
+    <div className="notice" role="status" data-testid="undo-delete">
+      <span>Message deleted, with what followed it.</span>
+      <button type="button" className="ghost" onClick={onUndo}>
+        Undo
+      </button>
     </div>
   );
 }
