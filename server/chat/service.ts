@@ -5,6 +5,7 @@ import {
   activePath,
   claimSessionForReply,
   createSession,
+  forkSession,
   getMessage,
   getOwnedSession,
   getOwnedSessionForReply,
@@ -248,6 +249,17 @@ export function createChatService(deps: {
     });
   }
 
+  /** "Continue in a new conversation from here": the thread up to `messageId` copied into a new session. */
+  async function forkAt(input: { clientId: string; sessionId: string; messageId: string }): Promise<SessionView> {
+    const db = database.require();
+    const owned = await getOwnedSession(db, input.sessionId, input.clientId);
+    const target = owned ? await getMessage(db, input.sessionId, input.messageId) : undefined;
+    if (!owned || !target) throw notFound("Message");
+    const path = await activePath(db, input.sessionId, target.id);
+    const session = await forkSession(db, { clientId: input.clientId, scenarioId: owned.session.scenarioId, path });
+    return getSessionView(input.clientId, session.id);
+  }
+
   /** Looks up a message for an edit: which kind of edit it is depends on whose it is. */
   async function messageFor(clientId: string, sessionId: string, messageId: string): Promise<MessageRow> {
     const db = database.require();
@@ -423,6 +435,7 @@ export function createChatService(deps: {
     editAndReply,
     deleteMessage,
     restoreMessage,
+    forkAt,
     sendMessage,
     regenerate,
     idle,

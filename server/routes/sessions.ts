@@ -75,6 +75,11 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       const id = sessionId(c.req.param("id"));
       return c.json({ session: await chat.restoreMessage({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) }) });
     })
+    // "Continue in a new conversation from here": counted like creating a session.
+    .post("/:id/messages/:messageId/fork", deps.limitCreate, async (c) => {
+      const id = sessionId(c.req.param("id"));
+      return c.json({ session: await chat.forkAt({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) }) }, 201);
+    })
     // Switch to another version of a message: the thread then runs through it.
     .post("/:id/messages/:messageId/select", async (c) => {
       const id = sessionId(c.req.param("id"));

@@ -188,6 +188,14 @@ describe("edits and deletes", () => {
     await p.getByRole("button", { name: "Undo" }).click();
     await p.getByText("We shipped on time.").waitFor();
     await p.getByText("Interesting.").waitFor();
+
+    // Continue in a new conversation from the first answer: the copy ends there, and stays after a reload.
+    await p.getByTestId("message-assistant").nth(1).getByRole("button", { name: "Continue in a new conversation from here" }).click();
+    await expect.poll(() => p.getByText("We shipped on time.").count()).toBe(0);
+    await p.getByText("Tell me more.").waitFor();
+    await p.reload();
+    await p.getByText("Tell me more.").waitFor();
+    expect(await p.getByText("We shipped on time.").count()).toBe(0);
   });
 });
 

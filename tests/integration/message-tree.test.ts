@@ -220,6 +220,25 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     expect((await c.json(`/api/sessions/${session}/messages/${u1!.id}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
   });
 
+  it("continues in a new conversation from any message: the thread up to it is copied, the original untouched", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    await say(c, session, "u1", "a1");
+    await say(c, session, "u2", "a2");
+    const [, , a1] = await thread(c, session);
+    const forked = await c.json<{ session: View["session"] & { id: string } }>(`/api/sessions/${session}/messages/${a1!.id}/fork`, { method: "POST", body: "{}" });
+    expect(forked.status).toBe(201);
+    expect(forked.body.session.id).not.toBe(session);
+    expect(forked.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1"]);
+    expect(forked.body.session.messages.every((m) => !a1 || m.id !== a1.id)).toBe(true);
+    await say(c, forked.body.session.id, "u2, elsewhere", "a2, elsewhere");
+    expect((await thread(c, forked.body.session.id)).map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2, elsewhere", "a2, elsewhere"]);
+    expect((await thread(c, session)).map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
+    const list = await c.json<{ sessions: { id: string }[] }>("/api/sessions");
+    expect(list.body.sessions.map((x) => x.id)).toEqual(expect.arrayContaining([session, forked.body.session.id]));
+    expect((await parley.client().json(`/api/sessions/${session}/messages/${a1!.id}/fork`, { method: "POST", body: "{}" })).status).toBe(404);
+  });
+
   it("another client's session or message is not found, and a change waits for no reply: 409 while one streams", async () => {
     const c = parley.client();
     const session = await createSession(c);

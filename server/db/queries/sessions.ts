@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
 import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
@@ -251,6 +252,37 @@ export async function purgeDeleted(db: Database, days: number): Promise<number> 
     .where(sql`${messages.deletedAt} < now() - make_interval(days => ${days})`)
     .returning({ id: messages.id });
   return gone.length;
+}
+
+/**
+ * A new session of the same client and scenario holding a copy of `path` (oldest first) as its
+ * thread: "continue in a new conversation from here". The copies are a chain; the original is untouched.
+ */
+export async function forkSession(db: Database, input: { clientId: string; scenarioId: string; path: MessageRow[] }) {
+  return db.transaction(async (tx) => {
+    const [session] = await tx.insert(sessions).values({ clientId: input.clientId, scenarioId: input.scenarioId }).returning();
+    const ids = input.path.map(() => randomUUID());
+    const copies: NewMessageRow[] = input.path.map((m, i) => ({
+      id: ids[i],
+      sessionId: session!.id,
+      parentId: i === 0 ? null : ids[i - 1]!,
+      role: m.role,
+      content: m.content,
+      finishReason: m.finishReason === "streaming" ? "interrupted" : m.finishReason,
+      provider: m.provider,
+      model: m.model,
+      promptTokens: m.promptTokens,
+      completionTokens: m.completionTokens,
+      ttftMs: m.ttftMs,
+      totalMs: m.totalMs,
+      error: m.error,
+      editedAt: m.editedAt,
+    }));
+    // In batches: one statement per few hundred rows keeps a long thread's copy to a few round trips.
+    for (let i = 0; i < copies.length; i += 500) await tx.insert(messages).values(copies.slice(i, i + 500));
+    await tx.update(sessions).set({ leafId: ids.at(-1) ?? null }).where(eq(sessions.id, session!.id));
+    return session!;
+  });
 }
 
 /** Moves the session's active path to end at `leafId`. */

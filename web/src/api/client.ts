@@ -88,6 +88,9 @@ export const api = {
     request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}`, { method: "DELETE" }),
   restoreMessage: (sessionId: string, messageId: string) =>
     request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/restore`, { method: "POST", body: "{}" }),
+  /** "Continue in a new conversation from here": a new session with the thread up to the message. */
+  fork: (sessionId: string, messageId: string) =>
+    request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/fork`, { method: "POST", body: "{}" }),
   /** Switches the thread to another version of a message; the session as it now reads. */
   select: (sessionId: string, messageId: string) =>
     request<{ session: Session }>(`/api/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/select`, { method: "POST", body: "{}" }),

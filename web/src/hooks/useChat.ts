@@ -315,6 +315,22 @@ export function useChat(slug: string) {
     }
   }, [sessionId, deleted]);
 
+  /** Continues in a new conversation from a message: the new one becomes this scenario's current conversation. */
+  const forkAt = useCallback(
+    async (messageId: string) => {
+      if (!sessionId || controller.current) return;
+      try {
+        const { session } = await api.fork(sessionId, messageId);
+        setSessionId(session.id);
+        setMessages(session.messages);
+        rememberSession(slug, session.id);
+      } catch (err) {
+        setError(toChatError(err));
+      }
+    },
+    [sessionId, slug],
+  );
+
   const stop = useCallback(() => controller.current?.abort(), []);
 
   const startOver = useCallback(() => {
@@ -338,6 +354,7 @@ export function useChat(slug: string) {
     swipe,
     selectVersion,
     editMessage,
+    forkAt,
     deleteMessage,
     deleted,
     undoDelete,

@@ -82,6 +82,7 @@ export function Chat({ slug }: { slug: string }) {
             onSwipe={m.role === "assistant" && m.finishReason !== "opening" ? () => void chat.swipe(m.id) : undefined}
             onSelect={(id) => void chat.selectVersion(id)}
             onEdit={(text) => chat.editMessage(m.id, text)}
+            onFork={() => void chat.forkAt(m.id)}
             onDelete={m.finishReason !== "opening" || (m.siblings?.length ?? 0) > 1 ? () => void chat.deleteMessage(m.id) : undefined}
           />
         ))}
@@ -150,6 +151,7 @@ function MessageBubble({
   onSwipe,
   onSelect,
   onEdit,
+  onFork,
   onDelete,
 }: {
   message: Message;
@@ -161,6 +163,8 @@ function MessageBubble({
   onSelect: (id: string) => void;
   /** Saves an edit as a new version; resolves whether it was taken. */
   onEdit: (text: string) => Promise<boolean>;
+  /** Continues in a new conversation from this message. */
+  onFork: () => void;
   onDelete?: () => void;
 }) {
   const note = message.finishReason ? FINISH_NOTE[message.finishReason] : undefined;
@@ -242,6 +246,16 @@ function MessageBubble({
             )}
             <button type="button" className="ghost small" aria-label="Edit" title="Edit (kept as a new version)" disabled={busy} onClick={() => setDraft(message.content)}>
               ✎
+            </button>
+            <button
+              type="button"
+              className="ghost small"
+              aria-label="Continue in a new conversation from here"
+              title="Continue in a new conversation from here"
+              disabled={busy}
+              onClick={onFork}
+            >
+              ⑂
             </button>
             {onDelete && (
               <button type="button" className="ghost small" aria-label="Delete" title="Delete this message and what follows it" disabled={busy} onClick={onDelete}>
