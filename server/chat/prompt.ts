@@ -1,6 +1,18 @@
-import type { ChatMessage } from "../gateway/types.js";
+import type { ChatMessage, FittedPrompt, PromptWindow } from "../gateway/types.js";
 
 type HistoryMessage = { role: "user" | "assistant"; content: string };
+
+/**
+ * Tokens are estimated at 3.5 characters each (English prose runs nearer 4, other languages and
+ * code fewer): an estimate on the safe side until a model's own tokenizer counts them. Each
+ * message also spends a few tokens on its role and separators.
+ */
+export const estimatePromptTokens = (text: string) => Math.ceil(text.length / 3.5) + MESSAGE_OVERHEAD;
+const MESSAGE_OVERHEAD = 4;
+/** Left free in every window, for what the estimate misses. */
+const MARGIN_TOKENS = 64;
+/** Characters worth reading for a window of `tokens`: what the estimate could fit, and no more. */
+export const charsFor = (tokens: number) => tokens * 4;
 
 /**
  * The model's view of a conversation: the scenario's private system prompt, then the visible
@@ -12,4 +24,26 @@ export function buildPrompt(systemPrompt: string, history: HistoryMessage[]): Ch
     { role: "system", content: systemPrompt },
     ...history.filter((m) => m.content.trim() !== "").map((m) => ({ role: m.role, content: m.content })),
   ];
+}
+
+/**
+ * A prompt fitter for the gateway: for each model it tries, the system prompt and the newest turns
+ * that fit its window (context length − its max_tokens − a margin), older turns left out whole.
+ * The system prompt and the newest message are never left out: when those alone do not fit, the
+ * answer says so. Token counts are taken once, not per model.
+ */
+export function promptFitter(systemPrompt: string, history: HistoryMessage[]): (window: PromptWindow) => FittedPrompt {
+  const turns = history.filter((m) => m.content.trim() !== "").map((m) => ({ role: m.role, content: m.content }));
+  const costs = turns.map((m) => estimatePromptTokens(m.content));
+  const system = estimatePromptTokens(systemPrompt);
+  return ({ contextLength, maxTokens }) => {
+    if (contextLength === null) return { messages: [{ role: "system", content: systemPrompt }, ...turns] };
+    const budget = contextLength - (maxTokens ?? 0) - MARGIN_TOKENS;
+    const newest = costs.at(-1) ?? 0;
+    if (system + newest > budget) return { tooLong: { budgetTokens: Math.max(0, budget), neededTokens: system + newest } };
+    let used = system;
+    let start = turns.length;
+    while (start > 0 && used + costs[start - 1]! <= budget) used += costs[--start]!;
+    return { messages: [{ role: "system", content: systemPrompt }, ...turns.slice(start)] };
+  };
 }

@@ -25,7 +25,10 @@ import { GatewayError } from "../gateway/errors.js";
 import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
-import { buildPrompt } from "./prompt.js";
+import { buildPrompt, charsFor, promptFitter } from "./prompt.js";
+
+/** However large a model's window (or when none says), a reply reads at most this much history: about 250,000 tokens. */
+const HISTORY_MAX_CHARS = 1_000_000;
 import { ReplyWriter, type Settled } from "./reply-writer.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
 
@@ -333,14 +336,20 @@ export function createChatService(deps: {
   }
 
   async function startReply(ctx: ReplyContext): Promise<Reply> {
-    // The model sees the path down to the message it answers, not what hangs below it on other branches.
-    const history = ctx.parentId ? await activePath(ctx.db, ctx.sessionId, ctx.parentId) : [];
+    // The model sees the path down to the message it answers, not what hangs below it on other
+    // branches; and only as much of it as the largest window among its models could hold.
+    const task = ctx.task ?? "roleplay";
+    const window = gateway.largestContext(task, ctx.modelKey ?? undefined);
+    const history = ctx.parentId
+      ? await activePath(ctx.db, ctx.sessionId, ctx.parentId, { maxChars: window === null ? HISTORY_MAX_CHARS : Math.min(charsFor(window), HISTORY_MAX_CHARS) })
+      : [];
     ctx.writer.replyTo(ctx.parentId);
     try {
       const open = await gateway.openStream({
-        task: ctx.task ?? "roleplay",
+        task,
         ...(ctx.modelKey ? { model: ctx.modelKey } : {}),
         messages: buildPrompt(ctx.systemPrompt, history),
+        fit: promptFitter(ctx.systemPrompt, history),
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
       });

@@ -10,7 +10,7 @@ import { parseRetryAfter, withJitter } from "./retry-after.js";
 import { callCandidate } from "./upstream-call.js";
 import { costOf, countTokens } from "./usage.js";
 import type { WorkerHealth } from "./worker-health.js";
-import type { Attempt, Candidate, ChatRequest, RequestRecord, StreamEvent, Usage } from "./types.js";
+import type { Attempt, Candidate, ChatMessage, ChatRequest, RequestRecord, StreamEvent, Usage } from "./types.js";
 import { errorFields } from "../error-report.js";
 
 export type GatewayTimeouts = {
@@ -68,11 +68,12 @@ export function createGateway(opts: GatewayOptions) {
     const deadline = started + opts.timeouts.requestMs;
     const task = (req.model && registry.findModel(req.model)?.task) || req.task;
     const attempts: Attempt[] = [];
-    const promptChars = req.messages.reduce((n, m) => n + m.content.length, 0);
     const base = { at: new Date(), clientId: req.meta?.clientId, sessionId: req.meta?.sessionId, task, requestedModel: req.model };
 
     try {
       const opened = await route(req, task, attempts, deadline);
+      // What this candidate was sent, for the estimate when it reports no usage.
+      const promptChars = opened.messages.reduce((n, m) => n + m.content.length, 0);
       return {
         candidate: opened.candidate,
         attempts,
@@ -99,15 +100,24 @@ export function createGateway(opts: GatewayOptions) {
     }
   }
 
-  type Opened = Extract<Awaited<ReturnType<typeof callCandidate>>, { ok: true }> & { candidate: Candidate };
+  type Opened = Extract<Awaited<ReturnType<typeof callCandidate>>, { ok: true }> & { candidate: Candidate; messages: ChatMessage[] };
 
   /** Tries candidates in order until one starts a stream; throws a GatewayError when none does. */
   async function route(req: ChatRequest, task: string, attempts: Attempt[], deadline: number): Promise<Opened> {
     const candidates = registry.candidates(task, req.model);
     const skips: string[] = [];
     const cancelled = () => new GatewayError("aborted", "The request was cancelled", attempts);
+    let tooLong: { budgetTokens: number; neededTokens: number } | undefined;
 
     for (const [index, c] of candidates.entries()) {
+      // Each candidate gets the prompt that fits its own window; one it cannot hold at all is passed over.
+      const fitted = req.fit && !registry.skipReason(c) ? req.fit({ contextLength: c.model.contextLength, maxTokens: registry.paramsFor(c, task, req.params).max_tokens }) : undefined;
+      if (fitted && "tooLong" in fitted) {
+        if (!tooLong || fitted.tooLong.budgetTokens > tooLong.budgetTokens) tooLong = fitted.tooLong;
+        skips.push("prompt_too_long");
+        continue;
+      }
+      const messages = fitted?.messages ?? req.messages;
       const skip =
         registry.skipReason(c) ??
         (c.provider.kind === "chat_worker" && !workerHealth.isUsable(c.provider.name) ? "worker_unhealthy" : undefined) ??
@@ -134,7 +144,7 @@ export function createGateway(opts: GatewayOptions) {
         const result = await callCandidate({
           candidate: c,
           secret: registry.secretFor(c.provider),
-          messages: req.messages,
+          messages,
           params: registry.paramsFor(c, task, req.params),
           app: opts.app,
           timeouts: {
@@ -149,7 +159,7 @@ export function createGateway(opts: GatewayOptions) {
           attempt.status = 200;
           if (c.provider.kind === "chat_worker") workerHealth.report(c.provider.name, true, attempt.ms);
           providerStatus.ok(c.provider.name, c.model.modelKey);
-          return { ...result, candidate: c };
+          return { ...result, candidate: c, messages };
         }
         attempt.status = result.status;
         attempt.error = result.error;
@@ -198,6 +208,13 @@ export function createGateway(opts: GatewayOptions) {
       }
     }
 
+    if (attempts.length === 0 && tooLong && skips.every((s) => s === "prompt_too_long" || s === "missing_secret" || s === "worker_not_configured")) {
+      throw new GatewayError(
+        "prompt_too_long",
+        `The newest message is too long for the models that could answer it: it needs about ${tooLong.neededTokens} tokens with the scenario's instructions, and at most ${tooLong.budgetTokens} fit. It is saved; shorten it and send it again`,
+        attempts,
+      );
+    }
     if (attempts.length === 0 && skips.every((s) => s === "missing_secret" || s === "worker_not_configured")) {
       throw new GatewayError("no_provider", NO_PROVIDER_MESSAGE, attempts);
     }
@@ -373,9 +390,19 @@ export function createGateway(opts: GatewayOptions) {
     return listUpstreamModels(provider, registry.secretFor(provider), opts.app, Math.min(opts.timeouts.firstByteMs, 15_000), publicOnly(provider));
   }
 
+  /**
+   * The largest context window among the models a request could go to, or null when one of them
+   * does not say: the chat reads no more history than that could hold.
+   */
+  function largestContext(task: string, model?: string): number | null {
+    const windows = registry.candidates(task, model).map((c) => c.model.contextLength);
+    return windows.length === 0 || windows.some((w) => w === null) ? null : Math.max(...(windows as number[]));
+  }
+
   return {
     openStream,
     complete,
+    largestContext,
     probe,
     upstreamModels,
     providerHealth: (providerId: string) => {

@@ -7,12 +7,22 @@ export type ChatMessage = { role: ChatRole; content: string };
 /** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
 export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number };
 
+/** What a model can take: its context length (null: not known) and the tokens its reply may use. */
+export type PromptWindow = { contextLength: number | null; maxTokens: number | undefined };
+/** A prompt fitted to a window, or why none fits: the newest message alone is already too long. */
+export type FittedPrompt = { messages: ChatMessage[] } | { tooLong: { budgetTokens: number; neededTokens: number } };
+
 export type ChatRequest = {
   /** The task whose models serve the request; a named model's own task when `model` is given. */
   task: string;
   /** A model key to try before the task's other candidates. */
   model?: string;
   messages: ChatMessage[];
+  /**
+   * Fits the prompt to each candidate's window (its context length less its max_tokens): a small
+   * local model gets the newest turns it can hold, a large one more. Without it, `messages` go as they are.
+   */
+  fit?: (window: PromptWindow) => FittedPrompt;
   params?: RequestParams;
   /** Aborted when the caller goes away; the upstream request is cancelled with it. */
   signal: AbortSignal;
@@ -67,7 +77,7 @@ export type StreamEvent =
 export type Attempt = { provider: string; model: string; status?: number; error?: string; ms: number };
 
 /** How a request ended, as the request log records it. */
-export type RequestStatus = "ok" | "error" | "aborted" | "no_provider" | "upstream_unavailable" | "upstream_rejected";
+export type RequestStatus = "ok" | "error" | "aborted" | "no_provider" | "upstream_unavailable" | "upstream_rejected" | "prompt_too_long";
 
 /** The exact record of one request: written to `request_log`, returned to the caller. */
 export type RequestRecord = {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDatabase } from "../../server/db/client.js";
 import { seedDefaults } from "../../server/db/seed.js";
 import { createTestDatabase } from "../support/db.js";
+import { HAIKU, SONNET, registryReloaded, startGatewayStack, type GatewayStack } from "../support/gateway.js";
 import { createSession, readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
 
@@ -262,5 +263,61 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     upstream.resume();
     while (!(await reader.read()).done);
     expect((await c.json<View>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(200);
+  });
+});
+
+describe("a prompt that fits each model it is sent to", () => {
+  let stack: GatewayStack;
+  beforeAll(async () => {
+    stack = await startGatewayStack({ OPENROUTER_API_KEY: "sk-or-fit" });
+    // The default model has a small window (as a local worker's would be); the fallback a large one.
+    await stack.db.sql`update api_models set context_length = 700, param_overrides = '{"roleplay": {"max_tokens": 100}}' where model_key = ${HAIKU}`;
+    await stack.db.sql`update api_models set context_length = 200000 where model_key = ${SONNET}`;
+    await stack.db.sql`update system_config set value = to_jsonb((value)::text::int + 1) where key = 'registry_version'`;
+    await registryReloaded(stack.parley, stack.db.sql);
+  });
+  afterAll(() => stack?.stop());
+
+  it("sends the small model the newest turns it can hold and the large one everything, system prompt first in both", async () => {
+    const c = stack.parley.client();
+    const session = await createSession(c);
+    const long = (i: number) => `Turn ${i}: ${"a fairly long line of role-play text ".repeat(6)}`;
+    for (let i = 0; i < 8; i++) {
+      stack.upstream.enqueue({ kind: "stream", chunks: [`Reply ${i}: ${"and the character answers at some length ".repeat(5)}`] });
+      const events = await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: long(i) }) }));
+      expect(events.at(-1)!.event).toBe("done");
+    }
+    // The small model fails this time, so the large one is tried: each gets what fits it.
+    stack.upstream.forModel(HAIKU, { kind: "status", status: 503 });
+    const before = stack.upstream.requests.length;
+    const events = await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "And now?" }) }));
+    expect(events.at(-1)!.event).toBe("done");
+    const [small, large] = stack.upstream.requests.slice(before);
+    expect(small!.body.model).toBe(HAIKU);
+    expect(large!.body.model).toBe(SONNET);
+    for (const r of [small!, large!]) {
+      expect(r.body.messages[0]!.role).toBe("system");
+      expect(r.body.messages.at(-1)!.content).toBe("And now?");
+    }
+    // 1 opening + 8 × 2 turns + the new message.
+    expect(large!.body.messages).toHaveLength(1 + 1 + 16 + 1);
+    expect(small!.body.messages.length).toBeLessThan(large!.body.messages.length);
+    expect(small!.body.messages.length).toBeGreaterThan(2);
+    // The small one's turns are the newest ones, contiguous.
+    expect(small!.body.messages.slice(1)).toEqual(large!.body.messages.slice(large!.body.messages.length - (small!.body.messages.length - 1)));
+  });
+
+  it("a message too long for every model is stored, and the stream says why, naming the limit", async () => {
+    await stack.db.sql`update api_models set context_length = 700 where model_key = ${SONNET}`;
+    await stack.db.sql`update system_config set value = to_jsonb((value)::text::int + 1) where key = 'registry_version'`;
+    await registryReloaded(stack.parley, stack.db.sql);
+    const c = stack.parley.client();
+    const session = await createSession(c);
+    const before = stack.upstream.requests.length;
+    const text = "word ".repeat(1200);
+    const events = await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: text }) }));
+    expect(events[0]!.data.userMessage.content).toBe(text.trim());
+    expect(events.at(-1)).toMatchObject({ event: "error", data: { code: "prompt_too_long", message: expect.stringMatching(/at most \d+ fit/) } });
+    expect(stack.upstream.requests.length).toBe(before);
   });
 });

@@ -151,11 +151,13 @@ export async function completeReply(db: Database, id: string, row: Partial<NewMe
  * The active path: `leafId` and its ancestors, oldest first. Messages form a tree (a regenerated
  * reply, later swipes and edits, are siblings), so the thread is one walk from the leaf up.
  */
-export function activePath(db: Database, sessionId: string, leafId: string): Promise<MessageRow[]> {
-  const path = sql`WITH RECURSIVE "path"("id", "parent_id") AS (
-      SELECT "id", "parent_id" FROM "messages" WHERE "id" = ${leafId} AND "session_id" = ${sessionId}
+export function activePath(db: Database, sessionId: string, leafId: string, opts: { maxChars?: number } = {}): Promise<MessageRow[]> {
+  // With maxChars, the walk stops once the messages read hold that much text: a prompt needs no more.
+  const bound = opts.maxChars === undefined ? sql`` : sql`WHERE "path"."chars" < ${opts.maxChars}`;
+  const path = sql`WITH RECURSIVE "path"("id", "parent_id", "chars") AS (
+      SELECT "id", "parent_id", length("content") FROM "messages" WHERE "id" = ${leafId} AND "session_id" = ${sessionId}
       UNION ALL
-      SELECT "m"."id", "m"."parent_id" FROM "messages" "m" JOIN "path" ON "m"."id" = "path"."parent_id"
+      SELECT "m"."id", "m"."parent_id", "path"."chars" + length("m"."content") FROM "messages" "m" JOIN "path" ON "m"."id" = "path"."parent_id" ${bound}
     ) SELECT "id" FROM "path"`;
   return db
     .select()

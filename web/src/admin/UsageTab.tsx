@@ -148,7 +148,7 @@ function MeasuresTable({ rows, first }: { rows: MeasureRow[]; first: string }) {
   );
 }
 
-const STATUSES = ["", "ok", "error", "aborted", "no_provider", "upstream_unavailable", "upstream_rejected"];
+const STATUSES = ["", "ok", "error", "aborted", "no_provider", "upstream_unavailable", "upstream_rejected", "prompt_too_long"];
 
 /** The newest requests first, filtered, with each request's attempts a click away. */
 function RequestLog() {
