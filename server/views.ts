@@ -47,6 +47,16 @@ export function pickFields<T, K extends keyof T>(row: T, fields: readonly K[]): 
   return out;
 }
 
+/** One conversation in the person's list: its scenario's public face and the thread's last line. */
+export type SessionSummaryView = {
+  id: string;
+  createdAt: Date;
+  updatedAt: Date;
+  scenario: Pick<PublicScenario, "slug" | "title" | "characterName" | "avatarStyle" | "avatarSeed">;
+  /** The first characters of the thread's last message. */
+  lastMessage: string | null;
+};
+
 export type SessionView = {
   id: string;
   scenario: PublicScenario;

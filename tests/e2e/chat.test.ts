@@ -199,6 +199,33 @@ describe("edits and deletes", () => {
   });
 });
 
+describe("your conversations", () => {
+  it("lists every conversation, newest first, and opens an older one", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/refund-request`);
+    await p.getByTestId("message-assistant").first().waitFor();
+    upstream.enqueue({ kind: "stream", chunks: ["About the first."] }, { kind: "stream", chunks: ["About the second."] });
+    await sendAndAwaitReply(p, "The first conversation.");
+    await p.getByRole("button", { name: "New conversation", exact: true }).click();
+    await expect.poll(() => p.getByText("The first conversation.").count()).toBe(0);
+    await sendAndAwaitReply(p, "The second conversation.");
+
+    await p.getByRole("link", { name: "Conversations" }).click();
+    await p.waitForURL(/\/conversations$/);
+    const items = p.getByTestId("conversation");
+    await items.first().waitFor();
+    expect(await items.count()).toBe(2);
+    expect(await items.first().textContent()).toContain("About the second.");
+    await p.getByLabel("Search conversations").fill("first");
+    await expect.poll(() => items.count()).toBe(1);
+    await p.screenshot({ path: path.join(SHOTS, "conversations-desktop.png"), fullPage: true });
+    await items.first().click();
+    await p.waitForURL(/\/s\/refund-request$/);
+    await p.getByText("The first conversation.").waitFor();
+    await p.getByText("About the first.").waitFor();
+  });
+});
+
 describe("chat", () => {
   it("streams a reply, renders *actions* in italics, and finds the history after a reload", async () => {
     const p = await openPage();

@@ -1,6 +1,7 @@
 import { lazy, Suspense } from "react";
 import { Route, Switch } from "wouter";
 import { Chat } from "./pages/Chat";
+import { Conversations } from "./pages/Conversations";
 import { Gallery } from "./pages/Gallery";
 
 /** The dashboard (and its chart library) loads only for admins who open it. */
@@ -18,6 +19,9 @@ export function App() {
             <AdminApp tab={params.tab} />
           </Suspense>
         )}
+      </Route>
+      <Route path="/conversations">
+        <Conversations />
       </Route>
       <Route path="/s/:slug">{(params) => <Chat key={params.slug} slug={params.slug} />}</Route>
       <Route>

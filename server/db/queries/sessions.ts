@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
 import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
+import type { SessionSummaryView } from "../../views.js";
 import { publicScenarioColumns } from "./scenarios.js";
 
 /** A session with its opening message, written together so a session never exists without it. */
@@ -312,17 +313,19 @@ export async function supersedeMessage(db: Database, id: string): Promise<void> 
   await db.update(messages).set({ supersededAt: sql`now()` }).where(eq(messages.id, id));
 }
 
-/** A client's sessions, most recently active first, with their scenario's public face. */
-export function listClientSessions(db: Database, clientId: string, limit = 200) {
+/** A client's sessions, most recently active first, with their scenario's public face and the thread's last line. */
+export function listClientSessions(db: Database, clientId: string, limit = 200): Promise<SessionSummaryView[]> {
   return db
     .select({
       id: sessions.id,
       createdAt: sessions.createdAt,
       updatedAt: sessions.updatedAt,
       scenario: { slug: scenarios.slug, title: scenarios.title, characterName: scenarios.characterName, avatarStyle: scenarios.avatarStyle, avatarSeed: scenarios.avatarSeed },
+      lastMessage: sql<string | null>`left(${messages.content}, 160)`,
     })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
+    .leftJoin(messages, eq(messages.id, sessions.leafId))
     .where(eq(sessions.clientId, clientId))
     .orderBy(desc(sessions.updatedAt))
     .limit(limit);

@@ -5,6 +5,7 @@ import type {
   ReplyEvent,
   ReplyStartEvent,
   ScenarioSource,
+  SessionSummaryView,
   SessionView,
 } from "../../../server/views";
 
@@ -14,6 +15,7 @@ export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[
 export type Scenario = Json<PublicScenario> & { source: ScenarioSource };
 export type Message = Json<MessageView>;
 export type Session = Json<SessionView>;
+export type SessionSummary = Json<SessionSummaryView>;
 export type StreamEvent = Json<ReplyEvent> | { type: "start"; data: Json<ReplyStartEvent> };
 
 /** An error the server explained: its code drives the UI, its message is shown as is. */
@@ -65,6 +67,8 @@ export const api = {
   createSession: (scenario: string) =>
     request<{ session: Session }>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario }) }),
   session: (id: string) => request<{ session: Session }>(`/api/sessions/${encodeURIComponent(id)}`),
+  /** The person's conversations, newest activity first. */
+  sessions: () => request<{ sessions: SessionSummary[] }>("/api/sessions"),
   /** The draft rewritten by the `enhance` task; the session (when there is one) lends its scenario as context. */
   enhance: (text: string, sessionId?: string) =>
     request<{ text: string }>("/api/enhance", { method: "POST", body: JSON.stringify({ text, ...(sessionId ? { sessionId } : {}) }) }),

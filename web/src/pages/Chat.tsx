@@ -65,6 +65,9 @@ export function Chat({ slug }: { slug: string }) {
           <h1>{scenario.characterName}</h1>
           <p>{scenario.title}</p>
         </div>
+        <Link href="/conversations" className="header-link">
+          Conversations
+        </Link>
         <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId}>
           New conversation
         </button>
@@ -276,7 +279,7 @@ function UndoNotice({ onUndo, onDismiss }: { onUndo: () => void; onDismiss: () =
     return () => clearTimeout(t);
   }, [onDismiss]);
   return (
-    <div className="notice" role="status" data-testid="undo-delete">
+    <div className="undo-notice" role="status" data-testid="undo-delete">
       <span>Message deleted, with what followed it.</span>
       <button type="button" className="ghost" onClick={onUndo}>
         Undo

@@ -33,6 +33,9 @@ export function Gallery() {
       <header className="gallery-header">
         <h1>Parley</h1>
         <p>Pick a scenario and talk with its character. Practise a hard conversation, or step into a story.</p>
+        <p>
+          <Link href="/conversations">Your conversations →</Link>
+        </p>
       </header>
       {error && <ErrorBanner message={error} onRetry={() => setAttempt((n) => n + 1)} />}
       {builtin && (
