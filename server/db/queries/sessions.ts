@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
@@ -182,26 +182,21 @@ export async function listActiveMessages(db: Database, sessionId: string, leafId
  * the messages that have any: the swipes of a reply, the versions of an edited message.
  */
 export async function siblingsOf(db: Database, sessionId: string, path: Pick<MessageRow, "id" | "parentId">[]): Promise<Map<string, string[]>> {
-  const parents = [...new Set(path.map((m) => m.parentId).filter((p): p is string => p !== null))];
-  const hasRoot = path.some((m) => m.parentId === null);
-  if (parents.length === 0 && !hasRoot) return new Map();
-  const rows = await db
-    .select({ id: messages.id, parentId: messages.parentId })
+  if (path.length === 0) return new Map();
+  // One aggregate over the session: the children of every parent that has more than one. Few
+  // messages have versions, so this stays small however long the thread. (GROUP BY puts the
+  // opening's NULL parent in a group of its own.)
+  const groups = await db
+    .select({ parentId: messages.parentId, ids: sql<string[]>`array_agg(${messages.id} order by ${messages.seq})` })
     .from(messages)
-    .where(
-      and(
-        eq(messages.sessionId, sessionId),
-        isNull(messages.deletedAt),
-        or(parents.length ? inArray(messages.parentId, parents) : sql`false`, hasRoot ? isNull(messages.parentId) : sql`false`),
-      ),
-    )
-    .orderBy(asc(messages.seq));
-  const byParent = new Map<string | null, string[]>();
-  for (const r of rows) byParent.set(r.parentId, [...(byParent.get(r.parentId) ?? []), r.id]);
+    .where(and(eq(messages.sessionId, sessionId), isNull(messages.deletedAt)))
+    .groupBy(messages.parentId)
+    .having(sql`count(*) > 1`);
+  const byParent = new Map(groups.map((g) => [g.parentId, g.ids]));
   const out = new Map<string, string[]>();
   for (const m of path) {
-    const group = byParent.get(m.parentId) ?? [];
-    if (group.length > 1) out.set(m.id, group);
+    const group = byParent.get(m.parentId);
+    if (group) out.set(m.id, group);
   }
   return out;
 }

@@ -1,0 +1,162 @@
+/**
+ * A long conversation against a short one: reading it, replying in it, and what reading it does
+ * to the other streams of the instance. A 10,000-message thread is written straight into the
+ * database before Parley starts (PGlite, then a throwaway Postgres), then Parley serves it.
+ * Loopback only, bounded: ROUNDS reads and replies each.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { openDatabase } from "../server/db/client.js";
+import { clientIdSigningKey } from "../server/db/queries/admin-auth.js";
+import { messages, scenarios, sessions } from "../server/db/schema.js";
+import { seedDefaults } from "../server/db/seed.js";
+import { ClientIds } from "../server/middleware/client-id.js";
+import { cookieClient, startParley } from "../tests/support/parley.js";
+import { startTempPostgres } from "../tests/support/postgres.js";
+import { ScriptedUpstream } from "../tests/support/upstream.js";
+import { fmt, pct } from "./stats.js";
+
+const LONG = Number(process.env.BENCH_LONG_MESSAGES ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_LONG_ROUNDS ?? 20);
+
+/** Writes a session of `n` chained messages and returns its id. */
+async function writeSession(db: Awaited<ReturnType<typeof openDatabase>>["db"], clientId: string, n: number): Promise<string> {
+  const [scenario] = await db.select({ id: scenarios.id }).from(scenarios).where(eq(scenarios.slug, "refund-request"));
+  const [session] = await db.insert(sessions).values({ clientId, scenarioId: scenario!.id }).returning();
+  const ids = Array.from({ length: n }, () => randomUUID());
+  const rows = ids.map((id, i) => ({
+    id,
+    sessionId: session!.id,
+    parentId: i === 0 ? null : ids[i - 1]!,
+    role: (i % 2 === 0 ? "assistant" : "user") as "assistant" | "user",
+    content: `Message ${i}: ${"a line of an evening's role-play, of ordinary length ".repeat(8)}`,
+    finishReason: i === 0 ? "opening" : i % 2 === 0 ? "stop" : null,
+  }));
+  for (let i = 0; i < rows.length; i += 500) await db.insert(messages).values(rows.slice(i, i + 500));
+  await db.update(sessions).set({ leafId: ids.at(-1)! }).where(eq(sessions.id, session!.id));
+  return session!.id;
+}
+
+async function timeFirstDelta(res: Response, started: number): Promise<number> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  let first = -1;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    seen += decoder.decode(value, { stream: true });
+    if (first < 0 && seen.includes("event: delta")) first = performance.now() - started;
+  }
+  return first;
+}
+
+async function runOn(kind: "pglite" | "postgres") {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "parley-bench-long-"));
+  const pg = kind === "postgres" ? await startTempPostgres() : undefined;
+  const upstream = await ScriptedUpstream.start();
+  upstream.setDefault({ kind: "stream", chunks: ["A ", "short ", "reply."] });
+  try {
+    // Written before Parley starts: PGlite has one process at a time.
+    const handle = await openDatabase({ databaseUrl: pg?.url, dataDir });
+    await seedDefaults(handle.db);
+    const ids = new ClientIds();
+    ids.setKey(await clientIdSigningKey(handle.db, ClientIds.newKey));
+    const clientId = "b".repeat(32);
+    const long = await writeSession(handle.db, clientId, LONG);
+    const short = await writeSession(handle.db, clientId, 10);
+    await handle.close();
+
+    const parley = await startParley({
+      dataDir,
+      env: {
+        DATABASE_URL: pg?.url,
+        OPENROUTER_API_KEY: "sk-bench",
+        OPENROUTER_BASE_URL: upstream.baseUrl,
+        PARLEY_API_KEYS: "pk-bench",
+        LOG_LEVEL: "info",
+        RATE_LIMIT_PER_MIN: "1000000",
+        RATE_LIMIT_PER_ADDRESS_PER_MIN: "1000000",
+      },
+    });
+    try {
+      const c = cookieClient(parley.url, `parley_client=${ids.sign(clientId)}`);
+      const reads: Record<string, number[]> = { long: [], short: [] };
+      let bytes = { long: 0, short: 0 };
+      for (let i = 0; i < ROUNDS + 2; i++) {
+        for (const [name, id] of [["long", long], ["short", short]] as const) {
+          const started = performance.now();
+          const body = await (await c.fetch(`/api/sessions/${id}`)).arrayBuffer();
+          if (i >= 2) reads[name]!.push(performance.now() - started);
+          bytes = { ...bytes, [name]: body.byteLength };
+        }
+      }
+      const ttft: Record<string, number[]> = { long: [], short: [] };
+      for (let i = 0; i < ROUNDS + 2; i++) {
+        for (const [name, id] of [["long", long], ["short", short]] as const) {
+          const started = performance.now();
+          const res = await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: `and then ${i}` }) });
+          const t = await timeFirstDelta(res, started);
+          if (i >= 2) ttft[name]!.push(t);
+        }
+      }
+      // Another stream on the instance, its chunks 10 ms apart, while the long thread is read: the longest gap it sees.
+      upstream.setDefault({ kind: "stream", chunks: Array.from({ length: 150 }, (_, i) => `w${i} `), delayMs: 10 });
+      const gaps: number[] = [];
+      const streaming = (async () => {
+        const res = await fetch(`${parley.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: "Bearer pk-bench", "content-type": "application/json" },
+          body: JSON.stringify({ model: "parley/roleplay", stream: true, messages: [{ role: "user", content: "hi" }] }),
+        });
+        const reader = res.body!.getReader();
+        let last = performance.now();
+        for (;;) {
+          const { done } = await reader.read();
+          if (done) break;
+          const now = performance.now();
+          gaps.push(now - last);
+          last = now;
+        }
+      })();
+      for (let i = 0; i < 5; i++) await (await c.fetch(`/api/sessions/${long}`)).arrayBuffer();
+      await streaming;
+      return { reads, bytes, ttft, maxGap: Math.max(...gaps.slice(2)) };
+    } finally {
+      await parley.stop();
+    }
+  } finally {
+    await upstream.close();
+    pg?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The long-session section of RESULTS.md. */
+export async function benchLongSession(): Promise<string> {
+  const lines: string[] = [];
+  for (const kind of ["pglite", "postgres"] as const) {
+    const r = await runOn(kind);
+    const row = (name: string, xs: number[]) => `| ${kind} | ${name} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} |`;
+    lines.push(
+      row(`read the session, ${LONG} messages (${Math.round(r.bytes.long / 1024)} KB)`, r.reads.long!),
+      row(`read the session, 10 messages (${Math.round(r.bytes.short / 1024)} KB)`, r.reads.short!),
+      row(`first delta of a new message, ${LONG}-message session`, r.ttft.long!),
+      row("first delta of a new message, 10-message session", r.ttft.short!),
+      `| ${kind} | longest gap in another stream (10 ms chunks) while the long session is read | ${fmt(r.maxGap)} | |`,
+    );
+  }
+  return `## Long sessions
+
+A ${LONG}-message thread and a 10-message one, ${ROUNDS} rounds each after 2 warm-up, loopback, client-side times.
+The issue's targets (issue 14): first page ≤ 20 ms and ≤ 100 KB, first delta within 3 ms of a short session's, no
+stall over 20 ms. There is no paging yet: the whole thread is the "page".
+
+| database | measure (ms) | p50 | p95 |
+|---|---|---|---|
+${lines.join("\n")}
+`;
+}
