@@ -4,7 +4,8 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env.js";
 import type { ChatService } from "./chat/service.js";
-import { DatabaseLifecycle } from "./db/lifecycle.js";
+import type { DatabaseLifecycle } from "./db/lifecycle.js";
+import { databaseFailureError } from "./db/failures.js";
 import { errorFieldsWithStack } from "./error-report.js";
 import type { EnhanceService } from "./chat/enhance.js";
 import { AppError, badRequest, errorBody } from "./errors.js";
@@ -97,7 +98,7 @@ export function createApp(deps: AppDeps) {
     }
     const dbFailure = deps.database.noteFailure(err);
     if (dbFailure) {
-      const e = DatabaseLifecycle.failureError(dbFailure);
+      const e = databaseFailureError(dbFailure);
       c.header("Retry-After", "5");
       return c.json(errorBody(e.code, e.message), e.status);
     }

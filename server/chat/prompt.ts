@@ -20,11 +20,10 @@ export const charsFor = (tokens: number) => tokens * 4;
  * before any text) carry nothing and are left out.
  */
 export function buildPrompt(systemPrompt: string, history: HistoryMessage[]): ChatMessage[] {
-  return [
-    { role: "system", content: systemPrompt },
-    ...history.filter((m) => m.content.trim() !== "").map((m) => ({ role: m.role, content: m.content })),
-  ];
+  return [{ role: "system", content: systemPrompt }, ...turnsOf(history)];
 }
+
+const turnsOf = (history: HistoryMessage[]) => history.filter((m) => m.content.trim() !== "").map((m) => ({ role: m.role, content: m.content }));
 
 /**
  * A prompt fitter for the gateway: for each model it tries, the system prompt and the newest turns
@@ -33,11 +32,11 @@ export function buildPrompt(systemPrompt: string, history: HistoryMessage[]): Ch
  * answer says so. Token counts are taken once, not per model.
  */
 export function promptFitter(systemPrompt: string, history: HistoryMessage[]): (window: PromptWindow) => FittedPrompt {
-  const turns = history.filter((m) => m.content.trim() !== "").map((m) => ({ role: m.role, content: m.content }));
+  const turns = turnsOf(history);
   const costs = turns.map((m) => estimatePromptTokens(m.content));
   const system = estimatePromptTokens(systemPrompt);
   return ({ contextLength, maxTokens }) => {
-    if (contextLength === null) return { messages: [{ role: "system", content: systemPrompt }, ...turns] };
+    if (contextLength === null) return { messages: [{ role: "system", content: systemPrompt }, ...turns] }; // not known: all of it
     const budget = contextLength - (maxTokens ?? 0) - MARGIN_TOKENS;
     const newest = costs.at(-1) ?? 0;
     if (system + newest > budget) return { tooLong: { budgetTokens: Math.max(0, budget), neededTokens: system + newest } };

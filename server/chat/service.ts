@@ -23,18 +23,21 @@ import type { MessageRow } from "../db/schema.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import { GatewayError } from "../gateway/errors.js";
 import type { Gateway, OpenStream } from "../gateway/gateway.js";
-import type { Attempt, RequestRecord } from "../gateway/types.js";
+import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
-import { buildPrompt, charsFor, promptFitter } from "./prompt.js";
+import { charsFor, promptFitter } from "./prompt.js";
+import { ReplyWriter, type Settled } from "./reply-writer.js";
+import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
 
 /** However large a model's window (or when none says), a reply reads at most this much history: about 250,000 tokens. */
 const HISTORY_MAX_CHARS = 1_000_000;
-import { ReplyWriter, type Settled } from "./reply-writer.js";
-import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
 
 export type { MessageView, ReplyEvent };
 
 export const toMessageView = (m: MessageRow): MessageView => pickFields(m, MESSAGE_VIEW_FIELDS);
+
+/** An unbounded window always fits: its messages. */
+const fitted = (p: FittedPrompt) => ("messages" in p ? p.messages : []);
 
 /** A reply that could not start carries the reason; one that started streams its events. */
 export type Reply =
@@ -141,16 +144,12 @@ export function createChatService(deps: {
    * runs through it, down to the newest message below it. One change at a time: refused while a
    * reply is being written (the same claim as a reply).
    */
-  async function selectMessage(input: { clientId: string; sessionId: string; messageId: string }): Promise<SessionView> {
-    const { db } = await claim(input.clientId, input.sessionId);
-    try {
+  function selectMessage(input: { clientId: string; sessionId: string; messageId: string }): Promise<SessionView> {
+    return treeChange(input, async (db) => {
       const target = await getMessage(db, input.sessionId, input.messageId);
       if (!target) throw notFound("Message");
       await setLeaf(db, input.sessionId, (await newestBelow(db, input.sessionId, target.id)) ?? target.id);
-    } finally {
-      await releaseReply(db, input.sessionId, deps.instanceId);
-    }
-    return getSessionView(input.clientId, input.sessionId);
+    });
   }
 
   /** Claims the session for one reply (or says why not) and starts its writer. */
@@ -196,10 +195,13 @@ export function createChatService(deps: {
   }
 
   /** Runs one tree change under the session's claim (refused with 409 while a reply streams), then shows the thread. */
-  async function treeChange(input: { clientId: string; sessionId: string }, change: (db: Database) => Promise<void>): Promise<SessionView> {
-    const { db } = await claim(input.clientId, input.sessionId);
+  async function treeChange(
+    input: { clientId: string; sessionId: string },
+    change: (db: Database, leafId: string | null) => Promise<void>,
+  ): Promise<SessionView> {
+    const { db, owned } = await claim(input.clientId, input.sessionId);
     try {
-      await change(db);
+      await change(db, owned.leafId);
     } finally {
       await releaseReply(db, input.sessionId, deps.instanceId);
     }
@@ -230,13 +232,12 @@ export function createChatService(deps: {
    * The thread moves to the newest other version of it, or ends at what it answered.
    */
   function deleteMessage(input: { clientId: string; sessionId: string; messageId: string }) {
-    return treeChange(input, async (db) => {
+    return treeChange(input, async (db, leafId) => {
       const target = await getMessage(db, input.sessionId, input.messageId);
       if (!target) throw notFound("Message");
       const sibling = await newestSibling(db, target);
       if (!target.parentId && !sibling) throw badRequest("cannot_delete_opening", "The conversation's opening message cannot be deleted");
-      const owned = await getOwnedSession(db, input.sessionId, input.clientId);
-      const onPath = owned?.session.leafId ? (await activePath(db, input.sessionId, owned.session.leafId)).some((m) => m.id === target.id) : false;
+      const onPath = leafId ? (await activePath(db, input.sessionId, leafId)).some((m) => m.id === target.id) : false;
       await markDeleted(db, input.sessionId, target.id, true);
       if (onPath) await setLeaf(db, input.sessionId, sibling ? ((await newestBelow(db, input.sessionId, sibling)) ?? sibling) : target.parentId!);
     });
@@ -344,12 +345,14 @@ export function createChatService(deps: {
       ? await activePath(ctx.db, ctx.sessionId, ctx.parentId, { maxChars: window === null ? HISTORY_MAX_CHARS : Math.min(charsFor(window), HISTORY_MAX_CHARS) })
       : [];
     ctx.writer.replyTo(ctx.parentId);
+    const fit = promptFitter(ctx.systemPrompt, history);
     try {
       const open = await gateway.openStream({
         task,
         ...(ctx.modelKey ? { model: ctx.modelKey } : {}),
-        messages: buildPrompt(ctx.systemPrompt, history),
-        fit: promptFitter(ctx.systemPrompt, history),
+        // The whole history read, for a model whose window is not known; the gateway fits it to each other one.
+        messages: fitted(fit({ contextLength: null, maxTokens: undefined })),
+        fit,
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
       });

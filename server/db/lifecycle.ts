@@ -95,11 +95,6 @@ export class DatabaseLifecycle {
     return kind;
   }
 
-  /** The error a route throws for a failure noteFailure recognised. */
-  static failureError(kind: DatabaseFailure) {
-    return databaseFailureError(kind);
-  }
-
   async status(): Promise<DbStatus> {
     return (await this.condition()).status;
   }

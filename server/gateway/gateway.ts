@@ -110,8 +110,10 @@ export function createGateway(opts: GatewayOptions) {
     let tooLong: { budgetTokens: number; neededTokens: number } | undefined;
 
     for (const [index, c] of candidates.entries()) {
-      // Each candidate gets the prompt that fits its own window; one it cannot hold at all is passed over.
-      const fitted = req.fit && !registry.skipReason(c) ? req.fit({ contextLength: c.model.contextLength, maxTokens: registry.paramsFor(c, task, req.params).max_tokens }) : undefined;
+      const unusable = registry.skipReason(c);
+      // Each usable candidate gets the prompt that fits its own window (before the breaker is asked
+      // for a slot); one that cannot hold the newest message at all is passed over.
+      const fitted = req.fit && !unusable ? req.fit({ contextLength: c.model.contextLength, maxTokens: registry.paramsFor(c, task, req.params).max_tokens }) : undefined;
       if (fitted && "tooLong" in fitted) {
         if (!tooLong || fitted.tooLong.budgetTokens > tooLong.budgetTokens) tooLong = fitted.tooLong;
         skips.push("prompt_too_long");
@@ -119,7 +121,7 @@ export function createGateway(opts: GatewayOptions) {
       }
       const messages = fitted?.messages ?? req.messages;
       const skip =
-        registry.skipReason(c) ??
+        unusable ??
         (c.provider.kind === "chat_worker" && !workerHealth.isUsable(c.provider.name) ? "worker_unhealthy" : undefined) ??
         (breaker.tryAcquire(breakerKey(c)) ? undefined : "circuit_open");
       if (skip) {

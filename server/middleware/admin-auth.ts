@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { FailedLogins } from "../admin/failed-logins.js";
+import { SAFE_METHODS } from "./same-origin.js";
 import { getCookie } from "hono/cookie";
 import { AdminAuth } from "../admin/auth.js";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
@@ -11,7 +12,6 @@ export const ADMIN_COOKIE_PATH = "/api/admin";
 
 export type AdminEnv = { Variables: { clientId: string; admin: { via: "token" | "session" } } };
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Every failure is the same 401: which part was wrong, or whether the path exists, is not told. */
 export const unauthorized = () => new AppError(401, "unauthorized", "Admin credentials are required: log in at /admin, or send Authorization: Bearer <ADMIN_TOKEN>");

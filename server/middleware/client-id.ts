@@ -4,12 +4,12 @@ import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env.js";
 import { databaseFailureError } from "../db/failures.js";
 import { AppError } from "../errors.js";
+import { SAFE_METHODS } from "./same-origin.js";
 
 export const CLIENT_COOKIE = "parley_client";
 /** An id as issued before ids were signed; still honoured, and signed at the browser's next page load. */
 const BARE_ID = /^[A-Za-z0-9_-]{32}$/;
 const SIGNED_ID = /^([A-Za-z0-9_-]{32})\.([A-Za-z0-9_-]{43})$/;
-const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /**
  * Browsers' client ids, signed with a key kept in the database (so every instance shares it).

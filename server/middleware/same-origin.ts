@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../errors.js";
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Methods that change nothing: no CSRF token, no same-origin check, and the only ones that may be given a client id. */
+export const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**

@@ -102,6 +102,20 @@ describe("Postgres stops mid-reply", () => {
   });
 });
 
+/** Starts a reply, waits until five chunks were shown and saved, then kills Parley with SIGKILL. */
+async function killMidReply(parley: ParleyProcess) {
+  const c = parley.client();
+  const session = await createSession(c);
+  upstream.enqueue({ kind: "stream", chunks: CHUNKS, pauseAfter: 5 });
+  const res = await send(c, session, "Tell me a story.");
+  await readUntil(res, "five");
+  await savedSoFar(c, session, FIRST_FIVE);
+  process.kill(parley.pid, "SIGKILL");
+  await parley.stop(); // resolves once the process is gone
+  await res.body?.cancel().catch(() => {});
+  return { c, session };
+}
+
 describe("kill -9 mid-reply", () => {
   it.each(["pglite", "postgres"] as const)("keeps the part the person saw and leaves the conversation open on %s", async (kind) => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "parley-kill-"));
@@ -109,16 +123,7 @@ describe("kill -9 mid-reply", () => {
     const env = { ...baseEnv(), DATABASE_URL: pg?.url, PARLEY_INSTANCE_ID: "kill-test" };
     let parley = await startParley({ dataDir, env });
     try {
-      const c = parley.client();
-      const session = await createSession(c);
-      upstream.enqueue({ kind: "stream", chunks: CHUNKS, pauseAfter: 5 });
-      const res = await send(c, session, "Tell me a story.");
-      await readUntil(res, "five");
-      await savedSoFar(c, session, FIRST_FIVE);
-
-      process.kill(parley.pid, "SIGKILL");
-      await parley.stop(); // resolves once the process is gone
-      await res.body?.cancel().catch(() => {});
+      const { c, session } = await killMidReply(parley);
       parley = await startParley({ dataDir, env });
       const moved = cookieClient(parley.url, c.cookie());
 
@@ -141,15 +146,7 @@ describe("kill -9 mid-reply", () => {
     const env = { ...baseEnv(), DATABASE_URL: pg.url };
     let parley = await startParley({ env: { ...env, PARLEY_INSTANCE_ID: "gone-for-good" } });
     try {
-      const c = parley.client();
-      const session = await createSession(c);
-      upstream.enqueue({ kind: "stream", chunks: CHUNKS, pauseAfter: 5 });
-      const res = await send(c, session, "Tell me a story.");
-      await readUntil(res, "five");
-      await savedSoFar(c, session, FIRST_FIVE);
-      process.kill(parley.pid, "SIGKILL");
-      await parley.stop();
-      await res.body?.cancel().catch(() => {});
+      const { c, session } = await killMidReply(parley);
       // Another instance (another id): the dead one's claim is not its own to clear, so it waits for the lapse.
       parley = await startParley({ env: { ...env, PARLEY_INSTANCE_ID: "successor" } });
       const moved = cookieClient(parley.url, c.cookie());

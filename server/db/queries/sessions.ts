@@ -167,14 +167,9 @@ export function activePath(db: Database, sessionId: string, leafId: string, opts
     .orderBy(asc(messages.seq));
 }
 
-/** The visible conversation of a session: its active path (a session without a leaf has only its opening, if that). */
-export async function listActiveMessages(db: Database, sessionId: string, leafId?: string | null): Promise<MessageRow[]> {
-  let leaf = leafId;
-  if (leaf === undefined) {
-    const [row] = await db.select({ leafId: sessions.leafId }).from(sessions).where(eq(sessions.id, sessionId));
-    leaf = row?.leafId ?? null;
-  }
-  return leaf ? activePath(db, sessionId, leaf) : [];
+/** The visible conversation of a session: its active path (nothing for a session without a leaf). */
+export async function listActiveMessages(db: Database, sessionId: string, leafId: string | null): Promise<MessageRow[]> {
+  return leafId ? activePath(db, sessionId, leafId) : [];
 }
 
 /**

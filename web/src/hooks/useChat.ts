@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, ApiError, type Message, type Scenario, type StreamEvent } from "../api/client";
+import { api, ApiError, type Message, type Scenario, type Session, type StreamEvent } from "../api/client";
 import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 
 export type ChatError = { code: string; message: string; retryAfterS?: number };
@@ -233,19 +233,31 @@ export function useChat(slug: string) {
     [sessionId, messages, runReply, refresh],
   );
 
-  /** Shows another version of a message, and the branch that was below it. */
-  const selectVersion = useCallback(
-    async (messageId: string) => {
-      if (!sessionId || controller.current) return;
+  /**
+   * One change to the thread that the server answers with the session as it now reads (a switch,
+   * an edit of a character's line, a delete, an undo, a fork): shown as it comes; false when refused.
+   */
+  const changeThread = useCallback(
+    async (call: (sessionId: string) => Promise<{ session: Session }>): Promise<boolean> => {
+      if (!sessionId || controller.current) return false;
       try {
-        const { session } = await api.select(sessionId, messageId);
+        const { session } = await call(sessionId);
+        if (session.id !== sessionId) {
+          setSessionId(session.id);
+          rememberSession(slug, session.id);
+        }
         setMessages(session.messages);
+        return true;
       } catch (err) {
         setError(toChatError(err));
+        return false;
       }
     },
-    [sessionId],
+    [sessionId, slug],
   );
+
+  /** Shows another version of a message, and the branch that was below it. */
+  const selectVersion = useCallback((messageId: string) => changeThread((id) => api.select(id, messageId)), [changeThread]);
 
   /**
    * An edit. The person's own message: the thread is cut back to what it followed, the new text
@@ -258,16 +270,7 @@ export function useChat(slug: string) {
       const at = messages.findIndex((m) => m.id === messageId);
       const target = messages[at];
       if (!target) return false;
-      if (target.role === "assistant") {
-        try {
-          const { session } = await api.editReply(sessionId, messageId, content);
-          setMessages(session.messages);
-          return true;
-        } catch (err) {
-          setError(toChatError(err));
-          return false;
-        }
-      }
+      if (target.role === "assistant") return changeThread((id) => api.editReply(id, messageId, content));
       const before = messages;
       const pending: Message = { ...localReply(content, null), role: "user", id: localId("pending") };
       setMessages([...messages.slice(0, at), pending]);
@@ -284,7 +287,7 @@ export function useChat(slug: string) {
       await refresh(sessionId).catch(() => setMessages(before));
       return stored;
     },
-    [sessionId, messages, runReply, refresh],
+    [sessionId, messages, runReply, refresh, changeThread],
   );
 
   /** The message deleted last, for Undo. */
@@ -292,44 +295,17 @@ export function useChat(slug: string) {
 
   const deleteMessage = useCallback(
     async (messageId: string) => {
-      if (!sessionId || controller.current) return;
-      try {
-        const { session } = await api.deleteMessage(sessionId, messageId);
-        setMessages(session.messages);
-        setDeleted(messageId);
-      } catch (err) {
-        setError(toChatError(err));
-      }
+      if (await changeThread((id) => api.deleteMessage(id, messageId))) setDeleted(messageId);
     },
-    [sessionId],
+    [changeThread],
   );
 
   const undoDelete = useCallback(async () => {
-    if (!sessionId || !deleted) return;
-    try {
-      const { session } = await api.restoreMessage(sessionId, deleted);
-      setMessages(session.messages);
-      setDeleted(null);
-    } catch (err) {
-      setError(toChatError(err));
-    }
-  }, [sessionId, deleted]);
+    if (deleted && (await changeThread((id) => api.restoreMessage(id, deleted)))) setDeleted(null);
+  }, [deleted, changeThread]);
 
   /** Continues in a new conversation from a message: the new one becomes this scenario's current conversation. */
-  const forkAt = useCallback(
-    async (messageId: string) => {
-      if (!sessionId || controller.current) return;
-      try {
-        const { session } = await api.fork(sessionId, messageId);
-        setSessionId(session.id);
-        setMessages(session.messages);
-        rememberSession(slug, session.id);
-      } catch (err) {
-        setError(toChatError(err));
-      }
-    },
-    [sessionId, slug],
-  );
+  const forkAt = useCallback((messageId: string) => changeThread((id) => api.fork(id, messageId)), [changeThread]);
 
   const stop = useCallback(() => controller.current?.abort(), []);
 
