@@ -32,6 +32,7 @@ export const MESSAGE_VIEW_FIELDS = [
   "model",
   "error",
   "editedAt",
+  "contextFromId",
   "createdAt",
 ] as const satisfies readonly (keyof MessageRow)[];
 
@@ -57,12 +58,21 @@ export type SessionSummaryView = {
   lastMessage: string | null;
 };
 
-export type SessionView = {
+/**
+ * A page of a thread, oldest first. `olderCursor` names the page's oldest message when more of the
+ * thread lies above it: `GET /api/sessions/:id/messages?before=<olderCursor>` reads the page above.
+ */
+export type MessagePageView = {
+  messages: MessageView[];
+  olderCursor: string | null;
+};
+
+/** A conversation as it opens: the newest page of its thread (older pages on request). */
+export type SessionView = MessagePageView & {
   id: string;
   scenario: PublicScenario;
   createdAt: Date;
   updatedAt: Date;
-  messages: MessageView[];
 };
 
 /** The server-sent events of a reply, in order: start, delta*, then done or error. */

@@ -43,7 +43,7 @@ export class ReplyWriter {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private released = false;
-  private meta: { provider: string; model: string } | undefined;
+  private meta: { provider: string; model: string; contextFromId: string | null } | undefined;
 
   constructor(
     private readonly opts: ReplyWriterOptions,
@@ -75,8 +75,8 @@ export class ReplyWriter {
     this.timer.unref();
   }
 
-  servedBy(provider: string, model: string) {
-    this.meta = { provider, model };
+  servedBy(provider: string, model: string, contextFromId: string | null) {
+    this.meta = { provider, model, contextFromId };
   }
 
   append(text: string): void {
@@ -157,6 +157,7 @@ export class ReplyWriter {
       content,
       provider: this.meta?.provider ?? null,
       model: this.meta?.model ?? null,
+      contextFromId: this.meta?.contextFromId ?? null,
     };
   }
 

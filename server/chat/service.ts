@@ -10,27 +10,34 @@ import {
   getOwnedSession,
   getOwnedSessionForReply,
   insertMessage,
-  listActiveMessages,
+  isOnPath,
   listClientSessions,
   markDeleted,
   newestBelow,
   newestSibling,
   releaseReply,
+  setLastLeaf,
   setLeaf,
   siblingsOf,
 } from "../db/queries/sessions.js";
-import type { MessageRow } from "../db/schema.js";
+import type { MessageRow, SessionRow } from "../db/schema.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import { GatewayError } from "../gateway/errors.js";
 import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import { charsFor, promptFitter } from "./prompt.js";
+import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
-import { MESSAGE_VIEW_FIELDS, pickFields, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
+import { MESSAGE_VIEW_FIELDS, pickFields, type MessagePageView, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
 
 /** However large a model's window (or when none says), a reply reads at most this much history: about 250,000 tokens. */
 const HISTORY_MAX_CHARS = 1_000_000;
+/** Text the history cache may hold across conversations (about 16 MB): a few dozen long stories at once. */
+const PATH_CACHE_CHARS = 8_000_000;
+/** Messages a conversation opens with, and per older page: a few screens, a few tens of KB. */
+export const PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
 
 export type { MessageView, ReplyEvent };
 
@@ -68,8 +75,12 @@ type ReplyContext = {
   replaces?: string;
   /** The message the reply answers: the new reply becomes its child. */
   parentId: string | null;
+  /** That message when it was just written (the person's new message): the history cache may end with it. */
+  written?: HistoryRow;
   writer: ReplyWriter;
   signal: AbortSignal;
+  /** The history the prompt was built from (set when the reply starts), for the cache. */
+  history?: { rows: HistoryRow[]; maxChars: number };
 };
 
 export function createChatService(deps: {
@@ -91,6 +102,8 @@ export function createChatService(deps: {
    * database, so it holds across instances; the map is this instance's own replies, for shutdown.
    */
   const replying = new Map<string, ReplyWriter>();
+  /** The newest stretch of each active thread, so a reply reads none of its history from the database. */
+  const paths = new PathCache(PATH_CACHE_CHARS);
   let onIdle: (() => void)[] = [];
   const released = (sessionId: string) => {
     replying.delete(sessionId);
@@ -118,38 +131,83 @@ export function createChatService(deps: {
     return listClientSessions(database.require(), clientId);
   }
 
+  /** A conversation as it opens: the newest page of its thread. */
   async function getSessionView(clientId: string, sessionId: string): Promise<SessionView> {
     const db = database.require();
     const owned = await getOwnedSession(db, sessionId, clientId);
     if (!owned) throw notFound("Session");
-    const messages = await listActiveMessages(db, sessionId, owned.session.leafId);
-    const siblings = await siblingsOf(db, sessionId, messages);
+    const page = owned.session.leafId ? await pageOf(db, owned.session, owned.session.leafId, PAGE_SIZE) : { messages: [], olderCursor: null };
+    return { id: owned.session.id, scenario: owned.scenario, createdAt: owned.session.createdAt, updatedAt: owned.session.updatedAt, ...page };
+  }
+
+  /** The page of the thread above `before` (a message of the thread): as the person scrolls up. */
+  async function olderMessages(input: { clientId: string; sessionId: string; before: string; limit: number }): Promise<MessagePageView> {
+    const db = database.require();
+    const owned = await getOwnedSession(db, input.sessionId, input.clientId);
+    if (!owned) throw notFound("Session");
+    const before = await getMessage(db, input.sessionId, input.before);
+    if (!before) throw notFound("Message");
+    if (!before.parentId) return { messages: [], olderCursor: null };
+    return pageOf(db, owned.session, before.parentId, input.limit);
+  }
+
+  /** Up to `limit` messages of the thread ending at `fromId`, as the browser sees them. */
+  async function pageOf(db: Database, session: SessionRow, fromId: string, limit: number): Promise<MessagePageView> {
+    const rows = await activePath(db, session.id, fromId, { maxCount: limit });
+    const siblings = await siblingsOf(db, session.id, rows);
     // A row still marked streaming while nobody holds the session was cut off by a crash.
-    const claimLive = owned.session.replyingUntil !== null && owned.session.replyingUntil.getTime() > Date.now();
+    const claimLive = session.replyingUntil !== null && session.replyingUntil.getTime() > Date.now();
+    const oldest = rows[0];
     return {
-      id: owned.session.id,
-      scenario: owned.scenario,
-      createdAt: owned.session.createdAt,
-      updatedAt: owned.session.updatedAt,
-      messages: messages.map((m) => {
+      messages: rows.map((m) => {
         const view = toMessageView(!claimLive && m.finishReason === "streaming" ? { ...m, finishReason: "interrupted" } : m);
         const group = siblings.get(m.id);
         return group ? { ...view, siblings: group } : view;
       }),
+      olderCursor: oldest?.parentId ? oldest.id : null,
     };
   }
 
   /**
    * Switches the conversation to another version of a message (a swipe): the active path then
-   * runs through it, down to the newest message below it. One change at a time: refused while a
-   * reply is being written (the same claim as a reply).
+   * runs through it, down to the leaf the person was at when they last left it (or, never left,
+   * the newest message below it). The version being left remembers its own leaf the same way. One
+   * change at a time: refused while a reply is being written (the same claim as a reply).
    */
   function selectMessage(input: { clientId: string; sessionId: string; messageId: string }): Promise<SessionView> {
-    return treeChange(input, async (db) => {
+    return treeChange(input, async (db, leafId) => {
       const target = await getMessage(db, input.sessionId, input.messageId);
       if (!target) throw notFound("Message");
-      await setLeaf(db, input.sessionId, (await newestBelow(db, input.sessionId, target.id)) ?? target.id);
+      if (leafId) {
+        const leaving = await versionOnPath(db, input.sessionId, leafId, target.parentId);
+        if (leaving && leaving.id !== target.id) await setLastLeaf(db, leaving.id, leafId);
+      }
+      await setLeaf(db, input.sessionId, await returnPoint(db, input.sessionId, target));
     });
+  }
+
+  /**
+   * The thread is about to leave `message` for a new version of it (a swipe, an edit): it remembers
+   * the leaf the person was at below it, for when they switch back.
+   */
+  async function leaveVersion(db: Database, leafId: string | null, message: MessageRow): Promise<void> {
+    if (leafId && leafId !== message.id && (await isOnPath(db, message.sessionId, leafId, message.id))) await setLastLeaf(db, message.id, leafId);
+  }
+
+  /** The child of `parentId` (a root when null) that the thread ending at `leafId` runs through. */
+  async function versionOnPath(db: Database, sessionId: string, leafId: string, parentId: string | null): Promise<MessageRow | undefined> {
+    const walked = await activePath(db, sessionId, leafId, parentId ? { stopAt: parentId } : {});
+    if (!parentId) return walked[0];
+    return walked[0]?.id === parentId ? walked[1] : undefined;
+  }
+
+  /** Where switching to a version leads: the leaf last left below it while still there, else the newest message below it. */
+  async function returnPoint(db: Database, sessionId: string, target: MessageRow): Promise<string> {
+    if (target.lastLeafId) {
+      const back = await activePath(db, sessionId, target.lastLeafId, { stopAt: target.id });
+      if (back[0]?.id === target.id && back.every((m) => m.deletedAt === null)) return target.lastLeafId;
+    }
+    return (await newestBelow(db, sessionId, target.id)) ?? target.id;
   }
 
   /** Claims the session for one reply (or says why not) and starts its writer. */
@@ -214,8 +272,9 @@ export function createChatService(deps: {
    * `editAndReply`, since it wants an answer.)
    */
   function editReply(input: { clientId: string; sessionId: string; message: MessageRow; content: string }) {
-    return treeChange(input, async (db) => {
+    return treeChange(input, async (db, leafId) => {
       const m = input.message;
+      await leaveVersion(db, leafId, m);
       await insertMessage(db, {
         sessionId: input.sessionId,
         parentId: m.parentId,
@@ -237,7 +296,7 @@ export function createChatService(deps: {
       if (!target) throw notFound("Message");
       const sibling = await newestSibling(db, target);
       if (!target.parentId && !sibling) throw badRequest("cannot_delete_opening", "The conversation's opening message cannot be deleted");
-      const onPath = leafId ? (await activePath(db, input.sessionId, leafId)).some((m) => m.id === target.id) : false;
+      const onPath = leafId ? await isOnPath(db, input.sessionId, leafId, target.id) : false;
       await markDeleted(db, input.sessionId, target.id, true);
       if (onPath) await setLeaf(db, input.sessionId, sibling ? ((await newestBelow(db, input.sessionId, sibling)) ?? sibling) : target.parentId!);
     });
@@ -278,22 +337,24 @@ export function createChatService(deps: {
    * the character answers it (the thread follows). Nothing is overwritten.
    */
   async function editAndReply(input: { clientId: string; sessionId: string; message: MessageRow; content: string; signal: AbortSignal }) {
-    return sendMessage({ ...input, parentOverride: input.message.parentId });
+    return sendMessage({ ...input, editing: input.message });
   }
 
   /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
-  async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: AbortSignal; parentOverride?: string | null }) {
+  async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: AbortSignal; editing?: MessageRow }) {
     const content = cleanContent(input.content);
     const { db, owned } = await claim(input.clientId, input.sessionId);
     const writer = writerFor(input.sessionId);
     return claimed(writer, async () => {
-      const parentId = input.parentOverride !== undefined ? input.parentOverride : owned.leafId;
+      if (input.editing) await leaveVersion(db, owned.leafId, input.editing);
+      const parentId = input.editing ? input.editing.parentId : owned.leafId;
       const userMessage = await insertMessage(db, { sessionId: input.sessionId, parentId, role: "user", content });
       const reply = await startReply({
         db,
         clientId: input.clientId,
         ...owned, // the session's id, and its scenario's prompt, task and model
         parentId: userMessage.id,
+        written: userMessage,
         writer,
         signal: input.signal,
       });
@@ -320,6 +381,7 @@ export function createChatService(deps: {
         throw badRequest("nothing_to_regenerate", "There is no reply to regenerate yet: send a message first");
       }
       const replaces = target.role === "assistant" ? target.id : undefined;
+      if (replaces) await leaveVersion(db, owned.leafId, target);
       const parentId = target.role === "assistant" ? target.parentId : target.id;
       // The writer marks the old reply superseded (kept, a sibling) when the new one is first saved.
       if (replaces) writer.replacing(replaces);
@@ -340,10 +402,11 @@ export function createChatService(deps: {
     // The model sees the path down to the message it answers, not what hangs below it on other
     // branches; and only as much of it as the largest window among its models could hold.
     const task = ctx.task ?? "roleplay";
-    const window = gateway.largestContext(task, ctx.modelKey ?? undefined);
+    const maxChars = Math.min(charsFor(gateway.largestContext(task, ctx.modelKey ?? undefined)), HISTORY_MAX_CHARS);
     const history = ctx.parentId
-      ? await activePath(ctx.db, ctx.sessionId, ctx.parentId, { maxChars: window === null ? HISTORY_MAX_CHARS : Math.min(charsFor(window), HISTORY_MAX_CHARS) })
+      ? (paths.get(ctx.sessionId, ctx.parentId, maxChars, ctx.written) ?? (await activePath(ctx.db, ctx.sessionId, ctx.parentId, { maxChars })))
       : [];
+    ctx.history = { rows: history, maxChars };
     ctx.writer.replyTo(ctx.parentId);
     const fit = promptFitter(ctx.systemPrompt, history);
     try {
@@ -356,7 +419,7 @@ export function createChatService(deps: {
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
       });
-      ctx.writer.servedBy(open.candidate.provider.name, open.candidate.model.modelKey);
+      ctx.writer.servedBy(open.candidate.provider.name, open.candidate.model.modelKey, contextFrom(history, open.promptMessages - 1));
       let begun = false;
       const settle = settleOnce(ctx, open);
       const events = relay(ctx, open, settle, () => (begun = true));
@@ -383,6 +446,12 @@ export function createChatService(deps: {
     }
   }
 
+  /** The oldest message of `history` among the newest `turns` that went into the prompt (empty turns are never sent). */
+  function contextFrom(history: HistoryRow[], turns: number): string | null {
+    const sent = history.filter((m) => m.content.trim() !== "");
+    return sent[Math.max(0, sent.length - turns)]?.id ?? null;
+  }
+
   /** Stores the reply when the stream ends, however it ends, and releases the session. Runs once. */
   function settleOnce(ctx: ReplyContext, open: OpenStream) {
     let settled: Promise<{ record: RequestRecord } & Settled> | undefined;
@@ -391,6 +460,11 @@ export function createChatService(deps: {
         // Closing the gateway's stream (the client went away) has already made it record the request as aborted.
         const record = await open.record;
         const result = await ctx.writer.finish(record);
+        // The thread now ends at the stored reply: the next message starts from it.
+        if (result.stored && ctx.history && result.stored.finishReason !== "streaming") {
+          const rows = [...ctx.history.rows, result.stored];
+          paths.set(ctx.sessionId, rows, ctx.history.maxChars, rows[0]?.parentId === null);
+        }
         log.debug({ session: ctx.sessionId, finish: record.finishReason, chars: record.text.length, pending: result.pending }, "reply settled");
         return { record, ...result };
       })());
@@ -441,6 +515,7 @@ export function createChatService(deps: {
     startSession,
     listSessions,
     getSessionView,
+    olderMessages,
     selectMessage,
     messageFor,
     editReply,

@@ -68,6 +68,10 @@ export const sessions = pgTable(
      * Messages form a tree (swipes and edits are siblings), so the path is where the person is.
      */
     leafId: uuid("leaf_id").references((): AnyPgColumn => messages.id, { onDelete: "set null" }),
+    /** The person's name for the conversation; null shows a default taken from its first message. */
+    title: text("title"),
+    /** Soft deletion from the person's list: restorable (Undo) until purged with deleted messages. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
   },
   (t) => [index("sessions_client_idx").on(t.clientId, t.updatedAt)],
 );
@@ -96,6 +100,16 @@ export const messages = pgTable(
     editedAt: timestamp("edited_at", { withTimezone: true }),
     /** Soft deletion: the message and what hangs below it leave the thread; restorable until purged. */
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    /**
+     * On a reply: the oldest message of the thread its prompt held (older ones were left out to fit
+     * the model's window). The chat draws "the character does not remember above this line" there.
+     */
+    contextFromId: uuid("context_from_id"),
+    /**
+     * The last leaf the person was at below this message, recorded when they switched to another
+     * version of it: switching back brings that branch back as they left it.
+     */
+    lastLeafId: uuid("last_leaf_id"),
     provider: text("provider"),
     model: text("model"),
     promptTokens: integer("prompt_tokens"),

@@ -5,7 +5,7 @@ import type { AppIdentity } from "./providers/openai-compatible.js";
 import { breakerKeyOf, providerHealth } from "./provider-health.js";
 import { listUpstreamModels, probeCandidate, type ProbeResult } from "./provider-probe.js";
 import type { ProviderStatus } from "./provider-status.js";
-import { SEEDED_WORKER, type Registry } from "./registry.js";
+import { SEEDED_WORKER, UNKNOWN_CONTEXT_TOKENS, type Registry } from "./registry.js";
 import { parseRetryAfter, withJitter } from "./retry-after.js";
 import { callCandidate } from "./upstream-call.js";
 import { costOf, countTokens } from "./usage.js";
@@ -41,6 +41,8 @@ export type GatewayOptions = {
 /** A reply that has begun: a candidate answered with its first event, which `events` replays. */
 export type OpenStream = {
   candidate: Candidate;
+  /** How many messages the prompt sent to that candidate held (its fitted prompt, system message included). */
+  promptMessages: number;
   attempts: Attempt[];
   events: AsyncGenerator<StreamEvent>;
   /** Resolves when the stream has ended, however it ended, with what was recorded. */
@@ -76,6 +78,7 @@ export function createGateway(opts: GatewayOptions) {
       const promptChars = opened.messages.reduce((n, m) => n + m.content.length, 0);
       return {
         candidate: opened.candidate,
+        promptMessages: opened.messages.length,
         attempts,
         ...meter(opened, req, { ...base, attempts }, started, deadline, promptChars),
       };
@@ -113,7 +116,7 @@ export function createGateway(opts: GatewayOptions) {
       const unusable = registry.skipReason(c);
       // Each usable candidate gets the prompt that fits its own window (before the breaker is asked
       // for a slot); one that cannot hold the newest message at all is passed over.
-      const fitted = req.fit && !unusable ? req.fit({ contextLength: c.model.contextLength, maxTokens: registry.paramsFor(c, task, req.params).max_tokens }) : undefined;
+      const fitted = req.fit && !unusable ? req.fit({ contextLength: c.model.contextLength ?? UNKNOWN_CONTEXT_TOKENS, maxTokens: registry.paramsFor(c, task, req.params).max_tokens }) : undefined;
       if (fitted && "tooLong" in fitted) {
         if (!tooLong || fitted.tooLong.budgetTokens > tooLong.budgetTokens) tooLong = fitted.tooLong;
         skips.push("prompt_too_long");
@@ -393,12 +396,15 @@ export function createGateway(opts: GatewayOptions) {
   }
 
   /**
-   * The largest context window among the models a request could go to, or null when one of them
-   * does not say: the chat reads no more history than that could hold.
+   * The largest context window among the models a request could go to now (switched on, with
+   * their key): the chat reads no more history than that could hold.
    */
-  function largestContext(task: string, model?: string): number | null {
-    const windows = registry.candidates(task, model).map((c) => c.model.contextLength);
-    return windows.length === 0 || windows.some((w) => w === null) ? null : Math.max(...(windows as number[]));
+  function largestContext(task: string, model?: string): number {
+    const windows = registry
+      .candidates(task, model)
+      .filter((c) => registry.skipReason(c) === undefined)
+      .map((c) => c.model.contextLength ?? UNKNOWN_CONTEXT_TOKENS);
+    return windows.length === 0 ? UNKNOWN_CONTEXT_TOKENS : Math.max(...windows);
   }
 
   return {

@@ -1,6 +1,13 @@
 import type { TaskProfileRow } from "../db/schema.js";
 import type { Candidate, Model, Provider, RequestParams, SamplingParams } from "./types.js";
 
+/**
+ * The window assumed for a model whose row does not give its context length: small enough for
+ * nearly any chat model, so a long conversation is trimmed rather than refused. An admin sets the
+ * real one on the model (Browse /models fills it in).
+ */
+export const UNKNOWN_CONTEXT_TOKENS = 8192;
+
 export type DeploymentOverrides = {
   /** OPENROUTER_BASE_URL: where `openrouter` providers live (a proxy, or a test upstream). */
   openrouterBaseUrl: string;

@@ -1,14 +1,19 @@
 import { Hono, type MiddlewareHandler } from "hono";
+import { timing } from "hono/timing";
 import { z } from "zod";
-import type { ChatService } from "../chat/service.js";
+import { MAX_PAGE_SIZE, PAGE_SIZE, type ChatService } from "../chat/service.js";
 import { notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { AppEnv } from "../app-env.js";
 import { streamReply } from "./reply-stream.js";
-import { readJson, UUID_RE } from "./validation.js";
+import { readJson, UUID_RE, validate } from "./validation.js";
 
 const createSessionBody = z.object({ scenario: z.string().min(1).max(200) });
 const sendMessageBody = z.object({ content: z.string() });
+const pageQuery = z.object({
+  before: z.string().regex(UUID_RE, "before must be a message id"),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(PAGE_SIZE),
+});
 
 export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: MiddlewareHandler<AppEnv>; limitCreate: MiddlewareHandler<AppEnv> }) {
   const { chat, log } = deps;
@@ -29,9 +34,16 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       const session = await chat.startSession(c.var.clientId, body.scenario);
       return c.json({ session }, 201);
     })
-    .get("/:id", async (c) => {
+    // Reading a thread says how long it took (Server-Timing): the long-session bench reads it.
+    .get("/:id", timing({ totalDescription: "read" }), async (c) => {
       const session = await chat.getSessionView(c.var.clientId, sessionId(c.req.param("id")));
       return c.json({ session });
+    })
+    // The page of the thread above a message the browser has: older messages as the person scrolls up.
+    .get("/:id/messages", timing({ totalDescription: "read" }), async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const q = validate(pageQuery, c.req.query());
+      return c.json(await chat.olderMessages({ clientId: c.var.clientId, sessionId: id, before: q.before, limit: q.limit }));
     })
     .post("/:id/messages", deps.limit, async (c) => {
       const id = sessionId(c.req.param("id"));

@@ -103,9 +103,9 @@ describe.each(["pglite", "postgres"] as const)("existing conversations on %s", (
   });
 });
 
-type View = {
-  session: { messages: { id: string; role: string; content: string; parentId: string | null; siblings?: string[]; editedAt: string | null; finishReason: string | null }[] };
-};
+type MessageJson = { id: string; role: string; content: string; parentId: string | null; siblings?: string[]; editedAt: string | null; finishReason: string | null; contextFromId: string | null };
+type View = { session: { messages: MessageJson[]; olderCursor: string | null } };
+type Page = { messages: MessageJson[]; olderCursor: string | null };
 type ErrorBody = { error: { code: string } };
 
 describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
@@ -160,6 +160,52 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     expect((await thread(c, session)).map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2", "u3", "a3"]);
     const other = (await c.json<View>(`/api/sessions/${session}/messages/${after.at(-1)!.id}/select`, { method: "POST", body: "{}" })).body;
     expect(other.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1, again"]);
+  });
+
+  it("switching back to a version brings back the branch the person left there, not the newest one below it", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    await say(c, session, "u1", "a1");
+    await say(c, session, "u2", "a2");
+    const [, , a1, , a2] = await thread(c, session);
+    upstream.enqueue({ kind: "stream", chunks: ["a2b"] });
+    await readSse(await c.fetch(`/api/sessions/${session}/messages/${a2!.id}/regenerate`, { method: "POST", body: "{}" }));
+    // Back to a2 (the older version); then a1 is swiped, leaving the branch u2 → a2.
+    await c.json(`/api/sessions/${session}/messages/${a2!.id}/select`, { method: "POST", body: "{}" });
+    upstream.enqueue({ kind: "stream", chunks: ["a1b"] });
+    await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" }));
+    expect((await thread(c, session)).map((m) => m.content).slice(1)).toEqual(["u1", "a1b"]);
+    // The newest message below a1 is a2b; the person was at a2, so a2 it is.
+    const back = await c.json<View>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" });
+    expect(back.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
+  });
+
+  it("opens a long thread at its newest page and reads older pages up to the opening, each with a cursor", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    for (let i = 0; i < 30; i++) await say(c, session, `u${i}`, `a${i}`);
+    const opened = (await c.json<View>(`/api/sessions/${session}`)).body.session;
+    // 61 messages: the newest 50, and a cursor to the rest.
+    expect(opened.messages).toHaveLength(50);
+    expect(opened.messages.at(-1)!.content).toBe("a29");
+    expect(opened.olderCursor).toBe(opened.messages[0]!.id);
+    const older = await c.json<Page>(`/api/sessions/${session}/messages?before=${opened.olderCursor}`);
+    expect(older.status).toBe(200);
+    expect(older.body.messages).toHaveLength(11);
+    expect(older.body.messages[0]!.finishReason).toBe("opening");
+    expect(older.body.olderCursor).toBeNull();
+    // The pages join up: the newest of the older page is the parent of the oldest shown.
+    expect(older.body.messages.at(-1)!.id).toBe(opened.messages[0]!.parentId);
+    const small = await c.json<Page>(`/api/sessions/${session}/messages?before=${opened.olderCursor}&limit=4`);
+    expect(small.body.messages.map((m) => m.content)).toEqual(["u3", "a3", "u4", "a4"]);
+    expect(small.body.olderCursor).toBe(small.body.messages[0]!.id);
+
+    const bad = await c.json<ErrorBody>(`/api/sessions/${session}/messages?before=nope`);
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
+    expect((await c.json<ErrorBody>(`/api/sessions/${session}/messages?before=${opened.olderCursor}&limit=5000`)).status).toBe(400);
+    expect((await parley.client().json<ErrorBody>(`/api/sessions/${session}/messages?before=${opened.olderCursor}`)).status).toBe(404);
+    const other = await createSession(c);
+    expect((await c.json<ErrorBody>(`/api/sessions/${other}/messages?before=${opened.olderCursor}`)).status).toBe(404);
   });
 
   it("editing the person's message makes a new version and answers it; editing a character's line makes a version marked edited", async () => {
@@ -303,6 +349,14 @@ describe("a prompt that fits each model it is sent to", () => {
     expect(large!.body.messages).toHaveLength(1 + 1 + 16 + 1);
     expect(small!.body.messages.length).toBeLessThan(large!.body.messages.length);
     expect(small!.body.messages.length).toBeGreaterThan(2);
+    // The replies the small model wrote remember where their prompt began (the memory line): the
+    // oldest turn it received, not the opening. The large one received it all.
+    const shown = (await c.json<View>(`/api/sessions/${session}`)).body.session.messages;
+    const smallReply = shown.at(-3)!;
+    const sentToSmall = stack.upstream.requests[before - 1]!.body.messages;
+    expect(shown.find((m) => m.id === smallReply.contextFromId)!.content).toBe(sentToSmall[1]!.content);
+    expect(smallReply.contextFromId).not.toBe(shown[0]!.id);
+    expect(shown.at(-1)!.contextFromId).toBe(shown[0]!.id);
     // The small one's turns are the newest ones, contiguous.
     expect(small!.body.messages.slice(1)).toEqual(large!.body.messages.slice(large!.body.messages.length - (small!.body.messages.length - 1)));
   });

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
@@ -149,47 +149,101 @@ export async function completeReply(db: Database, id: string, row: Partial<NewMe
 }
 
 /**
- * The active path: `leafId` and its ancestors, oldest first. Messages form a tree (a regenerated
- * reply, later swipes and edits, are siblings), so the thread is one walk from the leaf up.
+ * The path up from `fromId`: it and its ancestors, oldest first. Messages form a tree (a
+ * regenerated reply, swipes and edits are siblings), so a thread is one walk from its leaf up.
+ * Bounded walks read only what is needed: `maxCount` messages (a page), `maxChars` of text (a
+ * prompt), or up to `stopAt` (is it on the path?). Unbounded, it is the whole thread (a fork).
  */
-export function activePath(db: Database, sessionId: string, leafId: string, opts: { maxChars?: number } = {}): Promise<MessageRow[]> {
-  // With maxChars, the walk stops once the messages read hold that much text: a prompt needs no more.
-  const bound = opts.maxChars === undefined ? sql`` : sql`WHERE "path"."chars" < ${opts.maxChars}`;
-  const path = sql`WITH RECURSIVE "path"("id", "parent_id", "chars") AS (
-      SELECT "id", "parent_id", length("content") FROM "messages" WHERE "id" = ${leafId} AND "session_id" = ${sessionId}
-      UNION ALL
-      SELECT "m"."id", "m"."parent_id", "path"."chars" + length("m"."content") FROM "messages" "m" JOIN "path" ON "m"."id" = "path"."parent_id" ${bound}
-    ) SELECT "id" FROM "path"`;
-  return db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.sessionId, sessionId), sql`${messages.id} IN (${path})`))
-    .orderBy(asc(messages.seq));
+export async function activePath(
+  db: Database,
+  sessionId: string,
+  fromId: string,
+  opts: { maxChars?: number; maxCount?: number; stopAt?: string } = {},
+): Promise<MessageRow[]> {
+  // In steps of WALK_STEP messages, each its own statement: the embedded engine runs a statement on
+  // this process's event loop, so a long walk in one would stall every other stream meanwhile.
+  const newestFirst: MessageRow[] = [];
+  let next: string | null = fromId;
+  let chars = 0;
+  while (next) {
+    const left = opts.maxCount === undefined ? WALK_STEP : Math.min(WALK_STEP, opts.maxCount - newestFirst.length);
+    const ids = await pathIds(db, sessionId, next, { ...opts, maxCount: left, maxChars: opts.maxChars === undefined ? undefined : opts.maxChars - chars });
+    if (ids.length === 0) break;
+    // By primary key: reading the ids first keeps the walk from scanning the session's other messages.
+    const rows = await db.select().from(messages).where(inArray(messages.id, ids));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const step = ids.flatMap((id) => byId.get(id) ?? []);
+    newestFirst.push(...step);
+    chars += step.reduce((n, m) => n + m.content.length, 0);
+    const last = step.at(-1);
+    const done =
+      ids.length < left ||
+      !last?.parentId ||
+      (opts.stopAt !== undefined && last.id === opts.stopAt) ||
+      (opts.maxChars !== undefined && chars >= opts.maxChars) ||
+      (opts.maxCount !== undefined && newestFirst.length >= opts.maxCount);
+    next = done ? null : last.parentId;
+    if (next) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return newestFirst.reverse();
 }
 
-/** The visible conversation of a session: its active path (nothing for a session without a leaf). */
-export async function listActiveMessages(db: Database, sessionId: string, leafId: string | null): Promise<MessageRow[]> {
-  return leafId ? activePath(db, sessionId, leafId) : [];
+const WALK_STEP = 200;
+
+/** The ids of the path up from `fromId`, newest first, within the walk's bounds. */
+async function pathIds(db: Database, sessionId: string, fromId: string, opts: { maxChars?: number; maxCount?: number; stopAt?: string }): Promise<string[]> {
+  const bounds = [
+    opts.maxChars === undefined ? undefined : sql`"path"."chars" < ${opts.maxChars}`,
+    opts.maxCount === undefined ? undefined : sql`"path"."depth" < ${opts.maxCount}`,
+    opts.stopAt === undefined ? undefined : sql`"path"."id" <> ${opts.stopAt}`,
+  ].filter((b) => b !== undefined);
+  const bound = bounds.length ? sql`WHERE ${sql.join(bounds, sql` AND `)}` : sql``;
+  const result = await db.execute<{ id: string }>(sql`WITH RECURSIVE "path"("id", "parent_id", "chars", "depth") AS (
+      SELECT "id", "parent_id", length("content"), 1 FROM "messages" WHERE "id" = ${fromId} AND "session_id" = ${sessionId}
+      UNION ALL
+      SELECT "m"."id", "m"."parent_id", "path"."chars" + length("m"."content"), "path"."depth" + 1
+      FROM "messages" "m" JOIN "path" ON "m"."id" = "path"."parent_id" ${bound}
+    ) SELECT "id" FROM "path" ORDER BY "depth"`);
+  return rowsOf<{ id: string }>(result).map((r) => r.id);
+}
+
+/** PGlite answers `{ rows }`, postgres.js an array of rows. */
+const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []));
+
+/** Whether `id` is on the thread that ends at `leafId`: the walk up stops once it is found. */
+export async function isOnPath(db: Database, sessionId: string, leafId: string, id: string): Promise<boolean> {
+  const walked = await activePath(db, sessionId, leafId, { stopAt: id });
+  return walked[0]?.id === id;
 }
 
 /**
- * The siblings of each message on a path (itself included), in the order they were written, for
- * the messages that have any: the swipes of a reply, the versions of an edited message.
+ * The siblings of each message on a page of a thread (itself included), in the order they were
+ * written, for the messages that have any: the swipes of a reply, the versions of an edited message.
  */
-export async function siblingsOf(db: Database, sessionId: string, path: Pick<MessageRow, "id" | "parentId">[]): Promise<Map<string, string[]>> {
-  if (path.length === 0) return new Map();
-  // One aggregate over the session: the children of every parent that has more than one. Few
-  // messages have versions, so this stays small however long the thread. (GROUP BY puts the
-  // opening's NULL parent in a group of its own.)
+export async function siblingsOf(db: Database, sessionId: string, page: Pick<MessageRow, "id" | "parentId">[]): Promise<Map<string, string[]>> {
+  if (page.length === 0) return new Map();
+  // Only the page's parents are looked at (through the parent index), so a page costs the same
+  // however long the thread. The opening message's versions share the NULL parent.
+  const parents = [...new Set(page.map((m) => m.parentId).filter((p): p is string => p !== null))];
+  const roots = page.some((m) => m.parentId === null);
   const groups = await db
     .select({ parentId: messages.parentId, ids: sql<string[]>`array_agg(${messages.id} order by ${messages.seq})` })
     .from(messages)
-    .where(and(eq(messages.sessionId, sessionId), isNull(messages.deletedAt)))
+    .where(
+      and(
+        eq(messages.sessionId, sessionId),
+        isNull(messages.deletedAt),
+        or(
+          parents.length ? inArray(messages.parentId, parents) : sql`false`,
+          roots ? isNull(messages.parentId) : sql`false`,
+        ),
+      ),
+    )
     .groupBy(messages.parentId)
     .having(sql`count(*) > 1`);
   const byParent = new Map(groups.map((g) => [g.parentId, g.ids]));
   const out = new Map<string, string[]>();
-  for (const m of path) {
+  for (const m of page) {
     const group = byParent.get(m.parentId);
     if (group) out.set(m.id, group);
   }
@@ -276,6 +330,11 @@ export async function forkSession(db: Database, input: { clientId: string; scena
     await tx.update(sessions).set({ leafId: ids.at(-1) ?? null }).where(eq(sessions.id, session!.id));
     return session!;
   });
+}
+
+/** Remembers where the person was below a version of a message, as they switch away from it. */
+export async function setLastLeaf(db: Database, id: string, leafId: string): Promise<void> {
+  await db.update(messages).set({ lastLeafId: leafId }).where(eq(messages.id, id));
 }
 
 /** Moves the session's active path to end at `leafId`. */

@@ -1,5 +1,6 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type {
+  MessagePageView,
   MessageView,
   PublicScenario,
   ReplyEvent,
@@ -67,6 +68,9 @@ export const api = {
   createSession: (scenario: string) =>
     request<{ session: Session }>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario }) }),
   session: (id: string) => request<{ session: Session }>(`/api/sessions/${encodeURIComponent(id)}`),
+  /** The page of the thread above `before` (the oldest message shown). */
+  olderMessages: (sessionId: string, before: string) =>
+    request<Json<MessagePageView>>(`/api/sessions/${encodeURIComponent(sessionId)}/messages?before=${encodeURIComponent(before)}`),
   /** The person's conversations, newest activity first. */
   sessions: () => request<{ sessions: SessionSummary[] }>("/api/sessions"),
   /** The draft rewritten by the `enhance` task; the session (when there is one) lends its scenario as context. */

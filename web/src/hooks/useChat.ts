@@ -28,12 +28,42 @@ export function useChat(slug: string) {
   const [scenario, setScenario] = useState<Scenario | null>(null);
   const [sessionId, setSessionId] = useState<string | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
+  /** The oldest message shown when more of the thread lies above it: the next older page is read from there. */
+  const [olderCursor, setOlderCursor] = useState<string | null>(null);
+  /** The list index of the first message shown: it goes down as older pages arrive, so the view stays where it was. */
+  const [firstItemIndex, setFirstItemIndex] = useState(FIRST_INDEX);
+  const loadingOlder = useRef(false);
   const [streaming, setStreaming] = useState<Streaming | null>(null);
   const [error, setError] = useState<ChatError | null>(null);
   const [loading, setLoading] = useState(true);
   const controller = useRef<AbortController | null>(null);
   /** A message on its way whose reply has no controller yet (its session being created, say). */
   const sending = useRef(false);
+
+  /** Shows a page of the thread ending at its leaf; what was loaded above it stays when it still leads there. */
+  const showPage = useCallback((page: { messages: Message[]; olderCursor: string | null }) => {
+    setMessages((prev) => {
+      const merged = mergePage(prev, page);
+      setOlderCursor(merged.olderCursor);
+      return merged.messages;
+    });
+  }, []);
+
+  /** Reads the page above the oldest message shown (as the person scrolls up). */
+  const loadOlder = useCallback(async () => {
+    if (!sessionId || !olderCursor || loadingOlder.current) return;
+    loadingOlder.current = true;
+    try {
+      const page = await api.olderMessages(sessionId, olderCursor);
+      setMessages((prev) => (prev[0]?.id === olderCursor ? [...page.messages, ...prev] : prev));
+      setFirstItemIndex((i) => i - page.messages.length);
+      setOlderCursor(page.olderCursor);
+    } catch (err) {
+      setError(toChatError(err));
+    } finally {
+      loadingOlder.current = false;
+    }
+  }, [sessionId, olderCursor]);
 
   useEffect(() => {
     let cancelled = false;
@@ -50,7 +80,7 @@ export function useChat(slug: string) {
             const { session } = await api.session(remembered);
             if (cancelled) return;
             setSessionId(session.id);
-            setMessages(session.messages);
+            showPage(session);
             return;
           } catch (err) {
             if (!(err instanceof ApiError && err.status === 404)) throw err;
@@ -59,6 +89,7 @@ export function useChat(slug: string) {
         }
         setSessionId(null);
         setMessages([openingOf(scenario)]);
+        setOlderCursor(null);
       } catch (err) {
         if (!cancelled) setError(toChatError(err));
       } finally {
@@ -149,6 +180,7 @@ export function useChat(slug: string) {
             id = session.id;
             setSessionId(id);
             setMessages(session.messages);
+            setOlderCursor(session.olderCursor);
             rememberSession(slug, id);
           }
         } catch (err) {
@@ -185,10 +217,13 @@ export function useChat(slug: string) {
   );
 
   /** Reads the thread again: the versions of each message are known only to the server. */
-  const refresh = useCallback(async (id: string) => {
-    const { session } = await api.session(id);
-    setMessages(session.messages);
-  }, []);
+  const refresh = useCallback(
+    async (id: string) => {
+      const { session } = await api.session(id);
+      showPage(session);
+    },
+    [showPage],
+  );
 
   /** A fresh reply to the last message; the one it replaces stays a version of it (or comes back if nothing new arrives). */
   const regenerate = useCallback(async () => {
@@ -245,15 +280,16 @@ export function useChat(slug: string) {
         if (session.id !== sessionId) {
           setSessionId(session.id);
           rememberSession(slug, session.id);
+          setMessages([]);
         }
-        setMessages(session.messages);
+        showPage(session);
         return true;
       } catch (err) {
         setError(toChatError(err));
         return false;
       }
     },
-    [sessionId, slug],
+    [sessionId, slug, showPage],
   );
 
   /** Shows another version of a message, and the branch that was below it. */
@@ -315,6 +351,7 @@ export function useChat(slug: string) {
     forgetSession(slug);
     setSessionId(null);
     setMessages([openingOf(scenario)]);
+    setOlderCursor(null);
     setError(null);
   }, [scenario, slug]);
 
@@ -322,6 +359,9 @@ export function useChat(slug: string) {
     scenario,
     sessionId,
     messages,
+    olderCursor,
+    firstItemIndex,
+    loadOlder,
     streaming,
     error,
     loading,
@@ -341,6 +381,22 @@ export function useChat(slug: string) {
   };
 }
 
+/** Where the list's indexes start: far from zero, so older pages can be put before the first message. */
+const FIRST_INDEX = 1_000_000;
+
+/**
+ * A page of the thread ending at its leaf, after a change: the messages above the page that are
+ * still its ancestors (those the person had scrolled to) stay, so the view keeps its place.
+ */
+export function mergePage(prev: Message[], page: { messages: Message[]; olderCursor: string | null }): { messages: Message[]; olderCursor: string | null } {
+  const first = page.messages[0];
+  if (!first || page.olderCursor === null) return { messages: page.messages, olderCursor: page.olderCursor };
+  const at = prev.findIndex((m) => m.id === first.parentId);
+  if (at < 0) return { messages: page.messages, olderCursor: page.olderCursor };
+  const above = prev.slice(0, at + 1);
+  return { messages: [...above, ...page.messages], olderCursor: above[0]?.parentId ? above[0].id : null };
+}
+
 function openingOf(s: Scenario): Message {
   return { ...localReply(s.openingMessage, "opening"), id: `opening-${s.slug}` };
 }
@@ -356,6 +412,7 @@ function localReply(content: string, finishReason: string | null): Message {
     model: null,
     error: null,
     editedAt: null,
+    contextFromId: null,
     createdAt: new Date().toISOString(),
   };
 }

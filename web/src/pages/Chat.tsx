@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "react";
+import { Virtuoso } from "react-virtuoso";
 import { Link } from "wouter";
 import { api, ApiError, type Message } from "../api/client";
 import { Avatar } from "../components/Avatar";
@@ -32,9 +33,11 @@ export function Chat({ slug }: { slug: string }) {
   useEffect(() => {
     api.config().then((c) => setMaxChars(c.maxMessageChars), () => {});
   }, []);
+  // Follows the end of the thread as it grows (not when older pages arrive above).
+  const lastId = messages.at(-1)?.id;
   useEffect(() => {
     endRef.current?.scrollIntoView({ block: "end" });
-  }, [messages.length, streaming?.text]);
+  }, [lastId, streaming?.text]);
   useEffect(() => {
     if (scenario) document.title = `${scenario.characterName} · ${scenario.title} · Parley`;
   }, [scenario]);
@@ -51,6 +54,8 @@ export function Chat({ slug }: { slug: string }) {
   }
 
   const last = messages.at(-1);
+  // The last prompt began at this message: older ones were left out to fit the model's window.
+  const memoryFrom = messages.findLast((m) => m.contextFromId)?.contextFromId ?? null;
   const canRegenerate =
     !streaming && cooldown.secondsLeft === 0 && !!chat.sessionId && !!last && !(last.role === "assistant" && last.finishReason === "opening");
 
@@ -76,19 +81,44 @@ export function Chat({ slug }: { slug: string }) {
       <p className="scene">{scenario.description}</p>
 
       <div className="messages" role="log" aria-label="Conversation" aria-live="polite">
-        {messages.map((m) => (
-          <MessageBubble
-            key={m.id}
-            message={m}
-            scenario={scenario}
-            busy={!!streaming || !chat.sessionId}
-            onSwipe={m.role === "assistant" && m.finishReason !== "opening" ? () => void chat.swipe(m.id) : undefined}
-            onSelect={(id) => void chat.selectVersion(id)}
-            onEdit={(text) => chat.editMessage(m.id, text)}
-            onFork={() => void chat.forkAt(m.id)}
-            onDelete={m.finishReason !== "opening" || (m.siblings?.length ?? 0) > 1 ? () => void chat.deleteMessage(m.id) : undefined}
-          />
-        ))}
+        {/* Only the messages near the screen are rendered: a 10,000-message story scrolls like a short one. */}
+        <Virtuoso
+          key={chat.sessionId ?? "new"}
+          useWindowScroll
+          data={messages}
+          firstItemIndex={chat.firstItemIndex}
+          initialTopMostItemIndex={{ index: "LAST", align: "end" }}
+          computeItemKey={(_, m) => m.id}
+          increaseViewportBy={{ top: 800, bottom: 400 }}
+          startReached={() => void chat.loadOlder()}
+          components={{
+            Header: () =>
+              chat.olderCursor ? (
+                <p className="older-note muted" data-testid="older-loading">
+                  Loading earlier messages…
+                </p>
+              ) : null,
+          }}
+          itemContent={(_, m) => (
+            <div className="message-row">
+              {m.id === memoryFrom && m.parentId !== null && (
+                <p className="memory-line" data-testid="memory-line" role="note">
+                  <span>{scenario.characterName} does not remember above this line</span>
+                </p>
+              )}
+              <MessageBubble
+                message={m}
+                scenario={scenario}
+                busy={!!streaming || !chat.sessionId}
+                onSwipe={m.role === "assistant" && m.finishReason !== "opening" ? () => void chat.swipe(m.id) : undefined}
+                onSelect={(id) => void chat.selectVersion(id)}
+                onEdit={(text) => chat.editMessage(m.id, text)}
+                onFork={() => void chat.forkAt(m.id)}
+                onDelete={m.finishReason !== "opening" || (m.siblings?.length ?? 0) > 1 ? () => void chat.deleteMessage(m.id) : undefined}
+              />
+            </div>
+          )}
+        />
         {streaming && (
           <div className="message assistant streaming" data-testid="streaming-reply" aria-busy="true">
             <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={32} alt="" />
