@@ -4,17 +4,15 @@
  * database before Parley starts (PGlite, then a throwaway Postgres), then Parley serves it.
  * Loopback only, bounded: ROUNDS reads and replies each.
  */
-import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { eq } from "drizzle-orm";
 import { openDatabase } from "../server/db/client.js";
 import { clientIdSigningKey } from "../server/db/queries/admin-auth.js";
-import { messages, scenarios, sessions } from "../server/db/schema.js";
 import { seedDefaults } from "../server/db/seed.js";
 import { ClientIds } from "../server/middleware/client-id.js";
+import { writeLongThread } from "../tests/support/long-thread.js";
 import { cookieClient, startParley } from "../tests/support/parley.js";
 import { startTempPostgres } from "../tests/support/postgres.js";
 import { ScriptedUpstream } from "../tests/support/upstream.js";
@@ -22,24 +20,6 @@ import { fmt, pct } from "./stats.js";
 
 const LONG = Number(process.env.BENCH_LONG_MESSAGES ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_LONG_ROUNDS ?? 20);
-
-/** Writes a session of `n` chained messages and returns its id. */
-async function writeSession(db: Awaited<ReturnType<typeof openDatabase>>["db"], clientId: string, n: number): Promise<string> {
-  const [scenario] = await db.select({ id: scenarios.id }).from(scenarios).where(eq(scenarios.slug, "refund-request"));
-  const [session] = await db.insert(sessions).values({ clientId, scenarioId: scenario!.id }).returning();
-  const ids = Array.from({ length: n }, () => randomUUID());
-  const rows = ids.map((id, i) => ({
-    id,
-    sessionId: session!.id,
-    parentId: i === 0 ? null : ids[i - 1]!,
-    role: (i % 2 === 0 ? "assistant" : "user") as "assistant" | "user",
-    content: `Message ${i}: ${"a line of an evening's role-play, of ordinary length ".repeat(8)}`,
-    finishReason: i === 0 ? "opening" : i % 2 === 0 ? "stop" : null,
-  }));
-  for (let i = 0; i < rows.length; i += 500) await db.insert(messages).values(rows.slice(i, i + 500));
-  await db.update(sessions).set({ leafId: ids.at(-1)! }).where(eq(sessions.id, session!.id));
-  return session!.id;
-}
 
 async function timeFirstDelta(res: Response, started: number): Promise<number> {
   const reader = res.body!.getReader();
@@ -90,8 +70,8 @@ async function runOn(kind: "pglite" | "postgres") {
     const ids = new ClientIds();
     ids.setKey(await clientIdSigningKey(handle.db, ClientIds.newKey));
     const clientId = "b".repeat(32);
-    const long = await writeSession(handle.db, clientId, LONG);
-    const short = await writeSession(handle.db, clientId, 10);
+    const long = await writeLongThread(handle.db, clientId, LONG);
+    const short = await writeLongThread(handle.db, clientId, 10);
     await handle.close();
 
     const loopReport = path.join(dataDir, "loop.json");
