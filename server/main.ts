@@ -141,10 +141,10 @@ database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: con
   // Printed once, to the console only (never to the log): its hash is all that is kept.
   if (generated) process.stdout.write(adminTokenNotice(generated));
   // What this instance was writing when it last stopped (a crash, kill -9) is released and marked, so no conversation stays locked.
-  // Deleted messages are kept 30 days for an undo, then removed for good (the README says so).
+  // Deleted messages and conversations are kept 30 days for an undo, then removed for good (the README says so).
   if (!reopened) {
     const purged = await purgeDeleted(handle.db, DELETED_MESSAGES_KEPT_DAYS);
-    if (purged > 0) log.info({ messages: purged }, "purged messages deleted more than 30 days ago");
+    if (purged.messages + purged.sessions > 0) log.info(purged, "purged messages and conversations deleted more than 30 days ago");
   }
   // Not when the embedded engine is reopened in a running process: its claims are live replies waiting to be stored.
   const stale = reopened ? 0 : await clearStaleClaims(handle.db, config.instanceId, handle.kind === "pglite");

@@ -53,6 +53,11 @@ export type SessionSummaryView = {
   id: string;
   createdAt: Date;
   updatedAt: Date;
+  /** The person's name for it; null when they gave none (then `defaultTitle`, the first thing they said, is shown). */
+  title: string | null;
+  defaultTitle: string | null;
+  /** Messages in the conversation, on every branch (deleted ones not counted). */
+  messageCount: number;
   scenario: Pick<PublicScenario, "slug" | "title" | "characterName" | "avatarStyle" | "avatarSeed">;
   /** The first characters of the thread's last message. */
   lastMessage: string | null;

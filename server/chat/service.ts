@@ -12,6 +12,8 @@ import {
   insertMessage,
   isOnPath,
   listClientSessions,
+  markSessionDeleted,
+  renameSession as renameSessionRow,
   markDeleted,
   newestBelow,
   newestSibling,
@@ -127,8 +129,33 @@ export function createChatService(deps: {
     return getSessionView(clientId, session.id);
   }
 
-  async function listSessions(clientId: string) {
-    return listClientSessions(database.require(), clientId);
+  async function listSessions(clientId: string, search?: string) {
+    return listClientSessions(database.require(), clientId, { search });
+  }
+
+  /** The person names a conversation; an empty title brings back the default (the first thing they said). */
+  async function renameSession(input: { clientId: string; sessionId: string; title: string }) {
+    const title = input.title.trim();
+    if (!(await renameSessionRow(database.require(), input.sessionId, input.clientId, title === "" ? null : title))) throw notFound("Session");
+  }
+
+  /**
+   * Deletes a conversation from the person's list (softly: Undo restores it; it is purged with
+   * deleted messages). A reply being written in it is refused like any change (409).
+   */
+  async function deleteSession(input: { clientId: string; sessionId: string; deleted: boolean }) {
+    const db = database.require();
+    if (input.deleted) {
+      const { owned } = await claim(input.clientId, input.sessionId);
+      try {
+        await markSessionDeleted(db, input.sessionId, input.clientId, true);
+      } finally {
+        await releaseReply(db, input.sessionId, deps.instanceId);
+      }
+      paths.delete(owned.sessionId);
+    } else if (!(await markSessionDeleted(db, input.sessionId, input.clientId, false))) {
+      throw notFound("Deleted conversation");
+    }
   }
 
   /** A conversation as it opens: the newest page of its thread. */
@@ -514,6 +541,8 @@ export function createChatService(deps: {
   return {
     startSession,
     listSessions,
+    renameSession,
+    deleteSession,
     getSessionView,
     olderMessages,
     selectMessage,

@@ -10,6 +10,8 @@ import { readJson, UUID_RE, validate } from "./validation.js";
 
 const createSessionBody = z.object({ scenario: z.string().min(1).max(200) });
 const sendMessageBody = z.object({ content: z.string() });
+const renameBody = z.object({ title: z.string().max(120, "A title is at most 120 characters") });
+const listQuery = z.object({ q: z.string().trim().max(200, "Search for at most 200 characters").optional() });
 const pageQuery = z.object({
   before: z.string().regex(UUID_RE, "before must be a message id"),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(PAGE_SIZE),
@@ -28,7 +30,10 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
 
   return new Hono<AppEnv>()
     // The person's conversations, newest first: any of them is one click away, however old.
-    .get("/", async (c) => c.json({ sessions: await chat.listSessions(c.var.clientId) }))
+    .get("/", async (c) => {
+      const q = validate(listQuery, c.req.query());
+      return c.json({ sessions: await chat.listSessions(c.var.clientId, q.q || undefined) });
+    })
     .post("/", deps.limitCreate, async (c) => {
       const body = await readJson(c, createSessionBody);
       const session = await chat.startSession(c.var.clientId, body.scenario);
@@ -38,6 +43,21 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
     .get("/:id", timing({ totalDescription: "read" }), async (c) => {
       const session = await chat.getSessionView(c.var.clientId, sessionId(c.req.param("id")));
       return c.json({ session });
+    })
+    .patch("/:id", async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const body = await readJson(c, renameBody);
+      await chat.renameSession({ clientId: c.var.clientId, sessionId: id, title: body.title });
+      return c.json({ ok: true });
+    })
+    // Deleting a conversation is soft: restore (Undo) brings it back until it is purged.
+    .delete("/:id", async (c) => {
+      await chat.deleteSession({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), deleted: true });
+      return c.json({ ok: true });
+    })
+    .post("/:id/restore", async (c) => {
+      await chat.deleteSession({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), deleted: false });
+      return c.json({ ok: true });
     })
     // The page of the thread above a message the browser has: older messages as the person scrolls up.
     .get("/:id/messages", timing({ totalDescription: "read" }), async (c) => {

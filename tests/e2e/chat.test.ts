@@ -216,9 +216,30 @@ describe("your conversations", () => {
     await items.first().waitFor();
     expect(await items.count()).toBe(2);
     expect(await items.first().textContent()).toContain("About the second.");
-    await p.getByLabel("Search conversations").fill("first");
+    // Titled by the first thing the person said, with the number of messages.
+    expect(await items.first().textContent()).toContain("The second conversation.");
+    expect(await items.first().textContent()).toContain("3 messages");
+
+    // Renamed in place.
+    await p.getByRole("button", { name: "Rename The second conversation." }).click();
+    await p.getByLabel("Conversation title").fill("Second try");
+    await p.getByLabel("Conversation title").press("Enter");
+    await expect.poll(() => p.getByTestId("conversation-title").first().textContent()).toBe("Second try");
+
+    // Deleted after a confirmation, then brought back with Undo.
+    await p.getByRole("button", { name: "Delete Second try" }).click();
+    await p.getByRole("button", { name: "Delete", exact: true }).click();
     await expect.poll(() => items.count()).toBe(1);
+    await p.getByTestId("undo-delete-conversation").getByRole("button", { name: "Undo" }).click();
+    await expect.poll(() => items.count()).toBe(2);
     await p.screenshot({ path: path.join(SHOTS, "conversations-desktop.png"), fullPage: true });
+
+    // The search looks through the messages themselves: "first" is in neither title nor last line of the other.
+    await p.getByLabel("Search conversations").fill("first conversation");
+    await expect.poll(() => items.count()).toBe(1);
+    await p.setViewportSize(PHONE);
+    await p.screenshot({ path: path.join(SHOTS, "conversations-phone.png"), fullPage: true });
+    await p.setViewportSize(DESKTOP);
     await items.first().click();
     await p.waitForURL(/\/s\/refund-request$/);
     await p.getByText("The first conversation.").waitFor();

@@ -33,7 +33,7 @@ export async function getOwnedSession(db: Database, id: string, clientId: string
     .select({ session: sessions, scenario: publicScenarioColumns })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
-    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId)))
+    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId), isNull(sessions.deletedAt)))
     .limit(1);
   return row;
 }
@@ -47,7 +47,7 @@ export async function getOwnedSessionForReply(db: Database, id: string, clientId
     .select({ sessionId: sessions.id, systemPrompt: scenarios.systemPrompt, task: scenarios.task, modelKey: scenarios.modelKey })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
-    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId)))
+    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId), isNull(sessions.deletedAt)))
     .limit(1);
   return row;
 }
@@ -72,6 +72,7 @@ export async function claimSessionForReply(db: Database, id: string, clientId: s
         eq(before.id, sessions.id),
         eq(sessions.id, id),
         eq(sessions.clientId, clientId),
+        isNull(sessions.deletedAt),
         eq(scenarios.id, sessions.scenarioId),
         or(isNull(sessions.replyingUntil), lt(sessions.replyingUntil, sql`now()`)),
       ),
@@ -292,13 +293,17 @@ export async function newestSibling(db: Database, m: Pick<MessageRow, "id" | "se
   return row?.id;
 }
 
-/** Deleted messages older than `days` are removed for good, with everything below them. */
-export async function purgeDeleted(db: Database, days: number): Promise<number> {
+/** Deleted messages and conversations older than `days` are removed for good, with everything below them. */
+export async function purgeDeleted(db: Database, days: number): Promise<{ messages: number; sessions: number }> {
+  const goneSessions = await db
+    .delete(sessions)
+    .where(sql`${sessions.deletedAt} < now() - make_interval(days => ${days})`)
+    .returning({ id: sessions.id });
   const gone = await db
     .delete(messages)
     .where(sql`${messages.deletedAt} < now() - make_interval(days => ${days})`)
     .returning({ id: messages.id });
-  return gone.length;
+  return { messages: gone.length, sessions: goneSessions.length };
 }
 
 /**
@@ -362,20 +367,66 @@ export async function supersedeMessage(db: Database, id: string): Promise<void> 
   await db.update(messages).set({ supersededAt: sql`now()` }).where(eq(messages.id, id));
 }
 
-/** A client's sessions, most recently active first, with their scenario's public face and the thread's last line. */
-export function listClientSessions(db: Database, clientId: string, limit = 200): Promise<SessionSummaryView[]> {
+/** LIKE's own characters in a search text, escaped so they match themselves. */
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * A client's conversations, most recently active first, with their scenario's public face, a title
+ * (the person's, or the first thing they said), the thread's last line and how many messages it
+ * holds. `search` keeps those where any message, the title or the scenario holds the text.
+ */
+export function listClientSessions(db: Database, clientId: string, opts: { limit?: number; search?: string } = {}): Promise<SessionSummaryView[]> {
+  const firstLine = sql<string | null>`(select left(${messages.content}, 80) from ${messages}
+    where ${messages.sessionId} = ${sessions.id} and ${messages.role} = 'user' and ${messages.deletedAt} is null order by ${messages.seq} limit 1)`;
+  const pattern = opts.search ? likePattern(opts.search) : undefined;
   return db
     .select({
       id: sessions.id,
       createdAt: sessions.createdAt,
       updatedAt: sessions.updatedAt,
+      title: sessions.title,
+      defaultTitle: firstLine,
       scenario: { slug: scenarios.slug, title: scenarios.title, characterName: scenarios.characterName, avatarStyle: scenarios.avatarStyle, avatarSeed: scenarios.avatarSeed },
       lastMessage: sql<string | null>`left(${messages.content}, 160)`,
+      messageCount: sql<number>`(select count(*)::int from ${messages} "c" where "c"."session_id" = ${sessions.id} and "c"."deleted_at" is null)`,
     })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
     .leftJoin(messages, eq(messages.id, sessions.leafId))
-    .where(eq(sessions.clientId, clientId))
+    .where(
+      and(
+        eq(sessions.clientId, clientId),
+        isNull(sessions.deletedAt),
+        pattern
+          ? or(
+              sql`${sessions.title} ilike ${pattern}`,
+              sql`${scenarios.title} ilike ${pattern}`,
+              sql`${scenarios.characterName} ilike ${pattern}`,
+              sql`exists (select 1 from ${messages} "f" where "f"."session_id" = ${sessions.id} and "f"."deleted_at" is null and "f"."content" ilike ${pattern})`,
+            )
+          : undefined,
+      ),
+    )
     .orderBy(desc(sessions.updatedAt))
-    .limit(limit);
+    .limit(opts.limit ?? 200);
+}
+
+/** Renames a client's conversation (null: back to the default title); false when it is not theirs. */
+export async function renameSession(db: Database, id: string, clientId: string, title: string | null): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ title })
+    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId), isNull(sessions.deletedAt)))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
+}
+
+/** Deletes (softly) or restores a client's conversation; false when there is no such one of theirs. */
+export async function markSessionDeleted(db: Database, id: string, clientId: string, deleted: boolean): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ deletedAt: deleted ? sql`now()` : null })
+    .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId), deleted ? isNull(sessions.deletedAt) : sql`${sessions.deletedAt} is not null`))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
 }

@@ -72,7 +72,12 @@ export const api = {
   olderMessages: (sessionId: string, before: string) =>
     request<Json<MessagePageView>>(`/api/sessions/${encodeURIComponent(sessionId)}/messages?before=${encodeURIComponent(before)}`),
   /** The person's conversations, newest activity first. */
-  sessions: () => request<{ sessions: SessionSummary[] }>("/api/sessions"),
+  sessions: (search?: string) => request<{ sessions: SessionSummary[] }>(`/api/sessions${search ? `?q=${encodeURIComponent(search)}` : ""}`),
+  renameSession: (id: string, title: string) =>
+    request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify({ title }) }),
+  /** Deletes a conversation from the list; restoreSession is its Undo. */
+  deleteSession: (id: string) => request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  restoreSession: (id: string) => request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}/restore`, { method: "POST", body: "{}" }),
   /** The draft rewritten by the `enhance` task; the session (when there is one) lends its scenario as context. */
   enhance: (text: string, sessionId?: string) =>
     request<{ text: string }>("/api/enhance", { method: "POST", body: JSON.stringify({ text, ...(sessionId ? { sessionId } : {}) }) }),

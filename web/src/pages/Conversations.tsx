@@ -1,35 +1,85 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { api, type SessionSummary } from "../api/client";
-import { rememberSession } from "../api/session-memory";
+import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 import { Avatar } from "../components/Avatar";
 import { ErrorBanner } from "../components/ErrorBanner";
+
+/** How long the search waits after the last key before asking the server. */
+const SEARCH_DEBOUNCE_MS = 250;
+
+const titleOf = (s: SessionSummary) => s.title ?? s.defaultTitle ?? "New conversation";
 
 /**
  * The person's conversations, newest activity first: any of them is one click away however long
  * ago it was (a scenario opened later than 30 minutes after its last activity starts a new one).
+ * Each can be renamed or deleted (with Undo); the search looks through every message.
  */
 export function Conversations() {
   const [sessions, setSessions] = useState<SessionSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [query, setQuery] = useState("");
+  const [deleted, setDeleted] = useState<SessionSummary | null>(null);
   const [, navigate] = useLocation();
+  const asked = useRef(0);
 
   useEffect(() => {
     document.title = "Your conversations · Parley";
-    api.sessions().then((r) => setSessions(r.sessions), (err: Error) => setError(err.message));
   }, []);
 
-  const q = query.trim().toLowerCase();
-  const shown = (sessions ?? []).filter(
-    (s) => !q || `${s.scenario.title} ${s.scenario.characterName} ${s.lastMessage ?? ""}`.toLowerCase().includes(q),
-  );
+  // The server searches the messages themselves; the newest answer wins when the person types on.
+  useEffect(() => {
+    const n = ++asked.current;
+    const t = setTimeout(
+      () => {
+        api.sessions(query.trim() || undefined).then(
+          (r) => n === asked.current && setSessions(r.sessions),
+          (err: Error) => n === asked.current && setError(err.message),
+        );
+      },
+      query ? SEARCH_DEBOUNCE_MS : 0,
+    );
+    return () => clearTimeout(t);
+  }, [query]);
 
   const open = (s: SessionSummary) => {
     // The chat resumes the scenario's remembered conversation: this one, from now.
     rememberSession(s.scenario.slug, s.id);
     navigate(`/s/${s.scenario.slug}`);
   };
+
+  const act = async (run: () => Promise<unknown>) => {
+    try {
+      await run();
+      setError(null);
+      return true;
+    } catch (err) {
+      setError((err as Error).message);
+      return false;
+    }
+  };
+
+  const rename = (s: SessionSummary, title: string) =>
+    act(async () => {
+      await api.renameSession(s.id, title);
+      const trimmed = title.trim();
+      setSessions((all) => all?.map((x) => (x.id === s.id ? { ...x, title: trimmed === "" ? null : trimmed } : x)) ?? null);
+    });
+
+  const remove = (s: SessionSummary) =>
+    act(async () => {
+      await api.deleteSession(s.id);
+      if (recallSession(s.scenario.slug) === s.id) forgetSession(s.scenario.slug);
+      setSessions((all) => all?.filter((x) => x.id !== s.id) ?? null);
+      setDeleted(s);
+    });
+
+  const undo = (s: SessionSummary) =>
+    act(async () => {
+      await api.restoreSession(s.id);
+      setDeleted(null);
+      setSessions((all) => (all ? [...all, s].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)) : [s]));
+    });
 
   return (
     <main className="gallery conversations">
@@ -39,35 +89,114 @@ export function Conversations() {
       <header className="gallery-header">
         <h1>Your conversations</h1>
       </header>
-      {error && <ErrorBanner message={error} />}
+      {error && <ErrorBanner message={error} onDismiss={() => setError(null)} />}
+      <input
+        type="search"
+        className="search"
+        aria-label="Search conversations"
+        placeholder="Search titles, characters and every message"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+      />
       {!sessions && !error && <p className="muted">Loading…</p>}
-      {sessions && sessions.length === 0 && <p className="muted">No conversations yet: pick a scenario to start one.</p>}
-      {sessions && sessions.length > 0 && (
-        <input
-          type="search"
-          className="search"
-          aria-label="Search conversations"
-          placeholder="Search by scenario, character or last line"
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-        />
+      {sessions && sessions.length === 0 && (
+        <p className="muted">{query.trim() ? "No conversation holds that text." : "No conversations yet: pick a scenario to start one."}</p>
       )}
       <ul className="conversation-list">
-        {shown.map((s) => (
-          <li key={s.id}>
-            <button type="button" className="conversation" data-testid="conversation" onClick={() => open(s)}>
-              <Avatar style={s.scenario.avatarStyle} seed={s.scenario.avatarSeed} size={40} alt="" />
-              <span className="conversation-text">
-                <strong>
-                  {s.scenario.characterName} · {s.scenario.title}
-                </strong>
-                {s.lastMessage && <span className="muted last-line">{s.lastMessage}</span>}
-              </span>
-              <time dateTime={s.updatedAt}>{new Date(s.updatedAt).toLocaleString()}</time>
-            </button>
-          </li>
+        {(sessions ?? []).map((s) => (
+          <ConversationItem key={s.id} session={s} onOpen={() => open(s)} onRename={(t) => rename(s, t)} onDelete={() => remove(s)} />
         ))}
       </ul>
+      {deleted && (
+        <div className="undo-notice" role="status" data-testid="undo-delete-conversation">
+          <span>“{titleOf(deleted)}” deleted.</span>
+          <button type="button" className="ghost" onClick={() => void undo(deleted)}>
+            Undo
+          </button>
+          <button type="button" className="ghost" aria-label="Dismiss" onClick={() => setDeleted(null)}>
+            ✕
+          </button>
+        </div>
+      )}
     </main>
+  );
+}
+
+function ConversationItem({
+  session: s,
+  onOpen,
+  onRename,
+  onDelete,
+}: {
+  session: SessionSummary;
+  onOpen: () => void;
+  onRename: (title: string) => Promise<boolean>;
+  onDelete: () => Promise<boolean>;
+}) {
+  const [draft, setDraft] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const save = async () => {
+    if (draft !== null && (await onRename(draft))) setDraft(null);
+  };
+  return (
+    <li className="conversation-item" data-testid="conversation-item">
+      {draft === null ? (
+        <button type="button" className="conversation" data-testid="conversation" onClick={onOpen}>
+          <Avatar style={s.scenario.avatarStyle} seed={s.scenario.avatarSeed} size={40} alt="" />
+          <span className="conversation-text">
+            <strong data-testid="conversation-title">{titleOf(s)}</strong>
+            <span className="muted small">
+              {s.scenario.characterName} · {s.scenario.title} · {s.messageCount} {s.messageCount === 1 ? "message" : "messages"}
+            </span>
+            {s.lastMessage && <span className="muted last-line">{s.lastMessage}</span>}
+          </span>
+          <time dateTime={s.updatedAt}>{new Date(s.updatedAt).toLocaleString()}</time>
+        </button>
+      ) : (
+        <form
+          className="conversation rename"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save();
+          }}
+        >
+          <input
+            aria-label="Conversation title"
+            value={draft}
+            maxLength={120}
+            autoFocus
+            placeholder={s.defaultTitle ?? "New conversation"}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={(e) => e.key === "Escape" && setDraft(null)}
+          />
+          <button type="submit">Save</button>
+          <button type="button" className="ghost" onClick={() => setDraft(null)}>
+            Cancel
+          </button>
+        </form>
+      )}
+      <div className="conversation-tools">
+        {confirming ? (
+          <>
+            <span className="small">Delete this conversation?</span>
+            <button type="button" className="danger small" onClick={() => void onDelete().then(() => setConfirming(false))}>
+              Delete
+            </button>
+            <button type="button" className="ghost small" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </>
+        ) : (
+          <>
+            <button type="button" className="ghost small" aria-label={`Rename ${titleOf(s)}`} onClick={() => setDraft(s.title ?? "")}>
+              Rename
+            </button>
+            <button type="button" className="ghost small" aria-label={`Delete ${titleOf(s)}`} onClick={() => setConfirming(true)}>
+              Delete
+            </button>
+          </>
+        )}
+      </div>
+    </li>
   );
 }
