@@ -28,6 +28,7 @@ import { openaiRoutes } from "./routes/openai.js";
 import { openaiError } from "./openai/protocol.js";
 import { healthRoutes, publicConfigRoutes, type LocalWorkerStatus } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
+import { personaRoutes } from "./routes/persona.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { webRoutes } from "./routes/web.js";
 
@@ -154,7 +155,12 @@ export function createApp(deps: AppDeps) {
   // Only routes that own data need to know who is asking.
   api.use("/sessions/*", identify); // matches /sessions itself too
   api.use("/enhance", identify);
+  api.use("/persona", identify);
   // What a person's sessions hold is theirs alone: never kept by a cache.
+  api.use("/persona", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
   api.use("/sessions/*", async (c, next) => {
     await next();
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
@@ -167,6 +173,7 @@ export function createApp(deps: AppDeps) {
   api.route("/config", publicConfigRoutes(deps));
   api.route("/scenarios", scenarioRoutes(deps));
   api.route("/sessions", sessionRoutes({ ...deps, limit: limitBrowser, limitCreate }));
+  api.route("/persona", personaRoutes(deps));
   api.route("/enhance", enhanceRoutes({ ...deps, limit: limitBrowser }));
   api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth, address, isHttps }));
   // Unknown API paths answer in JSON rather than falling through to the SPA.

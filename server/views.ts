@@ -2,6 +2,7 @@
  * What the API sends to browsers, derived from the table types. The web app imports these
  * (type-only), so this module must import nothing that needs Node.
  */
+import type { Persona } from "../contracts/persona.js";
 import type { MessageRow, ScenarioRow } from "./db/schema.js";
 
 export const PUBLIC_SCENARIO_FIELDS = [
@@ -78,6 +79,11 @@ export type SessionView = MessagePageView & {
   scenario: PublicScenario;
   createdAt: Date;
   updatedAt: Date;
+  title: string | null;
+  /** Who the person is in this conversation (`{{user}}`): its own persona, else their usual one; null when none is set. */
+  persona: Persona | null;
+  /** Whether the conversation has a persona of its own. */
+  ownPersona: boolean;
 };
 
 /** The server-sent events of a reply, in order: start, delta*, then done or error. */

@@ -1,3 +1,5 @@
+import { DEFAULT_PERSONA_NAME, resolveMacros, type MacroNames } from "../../contracts/macros.js";
+import type { Persona } from "../../contracts/persona.js";
 import type { ChatMessage, FittedPrompt, PromptWindow } from "../gateway/types.js";
 
 type HistoryMessage = { role: "user" | "assistant"; content: string };
@@ -13,6 +15,21 @@ const MESSAGE_OVERHEAD = 4;
 const MARGIN_TOKENS = 64;
 /** Characters worth reading for a window of `tokens`: what the estimate could fit, and no more. */
 export const charsFor = (tokens: number) => tokens * 4;
+
+/** What the macros of a conversation stand for: the person's persona name and the character's name. */
+export const macroNames = (persona: Persona | null, characterName: string): MacroNames => ({
+  user: persona?.name ?? DEFAULT_PERSONA_NAME,
+  char: characterName,
+});
+
+/**
+ * The system message, in its documented order: the scenario's system prompt, then the persona (who
+ * the character is talking with), macros resolved in both.
+ */
+export function systemMessage(systemPrompt: string, persona: Persona | null, names: MacroNames): string {
+  const about = persona?.description.trim() ? `\n\nAbout ${names.user}, the person you are talking with: ${persona.description.trim()}` : "";
+  return resolveMacros(systemPrompt + about, names);
+}
 
 /**
  * The model's view of a conversation: the scenario's private system prompt, then the visible
@@ -31,8 +48,9 @@ const turnsOf = (history: HistoryMessage[]) => history.filter((m) => m.content.t
  * The system prompt and the newest message are never left out: when those alone do not fit, the
  * answer says so. Token counts are taken once, not per model.
  */
-export function promptFitter(systemPrompt: string, history: HistoryMessage[]): (window: PromptWindow) => FittedPrompt {
-  const turns = turnsOf(history);
+export function promptFitter(systemPrompt: string, history: HistoryMessage[], names?: MacroNames): (window: PromptWindow) => FittedPrompt {
+  // Messages keep their macros as written (an opening line's {{user}}); the model reads them resolved.
+  const turns = names ? turnsOf(history).map((m) => ({ ...m, content: resolveMacros(m.content, names) })) : turnsOf(history);
   const costs = turns.map((m) => estimatePromptTokens(m.content));
   const system = estimatePromptTokens(systemPrompt);
   return ({ contextLength, maxTokens }) => {

@@ -1,5 +1,6 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import type { Database } from "../db/client.js";
+import { getPersona, savePersona } from "../db/queries/personas.js";
 import { getPublicScenario } from "../db/queries/scenarios.js";
 import {
   activePath,
@@ -13,7 +14,7 @@ import {
   isOnPath,
   listClientSessions,
   markSessionDeleted,
-  renameSession as renameSessionRow,
+  updateSession as updateSessionRow,
   markDeleted,
   newestBelow,
   newestSibling,
@@ -28,7 +29,8 @@ import { GatewayError } from "../gateway/errors.js";
 import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
-import { charsFor, promptFitter } from "./prompt.js";
+import type { Persona } from "../../contracts/persona.js";
+import { charsFor, macroNames, promptFitter, systemMessage } from "./prompt.js";
 import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessagePageView, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
@@ -73,6 +75,9 @@ type ReplyContext = {
   /** The scenario's own task and model, when an admin set them. */
   task: string | null;
   modelKey: string | null;
+  /** Who the person is here (null: no persona set) and who they talk to: what the macros stand for. */
+  persona: Persona | null;
+  characterName: string;
   /** The reply this one replaces (regenerate), superseded once the new one has text. */
   replaces?: string;
   /** The message the reply answers: the new reply becomes its child. */
@@ -133,10 +138,25 @@ export function createChatService(deps: {
     return listClientSessions(database.require(), clientId, { search });
   }
 
-  /** The person names a conversation; an empty title brings back the default (the first thing they said). */
-  async function renameSession(input: { clientId: string; sessionId: string; title: string }) {
-    const title = input.title.trim();
-    if (!(await renameSessionRow(database.require(), input.sessionId, input.clientId, title === "" ? null : title))) throw notFound("Session");
+  /**
+   * The person changes a conversation: its title (empty brings back the default, the first thing
+   * they said) or who they are in it (null: their usual persona).
+   */
+  async function updateSession(input: { clientId: string; sessionId: string; title?: string; persona?: Persona | null }) {
+    const change = {
+      ...(input.title !== undefined ? { title: input.title.trim() || null } : {}),
+      ...(input.persona !== undefined ? { persona: input.persona } : {}),
+    };
+    if (!(await updateSessionRow(database.require(), input.sessionId, input.clientId, change))) throw notFound("Session");
+  }
+
+  /** The person's usual persona (null until they set one). */
+  async function persona(clientId: string): Promise<Persona | null> {
+    return (await getPersona(database.require(), clientId)) ?? null;
+  }
+
+  async function setPersona(clientId: string, value: Persona): Promise<void> {
+    await savePersona(database.require(), clientId, value);
   }
 
   /**
@@ -164,7 +184,17 @@ export function createChatService(deps: {
     const owned = await getOwnedSession(db, sessionId, clientId);
     if (!owned) throw notFound("Session");
     const page = owned.session.leafId ? await pageOf(db, owned.session, owned.session.leafId, PAGE_SIZE) : { messages: [], olderCursor: null };
-    return { id: owned.session.id, scenario: owned.scenario, createdAt: owned.session.createdAt, updatedAt: owned.session.updatedAt, ...page };
+    const own = owned.session.persona;
+    return {
+      id: owned.session.id,
+      scenario: owned.scenario,
+      createdAt: owned.session.createdAt,
+      updatedAt: owned.session.updatedAt,
+      title: owned.session.title,
+      persona: own ?? (await getPersona(db, clientId)) ?? null,
+      ownPersona: own !== null,
+      ...page,
+    };
   }
 
   /** The page of the thread above `before` (a message of the thread): as the person scrolls up. */
@@ -379,7 +409,7 @@ export function createChatService(deps: {
       const reply = await startReply({
         db,
         clientId: input.clientId,
-        ...owned, // the session's id, and its scenario's prompt, task and model
+        ...owned, // the session's id, its scenario's prompt, task, model and character, the persona
         parentId: userMessage.id,
         written: userMessage,
         writer,
@@ -415,7 +445,7 @@ export function createChatService(deps: {
       const reply = await startReply({
         db,
         clientId: input.clientId,
-        ...owned, // the session's id, and its scenario's prompt, task and model
+        ...owned, // the session's id, its scenario's prompt, task, model and character, the persona
         replaces,
         parentId,
         writer,
@@ -435,7 +465,8 @@ export function createChatService(deps: {
       : [];
     ctx.history = { rows: history, maxChars };
     ctx.writer.replyTo(ctx.parentId);
-    const fit = promptFitter(ctx.systemPrompt, history);
+    const names = macroNames(ctx.persona, ctx.characterName);
+    const fit = promptFitter(systemMessage(ctx.systemPrompt, ctx.persona, names), history, names);
     try {
       const open = await gateway.openStream({
         task,
@@ -541,7 +572,9 @@ export function createChatService(deps: {
   return {
     startSession,
     listSessions,
-    renameSession,
+    updateSession,
+    persona,
+    setPersona,
     deleteSession,
     getSessionView,
     olderMessages,

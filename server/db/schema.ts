@@ -14,6 +14,8 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
+import type { Persona } from "../../contracts/persona.js";
+
 /** Sampling parameters a task profile sets and a model may override. */
 export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
 
@@ -72,6 +74,8 @@ export const sessions = pgTable(
     title: text("title"),
     /** Soft deletion from the person's list: restorable (Undo) until purged with deleted messages. */
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    /** Who the person is in this conversation, when not their usual persona (`personas`). */
+    persona: jsonb("persona").$type<Persona>(),
   },
   (t) => [index("sessions_client_idx").on(t.clientId, t.updatedAt)],
 );
@@ -126,6 +130,14 @@ export const messages = pgTable(
     index("messages_streaming_idx").on(t.sessionId).where(sql`${t.finishReason} = 'streaming'`),
   ],
 );
+
+/** The person's persona, one per browser (client): their name for `{{user}}` and what the character is told of them. */
+export const personas = pgTable("personas", {
+  clientId: text("client_id").primaryKey(),
+  name: text("name").notNull(),
+  description: text("description").notNull().default(""),
+  updatedAt: updatedAt(),
+});
 
 export const apiProviders = pgTable("api_providers", {
   id: uuid("id").primaryKey().defaultRandom(),

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { timing } from "hono/timing";
+import { personaSchema } from "../../contracts/persona.js";
 import { z } from "zod";
 import { MAX_PAGE_SIZE, PAGE_SIZE, type ChatService } from "../chat/service.js";
 import { notFound } from "../errors.js";
@@ -10,7 +11,13 @@ import { readJson, UUID_RE, validate } from "./validation.js";
 
 const createSessionBody = z.object({ scenario: z.string().min(1).max(200) });
 const sendMessageBody = z.object({ content: z.string() });
-const renameBody = z.object({ title: z.string().max(120, "A title is at most 120 characters") });
+const updateBody = z
+  .object({
+    title: z.string().max(120, "A title is at most 120 characters").optional(),
+    /** The conversation's own persona; null goes back to the person's usual one. */
+    persona: personaSchema.nullable().optional(),
+  })
+  .refine((b) => b.title !== undefined || b.persona !== undefined, "Give a title or a persona to change");
 const listQuery = z.object({ q: z.string().trim().max(200, "Search for at most 200 characters").optional() });
 const pageQuery = z.object({
   before: z.string().regex(UUID_RE, "before must be a message id"),
@@ -46,8 +53,8 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
     })
     .patch("/:id", async (c) => {
       const id = sessionId(c.req.param("id"));
-      const body = await readJson(c, renameBody);
-      await chat.renameSession({ clientId: c.var.clientId, sessionId: id, title: body.title });
+      const body = await readJson(c, updateBody);
+      await chat.updateSession({ clientId: c.var.clientId, sessionId: id, ...body });
       return c.json({ ok: true });
     })
     // Deleting a conversation is soft: restore (Undo) brings it back until it is purged.

@@ -247,6 +247,37 @@ describe("your conversations", () => {
   });
 });
 
+describe("personas", () => {
+  it("sets who the person is: {{user}} and {{char}} read as names, the character is told the description, and a conversation may have its own", async () => {
+    const p = await openPage();
+    await p.goto(parley.url);
+    await p.getByRole("button", { name: "Set your persona" }).click();
+    await p.getByLabel(/Your name in the story/).fill("Sam");
+    await p.getByLabel(/About you/).fill("A night-shift nurse.");
+    await p.getByRole("button", { name: "Save persona" }).click();
+    await expect.poll(() => p.getByTestId("persona-name").textContent()).toBe("Sam");
+
+    await p.getByTestId("scenario-card").first().click();
+    await p.getByTestId("message-assistant").first().waitFor();
+    upstream.enqueue({ kind: "stream", chunks: ["Noted, {{user}}."] });
+    await sendAndAwaitReply(p, "Hi {{char}}, I am {{user}}.");
+    const name = (await p.locator(".chat-title h1").textContent())!;
+    await p.getByText(`Hi ${name}, I am Sam.`).waitFor();
+    await p.getByText("Noted, Sam.").waitFor();
+    expect(upstream.requests.at(-1)!.body.messages[0]!.content).toContain("About Sam, the person you are talking with: A night-shift nurse.");
+
+    // This conversation only: the thread reads the other name, the usual persona stays.
+    await p.getByRole("button", { name: "Your persona" }).click();
+    await p.getByLabel(/Your name in the story/).fill("Alex");
+    await p.getByLabel("This conversation only").check();
+    await p.getByRole("button", { name: "Save persona" }).click();
+    await p.getByText(`Hi ${name}, I am Alex.`).waitFor();
+    await p.screenshot({ path: path.join(SHOTS, "persona-desktop.png") });
+    await p.goto(parley.url);
+    await expect.poll(() => p.getByTestId("persona-name").textContent()).toBe("Sam");
+  });
+});
+
 describe("chat", () => {
   it("streams a reply, renders *actions* in italics, and finds the history after a reload", async () => {
     const p = await openPage();

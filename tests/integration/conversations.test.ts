@@ -88,4 +88,48 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     expect((await list(c)).map((s) => s.id)).toEqual([session]);
     expect((await c.json(`/api/sessions/${session}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
   });
+
+  it("a persona: {{user}} and {{char}} resolve in what the model reads, its description follows the system prompt, and a conversation may have its own", async () => {
+    const c = parley.client();
+    expect((await c.json<{ persona: null }>("/api/persona")).body.persona).toBeNull();
+    const session = await createSession(c);
+    // Without a persona, {{user}} is "User".
+    await say(c, session, "Hello {{char}}, it is {{USER}} here", "Hello.");
+    let sent = upstream.requests.at(-1)!.body.messages;
+    expect(sent.at(-1)!.content).toBe("Hello Dana Whitfield, it is User here");
+    expect(sent[0]!.content).not.toContain("the person you are talking with");
+
+    const bad = await c.json<ErrorBody>("/api/persona", { method: "PUT", body: JSON.stringify({ name: " ", description: "" }) });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: "invalid_request", message: expect.stringContaining("name") } } });
+    const saved = await c.json("/api/persona", { method: "PUT", body: JSON.stringify({ name: "Sam", description: "A night-shift nurse who hates small talk." }) });
+    expect(saved.status).toBe(200);
+    expect((await c.json<{ persona: { name: string } }>("/api/persona")).body.persona).toEqual({ name: "Sam", description: "A night-shift nurse who hates small talk." });
+    expect((await parley.client().json<{ persona: null }>("/api/persona")).body.persona).toBeNull();
+
+    await say(c, session, "Still me, <USER>, talking to <BOT>", "Yes.");
+    sent = upstream.requests.at(-1)!.body.messages;
+    expect(sent.at(-1)!.content).toBe("Still me, Sam, talking to Dana Whitfield");
+    // Earlier messages keep their macros as written, and are read with the persona of now.
+    expect(sent.some((m) => m.content === "Hello Dana Whitfield, it is Sam here")).toBe(true);
+    expect(sent[0]!.content).toMatch(/\n\nAbout Sam, the person you are talking with: A night-shift nurse who hates small talk\.$/);
+    let view = (await c.json<{ session: { persona: { name: string } | null; ownPersona: boolean } }>(`/api/sessions/${session}`)).body.session;
+    expect(view).toMatchObject({ persona: { name: "Sam" }, ownPersona: false });
+
+    // This conversation only: another persona; null brings the usual one back.
+    await c.json(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ persona: { name: "Alex", description: "" } }) });
+    await say(c, session, "I am {{user}}", "Noted.");
+    sent = upstream.requests.at(-1)!.body.messages;
+    expect(sent.at(-1)!.content).toBe("I am Alex");
+    expect(sent[0]!.content).not.toContain("night-shift");
+    view = (await c.json<{ session: { persona: { name: string } | null; ownPersona: boolean } }>(`/api/sessions/${session}`)).body.session;
+    expect(view).toMatchObject({ persona: { name: "Alex" }, ownPersona: true });
+    const other = await createSession(c);
+    await say(c, other, "{{user}} again", "Hi.");
+    expect(upstream.requests.at(-1)!.body.messages.at(-1)!.content).toBe("Sam again");
+    await c.json(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ persona: null }) });
+    view = (await c.json<{ session: { persona: { name: string } | null; ownPersona: boolean } }>(`/api/sessions/${session}`)).body.session;
+    expect(view).toMatchObject({ persona: { name: "Sam" }, ownPersona: false });
+    const nothing = await c.json<ErrorBody>(`/api/sessions/${session}`, { method: "PATCH", body: "{}" });
+    expect(nothing).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
+  });
 });

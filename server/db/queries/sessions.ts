@@ -2,7 +2,8 @@ import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
-import { messages, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
+import { messages, personas, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
+import type { Persona } from "../../../contracts/persona.js";
 import type { SessionSummaryView } from "../../views.js";
 import { publicScenarioColumns } from "./scenarios.js";
 
@@ -82,7 +83,10 @@ export async function claimSessionForReply(db: Database, id: string, clientId: s
       systemPrompt: scenarios.systemPrompt,
       task: scenarios.task,
       modelKey: scenarios.modelKey,
+      characterName: scenarios.characterName,
       leafId: sessions.leafId,
+      /** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
+      persona: sql<Persona | null>`coalesce(${sessions.persona}, (select jsonb_build_object('name', ${personas.name}, 'description', ${personas.description}) from ${personas} where ${personas.clientId} = ${sessions.clientId}))`,
       lapsedClaim: sql<boolean>`${before.replyingUntil} is not null`,
     });
   if (row?.lapsedClaim) await markInterrupted(db, id);
@@ -411,11 +415,14 @@ export function listClientSessions(db: Database, clientId: string, opts: { limit
     .limit(opts.limit ?? 200);
 }
 
-/** Renames a client's conversation (null: back to the default title); false when it is not theirs. */
-export async function renameSession(db: Database, id: string, clientId: string, title: string | null): Promise<boolean> {
+/**
+ * Changes what the person may change of a conversation: its title (null: back to the default) and
+ * its own persona (null: their usual one). False when it is not theirs.
+ */
+export async function updateSession(db: Database, id: string, clientId: string, change: { title?: string | null; persona?: Persona | null }): Promise<boolean> {
   const rows = await db
     .update(sessions)
-    .set({ title })
+    .set(change)
     .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId), isNull(sessions.deletedAt)))
     .returning({ id: sessions.id });
   return rows.length > 0;

@@ -9,6 +9,9 @@ import type {
   SessionSummaryView,
   SessionView,
 } from "../../../server/views";
+import type { Persona } from "../../../contracts/persona";
+
+export type { Persona };
 
 /** JSON turns the server's Dates into strings. */
 export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -75,6 +78,11 @@ export const api = {
   sessions: (search?: string) => request<{ sessions: SessionSummary[] }>(`/api/sessions${search ? `?q=${encodeURIComponent(search)}` : ""}`),
   renameSession: (id: string, title: string) =>
     request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify({ title }) }),
+  /** The conversation's own persona; null goes back to the person's usual one. */
+  setSessionPersona: (id: string, persona: Persona | null) =>
+    request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify({ persona }) }),
+  persona: () => request<{ persona: Persona | null }>("/api/persona"),
+  setPersona: (persona: Persona) => request<{ persona: Persona }>("/api/persona", { method: "PUT", body: JSON.stringify(persona) }),
   /** Deletes a conversation from the list; restoreSession is its Undo. */
   deleteSession: (id: string) => request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}`, { method: "DELETE" }),
   restoreSession: (id: string) => request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}/restore`, { method: "POST", body: "{}" }),

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, ApiError, type Message, type Scenario, type Session, type StreamEvent } from "../api/client";
+import { api, ApiError, type Message, type Persona, type Scenario, type Session, type StreamEvent } from "../api/client";
 import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 
 export type ChatError = { code: string; message: string; retryAfterS?: number };
@@ -33,6 +33,9 @@ export function useChat(slug: string) {
   /** The list index of the first message shown: it goes down as older pages arrive, so the view stays where it was. */
   const [firstItemIndex, setFirstItemIndex] = useState(FIRST_INDEX);
   const loadingOlder = useRef(false);
+  /** Who the person is here ({{user}}), and whether the conversation has a persona of its own. */
+  const [persona, setPersona] = useState<Persona | null>(null);
+  const [ownPersona, setOwnPersona] = useState(false);
   const [streaming, setStreaming] = useState<Streaming | null>(null);
   const [error, setError] = useState<ChatError | null>(null);
   const [loading, setLoading] = useState(true);
@@ -41,7 +44,9 @@ export function useChat(slug: string) {
   const sending = useRef(false);
 
   /** Shows a page of the thread ending at its leaf; what was loaded above it stays when it still leads there. */
-  const showPage = useCallback((page: { messages: Message[]; olderCursor: string | null }) => {
+  const showPage = useCallback((page: { messages: Message[]; olderCursor: string | null } & Partial<Pick<Session, "persona" | "ownPersona">>) => {
+    if (page.persona !== undefined) setPersona(page.persona);
+    if (page.ownPersona !== undefined) setOwnPersona(page.ownPersona);
     setMessages((prev) => {
       const merged = mergePage(prev, page);
       setOlderCursor(merged.olderCursor);
@@ -90,6 +95,9 @@ export function useChat(slug: string) {
         setSessionId(null);
         setMessages([openingOf(scenario)]);
         setOlderCursor(null);
+        setOwnPersona(false);
+        const { persona } = await api.persona();
+        if (!cancelled) setPersona(persona);
       } catch (err) {
         if (!cancelled) setError(toChatError(err));
       } finally {
@@ -343,6 +351,27 @@ export function useChat(slug: string) {
   /** Continues in a new conversation from a message: the new one becomes this scenario's current conversation. */
   const forkAt = useCallback((messageId: string) => changeThread((id) => api.fork(id, messageId)), [changeThread]);
 
+  /** Saves who the person is: for every conversation, or for this one only (null: back to the usual persona here). */
+  const savePersona = useCallback(
+    async (value: Persona | null, scope: "default" | "conversation"): Promise<string | null> => {
+      try {
+        if (scope === "conversation" && sessionId) {
+          await api.setSessionPersona(sessionId, value);
+          const { session } = await api.session(sessionId);
+          setPersona(session.persona);
+          setOwnPersona(session.ownPersona);
+        } else if (value) {
+          await api.setPersona(value);
+          if (!ownPersona) setPersona(value);
+        }
+        return null;
+      } catch (err) {
+        return toChatError(err).message;
+      }
+    },
+    [sessionId, ownPersona],
+  );
+
   const stop = useCallback(() => controller.current?.abort(), []);
 
   const startOver = useCallback(() => {
@@ -361,6 +390,9 @@ export function useChat(slug: string) {
     messages,
     olderCursor,
     firstItemIndex,
+    persona,
+    ownPersona,
+    savePersona,
     loadOlder,
     streaming,
     error,

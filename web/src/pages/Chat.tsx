@@ -6,7 +6,9 @@ import { Avatar } from "../components/Avatar";
 import { Composer } from "../components/Composer";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { Markdown } from "../components/Markdown";
+import { PersonaEditor } from "../components/PersonaEditor";
 import { useChat } from "../hooks/useChat";
+import { DEFAULT_PERSONA_NAME, resolveMacros, type MacroNames } from "../../../contracts/macros";
 import { useCooldown } from "../hooks/useCooldown";
 
 const FINISH_NOTE: Record<string, string> = {
@@ -20,6 +22,7 @@ const FINISH_NOTE: Record<string, string> = {
 export function Chat({ slug }: { slug: string }) {
   const chat = useChat(slug);
   const [maxChars, setMaxChars] = useState(8000);
+  const [editingPersona, setEditingPersona] = useState(false);
   const endRef = useRef<HTMLDivElement>(null);
   const { scenario, messages, streaming, error } = chat;
   const cooldown = useCooldown();
@@ -53,6 +56,7 @@ export function Chat({ slug }: { slug: string }) {
     );
   }
 
+  const names: MacroNames = { user: chat.persona?.name ?? DEFAULT_PERSONA_NAME, char: scenario.characterName };
   const last = messages.at(-1);
   // The last prompt began at this message: older ones were left out to fit the model's window.
   const memoryFrom = messages.findLast((m) => m.contextFromId)?.contextFromId ?? null;
@@ -73,12 +77,31 @@ export function Chat({ slug }: { slug: string }) {
         <Link href="/conversations" className="header-link">
           Conversations
         </Link>
+        <button
+          type="button"
+          className="ghost persona-button"
+          title={`You are ${names.user} here: change who you are`}
+          aria-label="Your persona"
+          onClick={() => setEditingPersona((v) => !v)}
+        >
+          {names.user}
+        </button>
         <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId}>
           New conversation
         </button>
       </header>
 
-      <p className="scene">{scenario.description}</p>
+      {editingPersona && (
+        <PersonaEditor
+          initial={chat.persona}
+          inConversation={!!chat.sessionId}
+          ownPersona={chat.ownPersona}
+          onSave={chat.savePersona}
+          onClose={() => setEditingPersona(false)}
+        />
+      )}
+
+      <p className="scene">{resolveMacros(scenario.description, names)}</p>
 
       <div className="messages" role="log" aria-label="Conversation" aria-live="polite">
         {/* Only the messages near the screen are rendered: a 10,000-message story scrolls like a short one. */}
@@ -108,6 +131,7 @@ export function Chat({ slug }: { slug: string }) {
               )}
               <MessageBubble
                 message={m}
+                names={names}
                 scenario={scenario}
                 busy={!!streaming || !chat.sessionId}
                 onSwipe={m.role === "assistant" && m.finishReason !== "opening" ? () => void chat.swipe(m.id) : undefined}
@@ -179,6 +203,7 @@ export function Chat({ slug }: { slug: string }) {
 
 function MessageBubble({
   message,
+  names,
   scenario,
   busy,
   onSwipe,
@@ -188,6 +213,8 @@ function MessageBubble({
   onDelete,
 }: {
   message: Message;
+  /** What {{user}} and {{char}} stand for in what is shown. */
+  names: MacroNames;
   scenario: { avatarStyle: string; avatarSeed: string };
   /** A reply is streaming (or there is no session yet): the thread cannot change now. */
   busy: boolean;
@@ -248,7 +275,7 @@ function MessageBubble({
       {message.role === "assistant" && <Avatar style={scenario.avatarStyle} seed={scenario.avatarSeed} size={32} alt="" />}
       <div className="bubble">
         <div className="message-text" data-testid="message-text">
-          <Markdown text={message.content} />
+          <Markdown text={resolveMacros(message.content, names)} />
         </div>
         {note && <p className="finish-note">{note}</p>}
         {!local && (
@@ -288,7 +315,7 @@ function MessageBubble({
               disabled={busy}
               onClick={onFork}
             >
-              ⑂
+              ↱
             </button>
             {onDelete && (
               <button type="button" className="ghost small" aria-label="Delete" title="Delete this message and what follows it" disabled={busy} onClick={onDelete}>

@@ -1,8 +1,10 @@
 import { useEffect, useState } from "react";
 import { Link } from "wouter";
-import { api, type Scenario } from "../api/client";
+import { DEFAULT_PERSONA_NAME, resolveMacros } from "../../../contracts/macros";
+import { api, type Persona, type Scenario } from "../api/client";
 import { Avatar } from "../components/Avatar";
 import { ErrorBanner } from "../components/ErrorBanner";
+import { PersonaEditor } from "../components/PersonaEditor";
 
 const RATING_LABEL: Record<string, string> = { general: "All ages", teen: "Teen", mature: "Mature" };
 
@@ -11,6 +13,12 @@ export function Gallery() {
   const [builtin, setBuiltin] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const [persona, setPersona] = useState<Persona | null>(null);
+  const [editingPersona, setEditingPersona] = useState(false);
+
+  useEffect(() => {
+    api.persona().then((r) => setPersona(r.persona), () => {});
+  }, []);
 
   useEffect(() => {
     setError(null);
@@ -33,10 +41,33 @@ export function Gallery() {
       <header className="gallery-header">
         <h1>Parley</h1>
         <p>Pick a scenario and talk with its character. Practise a hard conversation, or step into a story.</p>
-        <p>
+        <p className="gallery-persona">
           <Link href="/conversations">Your conversations →</Link>
+          <span className="muted">·</span>
+          <span>
+            You are <strong data-testid="persona-name">{persona?.name ?? DEFAULT_PERSONA_NAME}</strong>
+          </span>
+          <button type="button" className="ghost small" onClick={() => setEditingPersona((v) => !v)}>
+            {persona ? "Edit persona" : "Set your persona"}
+          </button>
         </p>
       </header>
+      {editingPersona && (
+        <PersonaEditor
+          initial={persona}
+          inConversation={false}
+          onSave={async (value) => {
+            if (!value) return null;
+            try {
+              setPersona((await api.setPersona(value)).persona);
+              return null;
+            } catch (err) {
+              return (err as Error).message;
+            }
+          }}
+          onClose={() => setEditingPersona(false)}
+        />
+      )}
       {error && <ErrorBanner message={error} onRetry={() => setAttempt((n) => n + 1)} />}
       {builtin && (
         <p className="notice" role="status">
@@ -60,7 +91,7 @@ export function Gallery() {
                           <p className="character">with {s.characterName}</p>
                         </div>
                       </div>
-                      <p className="description">{s.description}</p>
+                      <p className="description">{resolveMacros(s.description, { user: persona?.name ?? DEFAULT_PERSONA_NAME, char: s.characterName })}</p>
                       <div className="meta">
                         <span className={`rating rating-${s.contentRating}`}>{RATING_LABEL[s.contentRating]}</span>
                         {s.tags.map((t) => (
