@@ -41,6 +41,8 @@ export type AppDeps = {
   apiKeys: string[];
   log: Logger;
   maxBodyBytes: number;
+  /** The largest chat file an import takes (MAX_IMPORT_BYTES). */
+  maxImportBytes: number;
   maxMessageChars: number;
   webDir: string;
   version: string;
@@ -140,17 +142,19 @@ export function createApp(deps: AppDeps) {
     if (isHttps(c)) c.header("Strict-Transport-Security", "max-age=15552000; includeSubDomains");
   });
   const api = new Hono<AppEnv>();
-  api.use(
-    "*",
+  const limitBody = (maxSize: number) =>
     bodyLimit({
-      maxSize: deps.maxBodyBytes,
+      maxSize,
       onError: (c) => {
         // The unread rest of the body is still on the connection: close it rather than read it as the next request.
         c.header("Connection", "close");
-        return c.json(errorBody("body_too_large", `The request body is larger than ${deps.maxBodyBytes} bytes`), 413);
+        return c.json(errorBody("body_too_large", `The request body is larger than ${maxSize} bytes`), 413);
       },
-    }),
-  );
+    });
+  const messageBody = limitBody(deps.maxBodyBytes);
+  // An imported chat is a whole story, not one message.
+  const importBody = limitBody(deps.maxImportBytes);
+  api.use("*", (c, next) => (c.req.method === "POST" && c.req.path === "/api/sessions/import" ? importBody(c, next) : messageBody(c, next)));
   api.use("*", sameOriginChanges(ownHosts));
   // Only routes that own data need to know who is asking.
   api.use("/sessions/*", identify); // matches /sessions itself too

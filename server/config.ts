@@ -33,6 +33,7 @@ const envSchema = z.object({
   PARLEY_APP_TITLE: z.preprocess(emptyToUndefined, z.string().default("Parley")),
   MAX_MESSAGE_CHARS: int(8000, 1, 200_000),
   MAX_BODY_BYTES: int(65_536, 1024, 10_485_760),
+  MAX_IMPORT_BYTES: int(20_971_520, 1024, 209_715_200),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(30_000, 100, 600_000),
   UPSTREAM_IDLE_TIMEOUT_MS: int(60_000, 100, 600_000),
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000),
@@ -92,6 +93,8 @@ export type Config = {
   appTitle: string;
   maxMessageChars: number;
   maxBodyBytes: number;
+  /** The largest chat file an import takes: a whole story, far more than one message. */
+  maxImportBytes: number;
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
@@ -178,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appTitle: e.PARLEY_APP_TITLE,
     maxMessageChars: e.MAX_MESSAGE_CHARS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxImportBytes: e.MAX_IMPORT_BYTES,
     firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
     idleTimeoutMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
     connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,

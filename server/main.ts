@@ -179,6 +179,7 @@ const app = createApp({
   apiKeys: config.apiKeys,
   log,
   maxBodyBytes: config.maxBodyBytes,
+  maxImportBytes: config.maxImportBytes,
   maxMessageChars: config.maxMessageChars,
   webDir: config.webDir,
   version,

@@ -10,6 +10,8 @@ import {
   getMessage,
   getOwnedSession,
   getOwnedSessionForReply,
+  childrenOf,
+  importThread,
   insertMessage,
   isOnPath,
   listClientSessions,
@@ -31,6 +33,7 @@ import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Persona } from "../../contracts/persona.js";
 import { charsFor, macroNames, promptFitter, systemMessage } from "./prompt.js";
+import { parseSillyTavernJsonl, toMarkdown, toSillyTavernJsonl, type ThreadEntry } from "./chat-files.js";
 import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessagePageView, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
@@ -148,6 +151,44 @@ export function createChatService(deps: {
       ...(input.persona !== undefined ? { persona: input.persona } : {}),
     };
     if (!(await updateSessionRow(database.require(), input.sessionId, input.clientId, change))) throw notFound("Session");
+  }
+
+  /**
+   * The conversation's thread as a file: SillyTavern JSONL (its swipes beside each reply) or
+   * Markdown. The whole thread, read in steps; what the person wrote is exported as written.
+   */
+  async function exportSession(input: { clientId: string; sessionId: string; format: "jsonl" | "markdown" }) {
+    const db = database.require();
+    const owned = await getOwnedSession(db, input.sessionId, input.clientId);
+    if (!owned) throw notFound("Session");
+    const path = owned.session.leafId ? await activePath(db, input.sessionId, owned.session.leafId) : [];
+    const versions = await childrenOf(db, input.sessionId, path.filter((m) => m.role === "assistant").map((m) => m.parentId));
+    const thread: ThreadEntry[] = path.map((m) => {
+      const group = m.role === "assistant" ? versions.get(m.parentId) : undefined;
+      const chosen = group?.findIndex((v) => v.id === m.id) ?? -1;
+      return {
+        role: m.role,
+        content: m.content,
+        createdAt: m.createdAt,
+        ...(group && group.length > 1 && chosen >= 0 ? { versions: { contents: group.map((v) => v.content), chosen } } : {}),
+      };
+    });
+    const names = macroNames(owned.session.persona ?? (await getPersona(db, input.clientId)) ?? null, owned.scenario.characterName);
+    const title = owned.session.title ?? `${owned.scenario.characterName} · ${owned.scenario.title}`;
+    const stamp = owned.session.createdAt.toISOString().slice(0, 10);
+    return input.format === "jsonl"
+      ? { body: toSillyTavernJsonl(thread, names, owned.session.createdAt), filename: `${owned.scenario.characterName} - ${stamp}.jsonl`, type: "application/jsonl" }
+      : { body: toMarkdown(thread, names, title), filename: `${owned.scenario.characterName} - ${stamp}.md`, type: "text/markdown" };
+  }
+
+  /** A SillyTavern chat brought into a scenario as a new conversation: its thread and the swipes of each reply. */
+  async function importSession(input: { clientId: string; scenario: string; jsonl: string; title?: string }) {
+    const thread = parseSillyTavernJsonl(input.jsonl);
+    const db = database.require();
+    const scenario = await getPublicScenario(db, input.scenario);
+    if (!scenario) throw notFound(`Scenario "${input.scenario}"`);
+    const session = await importThread(db, { clientId: input.clientId, scenarioId: scenario.id, title: input.title?.trim() || null, thread });
+    return getSessionView(input.clientId, session.id);
   }
 
   /** The person's usual persona (null until they set one). */
@@ -573,6 +614,8 @@ export function createChatService(deps: {
     startSession,
     listSessions,
     updateSession,
+    exportSession,
+    importSession,
     persona,
     setPersona,
     deleteSession,

@@ -18,6 +18,13 @@ const updateBody = z
     persona: personaSchema.nullable().optional(),
   })
   .refine((b) => b.title !== undefined || b.persona !== undefined, "Give a title or a persona to change");
+const exportQuery = z.object({ format: z.enum(["jsonl", "markdown"]).default("jsonl") });
+const importBody = z.object({
+  scenario: z.string().min(1).max(200),
+  /** The SillyTavern chat file's text. */
+  jsonl: z.string().min(1, "The chat file is empty"),
+  title: z.string().max(120).optional(),
+});
 const listQuery = z.object({ q: z.string().trim().max(200, "Search for at most 200 characters").optional() });
 const pageQuery = z.object({
   before: z.string().regex(UUID_RE, "before must be a message id"),
@@ -41,6 +48,12 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       const q = validate(listQuery, c.req.query());
       return c.json({ sessions: await chat.listSessions(c.var.clientId, q.q || undefined) });
     })
+    // A SillyTavern chat (JSONL) becomes a new conversation of a scenario; counted like creating one.
+    .post("/import", deps.limitCreate, async (c) => {
+      const body = await readJson(c, importBody);
+      const session = await chat.importSession({ clientId: c.var.clientId, ...body });
+      return c.json({ session }, 201);
+    })
     .post("/", deps.limitCreate, async (c) => {
       const body = await readJson(c, createSessionBody);
       const session = await chat.startSession(c.var.clientId, body.scenario);
@@ -50,6 +63,14 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
     .get("/:id", timing({ totalDescription: "read" }), async (c) => {
       const session = await chat.getSessionView(c.var.clientId, sessionId(c.req.param("id")));
       return c.json({ session });
+    })
+    .get("/:id/export", async (c) => {
+      const id = sessionId(c.req.param("id"));
+      const q = validate(exportQuery, c.req.query());
+      const file = await chat.exportSession({ clientId: c.var.clientId, sessionId: id, format: q.format });
+      c.header("Content-Type", `${file.type}; charset=utf-8`);
+      c.header("Content-Disposition", `attachment; filename="${file.filename.replace(/[^\w .-]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
+      return c.body(file.body);
     })
     .patch("/:id", async (c) => {
       const id = sessionId(c.req.param("id"));

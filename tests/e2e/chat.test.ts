@@ -247,6 +247,33 @@ describe("your conversations", () => {
   });
 });
 
+describe("export and import", () => {
+  it("exports a conversation as SillyTavern JSONL and importing the file gives the same thread", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/refund-request`);
+    await p.getByTestId("message-assistant").first().waitFor();
+    upstream.enqueue({ kind: "stream", chunks: ["First answer."] }, { kind: "stream", chunks: ["Second answer."] });
+    await sendAndAwaitReply(p, "Exported line one.");
+    await sendAndAwaitReply(p, "Exported line two.");
+    const texts = async () => p.getByTestId("message-text").allTextContents();
+    const before = await texts();
+
+    await p.getByLabel("More").click();
+    const [download] = await Promise.all([p.waitForEvent("download"), p.getByRole("menuitem", { name: /SillyTavern/ }).click()]);
+    expect(download.suggestedFilename()).toMatch(/\.jsonl$/);
+    const file = await download.path();
+
+    await p.getByRole("link", { name: "Conversations" }).click();
+    await p.getByText("Import a SillyTavern chat").click();
+    await p.getByLabel("Chat file").setInputFiles(file);
+    await p.waitForURL(/\/s\/refund-request$/);
+    await p.getByText("Second answer.").waitFor();
+    expect(await texts()).toEqual(before);
+    await p.getByRole("link", { name: "Conversations" }).click();
+    await expect.poll(() => p.getByTestId("conversation").count()).toBe(2);
+  });
+});
+
 describe("personas", () => {
   it("sets who the person is: {{user}} and {{char}} read as names, the character is told the description, and a conversation may have its own", async () => {
     const p = await openPage();

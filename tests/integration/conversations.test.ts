@@ -7,6 +7,7 @@ import { ScriptedUpstream } from "../support/upstream.js";
 
 type Summary = { id: string; title: string | null; defaultTitle: string | null; messageCount: number; lastMessage: string | null };
 type ErrorBody = { error: { code: string; message: string } };
+const lines0 = (jsonl: string) => jsonl.split(/\r?\n/)[0]!;
 
 describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind) => {
   let upstream: ScriptedUpstream;
@@ -131,5 +132,87 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     expect(view).toMatchObject({ persona: { name: "Sam" }, ownPersona: false });
     const nothing = await c.json<ErrorBody>(`/api/sessions/${session}`, { method: "PATCH", body: "{}" });
     expect(nothing).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
+  });
+
+  it("exports a conversation as SillyTavern JSONL (swipes beside each reply) and Markdown, and importing the file gives the same thread back", async () => {
+    const c = parley.client();
+    const session = await createSession(c);
+    await say(c, session, "u1 with {{char}}", "a1");
+    const [, , a1] = (await c.json<{ session: { messages: { id: string }[] } }>(`/api/sessions/${session}`)).body.session.messages;
+    upstream.enqueue({ kind: "stream", chunks: ["a1, swiped"] });
+    await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" }));
+    await say(c, session, "u2", "a2");
+
+    const res = await c.fetch(`/api/sessions/${session}/export?format=jsonl`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename=".+\.jsonl"/);
+    const jsonl = await res.text();
+    const lines = jsonl.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ user_name: "User", character_name: "Dana Whitfield" });
+    expect(lines.slice(1).map((l) => l.mes)).toEqual([expect.any(String), "u1 with {{char}}", "a1, swiped", "u2", "a2"]);
+    expect(lines[3]).toMatchObject({ is_user: false, swipes: ["a1", "a1, swiped"], swipe_id: 1 });
+    expect(lines[2]).toMatchObject({ is_user: true, name: "User" });
+
+    const md = await (await c.fetch(`/api/sessions/${session}/export?format=markdown`)).text();
+    expect(md).toContain("**User:** u1 with Dana Whitfield");
+    expect(md).toContain("**Dana Whitfield:** a1, swiped");
+    expect((await parley.client().fetch(`/api/sessions/${session}/export`)).status).toBe(404);
+    expect((await c.json<ErrorBody>(`/api/sessions/${session}/export?format=docx`)).status).toBe(400);
+
+    const imported = await c.json<{ session: { id: string; messages: { id: string; content: string; siblings?: string[] }[] } }>("/api/sessions/import", {
+      method: "POST",
+      body: JSON.stringify({ scenario: "refund-request", jsonl }),
+    });
+    expect(imported.status).toBe(201);
+    const copy = imported.body.session;
+    expect(copy.id).not.toBe(session);
+    expect(copy.messages.map((m) => m.content)).toEqual(lines.slice(1).map((l) => l.mes));
+    expect(copy.messages[2]!.siblings).toHaveLength(2);
+    // The other swipe is a version away, as in SillyTavern.
+    const other = copy.messages[2]!.siblings!.find((id) => id !== copy.messages[2]!.id)!;
+    const switched = await c.json<{ session: { messages: { content: string }[] } }>(`/api/sessions/${copy.id}/messages/${other}/select`, { method: "POST", body: "{}" });
+    expect(switched.body.session.messages.map((m) => m.content).slice(-2)).toEqual(["u1 with {{char}}", "a1"]);
+    // And the copy exports to the same file.
+    const again = await (await c.fetch(`/api/sessions/${copy.id}/messages/${copy.messages[2]!.id}/select`, { method: "POST", body: "{}" })).text();
+    expect(again).toContain("a2");
+    const reExported = (await (await c.fetch(`/api/sessions/${copy.id}/export`)).text()).trim().split("\n").slice(1).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(reExported.map((l) => [l.mes, l.swipes, l.swipe_id])).toEqual(lines.slice(1).map((l) => [l.mes, l.swipes, l.swipe_id]));
+  });
+
+  it("imports a chat as SillyTavern writes it, and refuses a malformed file with the line at fault, creating nothing", async () => {
+    const c = parley.client();
+    const st = [
+      { user_name: "Ray", character_name: "Dana", create_date: "2024-6-5 @15h 05m 10s 123ms", chat_metadata: { note_prompt: "" } },
+      { name: "Dana", is_user: false, is_system: false, send_date: "June 5, 2024 3:05pm", mes: "Hi.", swipes: ["Hello.", "Hi."], swipe_id: 1, swipe_info: [], extra: {} },
+      { name: "Ray", is_user: true, send_date: "June 5, 2024 3:06pm", mes: "Hey {{char}}", extra: { bias: null } },
+      { name: "System", is_user: false, is_system: true, mes: "[hidden note]", extra: { type: "narrator" } },
+      { name: "Dana", is_user: false, send_date: 1717600000000, mes: "Well?", gen_started: "x", extra: { api: "openai" } },
+    ]
+      .map((l) => JSON.stringify(l))
+      .join("\r\n");
+    const ok = await c.json<{ session: { messages: { content: string; finishReason: string | null; siblings?: string[] }[] } }>("/api/sessions/import", {
+      method: "POST",
+      body: JSON.stringify({ scenario: "refund-request", jsonl: st, title: "From SillyTavern" }),
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body.session.messages.map((m) => m.content)).toEqual(["Hi.", "Hey {{char}}", "Well?"]);
+    expect(ok.body.session.messages[0]).toMatchObject({ finishReason: "opening", siblings: [expect.any(String), expect.any(String)] });
+    expect((await list(c)).find((s) => s.title === "From SillyTavern")?.messageCount).toBe(4);
+
+    // A whole story is larger than one message's body limit (64 KB): imports have their own.
+    const big = [lines0(st), ...Array.from({ length: 300 }, (_, i) => JSON.stringify({ name: "x", is_user: i % 2 === 1, mes: `${i} ${"words ".repeat(100)}` }))].join("\n");
+    expect(big.length).toBeGreaterThan(150_000);
+    expect((await c.json("/api/sessions/import", { method: "POST", body: JSON.stringify({ scenario: "refund-request", jsonl: big }) })).status).toBe(201);
+
+    const count = (await list(c)).length;
+    const bad = async (jsonl: string, scenario = "refund-request") =>
+      c.json<ErrorBody>("/api/sessions/import", { method: "POST", body: JSON.stringify({ scenario, jsonl }) });
+    const lines = st.split("\r\n");
+    expect(await bad([lines[0], lines[1], "{not json", lines[2]].join("\n"))).toMatchObject({ status: 400, body: { error: { code: "invalid_chat_file", message: expect.stringContaining("Line 3") } } });
+    expect(await bad([lines[0], JSON.stringify({ is_user: "yes", mes: 3 })].join("\n"))).toMatchObject({ status: 400, body: { error: { code: "invalid_chat_file", message: expect.stringContaining("Line 2") } } });
+    expect(await bad(lines.slice(1).join("\n"))).toMatchObject({ status: 400, body: { error: { code: "invalid_chat_file", message: expect.stringContaining("header") } } });
+    expect(await bad(lines[0]!)).toMatchObject({ status: 400, body: { error: { code: "invalid_chat_file" } } });
+    expect(await bad(st, "no-such-scenario")).toMatchObject({ status: 404 });
+    expect((await list(c)).length).toBe(count);
   });
 });

@@ -346,6 +346,62 @@ export async function setLastLeaf(db: Database, id: string, leafId: string): Pro
   await db.update(messages).set({ lastLeafId: leafId }).where(eq(messages.id, id));
 }
 
+/**
+ * The live children of each parent given (roots when null is among them), oldest first: a reply's
+ * swipes, an edit's versions. In batches, so a whole long thread can be asked about.
+ */
+export async function childrenOf(db: Database, sessionId: string, parentIds: (string | null)[]): Promise<Map<string | null, Pick<MessageRow, "id" | "content">[]>> {
+  const out = new Map<string | null, Pick<MessageRow, "id" | "content">[]>();
+  const ids = [...new Set(parentIds.filter((p): p is string => p !== null))];
+  const batches: (typeof ids)[] = [];
+  for (let i = 0; i < ids.length; i += 500) batches.push(ids.slice(i, i + 500));
+  const lookups = [...batches.map((b) => inArray(messages.parentId, b)), ...(parentIds.includes(null) ? [isNull(messages.parentId)] : [])];
+  for (const where of lookups) {
+    const rows = await db
+      .select({ id: messages.id, parentId: messages.parentId, content: messages.content })
+      .from(messages)
+      .where(and(eq(messages.sessionId, sessionId), isNull(messages.deletedAt), where))
+      .orderBy(asc(messages.seq));
+    for (const r of rows) {
+      const list = out.get(r.parentId) ?? [];
+      list.push({ id: r.id, content: r.content });
+      out.set(r.parentId, list);
+    }
+  }
+  return out;
+}
+
+/**
+ * A new conversation of the client holding an imported thread: each message follows the one
+ * before it, and a message's other versions (a reply's swipes) stand beside it. One transaction:
+ * a file that fails halfway creates nothing.
+ */
+export async function importThread(
+  db: Database,
+  input: { clientId: string; scenarioId: string; title: string | null; thread: { role: "user" | "assistant"; content: string; createdAt: Date; versions?: { contents: string[]; chosen: number } }[] },
+) {
+  return db.transaction(async (tx) => {
+    const [session] = await tx.insert(sessions).values({ clientId: input.clientId, scenarioId: input.scenarioId, title: input.title }).returning();
+    const rows: NewMessageRow[] = [];
+    let parentId: string | null = null;
+    input.thread.forEach((m, i) => {
+      const finishReason = m.role === "user" ? null : i === 0 ? "opening" : "stop";
+      const contents = m.versions?.contents ?? [m.content];
+      const chosen = m.versions?.chosen ?? 0;
+      let next: string | null = null;
+      contents.forEach((content, v) => {
+        const id = randomUUID();
+        rows.push({ id, sessionId: session!.id, parentId, role: m.role, content, finishReason, createdAt: m.createdAt });
+        if (v === chosen) next = id;
+      });
+      parentId = next;
+    });
+    for (let i = 0; i < rows.length; i += 500) await tx.insert(messages).values(rows.slice(i, i + 500));
+    await tx.update(sessions).set({ leafId: parentId }).where(eq(sessions.id, session!.id));
+    return session!;
+  });
+}
+
 /** Moves the session's active path to end at `leafId`. */
 export async function setLeaf(db: Database, sessionId: string, leafId: string): Promise<void> {
   await db.update(sessions).set({ leafId, updatedAt: sql`now()` }).where(eq(sessions.id, sessionId));

@@ -81,6 +81,11 @@ export const api = {
   /** The conversation's own persona; null goes back to the person's usual one. */
   setSessionPersona: (id: string, persona: Persona | null) =>
     request<{ ok: true }>(`/api/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify({ persona }) }),
+  /** A SillyTavern chat (JSONL text) as a new conversation of a scenario. */
+  importSession: (scenario: string, jsonl: string, title?: string) =>
+    request<{ session: Session }>("/api/sessions/import", { method: "POST", body: JSON.stringify({ scenario, jsonl, ...(title ? { title } : {}) }) }),
+  /** Where the browser downloads a conversation from (the cookie says whose). */
+  exportUrl: (id: string, format: "jsonl" | "markdown") => `/api/sessions/${encodeURIComponent(id)}/export?format=${format}`,
   persona: () => request<{ persona: Persona | null }>("/api/persona"),
   setPersona: (persona: Persona) => request<{ persona: Persona }>("/api/persona", { method: "PUT", body: JSON.stringify(persona) }),
   /** Deletes a conversation from the list; restoreSession is its Undo. */

@@ -89,6 +89,19 @@ export function Chat({ slug }: { slug: string }) {
         <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId}>
           New conversation
         </button>
+        {chat.sessionId && (
+          <details className="menu">
+            <summary aria-label="More">⋯</summary>
+            <div className="menu-items" role="menu">
+              <a role="menuitem" href={api.exportUrl(chat.sessionId, "jsonl")} download>
+                Export for SillyTavern (.jsonl)
+              </a>
+              <a role="menuitem" href={api.exportUrl(chat.sessionId, "markdown")} download>
+                Export as Markdown (.md)
+              </a>
+            </div>
+          </details>
+        )}
       </header>
 
       {editingPersona && (

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, useLocation } from "wouter";
-import { api, type SessionSummary } from "../api/client";
+import { api, type Scenario, type SessionSummary } from "../api/client";
 import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 import { Avatar } from "../components/Avatar";
 import { ErrorBanner } from "../components/ErrorBanner";
@@ -102,6 +102,12 @@ export function Conversations() {
       {sessions && sessions.length === 0 && (
         <p className="muted">{query.trim() ? "No conversation holds that text." : "No conversations yet: pick a scenario to start one."}</p>
       )}
+      <ImportChat
+        onImported={(s) => {
+          rememberSession(s.scenario.slug, s.id);
+          navigate(`/s/${s.scenario.slug}`);
+        }}
+      />
       <ul className="conversation-list">
         {(sessions ?? []).map((s) => (
           <ConversationItem key={s.id} session={s} onOpen={() => open(s)} onRename={(t) => rename(s, t)} onDelete={() => remove(s)} />
@@ -198,5 +204,71 @@ function ConversationItem({
         )}
       </div>
     </li>
+  );
+}
+
+/** Brings a SillyTavern chat (.jsonl) into one of the scenarios as a new conversation. */
+function ImportChat({ onImported }: { onImported: (s: { id: string; scenario: { slug: string } }) => void }) {
+  const [scenarios, setScenarios] = useState<Scenario[]>([]);
+  const [scenario, setScenario] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    api.scenarios().then(
+      (r) => {
+        setScenarios(r.scenarios);
+        setScenario((s) => s || (r.scenarios[0]?.slug ?? ""));
+      },
+      () => {},
+    );
+  }, []);
+  const importFile = async (file: File) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const { session } = await api.importSession(scenario, await file.text(), file.name.replace(/\.jsonl$/i, ""));
+      onImported(session);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <details className="import-chat">
+      <summary>Import a SillyTavern chat</summary>
+      <div className="import-chat-body">
+        <label>
+          Into the scenario{" "}
+          <select aria-label="Scenario to import into" value={scenario} onChange={(e) => setScenario(e.target.value)}>
+            {scenarios.map((s) => (
+              <option key={s.slug} value={s.slug}>
+                {s.characterName} · {s.title}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Chat file (.jsonl){" "}
+          <input
+            type="file"
+            aria-label="Chat file"
+            accept=".jsonl,application/jsonl,application/x-ndjson,text/plain"
+            disabled={busy || !scenario}
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              e.target.value = "";
+              if (file) void importFile(file);
+            }}
+          />
+        </label>
+        {busy && <p className="muted small">Importing…</p>}
+        {error && (
+          <p className="hint error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    </details>
   );
 }
