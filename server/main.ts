@@ -155,6 +155,8 @@ database = new DatabaseLifecycle({ databaseUrl: config.databaseUrl, dataDir: con
 // Buffered request-log rows are written before the connection closes.
 database.onClose.push(() => registrySync.stop(), () => requestLog.close());
 await database.start();
+// In the background: the first reply of a model whose tokenizer is not read yet would wait for it.
+void gateway.warmTokenizers().catch((err: unknown) => log.warn({ ...errorFields(err) }, "loading a tokenizer failed; prompts for its models are estimated"));
 requestLog.start();
 workerHealth.start();
 worker?.start();

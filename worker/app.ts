@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
+import { z } from "zod";
 import {
   chatCompletionRequest,
   chunk,
@@ -23,6 +24,8 @@ import { createTextBatcher } from "./text-batcher.js";
 export type WorkerState = { engine?: Engine; pool?: SlotPool<Slot>; startedAt: number };
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** POST /tokenize: the texts whose tokens Parley counts (a thread's messages, a batch at a time). */
+const tokenizeRequest = z.object({ texts: z.array(z.string()).min(1).max(10_000) });
 /** Tokens closer together than this share a stream event (see text-batcher.ts). */
 const BATCH_MS = 10;
 
@@ -83,6 +86,23 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
       : [];
     return c.json({ object: "list", data });
   });
+
+  // Parley fits prompts to this model's window by its own count (not an estimate): the texts' tokens.
+  app.post(
+    "/tokenize",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(413, "request_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+    async (c) => {
+      const { engine } = state;
+      if (!engine) throw new RetryLaterError("model_loading", "The model is still loading", 2);
+      const body = await readJson(c, tokenizeRequest);
+      return c.json({ model: engine.modelId, counts: engine.countTokens(body.texts) });
+    },
+  );
 
   app.post(
     "/v1/chat/completions",

@@ -98,6 +98,11 @@ export class Engine {
     return this.context.contextSize;
   }
 
+  /** Tokens of each text by the model's own tokenizer, without special tokens: what a message's content costs. */
+  countTokens(texts: string[]): number[] {
+    return texts.map((t) => this.model.tokenize(t, false).length);
+  }
+
   /** Renders the whole conversation as the model will see it, so its length is known before any slot is taken. */
   prepare(turns: ChatTurn[]): Prepared {
     const history: ChatHistoryItem[] = turns.map((t) =>

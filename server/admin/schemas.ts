@@ -7,6 +7,7 @@
  * against it), a create schema with defaults for scripts, and a patch schema of optional fields.
  */
 import { z } from "zod";
+import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AVATAR_STYLES, MAX_SEED_LENGTH } from "../avatars/styles.js";
 
 const text = (max: number) => z.string().trim().min(1, "Required").max(max, `At most ${max} characters`);
@@ -115,6 +116,8 @@ const modelShape = {
   isDefault: z.boolean(),
   priority: z.number().int("A whole number").min(0, "0 or more").max(1_000_000, "At most 1 000 000"),
   contextLength: nullableNumber(z.number().int("A whole number").min(1, "At least 1 token").max(10_000_000, "At most 10 000 000")),
+  /** How its tokens are counted when a prompt is fitted; null picks from the model key. */
+  tokenizer: z.enum(TOKENIZERS, "Choose a tokenizer").nullable(),
   inputPricePerMtok: price,
   outputPricePerMtok: price,
   /** Sampling that differs from the task profile, per task: `{roleplay: {temperature: 0.7}}`. */
@@ -152,6 +155,7 @@ export const modelCreateSchema = (ctx: ModelContext) =>
       isDefault: modelShape.isDefault.default(false),
       priority: modelShape.priority.default(100),
       contextLength: modelShape.contextLength.default(null),
+      tokenizer: modelShape.tokenizer.default(null),
       inputPricePerMtok: price.default(null),
       outputPricePerMtok: price.default(null),
       paramOverrides: modelShape.paramOverrides.default({}),

@@ -1,7 +1,7 @@
 import type { MessageRow } from "../db/schema.js";
 
 /** What a prompt needs of a message. */
-export type HistoryRow = Pick<MessageRow, "id" | "parentId" | "role" | "content">;
+export type HistoryRow = Pick<MessageRow, "id" | "parentId" | "role" | "content" | "tokenCounts">;
 
 type Entry = { leafId: string; rows: HistoryRow[]; maxChars: number; chars: number; complete: boolean };
 

@@ -11,6 +11,7 @@ import {
   getOwnedSession,
   getOwnedSessionForReply,
   childrenOf,
+  saveTokenCounts,
   importThread,
   insertMessage,
   isOnPath,
@@ -26,6 +27,7 @@ import {
   siblingsOf,
 } from "../db/queries/sessions.js";
 import type { MessageRow, SessionRow } from "../db/schema.js";
+import { errorFields } from "../error-report.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import { GatewayError } from "../gateway/errors.js";
 import type { Gateway, OpenStream } from "../gateway/gateway.js";
@@ -50,8 +52,6 @@ export type { MessageView, ReplyEvent };
 
 export const toMessageView = (m: MessageRow): MessageView => pickFields(m, MESSAGE_VIEW_FIELDS);
 
-/** An unbounded window always fits: its messages. */
-const fitted = (p: FittedPrompt) => ("messages" in p ? p.messages : []);
 
 /** A reply that could not start carries the reason; one that started streams its events. */
 export type Reply =
@@ -91,6 +91,8 @@ type ReplyContext = {
   signal: AbortSignal;
   /** The history the prompt was built from (set when the reply starts), for the cache. */
   history?: { rows: HistoryRow[]; maxChars: number };
+  /** The prompt's fitter: the token counts it took are stored once the reply is over. */
+  fit?: ReturnType<typeof promptFitter>;
 };
 
 export function createChatService(deps: {
@@ -508,12 +510,13 @@ export function createChatService(deps: {
     ctx.writer.replyTo(ctx.parentId);
     const names = macroNames(ctx.persona, ctx.characterName);
     const fit = promptFitter(systemMessage(ctx.systemPrompt, ctx.persona, names), history, names);
+    ctx.fit = fit;
     try {
       const open = await gateway.openStream({
         task,
         ...(ctx.modelKey ? { model: ctx.modelKey } : {}),
-        // The whole history read, for a model whose window is not known; the gateway fits it to each other one.
-        messages: fitted(fit({ contextLength: null, maxTokens: undefined })),
+        // The whole history read, for a request without a window; the gateway fits it to each model it tries.
+        messages: fit.all(),
         fit,
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
@@ -559,6 +562,11 @@ export function createChatService(deps: {
         // Closing the gateway's stream (the client went away) has already made it record the request as aborted.
         const record = await open.record;
         const result = await ctx.writer.finish(record);
+        // Counted once per tokenizer: kept with the messages so the next reply need not count them again.
+        const counts = ctx.fit?.fresh() ?? [];
+        if (counts.length) {
+          saveTokenCounts(ctx.db, counts).catch((err: unknown) => log.warn({ ...errorFields(err), session: ctx.sessionId }, "storing token counts failed; they will be counted again"));
+        }
         // The thread now ends at the stored reply: the next message starts from it.
         if (result.stored && ctx.history && result.stored.finishReason !== "streaming") {
           const rows = [...ctx.history.rows, result.stored];

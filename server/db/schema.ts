@@ -15,6 +15,7 @@ import {
 } from "drizzle-orm/pg-core";
 
 import type { Persona } from "../../contracts/persona.js";
+import { TOKENIZERS } from "../../contracts/tokenizers.js";
 
 /** Sampling parameters a task profile sets and a model may override. */
 export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
@@ -114,6 +115,11 @@ export const messages = pgTable(
      * version of it: switching back brings that branch back as they left it.
      */
     lastLeafId: uuid("last_leaf_id"),
+    /**
+     * Tokens in the content, per tokenizer that counted it (`{"o200k": 129}`): a long thread is
+     * fitted to a model's window without tokenizing its history again on every reply.
+     */
+    tokenCounts: jsonb("token_counts").$type<Record<string, number>>().notNull().default({}),
     provider: text("provider"),
     model: text("model"),
     promptTokens: integer("prompt_tokens"),
@@ -175,6 +181,8 @@ export const apiModels = pgTable(
     isDefault: boolean("is_default").notNull().default(false),
     priority: integer("priority").notNull().default(100),
     contextLength: integer("context_length"),
+    /** How the model's tokens are counted (contracts/tokenizers.ts); null picks from the model key. */
+    tokenizer: text("tokenizer", { enum: TOKENIZERS }),
     inputPricePerMtok: doublePrecision("input_price_per_mtok"),
     outputPricePerMtok: doublePrecision("output_price_per_mtok"),
     /** Sampling that differs from the task profile for this model, per task: `{roleplay: {temperature: 0.7}}`. */

@@ -5,12 +5,14 @@ import type { AppIdentity } from "./providers/openai-compatible.js";
 import { breakerKeyOf, providerHealth } from "./provider-health.js";
 import { listUpstreamModels, probeCandidate, type ProbeResult } from "./provider-probe.js";
 import type { ProviderStatus } from "./provider-status.js";
+import { defaultTokenizer } from "../../contracts/tokenizers.js";
 import { SEEDED_WORKER, UNKNOWN_CONTEXT_TOKENS, type Registry } from "./registry.js";
+import { TokenCounter } from "./token-counter.js";
 import { parseRetryAfter, withJitter } from "./retry-after.js";
 import { callCandidate } from "./upstream-call.js";
 import { costOf, countTokens } from "./usage.js";
 import type { WorkerHealth } from "./worker-health.js";
-import type { Attempt, Candidate, ChatMessage, ChatRequest, RequestRecord, StreamEvent, Usage } from "./types.js";
+import type { Attempt, Candidate, ChatMessage, ChatRequest, PromptWindow, RequestRecord, StreamEvent, Usage } from "./types.js";
 import { errorFields } from "../error-report.js";
 
 export type GatewayTimeouts = {
@@ -36,6 +38,8 @@ export type GatewayOptions = {
   /** Receives one record per request when it ends; the request log writes it off the hot path. */
   onRecord: (record: RequestRecord) => void;
   log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  /** Counts prompt tokens per model family; one per process, so each tokenizer is loaded once. */
+  tokenCounter?: TokenCounter;
 };
 
 /** A reply that has begun: a candidate answered with its first event, which `events` replays. */
@@ -103,6 +107,19 @@ export function createGateway(opts: GatewayOptions) {
     }
   }
 
+  const tokens = opts.tokenCounter ?? new TokenCounter();
+
+  /** A candidate's window, and the tokenizer its prompt is counted with. */
+  function windowOf(c: Candidate, task: string, req: ChatRequest): PromptWindow {
+    const tokenizer = c.model.tokenizer ?? defaultTokenizer(c.model.modelKey, c.provider.kind);
+    return {
+      contextLength: c.model.contextLength ?? UNKNOWN_CONTEXT_TOKENS,
+      maxTokens: registry.paramsFor(c, task, req.params).max_tokens,
+      tokenizer,
+      count: (texts) => tokens.count(tokenizer, texts, c.provider.baseUrl),
+    };
+  }
+
   type Opened = Extract<Awaited<ReturnType<typeof callCandidate>>, { ok: true }> & { candidate: Candidate; messages: ChatMessage[] };
 
   /** Tries candidates in order until one starts a stream; throws a GatewayError when none does. */
@@ -116,7 +133,7 @@ export function createGateway(opts: GatewayOptions) {
       const unusable = registry.skipReason(c);
       // Each usable candidate gets the prompt that fits its own window (before the breaker is asked
       // for a slot); one that cannot hold the newest message at all is passed over.
-      const fitted = req.fit && !unusable ? req.fit({ contextLength: c.model.contextLength ?? UNKNOWN_CONTEXT_TOKENS, maxTokens: registry.paramsFor(c, task, req.params).max_tokens }) : undefined;
+      const fitted = req.fit && !unusable ? await req.fit(windowOf(c, task, req)) : undefined;
       if (fitted && "tooLong" in fitted) {
         if (!tooLong || fitted.tooLong.budgetTokens > tooLong.budgetTokens) tooLong = fitted.tooLong;
         skips.push("prompt_too_long");
@@ -407,10 +424,17 @@ export function createGateway(opts: GatewayOptions) {
     return windows.length === 0 ? UNKNOWN_CONTEXT_TOKENS : Math.max(...windows);
   }
 
+  /** Loads the tokenizers of the models that can serve now, so no request waits on a vocabulary being read. */
+  function warmTokenizers(): Promise<void> {
+    const usable = registry.tasks().flatMap((t) => registry.candidates(t).filter((c) => registry.skipReason(c) === undefined));
+    return tokens.warm(usable.map((c) => c.model.tokenizer ?? defaultTokenizer(c.model.modelKey, c.provider.kind)));
+  }
+
   return {
     openStream,
     complete,
     largestContext,
+    warmTokenizers,
     probe,
     upstreamModels,
     providerHealth: (providerId: string) => {

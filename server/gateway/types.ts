@@ -1,3 +1,4 @@
+import type { TokenizerName } from "../../contracts/tokenizers.js";
 import type { ModelRow, ProviderRow, SamplingParams } from "../db/schema.js";
 
 export type { SamplingParams };
@@ -7,8 +8,16 @@ export type ChatMessage = { role: ChatRole; content: string };
 /** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
 export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number };
 
-/** What a model can take: its context length (null: not known) and the tokens its reply may use. */
-export type PromptWindow = { contextLength: number | null; maxTokens: number | undefined };
+/**
+ * What a model can take: its context length and the tokens its reply may use, and how its tokens
+ * are counted (`count` runs that tokenizer: a package in process, or the local worker).
+ */
+export type PromptWindow = {
+  contextLength: number;
+  maxTokens: number | undefined;
+  tokenizer: TokenizerName;
+  count: (texts: string[]) => Promise<number[]>;
+};
 /** A prompt fitted to a window, or why none fits: the newest message alone is already too long. */
 export type FittedPrompt = { messages: ChatMessage[] } | { tooLong: { budgetTokens: number; neededTokens: number } };
 
@@ -22,7 +31,7 @@ export type ChatRequest = {
    * Fits the prompt to each candidate's window (its context length less its max_tokens): a small
    * local model gets the newest turns it can hold, a large one more. Without it, `messages` go as they are.
    */
-  fit?: (window: PromptWindow) => FittedPrompt;
+  fit?: (window: PromptWindow) => Promise<FittedPrompt>;
   params?: RequestParams;
   /** Aborted when the caller goes away; the upstream request is cancelled with it. */
   signal: AbortSignal;
@@ -57,6 +66,7 @@ export type Model = Pick<
   | "isDefault"
   | "priority"
   | "contextLength"
+  | "tokenizer"
   | "inputPricePerMtok"
   | "outputPricePerMtok"
   | "paramOverrides"

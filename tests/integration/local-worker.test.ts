@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { lastLogId, logRowAfter, startGatewayStack, type GatewayStack } from "../support/gateway.js";
+import { lastLogId, logRowAfter, registryReloaded, startGatewayStack, type GatewayStack } from "../support/gateway.js";
 import { createSession, readSse } from "../support/parley.js";
 import { testModel } from "../support/worker.js";
 
@@ -106,6 +106,46 @@ describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
     expect(r.log.attempts.map((a) => [a.provider, a.status])).toEqual([["openrouter", 200]]);
     // Not a sign of ill health: the worker keeps its place.
     expect((await cache(s))?.isHealthy).toBe(true);
+  });
+
+  it("fits a long conversation to each model by its own count: the worker's newest turns within 2,048 of its tokens, OpenRouter's all of it", async () => {
+    // Short replies keep the test quick on one thread; the window left for the prompt is 2048 − 60 − the margin.
+    await s.db.sql`update api_models set param_overrides = '{"roleplay": {"max_tokens": 60}}' where provider_id = (select id from api_providers where name = 'chat_worker')`;
+    await registryReloaded(s.parley, s.db.sql);
+    const c = s.parley.client();
+    const id = await createSession(c);
+    const TURNS = 8;
+    for (let i = 0; i < TURNS; i++) {
+      const events = await readSse(await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: `Turn ${i}: ${"the dog ran to the park and ".repeat(25)}` }) }));
+      expect(events.at(-1)!.event).toBe("done");
+    }
+    const after = await lastLogId(s.db.sql);
+    const before = s.upstream.requests.length;
+    const last = await readSse(await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: "And then?" }) }));
+    expect(last.at(-1)!.event).toBe("done");
+    const log = await logRowAfter(s.db.sql, after, "roleplay");
+    // The worker answered (no context_length_exceeded, no failover) from a prompt that fits its window by its tokenizer,
+    // leaving room for the reply (max_tokens 400), yet holding much of the story.
+    expect(log.attempts.map((a) => [a.provider, a.status])).toEqual([["chat_worker", 200]]);
+    expect(log.prompt_tokens + 60).toBeLessThanOrEqual(2048);
+    expect(log.prompt_tokens).toBeGreaterThan(1200);
+    expect(s.upstream.requests.length).toBe(before);
+    const thread = (await c.json<{ session: { messages: { content: string; contextFromId: string | null }[] } }>(`/api/sessions/${id}`)).body.session.messages;
+    // Left out: the older turns; the memory line marks where the worker's prompt began.
+    expect(thread.at(-1)!.contextFromId).not.toBeNull();
+    expect(thread.at(-1)!.contextFromId).not.toBe((await c.json<{ session: { messages: { id: string }[] } }>(`/api/sessions/${id}`)).body.session.messages[0]!.id);
+
+    // With the worker switched off, the large model (200,000 tokens) gets every turn.
+    await s.db.sql`update api_models set is_active = false where provider_id = (select id from api_providers where name = 'chat_worker')`;
+    await registryReloaded(s.parley, s.db.sql);
+    const again = await readSse(await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: "Go on." }) }));
+    expect(again.at(-1)!.event).toBe("done");
+    const sent = s.upstream.requests.at(-1)!.body.messages;
+    // system + opening + (TURNS + 1) × (message, reply) + the new message
+    expect(sent).toHaveLength(1 + 1 + (TURNS + 1) * 2 + 1);
+    expect(sent.at(-1)!.content).toBe("Go on.");
+    await s.db.sql`update api_models set is_active = true, param_overrides = '{}' where provider_id = (select id from api_providers where name = 'chat_worker')`;
+    await registryReloaded(s.parley, s.db.sql);
   });
 
   it("carries on through OpenRouter when the worker dies, and goes back to it once it is restarted", async () => {

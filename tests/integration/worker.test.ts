@@ -68,6 +68,24 @@ describe.skipIf(!stories.available)("the chat worker on stories260K", () => {
     expect(models.data).toEqual([expect.objectContaining({ id: "stories260K", object: "model", context_length: 512 })]);
   });
 
+  it("counts texts' tokens with its model's tokenizer on POST /tokenize, the counts Parley fits prompts by", async () => {
+    const texts = ["Once upon a time there was a little dog.", "Once upon a time there was a little dog. ".repeat(5), ""];
+    const res = await fetch(`${w.url}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ texts }) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { model: string; counts: number[] };
+    expect(body.model).toBe("stories260K");
+    const [one, five, empty] = body.counts;
+    expect(one).toBeGreaterThan(5);
+    expect(five).toBeGreaterThanOrEqual(one! * 5 - 5);
+    expect(empty).toBe(0);
+    // The same tokens the completion's usage counts: the prompt holds the messages and the template's markers.
+    const c = await complete(w, { messages: [{ role: "user", content: texts[1] }], max_tokens: 2, temperature: 0 });
+    expect(c.usage.prompt_tokens).toBeGreaterThanOrEqual(five!);
+    const bad = await fetch(`${w.url}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ texts: "one" }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { type: "invalid_request_error" } });
+  });
+
   it("answers a completion with usage counted from the real tokens", async () => {
     const c = await complete(w, { messages: story, max_tokens: 24, temperature: 0.8, seed: 1 });
     expect(c.model).toBe("stories260K");

@@ -1,41 +1,109 @@
 import { describe, expect, it } from "vitest";
-import { estimatePromptTokens, promptFitter } from "../../server/chat/prompt.js";
+import { defaultTokenizer, type TokenizerName } from "../../contracts/tokenizers.js";
+import { MARGIN_TOKENS, MESSAGE_OVERHEAD, promptFitter } from "../../server/chat/prompt.js";
+import { estimateTokens, TokenCounter } from "../../server/gateway/token-counter.js";
+import type { PromptWindow } from "../../server/gateway/types.js";
 
-const turn = (role: "user" | "assistant", content: string) => ({ role, content });
+const counter = new TokenCounter();
+/** A window counted by a real tokenizer, with the number of texts each call was asked to count. */
+function windowOf(contextLength: number, maxTokens: number, tokenizer: TokenizerName = "o200k") {
+  const calls: number[] = [];
+  const w: PromptWindow = {
+    contextLength,
+    maxTokens,
+    tokenizer,
+    count: (texts) => {
+      calls.push(texts.length);
+      return counter.count(tokenizer, texts);
+    },
+  };
+  return { w, calls };
+}
+
+const turn = (i: number, role: "user" | "assistant", content: string) => ({ id: `m${i}`, role, content });
+const prompt = (p: Awaited<ReturnType<ReturnType<typeof promptFitter>>>) => {
+  if (!("messages" in p)) throw new Error(`expected a prompt, got ${JSON.stringify(p)}`);
+  return p.messages;
+};
+
+describe("token counts from the model family's tokenizer", () => {
+  it("counts as the tokenizer packages do, and estimates (on the safe side) only where none exists", async () => {
+    // Reference counts of the families' own tokenizers for a short English phrase and Japanese text.
+    expect(await counter.count("o200k", ["hello world", "日本語のテキスト"])).toEqual([2, 6]);
+    expect(await counter.count("cl100k", ["hello world", "日本語のテキスト"])).toEqual([2, 8]);
+    expect(await counter.count("llama3", ["hello world", "Tokenization is fun!"])).toEqual([2, 5]);
+    expect(await counter.count("qwen2", ["hello world", "Tokenization is fun!"])).toEqual([2, 5]);
+    expect(await counter.count("mistral", ["hello world", "Tokenization is fun!"])).toEqual([2, 5]);
+    expect(counter.isExact("o200k")).toBe(true);
+    expect(counter.isExact("claude")).toBe(false);
+    // The estimate counts a token for each non-ASCII character: Japanese is not undercounted.
+    expect(estimateTokens("日本語のテキスト")).toBeGreaterThanOrEqual(8);
+    expect(await counter.count("claude", ["hello world"])).toEqual([estimateTokens("hello world")]);
+  });
+
+  it("picks a tokenizer from the model key when the row names none", () => {
+    expect(defaultTokenizer("openai/gpt-4o-mini", "openrouter")).toBe("o200k");
+    expect(defaultTokenizer("openai/gpt-4-turbo", "openrouter")).toBe("cl100k");
+    expect(defaultTokenizer("meta-llama/llama-3.1-8b-instruct", "openrouter")).toBe("llama3");
+    expect(defaultTokenizer("qwen/qwen-2.5-72b-instruct", "openrouter")).toBe("qwen2");
+    expect(defaultTokenizer("mistralai/mixtral-8x7b-instruct", "openrouter")).toBe("mistral");
+    expect(defaultTokenizer("anthropic/claude-3-haiku", "openrouter")).toBe("claude");
+    expect(defaultTokenizer("local", "chat_worker")).toBe("worker");
+    expect(defaultTokenizer("some/new-model", "openai_compatible")).toBe("estimate");
+  });
+});
 
 describe("fitting a prompt to a model's window", () => {
   const system = "You are Dana, an upset customer.";
-  const history = Array.from({ length: 40 }, (_, i) => turn(i % 2 ? "user" : "assistant", `message ${i} `.repeat(20)));
-  const fit = promptFitter(system, history);
+  const history = () => Array.from({ length: 40 }, (_, i) => turn(i, i % 2 ? "user" : "assistant", `message ${i} `.repeat(20)));
 
-  it("keeps the system prompt and the newest turns that fit, leaving older turns out whole", () => {
-    const small = fit({ contextLength: 1200, maxTokens: 300 });
-    if (!("messages" in small)) throw new Error("expected a prompt");
-    expect(small.messages[0]).toEqual({ role: "system", content: system });
-    expect(small.messages.at(-1)!.content).toBe(history.at(-1)!.content);
-    const kept = small.messages.slice(1);
+  it("keeps the system prompt and the newest turns that fit by the tokenizer's count, leaving older turns out whole", async () => {
+    const h = history();
+    const { w } = windowOf(1200, 300);
+    const messages = prompt(await promptFitter(system, h)(w));
+    expect(messages[0]).toEqual({ role: "system", content: system });
+    expect(messages.at(-1)!.content).toBe(h.at(-1)!.content);
+    const kept = messages.slice(1);
     expect(kept.length).toBeGreaterThan(1);
-    expect(kept.length).toBeLessThan(history.length);
-    // The newest, contiguous, and within the budget.
-    expect(kept).toEqual(history.slice(history.length - kept.length));
-    const used = small.messages.reduce((n, m) => n + estimatePromptTokens(m.content), 0);
-    expect(used).toBeLessThanOrEqual(1200 - 300);
-    // One more turn would not have fitted.
-    expect(used + estimatePromptTokens(history[history.length - kept.length - 1]!.content)).toBeGreaterThan(1200 - 300 - 64);
+    expect(kept.length).toBeLessThan(h.length);
+    expect(kept).toEqual(h.slice(h.length - kept.length).map(({ role, content }) => ({ role, content })));
+    // Within the budget by the tokenizer's own count; one more turn would not have fitted.
+    const tokens = await counter.count("o200k", messages.map((m) => m.content));
+    const used = tokens.reduce((n, t) => n + t + MESSAGE_OVERHEAD, 0);
+    const budget = 1200 - 300 - MARGIN_TOKENS;
+    expect(used).toBeLessThanOrEqual(budget);
+    const [next] = await counter.count("o200k", [h[h.length - kept.length - 1]!.content]);
+    expect(used + next! + MESSAGE_OVERHEAD).toBeGreaterThan(budget);
   });
 
-  it("gives a larger window more history, an unknown window all of it", () => {
-    const small = fit({ contextLength: 1200, maxTokens: 300 });
-    const large = fit({ contextLength: 8000, maxTokens: 300 });
-    const unknown = fit({ contextLength: null, maxTokens: 300 });
-    if (!("messages" in small) || !("messages" in large) || !("messages" in unknown)) throw new Error("expected prompts");
-    expect(large.messages.length).toBeGreaterThan(small.messages.length);
-    expect(unknown.messages).toHaveLength(history.length + 1);
+  it("gives a larger window more history, and counts each message once per tokenizer (the counts are kept for storing)", async () => {
+    const h = history();
+    const fit = promptFitter(system, h);
+    const small = windowOf(1200, 300);
+    const large = windowOf(8000, 300);
+    const a = prompt(await fit(small.w));
+    const b = prompt(await fit(large.w));
+    expect(b.length).toBeGreaterThan(a.length);
+    // The second window re-used the counts the first took: it counted only the older turns it reached.
+    const countedTurns = (calls: number[]) => calls.slice(1).reduce((n, c) => n + c, 0);
+    expect(countedTurns(large.calls)).toBe(b.length - 1 - countedTurns(small.calls));
+    expect(fit.fresh().map((f) => f.id)).toEqual(expect.arrayContaining(["m39", "m38"]));
+    expect(h.at(-1)!).toHaveProperty(["tokenCounts", "o200k"]);
+    // Counts already stored with the messages are not taken again.
+    const again = windowOf(8000, 300);
+    await promptFitter(system, h)(again.w);
+    expect(countedTurns(again.calls)).toBe(0);
+    // Estimates are not stored: they cost nothing to take again.
+    const est = promptFitter(system, history());
+    await est(windowOf(8000, 300, "claude").w);
+    expect(est.fresh()).toEqual([]);
   });
 
-  it("says how much is needed when the newest message alone does not fit", () => {
-    const long = promptFitter(system, [turn("user", "x".repeat(10_000))]);
-    const answer = long({ contextLength: 2048, maxTokens: 512 });
-    expect(answer).toEqual({ tooLong: { budgetTokens: 2048 - 512 - 64, neededTokens: estimatePromptTokens(system) + estimatePromptTokens("x".repeat(10_000)) } });
+  it("says how much is needed when the newest message alone does not fit", async () => {
+    const long = promptFitter(system, [turn(0, "user", "lorem ipsum ".repeat(2000))]);
+    const answer = await long(windowOf(2048, 512).w);
+    expect(answer).toMatchObject({ tooLong: { budgetTokens: 2048 - 512 - MARGIN_TOKENS, neededTokens: expect.any(Number) } });
+    if (!("tooLong" in answer)) throw new Error("expected tooLong");
+    expect(answer.tooLong.neededTokens).toBeGreaterThan(2048 - 512 - MARGIN_TOKENS);
   });
 });

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { buildPrompt } from "../../server/chat/prompt.js";
+import { promptFitter } from "../../server/chat/prompt.js";
 
-describe("buildPrompt", () => {
+describe("the whole prompt", () => {
   it("puts the system prompt first, then the history in order", () => {
-    const out = buildPrompt("You are Dana.", [
+    const out = promptFitter("You are Dana.", [
       { role: "assistant", content: "Opening line" },
       { role: "user", content: "Hi" },
       { role: "assistant", content: "Hello" },
       { role: "user", content: "Refund?" },
-    ]);
+    ]).all();
     expect(out).toEqual([
       { role: "system", content: "You are Dana." },
       { role: "assistant", content: "Opening line" },
@@ -18,12 +18,16 @@ describe("buildPrompt", () => {
     ]);
   });
 
-  it("leaves out turns with no text, such as a reply stopped before its first word", () => {
-    const out = buildPrompt("S", [
-      { role: "user", content: "Hi" },
-      { role: "assistant", content: "  " },
-      { role: "user", content: "Again" },
-    ]);
-    expect(out.map((m) => m.content)).toEqual(["S", "Hi", "Again"]);
+  it("leaves out turns with no text, such as a reply stopped before its first word, and resolves macros", () => {
+    const out = promptFitter(
+      "S",
+      [
+        { role: "user", content: "Hi {{char}}" },
+        { role: "assistant", content: "  " },
+        { role: "user", content: "Again, {{user}}" },
+      ],
+      { user: "Sam", char: "Dana" },
+    ).all();
+    expect(out.map((m) => m.content)).toEqual(["S", "Hi Dana", "Again, Sam"]);
   });
 });

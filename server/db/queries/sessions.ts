@@ -402,6 +402,15 @@ export async function importThread(
   });
 }
 
+/** Token counts taken for messages (per tokenizer), added to those they had. */
+export async function saveTokenCounts(db: Database, counts: { id: string; tokenizer: string; tokens: number }[]): Promise<void> {
+  for (let i = 0; i < counts.length; i += 500) {
+    const values = counts.slice(i, i + 500).map((c) => sql`(${c.id}::uuid, jsonb_build_object(${c.tokenizer}::text, ${c.tokens}::int))`);
+    await db.execute(sql`UPDATE "messages" SET "token_counts" = "messages"."token_counts" || "v"."c"
+      FROM (VALUES ${sql.join(values, sql`, `)}) AS "v"("id", "c") WHERE "messages"."id" = "v"."id"`);
+  }
+}
+
 /** Moves the session's active path to end at `leafId`. */
 export async function setLeaf(db: Database, sessionId: string, leafId: string): Promise<void> {
   await db.update(sessions).set({ leafId, updatedAt: sql`now()` }).where(eq(sessions.id, sessionId));

@@ -4,6 +4,7 @@ import { useApiError } from "./AdminApp";
 import { admin, type Model, type Provider, type UpstreamModel } from "./api";
 import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
+import { defaultTokenizer, TOKENIZER_LABELS, TOKENIZERS, type TokenizerName } from "../../../contracts/tokenizers";
 import { Alert, useResource } from "./useResource";
 
 const SKIP_LABELS: Record<string, string> = {
@@ -139,6 +140,8 @@ type Draft = {
   isDefault: boolean;
   priority: string;
   contextLength: string;
+  /** "" picks from the model key. */
+  tokenizer: TokenizerName | "";
   inputPricePerMtok: string;
   outputPricePerMtok: string;
   temperature: string;
@@ -160,6 +163,7 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
     isDefault: model?.isDefault ?? false,
     priority: fromNumber(model?.priority ?? 100),
     contextLength: fromNumber(model?.contextLength),
+    tokenizer: model?.tokenizer ?? "",
     inputPricePerMtok: fromNumber(model?.inputPricePerMtok),
     outputPricePerMtok: fromNumber(model?.outputPricePerMtok),
     temperature: fromNumber(own.temperature),
@@ -183,6 +187,7 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
       isDefault: d.isDefault,
       priority: toNumber(d.priority),
       contextLength: toNumber(d.contextLength),
+      tokenizer: d.tokenizer === "" ? null : d.tokenizer,
       inputPricePerMtok: toNumber(d.inputPricePerMtok),
       outputPricePerMtok: toNumber(d.outputPricePerMtok),
       paramOverrides: Object.keys(overrides).length ? { ...others, [d.task]: overrides } : others,
@@ -245,6 +250,16 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
           </Field>
           <Field id="m-ctx" name="contextLength" label="Context length (tokens)" errors={errors}>
             <input id="m-ctx" inputMode="numeric" value={draft.contextLength} onChange={(e) => set("contextLength", e.target.value)} />
+          </Field>
+          <Field id="m-tok" name="tokenizer" label="Tokenizer (prompts are fitted by its count)" errors={errors}>
+            <select id="m-tok" value={draft.tokenizer} onChange={(e) => set("tokenizer", e.target.value as TokenizerName | "")}>
+              <option value="">Automatic: {TOKENIZER_LABELS[defaultTokenizer(draft.modelKey, provider?.kind ?? "")]}</option>
+              {TOKENIZERS.map((t) => (
+                <option key={t} value={t}>
+                  {TOKENIZER_LABELS[t]}
+                </option>
+              ))}
+            </select>
           </Field>
           <Field id="m-prio" name="priority" label="Priority (lower is tried first)" errors={errors}>
             <input id="m-prio" inputMode="numeric" value={draft.priority} onChange={(e) => set("priority", e.target.value)} />
