@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { sql } from "drizzle-orm";
 import { openDatabase } from "../server/db/client.js";
 import { clientIdSigningKey } from "../server/db/queries/admin-auth.js";
 import { seedDefaults } from "../server/db/seed.js";
@@ -58,7 +59,7 @@ function loopMonitor(reportFile: string) {
   return { mark: (pid: number) => ask(pid).then(() => undefined), read: ask };
 }
 
-async function runOn(kind: "pglite" | "postgres") {
+async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "parley-bench-long-"));
   const pg = kind === "postgres" ? await startTempPostgres() : undefined;
   const upstream = await ScriptedUpstream.start();
@@ -72,6 +73,7 @@ async function runOn(kind: "pglite" | "postgres") {
     const clientId = "b".repeat(32);
     const long = await writeLongThread(handle.db, clientId, LONG);
     const short = await writeLongThread(handle.db, clientId, 10);
+    await handle.db.execute(sql`update api_models set context_length = ${windowTokens} where task = 'roleplay'`);
     await handle.close();
 
     const loopReport = path.join(dataDir, "loop.json");
@@ -122,8 +124,14 @@ async function runOn(kind: "pglite" | "postgres") {
         }
       }
       const readLoop = await loop.read(parley.pid);
-      const ttft: Record<string, number[]> = { long: [], short: [] };
+      const ttft: Record<string, number[]> = { long: [], short: [], cold: [] };
       await loop.mark(parley.pid);
+      // The first reply after opening reads the thread from the database; the next ones find it in memory.
+      {
+        const started = performance.now();
+        const res = await c.fetch(`/api/sessions/${long}/messages`, { method: "POST", body: JSON.stringify({ content: "and so it begins" }) });
+        ttft.cold!.push(await timeFirstDelta(res, started));
+      }
       for (let i = 0; i < ROUNDS + 2; i++) {
         for (const [name, id] of [["long", long], ["short", short]] as const) {
           const started = performance.now();
@@ -168,32 +176,43 @@ async function runOn(kind: "pglite" | "postgres") {
 /** The long-session section of RESULTS.md. */
 export async function benchLongSession(): Promise<string> {
   const lines: string[] = [];
-  for (const kind of ["pglite", "postgres"] as const) {
-    const r = await runOn(kind);
-    const row = (name: string, xs: number[]) => `| ${kind} | ${name} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} |`;
-    lines.push(
-      row(`open the session (its newest page), ${LONG} messages (${Math.round(r.bytes.long / 1024)} KB)`, r.reads.long!),
-      row(`open the session, 10 messages (${Math.round(r.bytes.short / 1024)} KB)`, r.reads.short!),
-      row(`an older page, scrolling up the ${LONG}-message session (${Math.round(r.bytes.older / 1024)} KB)`, r.reads.older!),
-      row(`open the session, ${LONG} messages: server time (Server-Timing)`, r.server.long!),
-      row("open the session, 10 messages: server time", r.server.short!),
-      row(`an older page of the ${LONG}-message session: server time`, r.server.older!),
-      row(`first delta of a new message, ${LONG}-message session`, r.ttft.long!),
-      row("first delta of a new message, 10-message session", r.ttft.short!),
-      `| ${kind} | event-loop delay while the sessions are opened and scrolled: max (p99) | ${fmt(r.readLoop.maxMs)} (${fmt(r.readLoop.p99Ms)}) | |`,
-      `| ${kind} | event-loop delay while both sessions are replied to: max (p99) | ${fmt(r.replyLoop.maxMs)} (${fmt(r.replyLoop.p99Ms)}) | |`,
-      `| ${kind} | longest gap in another stream (10 ms chunks) while the long session is opened | ${fmt(r.maxGap)} | |`,
-    );
+  // The seeded Claude rows (200,000 tokens: the long thread's prompt is as much of it as that holds,
+  // about 1,800 messages), and a model of 8,192 tokens (a few dozen messages).
+  for (const windowTokens of [200_000, 8_192]) {
+    for (const kind of ["pglite", "postgres"] as const) {
+      const r = await runOn(kind, windowTokens);
+      const label = `${kind}, ${windowTokens.toLocaleString("en")}-token window`;
+      const row = (name: string, xs: number[]) => `| ${label} | ${name} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} |`;
+      if (windowTokens === 200_000) {
+        lines.push(
+          row(`open the session (its newest page), ${LONG} messages (${Math.round(r.bytes.long / 1024)} KB)`, r.reads.long!),
+          row(`open the session, 10 messages (${Math.round(r.bytes.short / 1024)} KB)`, r.reads.short!),
+          row(`an older page, scrolling up the ${LONG}-message session (${Math.round(r.bytes.older / 1024)} KB)`, r.reads.older!),
+          row(`open the session, ${LONG} messages: server time (Server-Timing)`, r.server.long!),
+          row("open the session, 10 messages: server time", r.server.short!),
+          row(`an older page of the ${LONG}-message session: server time`, r.server.older!),
+          `| ${label} | event-loop delay while the sessions are opened and scrolled: max (p99) | ${fmt(r.readLoop.maxMs)} (${fmt(r.readLoop.p99Ms)}) | |`,
+          `| ${label} | longest gap in another stream (10 ms chunks) while the long session is opened | ${fmt(r.maxGap)} | |`,
+        );
+      }
+      lines.push(
+        row(`first delta of the first new message after opening, ${LONG}-message session (thread read from the database)`, r.ttft.cold!),
+        row(`first delta of a new message, ${LONG}-message session`, r.ttft.long!),
+        row("first delta of a new message, 10-message session", r.ttft.short!),
+        `| ${label} | event-loop delay while both sessions are replied to: max (p99) | ${fmt(r.replyLoop.maxMs)} (${fmt(r.replyLoop.p99Ms)}) | |`,
+      );
+    }
   }
   return `## Long sessions
 
-A ${LONG}-message thread and a 10-message one, ${ROUNDS} rounds each after 2 warm-up, loopback, client-side times.
-The issue's targets (issue 14): first page ≤ 20 ms and ≤ 100 KB, first delta within 3 ms of a short session's, no
-event-loop stall over 20 ms (measured inside the Parley process with \`monitorEventLoopDelay\`, bench/loop-monitor.mjs).
-The reply's model is the seeded Claude 3 Haiku row (a 200,000-token window), so the long session's prompt is as much
-of the thread as that window holds.
+A ${LONG}-message thread and a 10-message one, ${ROUNDS} rounds each after 2 warm-up, loopback, client-side times
+unless said. The issue's targets (issue 14): first page ≤ 20 ms server time and ≤ 100 KB, first delta within 3 ms of
+a short session's, no event-loop stall over 20 ms (measured inside the Parley process with
+\`monitorEventLoopDelay\`, bench/loop-monitor.mjs). With a 200,000-token window the long session's prompt is about
+800 KB (1,800 messages), sent upstream and parsed by the scripted upstream on every reply; with 8,192 tokens it is a
+few dozen messages, as the short session's.
 
-| database | measure (ms) | p50 | p95 |
+| setup | measure (ms) | p50 | p95 |
 |---|---|---|---|
 ${lines.join("\n")}
 `;

@@ -113,9 +113,9 @@ if (config.localWorker) {
       onReady: (ready) => {
         workerReady = ready;
         registry.setChatWorkerUrl(ready.url);
-        void registerWorker();
-        // Probed now rather than at the next interval: the worker takes traffic as soon as it can.
-        void workerHealth.probeAll();
+        // Registered first (its row carries its real context length, which prompts are fitted to), then
+        // probed now rather than at the next interval: the worker takes traffic as soon as it can.
+        void registerWorker().then(() => workerHealth.probeAll());
       },
       onDown: (reason) => workerHealth.report(SEEDED_WORKER, false, null, `the local worker stopped: ${reason}`),
     });

@@ -130,9 +130,13 @@ export function createGateway(opts: GatewayOptions) {
     let tooLong: { budgetTokens: number; neededTokens: number } | undefined;
 
     for (const [index, c] of candidates.entries()) {
-      const unusable = registry.skipReason(c);
-      // Each usable candidate gets the prompt that fits its own window (before the breaker is asked
-      // for a slot); one that cannot hold the newest message at all is passed over.
+      // Passed over before anything is asked of it: switched off, no key, an unhealthy worker, an open circuit.
+      const unusable =
+        registry.skipReason(c) ??
+        (c.provider.kind === "chat_worker" && !workerHealth.isUsable(c.provider.name) ? "worker_unhealthy" : undefined) ??
+        (breaker.state(breakerKey(c)) === "open" ? "circuit_open" : undefined);
+      // Each usable candidate gets the prompt that fits its own window (counted by its tokenizer, before
+      // the breaker is asked for a slot); one that cannot hold the newest message at all is passed over.
       const fitted = req.fit && !unusable ? await req.fit(windowOf(c, task, req)) : undefined;
       if (fitted && "tooLong" in fitted) {
         if (!tooLong || fitted.tooLong.budgetTokens > tooLong.budgetTokens) tooLong = fitted.tooLong;
@@ -140,10 +144,7 @@ export function createGateway(opts: GatewayOptions) {
         continue;
       }
       const messages = fitted?.messages ?? req.messages;
-      const skip =
-        unusable ??
-        (c.provider.kind === "chat_worker" && !workerHealth.isUsable(c.provider.name) ? "worker_unhealthy" : undefined) ??
-        (breaker.tryAcquire(breakerKey(c)) ? undefined : "circuit_open");
+      const skip = unusable ?? (breaker.tryAcquire(breakerKey(c)) ? undefined : "circuit_open");
       if (skip) {
         skips.push(skip);
         opts.log?.debug({ provider: c.provider.name, model: c.model.modelKey, skip }, "candidate skipped");

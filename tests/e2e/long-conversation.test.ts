@@ -116,7 +116,7 @@ describe("a 10,000-message conversation", () => {
     const box = p.getByLabel("Your message");
     await box.fill("And what happened next?");
     await box.press("Enter");
-    await p.getByText("Go on.").waitFor();
+    await p.locator(".message-row", { hasText: "Go on." }).waitFor();
     await expect.poll(() => p.getByTestId("streaming-reply").count()).toBe(0);
     // The model received the newest messages that fit its 4,000 tokens; the line marks the oldest of them.
     const sent = upstream.requests.at(-1)!.body.messages;

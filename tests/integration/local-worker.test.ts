@@ -119,6 +119,14 @@ describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
       const events = await readSse(await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: `Turn ${i}: ${"the dog ran to the park and ".repeat(25)}` }) }));
       expect(events.at(-1)!.event).toBe("done");
     }
+    // The log is written in batches: the turns' rows are all in before the last one is looked for.
+    await vi.waitFor(
+      async () => {
+        const [row] = await s.db.sql<{ n: number }[]>`select count(*)::int as n from request_log where session_id = ${id}`;
+        expect(row!.n).toBe(TURNS);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     const after = await lastLogId(s.db.sql);
     const before = s.upstream.requests.length;
     const last = await readSse(await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: "And then?" }) }));
@@ -146,7 +154,7 @@ describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
     expect(sent.at(-1)!.content).toBe("Go on.");
     await s.db.sql`update api_models set is_active = true, param_overrides = '{}' where provider_id = (select id from api_providers where name = 'chat_worker')`;
     await registryReloaded(s.parley, s.db.sql);
-  });
+  }, 150_000); // nine replies from a one-thread CPU model over nearly full windows, beside another test file
 
   it("carries on through OpenRouter when the worker dies, and goes back to it once it is restarted", async () => {
     const pid = workerPid(s);

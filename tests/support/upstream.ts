@@ -70,6 +70,8 @@ export class ScriptedUpstream {
   /** What `GET …/health` answers, as the local chat worker would. */
   health: { status: number; body: unknown } = { status: 200, body: { isHealthy: true } };
   healthProbes = 0;
+  /** `POST …/tokenize` calls, answered as the local chat worker would (a token per 4 characters); not in `requests`. */
+  tokenizeCalls = 0;
   /** What `GET …/models` answers (OpenRouter's shape), and the headers each such request carried. */
   models: { status: number; body: unknown } = {
     status: 200,
@@ -178,6 +180,12 @@ export class ScriptedUpstream {
     }
     let raw = "";
     for await (const chunk of req) raw += chunk;
+    if (req.method === "POST" && req.url?.endsWith("/tokenize")) {
+      this.tokenizeCalls++;
+      const { texts } = JSON.parse(raw) as { texts: string[] };
+      res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ model: "scripted", counts: texts.map((t) => Math.ceil(t.length / 4)) }));
+      return;
+    }
     let body: RecordedRequest["body"];
     try {
       body = JSON.parse(raw);

@@ -86,8 +86,8 @@ export function Chat({ slug }: { slug: string }) {
         >
           {names.user}
         </button>
-        <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId}>
-          New conversation
+        <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId} aria-label="New conversation">
+          New<span className="wide-only"> conversation</span>
         </button>
         {chat.sessionId && (
           <details className="menu">
