@@ -1,7 +1,7 @@
 // Preloaded into a benchmarked Parley (NODE_OPTIONS=--import): measures the event loop's delay
 // with perf_hooks, and on SIGUSR2 writes the figures since the last report to PARLEY_LOOP_REPORT,
 // then starts over. Bench-only: nothing of Parley's own code knows of it.
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
 const out = process.env.PARLEY_LOOP_REPORT;
@@ -11,7 +11,9 @@ if (out) {
   let seq = 0;
   process.on("SIGUSR2", () => {
     seq += 1;
-    writeFileSync(out, JSON.stringify({ seq, maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6 }));
+    // Written aside and renamed: the bench never reads a half-written report.
+    writeFileSync(`${out}.tmp`, JSON.stringify({ seq, maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6 }));
+    renameSync(`${out}.tmp`, out);
     h.reset();
   });
 }
