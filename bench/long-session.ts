@@ -4,8 +4,7 @@
  * database before Parley starts (PGlite, then a throwaway Postgres), then Parley serves it.
  * Loopback only, bounded: ROUNDS reads and replies each.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
@@ -17,6 +16,7 @@ import { writeLongThread } from "../tests/support/long-thread.js";
 import { cookieClient, startParley } from "../tests/support/parley.js";
 import { startTempPostgres } from "../tests/support/postgres.js";
 import { ScriptedUpstream } from "../tests/support/upstream.js";
+import { loopMonitor, loopMonitorEnv } from "./loop-report.js";
 import { fmt, pct } from "./stats.js";
 
 const LONG = Number(process.env.BENCH_LONG_MESSAGES ?? 10_000);
@@ -34,29 +34,6 @@ async function timeFirstDelta(res: Response, started: number): Promise<number> {
     if (first < 0 && seen.includes("event: delta")) first = performance.now() - started;
   }
   return first;
-}
-
-type LoopFigures = { seq: number; maxMs: number; p99Ms: number };
-
-/**
- * The event loop's delay inside the Parley process (bench/loop-monitor.mjs, preloaded): `mark()`
- * starts a phase, `read()` gives its figures. The report comes back through a file on a signal.
- */
-function loopMonitor(reportFile: string) {
-  let seq = 0;
-  const ask = async (pid: number): Promise<LoopFigures> => {
-    seq += 1;
-    process.kill(pid, "SIGUSR2");
-    for (let i = 0; i < 400; i++) {
-      if (existsSync(reportFile)) {
-        const r = JSON.parse(readFileSync(reportFile, "utf8")) as LoopFigures;
-        if (r.seq === seq) return r;
-      }
-      await sleep(5);
-    }
-    throw new Error("the loop monitor did not report");
-  };
-  return { mark: (pid: number) => ask(pid).then(() => undefined), read: ask };
 }
 
 async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
@@ -81,8 +58,7 @@ async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
     const parley = await startParley({
       dataDir,
       env: {
-        NODE_OPTIONS: `--import=${new URL("./loop-monitor.mjs", import.meta.url).href}`,
-        PARLEY_LOOP_REPORT: loopReport,
+        ...loopMonitorEnv(loopReport),
         DATABASE_URL: pg?.url,
         OPENROUTER_API_KEY: "sk-bench",
         OPENROUTER_BASE_URL: upstream.baseUrl,
@@ -178,8 +154,10 @@ export async function benchLongSession(): Promise<string> {
   const lines: string[] = [];
   // The seeded Claude rows (200,000 tokens: the long thread's prompt is as much of it as that holds,
   // about 1,800 messages), and a model of 8,192 tokens (a few dozen messages).
+  // BENCH_LONG_ONLY=pglite|postgres narrows a run to one database (when profiling one).
+  const kinds = (["pglite", "postgres"] as const).filter((k) => !process.env.BENCH_LONG_ONLY || k === process.env.BENCH_LONG_ONLY);
   for (const windowTokens of [200_000, 8_192]) {
-    for (const kind of ["pglite", "postgres"] as const) {
+    for (const kind of kinds) {
       const r = await runOn(kind, windowTokens);
       const label = `${kind}, ${windowTokens.toLocaleString("en")}-token window`;
       const row = (name: string, xs: number[]) => `| ${label} | ${name} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} |`;

@@ -1,19 +1,32 @@
 // Preloaded into a benchmarked Parley (NODE_OPTIONS=--import): measures the event loop's delay
 // with perf_hooks, and on SIGUSR2 writes the figures since the last report to PARLEY_LOOP_REPORT,
-// then starts over. Bench-only: nothing of Parley's own code knows of it.
+// then starts over. With PARLEY_CPU_PROFILE_DIR it also writes a CPU profile of each phase there
+// (node refuses --cpu-prof in NODE_OPTIONS). Bench-only: nothing of Parley's own code knows of it.
 import { renameSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
 const out = process.env.PARLEY_LOOP_REPORT;
+const profileDir = process.env.PARLEY_CPU_PROFILE_DIR;
 if (out) {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   let seq = 0;
+  const session = profileDir ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    session.post("Profiler.enable", () => session.post("Profiler.start"));
+  }
   process.on("SIGUSR2", () => {
     seq += 1;
     // Written aside and renamed: the bench never reads a half-written report.
     writeFileSync(`${out}.tmp`, JSON.stringify({ seq, maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6 }));
     renameSync(`${out}.tmp`, out);
     h.reset();
+    session?.post("Profiler.stop", (err, res) => {
+      if (!err) writeFileSync(path.join(profileDir, `phase-${seq}.cpuprofile`), JSON.stringify(res.profile));
+      session.post("Profiler.start");
+    });
   });
 }

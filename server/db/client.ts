@@ -42,7 +42,7 @@ async function openPglite(dataDir: string) {
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const dir = path.join(dataDir, "pglite");
   mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const client = yieldingBetweenQueries(await PGlite.create(dir));
   const db = drizzle({ client, schema });
   return {
     db: db as unknown as Database,
@@ -58,6 +58,32 @@ async function openPglite(dataDir: string) {
     },
     close: () => client.close(),
   };
+}
+
+type PgliteClient = import("@electric-sql/pglite").PGlite;
+type PgliteTransaction = import("@electric-sql/pglite").Transaction;
+type PgliteQuery = PgliteClient["query"];
+
+/**
+ * PGlite runs each query synchronously on this thread and hands back a settled promise, so a route
+ * awaiting ten queries ran them all in one turn of the event loop (50–100 ms in which no other
+ * stream moved). A turn is given back before each query, as a network database gives it while it waits.
+ */
+function yieldingBetweenQueries(client: PgliteClient): PgliteClient {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const yielding = (query: PgliteQuery): PgliteQuery =>
+    (async (...args: Parameters<PgliteQuery>) => {
+      await turn();
+      return query(...args);
+    }) as PgliteQuery;
+  client.query = yielding(client.query.bind(client));
+  const transaction = client.transaction.bind(client);
+  client.transaction = (<T>(callback: (tx: PgliteTransaction) => Promise<T>) =>
+    transaction((tx: PgliteTransaction) => {
+      tx.query = yielding(tx.query.bind(tx));
+      return callback(tx);
+    })) as PgliteClient["transaction"];
+  return client;
 }
 
 async function openPostgres(url: string) {
