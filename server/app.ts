@@ -185,17 +185,8 @@ export function createApp(deps: AppDeps) {
   app.route("/api", api);
 
   const v1 = new Hono();
-  v1.use(
-    "*",
-    bodyLimit({
-      maxSize: deps.maxBodyBytes * 16, // whole conversations arrive here, not single messages
-      onError: (c) => {
-        c.header("Connection", "close");
-        return c.json(openaiError(413, "body_too_large", `The request body is larger than ${deps.maxBodyBytes * 16} bytes`), 413);
-      },
-    }),
-  );
-  v1.route("/", openaiRoutes({ ...deps, limit: limitApiKey }));
+  // Its body limit is the route's own: it reads the body from Node's request (routes/node-io.ts).
+  v1.route("/", openaiRoutes({ ...deps, limit: limitApiKey, maxBodyBytes: deps.maxBodyBytes * 16 }));
   app.route("/v1", v1);
 
   app.route("/avatars", avatarRoutes);

@@ -301,24 +301,40 @@ export function createGateway(opts: GatewayOptions) {
           error = ev.message;
         }
       };
+      // Two timers for the whole stream, re-armed rather than made anew per event: the idle one
+      // counts only while an event is awaited (a slow reader downstream is not a silent model).
+      let expired: "idle" | "budget" | undefined;
+      let waiting = false;
+      const expire = (why: "idle" | "budget") => {
+        if (!waiting || expired) return;
+        expired = why;
+        opened.cancel();
+      };
+      const idleTimer = setTimeout(() => expire("idle"), idleMs);
+      const budgetTimer = setTimeout(() => expire("budget"), Math.max(0, deadline - performance.now()));
       try {
         observe(opened.first);
         yield opened.first;
         // The first event is never an error: callCandidate counts that as a failed attempt.
         for (;;) {
-          const budgetLeft = deadline - performance.now();
-          const waitMs = Math.max(0, Math.min(idleMs, budgetLeft));
-          let timer: NodeJS.Timeout | undefined;
-          const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), waitMs)));
-          const pending = opened.rest.next();
-          const next = await Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
-          if (next === "timeout") {
-            pending.catch(() => {}); // it rejects once we abort
-            opened.controller.abort();
+          if (performance.now() >= deadline) expired = "budget";
+          let next: IteratorResult<StreamEvent> | undefined;
+          if (!expired) {
+            waiting = true;
+            idleTimer.refresh();
+            try {
+              next = await opened.rest.next();
+            } catch (err) {
+              if (!expired) throw err; // it fails once cancelled
+            } finally {
+              waiting = false;
+            }
+          }
+          if (expired || !next) {
             const ev: StreamEvent = {
               type: "error",
               message:
-                budgetLeft <= idleMs
+                expired === "budget"
                   ? `The reply took longer than the request's ${Math.round(opts.timeouts.requestMs / 1000)} s budget`
                   : `The model sent nothing for ${Math.round(idleMs / 1000)} s`,
             };
@@ -344,7 +360,13 @@ export function createGateway(opts: GatewayOptions) {
           yield ev;
         }
       } finally {
-        opened.controller.abort();
+        clearTimeout(idleTimer);
+        clearTimeout(budgetTimer);
+        // A stream read to its end gave its connection back; one left early (a timeout, the reader gone) is dropped.
+        if (!ended || expired) {
+          opened.cancel();
+          void opened.rest.return(undefined).catch(() => {});
+        }
         opened.release();
         const aborted = !ended || req.signal.aborted;
         if (aborted) finish = "aborted";

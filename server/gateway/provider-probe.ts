@@ -24,7 +24,7 @@ export async function probeCandidate(c: Candidate, secret: string | undefined, a
   });
   const latencyMs = Math.round(performance.now() - started);
   if (!result.ok) return { ok: false, status: result.status ?? null, latencyMs, model: c.model.modelKey, error: result.error };
-  result.controller.abort();
+  result.cancel();
   result.release();
   void result.rest.return(undefined).catch(() => {});
   const reply = result.first.type === "delta" ? result.first.text : undefined;

@@ -22,15 +22,21 @@ export function rethrow(err: unknown): never {
  */
 export const headerValue = (v: string) => (/^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v));
 
-/** Who answered (or, for a reply that never started, who was tried last). */
+/** Who answered (or, for a reply that never started, who was tried last), as header values. */
+export function servedBy(served: { provider: string; model: string } | undefined, attempts: number): Record<string, string> {
+  return served
+    ? { "x-parley-attempts": String(attempts), "x-parley-provider": headerValue(served.provider), "x-parley-model": headerValue(served.model) }
+    : { "x-parley-attempts": String(attempts) };
+}
+
 export function servedByHeaders(c: Context, served: { provider: string; model: string } | undefined, attempts: number) {
-  c.header("x-parley-attempts", String(attempts));
-  if (!served) return;
-  c.header("x-parley-provider", headerValue(served.provider));
-  c.header("x-parley-model", headerValue(served.model));
+  for (const [k, v] of Object.entries(servedBy(served, attempts))) c.header(k, v);
 }
 
 /** Who answered, on every response the gateway served. */
+export const routingHeaderValues = (candidate: Candidate, attempts: Attempt[]) =>
+  servedBy({ provider: candidate.provider.name, model: candidate.model.modelKey }, attempts.length);
+
 export function routingHeaders(c: Context, candidate: Candidate, attempts: Attempt[]) {
   servedByHeaders(c, { provider: candidate.provider.name, model: candidate.model.modelKey }, attempts.length);
 }

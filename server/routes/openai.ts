@@ -15,8 +15,9 @@ import {
   toGatewayInput,
   usageChunk,
 } from "../openai/protocol.js";
-import { failureHeaders, rethrow, routingHeaders } from "./gateway-errors.js";
-import { readJson } from "./validation.js";
+import { failureHeaders, rethrow, routingHeaderValues, routingHeaders } from "./gateway-errors.js";
+import { eventStream, readBodyText, type EventWriter } from "./node-io.js";
+import { parseJson } from "./validation.js";
 import { errorFields, errorFieldsWithStack } from "../error-report.js";
 
 export type V1Env = { Variables: { apiClient: string } };
@@ -30,7 +31,15 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
  * The gateway as an OpenAI-compatible API, for other clients. Keys come from PARLEY_API_KEYS;
  * a request is logged under a fingerprint of its key, never the key.
  */
-export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKeys: string[]; log: Logger; limit: MiddlewareHandler<V1Env> }) {
+export function openaiRoutes(deps: {
+  gateway: Gateway;
+  registry: Registry;
+  apiKeys: string[];
+  log: Logger;
+  limit: MiddlewareHandler<V1Env>;
+  /** The largest request body (whole conversations arrive here, not single messages). */
+  maxBodyBytes: number;
+}) {
   const keys = deps.apiKeys.map(digest);
   const app = new Hono<V1Env>();
 
@@ -69,7 +78,12 @@ export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKe
   });
 
   app.post("/chat/completions", deps.limit, async (c) => {
-    const body = await readJson(c, chatCompletionRequest);
+    const text = await readBodyText(c, deps.maxBodyBytes, () => {
+      // The unread rest of the body is still on the connection: close it rather than read it as the next request.
+      c.header("Connection", "close");
+      return new AppError(413, "body_too_large", `The request body is larger than ${deps.maxBodyBytes} bytes`);
+    });
+    const body = parseJson(text, chatCompletionRequest);
     const alias = TASK_ALIAS.exec(body.model)?.[1];
     if (alias && !deps.registry.tasks().includes(alias)) {
       throw new AppError(404, "model_not_found", `No task "${alias}": use one of ${deps.registry.tasks().map((t) => `parley/${t}`).join(", ")}`);
@@ -100,31 +114,42 @@ export function openaiRoutes(deps: { gateway: Gateway; registry: Registry; apiKe
 
     const open = await deps.gateway.openStream(request).catch(rethrow);
     const model = open.candidate.model.modelKey;
-    routingHeaders(c, open.candidate, open.attempts);
-    c.header("Cache-Control", "no-cache, no-transform");
-    c.header("X-Accel-Buffering", "no");
-    return streamSSE(c, async (stream) => {
+    const relay = async (out: EventWriter) => {
       try {
-        await stream.writeSSE({ data: JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" })) });
+        await out.send(JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" })));
         for await (const ev of open.events) {
-          if (stream.aborted) break;
-          if (ev.type === "delta") await stream.writeSSE({ data: JSON.stringify(chunk(id, created, model, { content: ev.text })) });
+          if (out.aborted) break;
+          if (ev.type === "delta") await out.send(JSON.stringify(chunk(id, created, model, { content: ev.text })));
         }
-        if (stream.aborted) return;
+        if (out.aborted) return;
         const record = await open.record;
         if (record.status === "error") {
           // OpenRouter's way of failing after the first byte: an error object in a chunk, finish reason "error".
-          await stream.writeSSE({
-            data: JSON.stringify({ ...finalChunk(id, created, model, record), error: { code: 502, message: record.error } }),
-          });
+          await out.send(JSON.stringify({ ...finalChunk(id, created, model, record), error: { code: 502, message: record.error } }));
         } else {
-          await stream.writeSSE({ data: JSON.stringify(finalChunk(id, created, model, record)) });
+          await out.send(JSON.stringify(finalChunk(id, created, model, record)));
         }
-        await stream.writeSSE({ data: JSON.stringify(usageChunk(id, created, model, record)) });
-        await stream.writeSSE({ data: "[DONE]" });
+        await out.send(JSON.stringify(usageChunk(id, created, model, record)));
+        await out.send("[DONE]");
       } catch (err) {
         deps.log.error(errorFields(err), "v1 stream failed");
+      } finally {
+        // Leaving early (the client gone) ends the gateway's stream too, so it records the request.
+        await open.events.return(undefined).catch(() => {});
       }
+    };
+    return eventStream(c, routingHeaderValues(open.candidate, open.attempts), relay, (run) => {
+      routingHeaders(c, open.candidate, open.attempts);
+      c.header("Cache-Control", "no-cache, no-transform");
+      c.header("X-Accel-Buffering", "no");
+      return streamSSE(c, (stream) =>
+        run({
+          send: (data) => stream.writeSSE({ data }),
+          get aborted() {
+            return stream.aborted;
+          },
+        }),
+      );
     });
   });
 

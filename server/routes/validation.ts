@@ -15,10 +15,8 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   return validate(schema, body);
 }
 
-/** Like readJson, for bodies that may be left out: an empty body is `{}`. */
-export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await c.req.text();
-  if (text.trim() === "") return validate(schema, {});
+/** A body already read as text, parsed and checked as readJson does. */
+export function parseJson<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -27,6 +25,12 @@ export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: 
   }
   refuseNul(body);
   return validate(schema, body);
+}
+
+/** Like readJson, for bodies that may be left out: an empty body is `{}`. */
+export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  return text.trim() === "" ? validate(schema, {}) : parseJson(text, schema);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { EventSourceParserStream } from "eventsource-parser/stream";
+import { createParser } from "eventsource-parser";
 import type { Candidate, ChatMessage, RequestParams, StreamEvent, Usage } from "../types.js";
 
 export type AppIdentity = { url: string; title: string };
@@ -53,32 +53,49 @@ type Chunk = {
 };
 
 /**
- * Turns an upstream SSE body into gateway events. Comment lines (OpenRouter's
- * `: OPENROUTER PROCESSING` keep-alives) never reach us: the parser drops them.
+ * Turns an upstream SSE body (a Node stream, or any iterable of bytes) into gateway events.
+ * Comment lines (OpenRouter's `: OPENROUTER PROCESSING` keep-alives) never reach us: the parser
+ * drops them. One generator over the body's chunks; the parser's callback collects each chunk's events.
  */
-export async function* readChatStream(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
-  const events = body
-    .pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>)
-    .pipeThrough(new EventSourceParserStream());
-  for await (const ev of events) {
-    if (ev.data === "[DONE]") return;
-    let chunk: Chunk;
-    try {
-      chunk = JSON.parse(ev.data) as Chunk;
-    } catch {
-      continue; // A malformed chunk carries nothing we can use; the stream may still be fine.
-    }
-    if (chunk.error) {
-      yield { type: "error", message: withoutNul(String(chunk.error.message ?? "The model provider reported an error")) };
-      return;
-    }
-    const choice = chunk.choices?.[0];
-    const content = choice?.delta?.content;
-    // Postgres text cannot hold NUL: a reply carrying one could be shown but never stored.
-    const text = typeof content === "string" ? withoutNul(content) : undefined;
-    if (text) yield { type: "delta", text };
-    if (chunk.usage) yield { type: "usage", usage: toUsage(chunk.usage) };
-    if (choice?.finish_reason && choice.finish_reason !== "error") yield { type: "finish", reason: choice.finish_reason };
+export async function* readChatStream(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<StreamEvent> {
+  const ready: StreamEvent[] = [];
+  let finished = false;
+  const parser = createParser({
+    onEvent: (ev) => {
+      if (finished) return;
+      if (ev.data === "[DONE]") {
+        finished = true;
+        return;
+      }
+      let chunk: Chunk;
+      try {
+        chunk = JSON.parse(ev.data) as Chunk;
+      } catch {
+        return; // A malformed chunk carries nothing we can use; the stream may still be fine.
+      }
+      if (chunk.error) {
+        ready.push({ type: "error", message: withoutNul(String(chunk.error.message ?? "The model provider reported an error")) });
+        finished = true;
+        return;
+      }
+      const choice = chunk.choices?.[0];
+      const content = choice?.delta?.content;
+      // Postgres text cannot hold NUL: a reply carrying one could be shown but never stored.
+      const text = typeof content === "string" ? withoutNul(content) : undefined;
+      if (text) ready.push({ type: "delta", text });
+      if (chunk.usage) ready.push({ type: "usage", usage: toUsage(chunk.usage) });
+      if (choice?.finish_reason && choice.finish_reason !== "error") ready.push({ type: "finish", reason: choice.finish_reason });
+    },
+  });
+  const decoder = new TextDecoder();
+  for await (const bytes of body) {
+    parser.feed(typeof bytes === "string" ? bytes : decoder.decode(bytes, { stream: true }));
+    for (let i = 0; i < ready.length; i++) yield ready[i]!;
+    const errored = ready.length > 0 && ready[ready.length - 1]!.type === "error";
+    ready.length = 0;
+    // After an error nothing more is read; after [DONE] the body is read to its end, so its
+    // connection goes back to the pool instead of being dropped.
+    if (errored) return;
   }
 }
 

@@ -1,0 +1,95 @@
+import { once } from "node:events";
+import type { HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { Context } from "hono";
+
+/**
+ * The hot path of `/v1` talks to Node's request and response directly when Hono runs on
+ * @hono/node-server: reading the body through `c.req` builds a WHATWG Request (with its own body
+ * stream), and `streamSSE` pipes every event through a TransformStream; together they cost more
+ * than everything the gateway itself does. Elsewhere (`app.request` in tests) Hono's own way is used.
+ */
+const nodeOf = (c: Context): HttpBindings | undefined => {
+  const env = c.env as Partial<HttpBindings> | undefined;
+  return env?.incoming && env.outgoing ? (env as HttpBindings) : undefined;
+};
+
+/** The body as text, refused with `tooLarge()` past `maxBytes` (declared or read). */
+export async function readBodyText(c: Context, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  const node = nodeOf(c);
+  if (!node) {
+    const text = await c.req.text();
+    if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
+    return text;
+  }
+  const req = node.incoming;
+  if (Number(req.headers["content-length"] ?? 0) > maxBytes) throw tooLarge();
+  // Listeners, not `for await`: leaving that loop early destroys the request, and with it the socket
+  // the 413 has to go out on.
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off("data", onData).off("end", onEnd).off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        done();
+        req.pause();
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8"));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    req.on("data", onData).on("end", onEnd).on("error", onError);
+  });
+}
+
+export type EventWriter = {
+  /** Sends one `data:` event; resolves when the client can take more. */
+  send(data: string): Promise<void>;
+  /** The client has gone. */
+  readonly aborted: boolean;
+};
+
+/**
+ * An event stream written straight to Node's response (headers as given), or through Hono's
+ * streaming helper when there is no Node response. Resolves the response to return from the handler.
+ */
+export async function eventStream(
+  c: Context,
+  headers: Record<string, string>,
+  run: (out: EventWriter) => Promise<void>,
+  fallback: (run: (out: EventWriter) => Promise<void>) => Response | Promise<Response>,
+): Promise<Response> {
+  const node = nodeOf(c);
+  if (!node) return fallback(run);
+  const res = node.outgoing;
+  let aborted = false;
+  const gone = () => (aborted = true);
+  res.once("close", gone);
+  res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff", ...headers });
+  const out: EventWriter = {
+    get aborted() {
+      return aborted;
+    },
+    async send(data) {
+      if (aborted) return;
+      if (!res.write(`data: ${data}\n\n`)) await Promise.race([once(res, "drain"), once(res, "close")]);
+    },
+  };
+  try {
+    await run(out);
+  } finally {
+    res.off("close", gone);
+    if (!aborted) res.end();
+  }
+  return RESPONSE_ALREADY_SENT;
+}
