@@ -211,8 +211,24 @@ export class ScriptedUpstream {
         res.flushHeaders();
         return;
       case "stream":
+        // Asked for one answer (as a bare pass-through's client may; Parley always streams): the chunks joined.
+        if (body.stream === false) return this.whole(script, body.model, res);
         await this.stream(script, body.model, res, closed);
     }
+  }
+
+  private whole(s: Extract<Script, { kind: "stream" }>, model: string, res: ServerResponse) {
+    const usage = s.usage ?? { prompt_tokens: 10, completion_tokens: s.chunks.length };
+    res.writeHead(200, { "Content-Type": "application/json" }).end(
+      JSON.stringify({
+        id: "chatcmpl-scripted",
+        object: "chat.completion",
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: s.chunks.join("") }, finish_reason: s.finishReason ?? "stop" }],
+        ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
+      }),
+    );
   }
 
   private async stream(s: Extract<Script, { kind: "stream" }>, model: string, res: ServerResponse, closed: Promise<void>) {
