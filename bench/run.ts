@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: what Parley adds to a streamed reply (chat route and /v1 over a scripted upstream),
  * and what the local chat worker adds to node-llama-cpp. Loopback only, bounded in rounds.
- * what a long conversation costs, and what a rate-limit decision costs. BENCH_ONLY=chat|long|worker|ratelimit runs one section
+ * what a long conversation costs, and what a rate-limit decision costs. BENCH_ONLY=chat|gateway|long|worker|ratelimit runs one section
  * (RESULTS.md is then left alone).
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { benchChat } from "./chat.js";
+import { benchGateway } from "./gateway.js";
 import { benchLongSession } from "./long-session.js";
 import { benchRateLimit } from "./ratelimit.js";
 import { benchWorker } from "./worker.js";
@@ -14,6 +15,7 @@ import { benchWorker } from "./worker.js";
 const only = process.env.BENCH_ONLY;
 const sections: string[] = [];
 if (!only || only === "chat") sections.push(await benchChat());
+if (!only || only === "gateway") sections.push(await benchGateway());
 if (!only || only === "long") sections.push(await benchLongSession());
 if (!only || only === "ratelimit") sections.push(await benchRateLimit());
 if (!only || only === "worker") sections.push(await benchWorker());

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env.js";
@@ -141,6 +142,10 @@ export function createApp(deps: AppDeps) {
     // HSTS means something only over TLS; sent over plain HTTP it is ignored at best.
     if (isHttps(c)) c.header("Strict-Transport-Security", "max-age=15552000; includeSubDomains");
   });
+  // JSON and SVG gzipped for browsers that take it (event streams never: they must not be buffered).
+  const compressed = compress({ encoding: "gzip" });
+  app.use("/api/*", compressed);
+  app.use("/avatars/*", compressed);
   const api = new Hono<AppEnv>();
   const limitBody = (maxSize: number) =>
     bodyLimit({

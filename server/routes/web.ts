@@ -17,6 +17,16 @@ export function webRoutes(webDir: string, identify: MiddlewareHandler) {
       return c.text("The web app is not built yet: run `npm run build` (npm start does it for you).", 503);
     }
     c.header("Cache-Control", "no-cache");
+    c.header("Vary", "Accept-Encoding");
+    // The build's own compressed copy when the browser takes it (web/vite.config.ts makes them).
+    const accepted = c.req.header("accept-encoding") ?? "";
+    for (const [encoding, ext] of [["br", ".br"], ["gzip", ".gz"]] as const) {
+      if (new RegExp(`\\b${encoding}\\b`).test(accepted) && existsSync(indexPath + ext)) {
+        c.header("Content-Encoding", encoding);
+        c.header("Content-Type", "text/html; charset=UTF-8");
+        return c.body(readFileSync(indexPath + ext));
+      }
+    }
     return c.html(readFileSync(indexPath, "utf8"));
   };
 
@@ -24,6 +34,7 @@ export function webRoutes(webDir: string, identify: MiddlewareHandler) {
     "/assets/*",
     serveStatic({
       root,
+      precompressed: true,
       onFound: (_p, c) => c.header("Cache-Control", "public, max-age=31536000, immutable"),
     }),
   );
@@ -32,7 +43,7 @@ export function webRoutes(webDir: string, identify: MiddlewareHandler) {
   // The page is a browser's first request: giving it its client id here means the API calls the
   // page then makes in parallel all carry the same id, rather than racing to mint one each.
   app.get("/", identify, sendIndex);
-  app.use("*", serveStatic({ root, onFound: (_p, c) => c.header("Cache-Control", "no-cache") }));
+  app.use("*", serveStatic({ root, precompressed: true, onFound: (_p, c) => c.header("Cache-Control", "no-cache") }));
   app.get("*", identify, sendIndex);
   return app;
 }

@@ -1,11 +1,18 @@
 import { lazy, Suspense } from "react";
 import { Route, Switch } from "wouter";
-import { Chat } from "./pages/Chat";
-import { Conversations } from "./pages/Conversations";
 import { Gallery } from "./pages/Gallery";
 
 /** The dashboard (and its chart library) loads only for admins who open it. */
 const AdminApp = lazy(() => import("./admin/AdminApp"));
+/** The chat's Markdown renderer and windowed list load with the chat, not with the gallery. */
+const Chat = lazy(() => import("./pages/Chat").then((m) => ({ default: m.Chat })));
+const Conversations = lazy(() => import("./pages/Conversations").then((m) => ({ default: m.Conversations })));
+
+const loading = (
+  <main className="chat">
+    <p className="muted">Loading…</p>
+  </main>
+);
 
 export function App() {
   return (
@@ -21,9 +28,17 @@ export function App() {
         )}
       </Route>
       <Route path="/conversations">
-        <Conversations />
+        <Suspense fallback={loading}>
+          <Conversations />
+        </Suspense>
       </Route>
-      <Route path="/s/:slug">{(params) => <Chat key={params.slug} slug={params.slug} />}</Route>
+      <Route path="/s/:slug">
+        {(params) => (
+          <Suspense fallback={loading}>
+            <Chat key={params.slug} slug={params.slug} />
+          </Suspense>
+        )}
+      </Route>
       <Route>
         <main className="gallery">
           <h1>Not found</h1>
