@@ -7,7 +7,7 @@ import { errorFields } from "../error-report.js";
 
 /** Rows held while the database is away; beyond this the oldest are dropped (and counted). */
 const MAX_BUFFERED = 10_000;
-const MAX_BATCH = 500;
+const MAX_BATCH = 100;
 
 const toRow = (r: RequestRecord): RequestLogInsert => ({
   createdAt: r.at,

@@ -76,12 +76,25 @@ export async function eventStream(
   const gone = () => (aborted = true);
   res.once("close", gone);
   res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff", ...headers });
+  // Events written in the same turn of the event loop (an upstream read often carries several) go
+  // out in one write to the socket, not one each: the socket is corked until the turn's end.
+  let corked = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    res.uncork();
+  };
   const out: EventWriter = {
     get aborted() {
       return aborted;
     },
     async send(data) {
       if (aborted) return;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(uncork);
+      }
       if (!res.write(`data: ${data}\n\n`)) await Promise.race([once(res, "drain"), once(res, "close")]);
     },
   };
@@ -89,6 +102,8 @@ export async function eventStream(
     await run(out);
   } finally {
     res.off("close", gone);
+    // Never left corked: the socket may go on to serve the connection's next request.
+    uncork();
     if (!aborted) res.end();
   }
   return RESPONSE_ALREADY_SENT;
