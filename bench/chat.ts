@@ -6,6 +6,7 @@
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { createSession, startParley, type Client } from "../tests/support/parley.js";
+import { startTempPostgres } from "../tests/support/postgres.js";
 import { ScriptedUpstream } from "../tests/support/upstream.js";
 import { fmt, pct } from "./stats.js";
 
@@ -31,13 +32,26 @@ async function timed(run: () => Promise<Response>): Promise<Response> {
 }
 
 
-/** The chat section of RESULTS.md. */
+/** The chat section of RESULTS.md: the same run on the embedded database and on Postgres. */
 export async function benchChat(): Promise<string> {
+  const pglite = await benchChatOn("pglite");
+  const postgres = await benchChatOn("postgres");
+  return `## Chat reply: Parley's overhead over the upstream
+
+${ROUNDS} sequential requests each way after ${WARMUP} warm-up, ${CHUNKS.length}-chunk streams, a new session every
+${MESSAGES_PER_SESSION} messages, loopback. Issue 15's target for the chat route: added time to first delta p50 ≤ 3 ms on both.
+
+${pglite}
+${postgres}`;
+}
+
+async function benchChatOn(kind: "pglite" | "postgres"): Promise<string> {
+  const pg = kind === "postgres" ? await startTempPostgres() : undefined;
   const upstream = await ScriptedUpstream.start();
   upstream.setDefault({ kind: "stream", chunks: CHUNKS, usage: { prompt_tokens: 100, completion_tokens: CHUNKS.length } });
   const parley = await startParley({
     // The limiter runs on every request (its cost is in the figures) but never refuses one here.
-    env: { OPENROUTER_API_KEY: "sk-bench", OPENROUTER_BASE_URL: upstream.baseUrl, LOG_LEVEL: "info", PARLEY_API_KEYS: "pk-bench", RATE_LIMIT_PER_MIN: "1000000", RATE_LIMIT_PER_ADDRESS_PER_MIN: "1000000" },
+    env: { DATABASE_URL: pg?.url, OPENROUTER_API_KEY: "sk-bench", OPENROUTER_BASE_URL: upstream.baseUrl, LOG_LEVEL: "info", PARLEY_API_KEYS: "pk-bench", RATE_LIMIT_PER_MIN: "1000000", RATE_LIMIT_PER_ADDRESS_PER_MIN: "1000000" },
   });
   try {
     const direct: Sample[] = [];
@@ -98,15 +112,12 @@ export async function benchChat(): Promise<string> {
     ].join("\n");
     const overhead = pct(through.map((s) => s.ttft), 50) - pct(direct.map((s) => s.ttft), 50);
     const gatewayOverhead = pct(v1.map((s) => s.ttft), 50) - pct(direct.map((s) => s.ttft), 50);
-    return `## Chat reply: Parley's overhead over the upstream
-
-${ROUNDS} sequential requests each way after ${WARMUP} warm-up, ${CHUNKS.length}-chunk streams, a new session every
-${MESSAGES_PER_SESSION} messages, PGlite, loopback.
+    return `### ${kind === "pglite" ? "PGlite (embedded)" : "PostgreSQL"}
 
 ${table}
 
-Median time-to-first-token overhead: **${fmt(overhead)} ms** (storing the user message, loading the session and
-history, building the prompt, the upstream call, relaying the first delta).
+Median time-to-first-token overhead of the chat route: **${fmt(overhead)} ms** (storing the user message, loading the
+session and history, building the prompt, the upstream call, relaying the first delta).
 
 Median time-to-first-token overhead of the gateway alone (\`/v1\`: key check, routing, the upstream call,
 accounting; the request log is written in batches off the path): **${fmt(gatewayOverhead)} ms**.
@@ -114,6 +125,7 @@ accounting; the request log is written in batches off the path): **${fmt(gateway
   } finally {
     await parley.stop();
     await upstream.close();
+    pg?.stop();
   }
 }
 
