@@ -102,7 +102,7 @@ export function createApp(deps: AppDeps) {
     }
     const dbFailure = deps.database.noteFailure(err);
     if (dbFailure) {
-      const e = databaseFailureError(dbFailure);
+      const e = databaseFailureError(dbFailure, err);
       c.header("Retry-After", "5");
       return c.json(errorBody(e.code, e.message), e.status);
     }

@@ -8,8 +8,10 @@ export class AppError extends Error {
     message: string,
     /** Per-field messages for a form, keyed by the field's dotted path. */
     readonly fields?: Record<string, string>,
+    /** What went wrong underneath (kept for logs and error reports; never sent to the client). */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "AppError";
   }
 }

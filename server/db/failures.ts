@@ -38,8 +38,8 @@ export function classifyDatabaseError(err: unknown): DatabaseFailure | undefined
   return undefined;
 }
 
-export function databaseFailureError(kind: DatabaseFailure): AppError {
+export function databaseFailureError(kind: DatabaseFailure, cause?: unknown): AppError {
   return kind === "storage"
-    ? new AppError(503, "db_unavailable", "The database cannot save right now (its disk is full or read-only); nothing was changed. Try again in a moment")
-    : new AppError(503, "db_unavailable", "The database is unavailable right now; sessions cannot be opened or saved. Try again in a moment");
+    ? new AppError(503, "db_unavailable", "The database cannot save right now (its disk is full or read-only); nothing was changed. Try again in a moment", undefined, { cause })
+    : new AppError(503, "db_unavailable", "The database is unavailable right now; sessions cannot be opened or saved. Try again in a moment", undefined, { cause });
 }

@@ -7,7 +7,7 @@ import type { Attempt, Candidate } from "../gateway/types.js";
 /** A reply that could not start, as an HTTP error that still knows the attempts made. */
 export class GatewayHttpError extends AppError {
   constructor(readonly gatewayError: GatewayError) {
-    super(gatewayError.status as ContentfulStatusCode, gatewayError.code, gatewayError.message);
+    super(gatewayError.status as ContentfulStatusCode, gatewayError.code, gatewayError.message, undefined, { cause: gatewayError });
   }
 }
 

@@ -135,9 +135,12 @@ export function useChat(slug: string) {
               setStreaming((s) => ({ ...s, text }));
             } else if (e.type === "done") {
               finished = true;
+              // In the same render as the stored reply appears, or it shows twice for a moment.
+              setStreaming(null);
               setMessages((m) => [...m, e.message]);
             } else if (e.type === "error") {
               finished = true;
+              setStreaming(null);
               if (e.partial) {
                 const partial = e.partial;
                 setMessages((m) => [...m, partial]);
