@@ -1,8 +1,8 @@
 import { createAvatar, type Style } from "@dicebear/core";
 import { adventurer, avataaars, bottts, funEmoji, lorelei, notionists, personas, pixelArt } from "@dicebear/collection";
-import { AVATAR_STYLES, type AvatarStyle } from "./styles.js";
+import { AVATAR_STYLES, type AvatarStyle } from "../../contracts/avatar-styles.js";
 
-export { AVATAR_STYLES, MAX_SEED_LENGTH } from "./styles.js";
+export { AVATAR_STYLES, MAX_SEED_LENGTH } from "../../contracts/avatar-styles.js";
 
 /** Styles offered for characters, by the names used in URLs and in scenario rows. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

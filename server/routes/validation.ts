@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { fieldErrors } from "../admin/schemas.js";
+import { fieldErrors } from "../../contracts/admin-schemas.js";
 import { AppError, badRequest } from "../errors.js";
 
 /** Parses a JSON body against a schema; malformed JSON and invalid fields both become a 400 that says what is wrong. */

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { loginSchema } from "../../admin/schemas.js";
+import { loginSchema } from "../../../contracts/admin-schemas.js";
 import { AppError } from "../../errors.js";
 import { ADMIN_COOKIE, ADMIN_COOKIE_PATH, type AdminEnv, unauthorized } from "../../middleware/admin-auth.js";
 import { readJson } from "../validation.js";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { modelCreateSchema, modelPatchSchema, modelSchema, type ModelContext } from "../../admin/schemas.js";
+import { modelCreateSchema, modelPatchSchema, modelSchema, type ModelContext } from "../../../contracts/admin-schemas.js";
 import type { Database } from "../../db/client.js";
 import { deleteModel, getModelRow, insertModel, listModelRows, listTasks, updateModel, writeTaskOrder } from "../../db/queries/admin.js";
 import type { ModelGroups, ModelView } from "../../admin/views.js";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { providerCreateSchema, providerPatchSchema, providerSchema } from "../../admin/schemas.js";
+import { providerCreateSchema, providerPatchSchema, providerSchema } from "../../../contracts/admin-schemas.js";
 import { countModelsOf, deleteProvider, getProviderRow, insertProvider, listProviderRows, updateProvider } from "../../db/queries/admin.js";
 import type { ProviderRow } from "../../db/schema.js";
 import type { ProviderView } from "../../admin/views.js";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { scenarioCreateSchema, scenarioPatchSchema, scenarioSchema, type ScenarioContext } from "../../admin/schemas.js";
+import { scenarioCreateSchema, scenarioPatchSchema, scenarioSchema, type ScenarioContext } from "../../../contracts/admin-schemas.js";
 import type { ScenarioList } from "../../admin/views.js";
 import type { Database } from "../../db/client.js";
 import {

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
-import { modelSchema, type ModelInput } from "../../../server/admin/schemas";
+import { modelSchema, type ModelInput } from "../../../contracts/admin-schemas";
 import { useApiError } from "./AdminApp";
 import { admin, type Model, type Provider, type UpstreamModel } from "./api";
 import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { AUTH_SCHEMES, PROVIDER_KINDS, providerSchema, type ProviderInput } from "../../../server/admin/schemas";
+import { AUTH_SCHEMES, PROVIDER_KINDS, providerSchema, type ProviderInput } from "../../../contracts/admin-schemas";
 import { admin, type ProbeResult, type Provider } from "./api";
 import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";

@@ -1,6 +1,6 @@
 import { useMemo, useState } from "react";
-import { AVATAR_STYLES } from "../../../server/avatars/styles";
-import { CONTENT_RATINGS, SCENARIO_CATEGORIES, scenarioSchema, type ScenarioInput } from "../../../server/admin/schemas";
+import { AVATAR_STYLES } from "../../../contracts/avatar-styles";
+import { CONTENT_RATINGS, SCENARIO_CATEGORIES, scenarioSchema, type ScenarioInput } from "../../../contracts/admin-schemas";
 import { ApiError } from "../api/client";
 import { Avatar } from "../components/Avatar";
 import { admin, type Scenario } from "./api";

@@ -11,7 +11,7 @@ import type {
   UpstreamModel,
   UsageView,
 } from "../../../server/admin/views";
-import type { ModelInput, ProviderInput, ScenarioInput } from "../../../server/admin/schemas";
+import type { ModelInput, ProviderInput, ScenarioInput } from "../../../contracts/admin-schemas";
 
 export type Provider = Json<ProviderView>;
 export type Model = Json<ModelView>;

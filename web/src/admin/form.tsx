@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from "react";
 import type { z } from "zod";
-import { fieldErrors } from "../../../server/admin/schemas";
+import { fieldErrors } from "../../../contracts/admin-schemas";
 import { ApiError } from "../api/client";
 
 /**

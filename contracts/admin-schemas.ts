@@ -7,8 +7,8 @@
  * against it), a create schema with defaults for scripts, and a patch schema of optional fields.
  */
 import { z } from "zod";
-import { TOKENIZERS } from "../../contracts/tokenizers.js";
-import { AVATAR_STYLES, MAX_SEED_LENGTH } from "../avatars/styles.js";
+import { TOKENIZERS } from "./tokenizers.js";
+import { AVATAR_STYLES, MAX_SEED_LENGTH } from "./avatar-styles.js";
 
 const text = (max: number) => z.string().trim().min(1, "Required").max(max, `At most ${max} characters`);
 const optionalText = (max: number) => z.string().trim().max(max, `At most ${max} characters`);

@@ -1,4 +1,4 @@
-/** The avatar styles a scenario may use. Kept apart from the renderer so the web app's forms can import it. */
+/** The avatar styles a scenario may use. Shared: the renderer draws them, the admin forms offer them. */
 export const AVATAR_STYLES = ["pixel-art", "avataaars", "adventurer", "bottts", "fun-emoji", "lorelei", "notionists", "personas"] as const;
 export type AvatarStyle = (typeof AVATAR_STYLES)[number];
 export const MAX_SEED_LENGTH = 64;
