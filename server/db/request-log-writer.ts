@@ -1,8 +1,8 @@
 import type { RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { Database } from "./client.js";
-import type { RequestLogInsert } from "./schema.js";
+import { requestLog, type RequestLogInsert } from "./schema.js";
 import { errorFields } from "../error-report.js";
 
 /** Rows held while the database is away; beyond this the oldest are dropped (and counted). */
@@ -31,35 +31,15 @@ const toRow = (r: RequestRecord): RequestLogInsert => ({
 /**
  * One statement whose text never changes, the batch as a single JSON parameter: building a
  * 500-row insert through the query builder (8,000 parameters) cost more of a busy instance's CPU
- * than the requests it logged.
+ * than the requests it logged. Its columns, their types and the JSON keys come from the table.
  */
+const columns = Object.entries(getTableColumns(requestLog)).filter(([, c]) => !c.generatedIdentity);
+const columnNames = sql.raw(columns.map(([, c]) => c.name).join(", "));
+const recordType = sql.raw(columns.map(([, c]) => `${c.name} ${c.getSQLType()}`).join(", "));
+const toJson = (r: RequestLogInsert) => Object.fromEntries(columns.map(([key, c]) => [c.name, r[key as keyof RequestLogInsert] ?? null]));
 const insertRows = (rows: RequestLogInsert[]) =>
-  sql`insert into request_log (created_at, client_id, session_id, task, requested_model, provider, model, status, attempts,
-      ttft_ms, total_ms, prompt_tokens, completion_tokens, tokens_estimated, cost, error)
-    select created_at, client_id, session_id, task, requested_model, provider, model, status, attempts,
-      ttft_ms, total_ms, prompt_tokens, completion_tokens, tokens_estimated, cost, error
-    from jsonb_to_recordset(${JSON.stringify(rows.map(toJson))}::jsonb) as r(created_at timestamptz, client_id text, session_id uuid,
-      task text, requested_model text, provider text, model text, status text, attempts jsonb, ttft_ms integer, total_ms integer,
-      prompt_tokens integer, completion_tokens integer, tokens_estimated boolean, cost double precision, error text)`;
-
-const toJson = (r: RequestLogInsert) => ({
-  created_at: r.createdAt,
-  client_id: r.clientId,
-  session_id: r.sessionId,
-  task: r.task,
-  requested_model: r.requestedModel,
-  provider: r.provider,
-  model: r.model,
-  status: r.status,
-  attempts: r.attempts,
-  ttft_ms: r.ttftMs,
-  total_ms: r.totalMs,
-  prompt_tokens: r.promptTokens,
-  completion_tokens: r.completionTokens,
-  tokens_estimated: r.tokensEstimated,
-  cost: r.cost,
-  error: r.error,
-});
+  sql`insert into request_log (${columnNames}) select ${columnNames}
+    from jsonb_to_recordset(${JSON.stringify(rows.map(toJson))}::jsonb) as r(${recordType})`;
 
 /**
  * Writes request records in batches, off the request path: one multi-row insert per interval.

@@ -4,25 +4,20 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 
 /**
- * The hot path of `/v1` talks to Node's request and response directly when Hono runs on
- * @hono/node-server: reading the body through `c.req` builds a WHATWG Request (with its own body
- * stream), and `streamSSE` pipes every event through a TransformStream; together they cost more
- * than everything the gateway itself does. Elsewhere (`app.request` in tests) Hono's own way is used.
+ * The hot path of `/v1` talks to Node's request and response directly: reading the body through
+ * `c.req` builds a WHATWG Request (with its own body stream), and `streamSSE` pipes every event
+ * through a TransformStream; together they cost more than everything the gateway itself does.
+ * Parley always runs on @hono/node-server, which hands them over as `c.env`.
  */
-const nodeOf = (c: Context): HttpBindings | undefined => {
+const nodeOf = (c: Context): HttpBindings => {
   const env = c.env as Partial<HttpBindings> | undefined;
-  return env?.incoming && env.outgoing ? (env as HttpBindings) : undefined;
+  if (!env?.incoming || !env.outgoing) throw new Error("/v1 needs Node's request and response (serve it with @hono/node-server)");
+  return env as HttpBindings;
 };
 
 /** The body as text, refused with `tooLarge()` past `maxBytes` (declared or read). */
 export async function readBodyText(c: Context, maxBytes: number, tooLarge: () => Error): Promise<string> {
-  const node = nodeOf(c);
-  if (!node) {
-    const text = await c.req.text();
-    if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
-    return text;
-  }
-  const req = node.incoming;
+  const req = nodeOf(c).incoming;
   if (Number(req.headers["content-length"] ?? 0) > maxBytes) throw tooLarge();
   // Listeners, not `for await`: leaving that loop early destroys the request, and with it the socket
   // the 413 has to go out on.
@@ -59,19 +54,9 @@ export type EventWriter = {
   readonly aborted: boolean;
 };
 
-/**
- * An event stream written straight to Node's response (headers as given), or through Hono's
- * streaming helper when there is no Node response. Resolves the response to return from the handler.
- */
-export async function eventStream(
-  c: Context,
-  headers: Record<string, string>,
-  run: (out: EventWriter) => Promise<void>,
-  fallback: (run: (out: EventWriter) => Promise<void>) => Response | Promise<Response>,
-): Promise<Response> {
-  const node = nodeOf(c);
-  if (!node) return fallback(run);
-  const res = node.outgoing;
+/** An event stream written straight to Node's response (headers as given); resolves what the handler returns. */
+export async function eventStream(c: Context, headers: Record<string, string>, run: (out: EventWriter) => Promise<void>): Promise<Response> {
+  const res = nodeOf(c).outgoing;
   let aborted = false;
   const gone = () => (aborted = true);
   res.once("close", gone);

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
-import { streamSSE } from "hono/streaming";
 import { AppError } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { Registry } from "../gateway/registry.js";
@@ -138,19 +137,7 @@ export function openaiRoutes(deps: {
         await open.events.return(undefined).catch(() => {});
       }
     };
-    return eventStream(c, routingHeaderValues(open.candidate, open.attempts), relay, (run) => {
-      routingHeaders(c, open.candidate, open.attempts);
-      c.header("Cache-Control", "no-cache, no-transform");
-      c.header("X-Accel-Buffering", "no");
-      return streamSSE(c, (stream) =>
-        run({
-          send: (data) => stream.writeSSE({ data }),
-          get aborted() {
-            return stream.aborted;
-          },
-        }),
-      );
-    });
+    return eventStream(c, routingHeaderValues(open.candidate, open.attempts), relay);
   });
 
   // Any other path or method, with a valid key: OpenAI's JSON 404, never the web app's page.

@@ -5,14 +5,7 @@ import { AppError, badRequest } from "../errors.js";
 
 /** Parses a JSON body against a schema; malformed JSON and invalid fields both become a 400 that says what is wrong. */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw badRequest("invalid_json", "The request body is not valid JSON");
-  }
-  refuseNul(body);
-  return validate(schema, body);
+  return parseJson(await c.req.text(), schema);
 }
 
 /** A body already read as text, parsed and checked as readJson does. */

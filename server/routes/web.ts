@@ -3,6 +3,12 @@ import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono, type MiddlewareHandler } from "hono";
 
+/** The build's compressed copies, best first. */
+const PRECOMPRESSED = [
+  { encoding: "br", ext: ".br", accepts: /\bbr\b/ },
+  { encoding: "gzip", ext: ".gz", accepts: /\bgzip\b/ },
+] as const;
+
 /**
  * The built SPA: hashed assets cached for a year, and index.html for every other GET so that
  * client-side routes (/s/:slug) survive a reload.
@@ -20,8 +26,8 @@ export function webRoutes(webDir: string, identify: MiddlewareHandler) {
     c.header("Vary", "Accept-Encoding");
     // The build's own compressed copy when the browser takes it (web/vite.config.ts makes them).
     const accepted = c.req.header("accept-encoding") ?? "";
-    for (const [encoding, ext] of [["br", ".br"], ["gzip", ".gz"]] as const) {
-      if (new RegExp(`\\b${encoding}\\b`).test(accepted) && existsSync(indexPath + ext)) {
+    for (const { encoding, ext, accepts } of PRECOMPRESSED) {
+      if (accepts.test(accepted) && existsSync(indexPath + ext)) {
         c.header("Content-Encoding", encoding);
         c.header("Content-Type", "text/html; charset=UTF-8");
         return c.body(readFileSync(indexPath + ext));

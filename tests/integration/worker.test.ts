@@ -155,7 +155,7 @@ describe.skipIf(!stories.available)("the chat worker on stories260K", () => {
   });
 });
 
-// Skipped only outside CI when the model file is missing (see above).
+// Skipped only outside CI when llama-2-tiny-random.gguf is missing: testModel() prints why, and under CI=true it throws.
 describe.skipIf(!random.available)("the chat worker on llama-2-tiny-random (one slot, a queue of one)", () => {
   let w: WorkerProcess;
   // Random weights almost never end a reply early: a reply of thousands of tokens lasts seconds.

@@ -218,7 +218,7 @@ export class ScriptedUpstream {
   }
 
   private whole(s: Extract<Script, { kind: "stream" }>, model: string, res: ServerResponse) {
-    const usage = s.usage ?? { prompt_tokens: 10, completion_tokens: s.chunks.length };
+    const usage = s.usage === null ? undefined : (s.usage ?? { prompt_tokens: 10, completion_tokens: s.chunks.length });
     res.writeHead(200, { "Content-Type": "application/json" }).end(
       JSON.stringify({
         id: "chatcmpl-scripted",
