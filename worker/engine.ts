@@ -15,8 +15,9 @@ import {
 } from "node-llama-cpp";
 import type { Logger } from "pino";
 import type { WorkerConfig } from "./config.js";
+import type { ChatRole } from "../contracts/enums.js";
 
-export type ChatTurn = { role: "system" | "user" | "assistant"; content: string };
+export type ChatTurn = { role: ChatRole; content: string };
 
 export type GenerateParams = {
   maxTokens?: number;

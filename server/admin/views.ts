@@ -1,3 +1,4 @@
+import type { UsageWindow } from "../../contracts/enums.js";
 /**
  * What the admin API answers, as types the dashboard imports (type-only). Like ../views.ts, this
  * module may import only types that need no Node: the routes annotate their answers with these.
@@ -64,7 +65,7 @@ export type HealthView = {
 export type UsageMeasures = { requests: number; promptTokens: number; completionTokens: number; cost: number; errors: number; fallbacks: number };
 
 export type UsageView = {
-  window: "hour" | "day" | "week";
+  window: UsageWindow;
   since: string;
   bucketSeconds: number;
   totals: UsageMeasures;

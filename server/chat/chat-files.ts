@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { resolveMacros, type MacroNames } from "../../contracts/macros.js";
 import { badRequest } from "../errors.js";
+import type { MessageRole } from "../../contracts/enums.js";
 
 /**
  * A conversation as files people move between role-play apps: SillyTavern's chat JSONL (a header
@@ -10,7 +11,7 @@ import { badRequest } from "../errors.js";
 
 /** One message of the thread, with the versions beside it (itself included) when it has any. */
 export type ThreadEntry = {
-  role: "user" | "assistant";
+  role: MessageRole;
   content: string;
   createdAt: Date;
   /** The contents of its versions, oldest first, and which of them is on the thread. */

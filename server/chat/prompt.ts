@@ -2,9 +2,10 @@ import { DEFAULT_PERSONA_NAME, resolveMacros, type MacroNames } from "../../cont
 import type { Persona } from "../../contracts/persona.js";
 import { ESTIMATED, type TokenizerName } from "../../contracts/tokenizers.js";
 import type { ChatMessage, FittedPrompt, PromptWindow } from "../gateway/types.js";
+import type { MessageRole } from "../../contracts/enums.js";
 
 /** A message of the thread as the prompt needs it; `tokenCounts` are those stored with it, filled in as they are counted. */
-type HistoryMessage = { id?: string; role: "user" | "assistant"; content: string; tokenCounts?: Record<string, number> };
+type HistoryMessage = { id?: string; role: MessageRole; content: string; tokenCounts?: Record<string, number> };
 
 /**
  * Each message also spends a few tokens on its role and separators (a chat template's markers:

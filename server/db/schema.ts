@@ -16,6 +16,7 @@ import {
 
 import type { Persona } from "../../contracts/persona.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
+import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
 /** Sampling parameters a task profile sets and a model may override. */
 export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
@@ -29,9 +30,9 @@ export const scenarios = pgTable("scenarios", {
   title: text("title").notNull(),
   characterName: text("character_name").notNull(),
   description: text("description").notNull(),
-  category: text("category", { enum: ["practice", "story"] }).notNull(),
+  category: text("category", { enum: SCENARIO_CATEGORIES }).notNull(),
   tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
-  contentRating: text("content_rating", { enum: ["general", "teen", "mature"] }).notNull().default("general"),
+  contentRating: text("content_rating", { enum: CONTENT_RATINGS }).notNull().default("general"),
   openingMessage: text("opening_message").notNull(),
   avatarStyle: text("avatar_style").notNull(),
   avatarSeed: text("avatar_seed").notNull(),
@@ -92,7 +93,7 @@ export const messages = pgTable(
       .references(() => sessions.id, { onDelete: "cascade" }),
     /** The message this one answers or follows; null for the opening message (and its alternatives). */
     parentId: uuid("parent_id").references((): AnyPgColumn => messages.id, { onDelete: "cascade" }),
-    role: text("role", { enum: ["user", "assistant"] }).notNull(),
+    role: text("role", { enum: MESSAGE_ROLES }).notNull(),
     content: text("content").notNull(),
     /**
      * stop | length | aborted | error | opening (the character's first line) | streaming (being
@@ -149,9 +150,9 @@ export const apiProviders = pgTable("api_providers", {
   id: uuid("id").primaryKey().defaultRandom(),
   name: text("name").notNull().unique(),
   displayName: text("display_name").notNull(),
-  kind: text("kind", { enum: ["openrouter", "openai_compatible", "chat_worker"] }).notNull(),
+  kind: text("kind", { enum: PROVIDER_KINDS }).notNull(),
   baseUrl: text("base_url").notNull(),
-  authScheme: text("auth_scheme", { enum: ["bearer", "header", "none"] }).notNull().default("bearer"),
+  authScheme: text("auth_scheme", { enum: AUTH_SCHEMES }).notNull().default("bearer"),
   authHeaderName: text("auth_header_name").notNull().default("Authorization"),
   /** The name of an environment variable holding the key; the key itself is never stored. */
   secretName: text("secret_name"),
@@ -231,7 +232,7 @@ export const requestLog = pgTable(
     requestedModel: text("requested_model"),
     provider: text("provider"),
     model: text("model"),
-    status: text("status").notNull(),
+    status: text("status", { enum: REQUEST_STATUSES }).notNull(),
     attempts: jsonb("attempts").$type<unknown[]>().notNull().default([]),
     ttftMs: integer("ttft_ms"),
     totalMs: integer("total_ms"),

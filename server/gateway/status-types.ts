@@ -1,8 +1,8 @@
 /** What the gateway tells admins, as plain types with no imports, so the dashboard can share them. */
 
-export type CircuitState = "closed" | "open" | "half_open";
+import type { CircuitState, ProviderHealthState } from "../../contracts/enums.js";
 
-export type ProviderHealthState = "inactive" | "misconfigured" | "payment_required" | "circuit_open" | "failing" | "healthy";
+export type { CircuitState, ProviderHealthState };
 
 export type ProviderHealth = {
   state: ProviderHealthState;

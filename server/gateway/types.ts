@@ -1,8 +1,8 @@
+import type { ChatRole, RequestStatus } from "../../contracts/enums.js";
 import type { TokenizerName } from "../../contracts/tokenizers.js";
 import type { ModelRow, ProviderRow, SamplingParams } from "../db/schema.js";
 
-export type { SamplingParams };
-export type ChatRole = "system" | "user" | "assistant";
+export type { SamplingParams, ChatRole, RequestStatus };
 export type ChatMessage = { role: ChatRole; content: string };
 
 /** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
@@ -85,9 +85,6 @@ export type StreamEvent =
 
 /** One try of one candidate: what it answered (an HTTP status, or an error) and how long it took. */
 export type Attempt = { provider: string; model: string; status?: number; error?: string; ms: number };
-
-/** How a request ended, as the request log records it. */
-export type RequestStatus = "ok" | "error" | "aborted" | "no_provider" | "upstream_unavailable" | "upstream_rejected" | "prompt_too_long";
 
 /** The exact record of one request: written to `request_log`, returned to the caller. */
 export type RequestRecord = {

@@ -6,6 +6,7 @@ import { messages, personas, scenarios, sessions, type MessageRow, type NewMessa
 import type { Persona } from "../../../contracts/persona.js";
 import type { SessionSummaryView } from "../../views.js";
 import { publicScenarioColumns } from "./scenarios.js";
+import type { MessageRole } from "../../../contracts/enums.js";
 
 /** A session with its opening message, written together so a session never exists without it. */
 export async function createSession(
@@ -378,7 +379,7 @@ export async function childrenOf(db: Database, sessionId: string, parentIds: (st
  */
 export async function importThread(
   db: Database,
-  input: { clientId: string; scenarioId: string; title: string | null; thread: { role: "user" | "assistant"; content: string; createdAt: Date; versions?: { contents: string[]; chosen: number } }[] },
+  input: { clientId: string; scenarioId: string; title: string | null; thread: { role: MessageRole; content: string; createdAt: Date; versions?: { contents: string[]; chosen: number } }[] },
 ) {
   return db.transaction(async (tx) => {
     const [session] = await tx.insert(sessions).values({ clientId: input.clientId, scenarioId: input.scenarioId, title: input.title }).returning();

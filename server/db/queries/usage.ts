@@ -2,14 +2,14 @@ import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../client.js";
 import type { RequestView, UsageView } from "../../admin/views.js";
 import { requestLog } from "../schema.js";
+import type { RequestStatus, UsageWindow } from "../../../contracts/enums.js";
 
 /** The periods the Usage tab offers, and the width of a chart bar in each. */
-export const USAGE_WINDOWS = {
+const SPANS: Record<UsageWindow, { ms: number; bucketS: number }> = {
   hour: { ms: 3_600_000, bucketS: 300 },
   day: { ms: 86_400_000, bucketS: 3600 },
   week: { ms: 7 * 86_400_000, bucketS: 6 * 3600 },
-} as const;
-export type UsageWindow = keyof typeof USAGE_WINDOWS;
+};
 
 /** Failed outright: no reply at all, or one that broke off. A client leaving (`aborted`) is not an error. */
 const isError = sql`${requestLog.status} not in ('ok', 'aborted')`;
@@ -27,7 +27,7 @@ const measures = {
 };
 
 export async function usageSummary(db: Database, window: UsageWindow, now = new Date()): Promise<UsageView> {
-  const { ms, bucketS } = USAGE_WINDOWS[window];
+  const { ms, bucketS } = SPANS[window];
   const since = new Date(now.getTime() - ms);
   const inWindow = gte(requestLog.createdAt, since);
   // Inlined, not a parameter: GROUP BY must see the same expression as the SELECT (the width is ours, not input).
@@ -63,7 +63,8 @@ export async function usageSummary(db: Database, window: UsageWindow, now = new 
   };
 }
 
-export type RequestLogFilter = { status?: string; model?: string; sessionId?: string; before?: number; limit: number };
+/** `status: "error"` is every failure (see isError), the other statuses themselves. */
+export type RequestLogFilter = { status?: RequestStatus; model?: string; sessionId?: string; before?: number; limit: number };
 
 /** The newest requests first; `before` (an id) pages back. The client id is left out: it is the browser's session credential. */
 export async function listRequests(db: Database, f: RequestLogFilter): Promise<RequestView[]> {

@@ -4,16 +4,17 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { HealthView, RequestPage } from "../../admin/views.js";
 import { listModelRows } from "../../db/queries/admin.js";
-import { listRequests, usageSummary, USAGE_WINDOWS, type UsageWindow } from "../../db/queries/usage.js";
+import { listRequests, usageSummary } from "../../db/queries/usage.js";
+import { REQUEST_STATUSES, USAGE_WINDOWS } from "../../../contracts/enums.js";
 import { systemConfig } from "../../db/schema.js";
 import { breakerKeyOf } from "../../gateway/provider-health.js";
 import type { AdminEnv } from "../../middleware/admin-auth.js";
 import { UUID_RE, validate } from "../validation.js";
 import type { AdminDeps } from "./shared.js";
 
-const usageQuery = z.object({ window: z.enum(Object.keys(USAGE_WINDOWS) as [UsageWindow, ...UsageWindow[]], "Choose hour, day or week").default("day") });
+const usageQuery = z.object({ window: z.enum(USAGE_WINDOWS, "Choose hour, day or week").default("day") });
 const requestsQuery = z.object({
-  status: z.enum(["ok", "error", "aborted", "no_provider", "upstream_unavailable", "upstream_rejected"], "Unknown status").optional(),
+  status: z.enum(REQUEST_STATUSES, "Unknown status").optional(),
   model: z.string().trim().min(1).max(200).optional(),
   session: z.string().regex(UUID_RE, "A session id is a UUID").optional(),
   before: z.coerce.number().int().positive().optional(),

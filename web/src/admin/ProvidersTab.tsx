@@ -1,5 +1,7 @@
 import { useState } from "react";
-import { AUTH_SCHEMES, PROVIDER_KINDS, providerSchema, type ProviderInput } from "../../../contracts/admin-schemas";
+import { providerSchema, type ProviderInput } from "../../../contracts/admin-schemas";
+import { AUTH_SCHEMES, PROVIDER_KINDS } from "../../../contracts/enums";
+import { PROVIDER_KIND_FACTS } from "../../../contracts/provider-kinds";
 import { admin, type ProbeResult, type Provider } from "./api";
 import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
@@ -200,7 +202,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
           <Field id="p-display" name="displayName" label="Display name" errors={errors}>
             <input id="p-display" value={draft.displayName} onChange={(e) => set("displayName", e.target.value)} placeholder="My vLLM server" />
           </Field>
-          <Field id="p-kind" name="kind" label="Kind" errors={errors} hint={draft.kind === "openrouter" ? "OpenRouter rows are sent to OPENROUTER_BASE_URL" : undefined}>
+          <Field id="p-kind" name="kind" label="Kind" errors={errors} hint={PROVIDER_KIND_FACTS[draft.kind].hint}>
             <select id="p-kind" value={draft.kind} onChange={(e) => set("kind", e.target.value as Draft["kind"])}>
               {PROVIDER_KINDS.map((k) => (
                 <option key={k}>{k}</option>

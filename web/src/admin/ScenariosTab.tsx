@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 import { AVATAR_STYLES } from "../../../contracts/avatar-styles";
-import { CONTENT_RATINGS, SCENARIO_CATEGORIES, scenarioSchema, type ScenarioInput } from "../../../contracts/admin-schemas";
+import { scenarioSchema, type ScenarioInput } from "../../../contracts/admin-schemas";
+import { CONTENT_RATINGS, SCENARIO_CATEGORIES } from "../../../contracts/enums";
 import { ApiError } from "../api/client";
 import { Avatar } from "../components/Avatar";
 import { admin, type Scenario } from "./api";

@@ -1,21 +1,20 @@
+import { USAGE_WINDOWS, type UsageWindow } from "../../../contracts/enums";
 import { Fragment, useCallback, useEffect, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useApiError } from "./AdminApp";
 import { Alert } from "./useResource";
 import { admin, type Requests, type Usage } from "./api";
 
-type Window = "hour" | "day" | "week";
-const WINDOWS: Window[] = ["hour", "day", "week"];
 
 const money = (n: number) => (n === 0 ? "$0" : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
-const label = (iso: string, w: Window) => {
+const label = (iso: string, w: UsageWindow) => {
   const d = new Date(iso);
   return w === "week" ? d.toLocaleString(undefined, { weekday: "short", hour: "2-digit" }) : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 };
 
 export function UsageTab() {
   const explain = useApiError();
-  const [window, setWindow] = useState<Window>("day");
+  const [window, setWindow] = useState<UsageWindow>("day");
   const [usage, setUsage] = useState<Usage>();
   const [error, setError] = useState<string>();
 
@@ -32,7 +31,7 @@ export function UsageTab() {
       <div className="section-head">
         <h2 id="usage-title">Usage</h2>
         <div className="segmented" role="group" aria-label="Period">
-          {WINDOWS.map((w) => (
+          {USAGE_WINDOWS.map((w) => (
             <button key={w} type="button" className={w === window ? "" : "ghost"} aria-pressed={w === window} onClick={() => setWindow(w)}>
               Last {w}
             </button>

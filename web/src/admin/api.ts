@@ -1,3 +1,4 @@
+import type { UsageWindow } from "../../../contracts/enums";
 import { ApiError, toApiError, type Json } from "../api/client";
 import type {
   HealthView,
@@ -85,6 +86,6 @@ export const admin = {
     call<{ deleted: string; sessions: number }>("DELETE", `/scenarios/${id}${withSessions ? "?withSessions=true" : ""}`),
 
   health: () => call<Health>("GET", "/health"),
-  usage: (window: "hour" | "day" | "week") => call<Usage>("GET", `/usage${q({ window })}`),
+  usage: (window: UsageWindow) => call<Usage>("GET", `/usage${q({ window })}`),
   requests: (f: { status?: string; model?: string; session?: string; before?: number }) => call<Requests>("GET", `/requests${q(f)}`),
 };
