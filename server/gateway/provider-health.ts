@@ -2,6 +2,7 @@ import type { CircuitBreaker } from "./breaker.js";
 import type { CircuitState, ProviderHealth, ProviderHealthState } from "./status-types.js";
 import type { ProviderStatus } from "./provider-status.js";
 import type { Registry } from "./registry.js";
+import { adapterFor } from "./providers/index.js";
 import type { Provider } from "./types.js";
 import { healthKey, type WorkerHealth } from "./worker-health.js";
 
@@ -25,7 +26,7 @@ export function providerHealth(
     return { model: m.modelKey, state: snap?.state ?? ("closed" as CircuitState), failures: snap?.failures ?? 0, lastError: snap?.lastError };
   });
   const status = providerStatus.get(p.name);
-  const worker = p.kind === "chat_worker" ? workerHealth.snapshot()[healthKey(p.name)] : undefined;
+  const worker = adapterFor(p.kind).tracksLiveness ? workerHealth.snapshot()[healthKey(p.name)] : undefined;
   const circuitError = circuits.find((c) => c.lastError)?.lastError ?? null;
   const result = (state: ProviderHealthState, lastError: string | null | undefined): ProviderHealth => ({
     state,

@@ -1,5 +1,8 @@
 import type { TaskProfileRow } from "../db/schema.js";
+import { adapterFor, SEEDED_WORKER, type DeploymentSettings } from "./providers/index.js";
 import type { Candidate, Model, Provider, RequestParams, SamplingParams } from "./types.js";
+
+export { SEEDED_WORKER };
 
 /**
  * The window assumed for a model whose row does not give its context length: small enough for
@@ -8,19 +11,9 @@ import type { Candidate, Model, Provider, RequestParams, SamplingParams } from "
  */
 export const UNKNOWN_CONTEXT_TOKENS = 8192;
 
-export type DeploymentOverrides = {
-  /** OPENROUTER_BASE_URL: where `openrouter` providers live (a proxy, or a test upstream). */
-  openrouterBaseUrl: string;
-  /** CHAT_WORKER_URL: where the seeded `chat_worker` provider lives; without it, that one is not usable. */
-  chatWorkerUrl: string | undefined;
-};
-
 export type SkipReason = "provider_inactive" | "model_inactive" | "missing_secret" | "worker_not_configured";
 
 export type TaskProfile = Pick<TaskProfileRow, "task" | "temperature" | "maxTokens" | "topP">;
-
-/** The name of the worker Parley seeds and, when it runs one, starts itself. */
-export const SEEDED_WORKER = "chat_worker";
 
 const FALLBACK_PROFILE: SamplingParams = { temperature: 0.7, max_tokens: 400, top_p: 0.95 };
 
@@ -38,7 +31,7 @@ export class Registry {
   version = 0;
 
   constructor(
-    private overrides: DeploymentOverrides,
+    private settings: DeploymentSettings,
     private readonly readSecret: (name: string) => string | undefined,
   ) {}
 
@@ -55,13 +48,13 @@ export class Registry {
    * that worker restarts, so requests fail fast (refused) and health reports decide routing meanwhile.
    */
   setChatWorkerUrl(url: string | undefined): void {
-    if (url === this.overrides.chatWorkerUrl) return;
-    this.overrides = { ...this.overrides, chatWorkerUrl: url };
+    if (url === this.settings.chatWorkerUrl) return;
+    this.settings = { ...this.settings, chatWorkerUrl: url };
     this.applyAll();
   }
 
   private applyAll(): void {
-    this.providers = new Map(this.rows.map((p) => [p.id, this.applyOverrides(p)]));
+    this.providers = new Map(this.rows.map((p) => [p.id, adapterFor(p.kind).resolve(p, this.settings)]));
     const workers = this.workers();
     for (const l of this.listeners) l(workers);
   }
@@ -71,17 +64,12 @@ export class Registry {
     this.listeners.push(listener);
   }
 
-  /** Active `chat_worker` providers with somewhere to reach them (the seeded one needs CHAT_WORKER_URL). */
+  /** Active providers whose liveness Parley checks (local workers), with somewhere to reach them. */
   workers(): Provider[] {
-    return [...this.providers.values()].filter(
-      (p) => p.kind === "chat_worker" && p.isActive && !(p.name === SEEDED_WORKER && !this.overrides.chatWorkerUrl),
-    );
-  }
-
-  private applyOverrides(p: Provider): Provider {
-    if (p.kind === "openrouter") return { ...p, baseUrl: this.overrides.openrouterBaseUrl };
-    if (p.name === SEEDED_WORKER && this.overrides.chatWorkerUrl) return { ...p, baseUrl: this.overrides.chatWorkerUrl };
-    return p;
+    return [...this.providers.values()].filter((p) => {
+      const adapter = adapterFor(p.kind);
+      return adapter.tracksLiveness && p.isActive && !adapter.unconfigured(p, this.settings);
+    });
   }
 
   /** A provider as requests see it (deployment overrides applied). */
@@ -113,7 +101,8 @@ export class Registry {
   /** What keeps any of this provider's models from serving, whatever the model. */
   providerSkipReason(p: Provider): Exclude<SkipReason, "model_inactive"> | undefined {
     if (!p.isActive) return "provider_inactive";
-    if (p.name === SEEDED_WORKER && !this.overrides.chatWorkerUrl) return "worker_not_configured";
+    const unconfigured = adapterFor(p.kind).unconfigured(p, this.settings);
+    if (unconfigured) return unconfigured;
     if (p.authScheme !== "none" && !this.secretFor(p)) return "missing_secret";
     return undefined;
   }
@@ -142,8 +131,8 @@ export class Registry {
 
   /**
    * Candidates in the order they are tried: a named model first, then the task's models by
-   * priority — the order an admin sets in the dashboard. On a tie a local worker goes first (free
-   * and private when it runs), then the default.
+   * priority — the order an admin sets in the dashboard. On a tie the kind's rank decides (a local
+   * worker goes first: free and private when it runs), then the default.
    */
   candidates(task: string, modelKey?: string): Candidate[] {
     const toCandidate = (m: Model): Candidate | undefined => {
@@ -151,10 +140,13 @@ export class Registry {
       return provider ? { provider, model: m } : undefined;
     };
     const named = modelKey ? [this.findModel(modelKey)].filter((m): m is Model => m !== undefined) : [];
-    const isWorker = (m: Model) => (this.providers.get(m.providerId)?.kind === "chat_worker" ? 0 : 1);
+    const tieRank = (m: Model) => {
+      const p = this.providers.get(m.providerId);
+      return p ? adapterFor(p.kind).tieRank : 0;
+    };
     const forTask = this.models
       .filter((m) => m.task === task && !named.includes(m))
-      .sort((a, b) => a.priority - b.priority || isWorker(a) - isWorker(b) || Number(b.isDefault) - Number(a.isDefault));
+      .sort((a, b) => a.priority - b.priority || tieRank(a) - tieRank(b) || Number(b.isDefault) - Number(a.isDefault));
     return [...named, ...forTask].map(toCandidate).filter((c): c is Candidate => c !== undefined);
   }
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import { Agent, request, type Dispatcher } from "undici";
 import { privateUrlTarget, publicOnlyLookup } from "./upstream-guard.js";
-import { buildChatRequest, readChatStream, upstreamCode, upstreamMessage, type AppIdentity } from "./providers/openai-compatible.js";
+import { buildChatRequest, readChatStream, upstreamCode, upstreamMessage } from "./providers/openai-compatible.js";
+import type { AppIdentity } from "./providers/index.js";
 import type { Candidate, ChatMessage, RequestParams, StreamEvent } from "./types.js";
 
 export type CallTimeouts = { connectMs: number; firstByteMs: number };

@@ -1,7 +1,11 @@
+/**
+ * The OpenAI chat-completions wire format, which every provider kind speaks: the request, the
+ * streamed answer read into gateway events, and the error bodies.
+ */
+
 import { createParser } from "eventsource-parser";
 import type { Candidate, ChatMessage, RequestParams, StreamEvent, Usage } from "../types.js";
-
-export type AppIdentity = { url: string; title: string };
+import { adapterFor, type AppIdentity } from "./index.js";
 
 /** A provider's headers: its extra headers first, which can never replace the credentials or protocol headers after them. */
 export function providerHeaders(p: Candidate["provider"], secret: string | undefined, app: AppIdentity, accept: string): Record<string, string> {
@@ -12,12 +16,7 @@ export function providerHeaders(p: Candidate["provider"], secret: string | undef
   headers.Accept = accept;
   if (secret && p.authScheme === "bearer") headers[p.authHeaderName || "Authorization"] = `Bearer ${secret}`;
   if (secret && p.authScheme === "header") headers[p.authHeaderName] = secret;
-  if (p.kind === "openrouter") {
-    // OpenRouter's app attribution headers.
-    headers["HTTP-Referer"] = app.url;
-    headers["X-Title"] = app.title;
-  }
-  return headers;
+  return Object.assign(headers, adapterFor(p.kind).headers(app));
 }
 
 /**
@@ -40,9 +39,8 @@ export function buildChatRequest(
     stream: true,
     stream_options: { include_usage: true },
     ...params,
+    ...adapterFor(c.provider.kind).bodyExtras,
   };
-  // OpenRouter reports the exact cost of the request in the usage chunk when asked.
-  if (c.provider.kind === "openrouter") body.usage = { include: true };
   return { url: `${c.provider.baseUrl}/chat/completions`, headers, body: JSON.stringify(body) };
 }
 

@@ -1,0 +1,147 @@
+import type { Opened } from "./candidate-loop.js";
+import type { Outcomes } from "./outcomes.js";
+import { costOf, countTokens } from "./usage.js";
+import type { RequestRecord, StreamEvent, Usage } from "./types.js";
+import { errorFields } from "../error-report.js";
+
+/** What every request's record starts with, before its stream says how it went. */
+export type RecordBase = Pick<RequestRecord, "at" | "clientId" | "sessionId" | "task" | "requestedModel" | "attempts">;
+
+export type MeterOptions = {
+  outcomes: Outcomes;
+  /** The idle timeout when the provider sets none, and the whole request's budget (for the message). */
+  idleMs: number;
+  requestMs: number;
+  onRecord: (record: RequestRecord) => void;
+  log?: { warn(obj: object, msg: string): void };
+};
+
+/**
+ * Passes the stream on while keeping account of it: text, usage, time to first token, how it
+ * ended. Ends the stream with an error event on idle or when the request's budget runs out,
+ * settles the model's circuit, and records the request once, however the stream ends (the
+ * consumer leaving included).
+ */
+export function meterStream(
+  opts: MeterOptions,
+  opened: Opened,
+  signal: AbortSignal,
+  base: RecordBase,
+  started: number,
+  deadline: number,
+): { events: AsyncGenerator<StreamEvent>; record: Promise<RequestRecord> } {
+  const c = opened.candidate;
+  const idleMs = c.provider.idleTimeoutMs ?? opts.idleMs;
+  // What this candidate was sent, for the estimate when it reports no usage.
+  const promptChars = opened.messages.reduce((n, m) => n + m.content.length, 0);
+  let resolveRecord!: (r: RequestRecord) => void;
+  const record = new Promise<RequestRecord>((resolve) => (resolveRecord = resolve));
+
+  async function* events(): AsyncGenerator<StreamEvent> {
+    let text = "";
+    let ttftMs: number | undefined;
+    let usage: Usage | undefined;
+    let finish: string | undefined;
+    let error: string | undefined;
+    let ended = false;
+    const observe = (ev: StreamEvent) => {
+      if (ev.type === "delta") {
+        ttftMs ??= Math.round(performance.now() - started);
+        text += ev.text;
+      } else if (ev.type === "usage") usage = ev.usage;
+      else if (ev.type === "finish") finish = ev.reason;
+      else if (ev.type === "error") {
+        finish = "error";
+        error = ev.message;
+      }
+    };
+    // Two timers for the whole stream, re-armed rather than made anew per event: the idle one
+    // counts only while an event is awaited (a slow reader downstream is not a silent model).
+    let expired: "idle" | "budget" | undefined;
+    let waiting = false;
+    const expire = (why: "idle" | "budget") => {
+      if (!waiting || expired) return;
+      expired = why;
+      opened.cancel();
+    };
+    const idleTimer = setTimeout(() => expire("idle"), idleMs);
+    const budgetTimer = setTimeout(() => expire("budget"), Math.max(0, deadline - performance.now()));
+    try {
+      observe(opened.first);
+      yield opened.first;
+      // The first event is never an error: callCandidate counts that as a failed attempt.
+      for (;;) {
+        if (performance.now() >= deadline) expired = "budget";
+        let next: IteratorResult<StreamEvent> | undefined;
+        if (!expired) {
+          waiting = true;
+          idleTimer.refresh();
+          try {
+            next = await opened.rest.next();
+          } catch (err) {
+            if (!expired) throw err; // it fails once cancelled
+          } finally {
+            waiting = false;
+          }
+        }
+        if (expired || !next) {
+          const ev: StreamEvent = {
+            type: "error",
+            message:
+              expired === "budget"
+                ? `The reply took longer than the request's ${Math.round(opts.requestMs / 1000)} s budget`
+                : `The model sent nothing for ${Math.round(idleMs / 1000)} s`,
+          };
+          observe(ev);
+          yield ev;
+          break;
+        }
+        if (next.done) break;
+        observe(next.value);
+        yield next.value;
+        if (next.value.type === "error") break;
+      }
+      ended = true;
+    } catch (err) {
+      ended = true;
+      if (!signal.aborted) {
+        finish = "error";
+        error = "The connection to the model was lost mid-reply";
+        opts.log?.warn({ provider: c.provider.name, ...errorFields(err) }, "upstream stream failed");
+        opts.outcomes.streamLost(c, error);
+        const ev: StreamEvent = { type: "error", message: error };
+        yield ev;
+      }
+    } finally {
+      clearTimeout(idleTimer);
+      clearTimeout(budgetTimer);
+      // A stream read to its end gave its connection back; one left early (a timeout, the reader gone) is dropped.
+      if (!ended || expired) {
+        opened.cancel();
+        void opened.rest.return(undefined).catch(() => {});
+      }
+      opened.release();
+      const aborted = !ended || signal.aborted;
+      if (aborted) finish = "aborted";
+      // The model answered, so a reader leaving early is not its failure.
+      opened.settle(finish === "error" ? "error" : "ok", error);
+      const tokens = countTokens(usage, promptChars, text.length);
+      const rec: RequestRecord = {
+        ...base,
+        provider: c.provider.name,
+        model: c.model.modelKey,
+        status: aborted ? "aborted" : finish === "error" ? "error" : "ok",
+        ttftMs,
+        totalMs: Math.round(performance.now() - started),
+        text,
+        finishReason: finish ?? "stop",
+        ...tokens,
+        cost: costOf(usage, c.model, tokens.promptTokens, tokens.completionTokens),
+        error,
+      };
+      opts.onRecord(rec);
+      resolveRecord(rec);
+    }
+  }
+  return { events: events(), record };
+}
