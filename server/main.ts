@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { errorFields } from "./error-report.js";
 import { createLogger } from "./logger.js";
-import { startParley } from "./parley.js";
+import { startParley } from "./runtime/parley.js";
 
 function readConfig(): Config {
   try {

@@ -5,17 +5,15 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   chatCompletionRequest,
-  chunk,
   completion,
   completionId,
-  finalChunk,
+  completionStream,
   openaiError,
   toGatewayInput,
-  usageChunk,
   type CompletionOutcome,
-} from "../server/openai/protocol.js";
-import { AppError, badRequest } from "../server/errors.js";
-import { readJson } from "../server/routes/validation.js";
+} from "../contracts/openai.js";
+import { AppError, badRequest, type ErrorCode } from "../contracts/errors.js";
+import { parseJson } from "../contracts/json-input.js";
 import { PromptTooLongError, type Engine, type Generation, type Prepared, type Slot } from "./engine.js";
 import { QueueFullError, SlotPool } from "./slots.js";
 import { createTextBatcher } from "./text-batcher.js";
@@ -32,7 +30,7 @@ const BATCH_MS = 10;
 /** A 503 that says when to come back: the model is loading, or every slot and queue place is taken. */
 class RetryLaterError extends AppError {
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     readonly retryAfterS: number,
   ) {
@@ -99,7 +97,7 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
     async (c) => {
       const { engine } = state;
       if (!engine) throw new RetryLaterError("model_loading", "The model is still loading", 2);
-      const body = await readJson(c, tokenizeRequest);
+      const body = parseJson(await c.req.text(), tokenizeRequest);
       return c.json({ model: engine.modelId, counts: engine.countTokens(body.texts) });
     },
   );
@@ -115,7 +113,7 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
     async (c) => {
       const { engine, pool } = state;
       if (!engine || !pool) throw new RetryLaterError("model_loading", "The model is still loading", 2);
-      const body = await readJson(c, chatCompletionRequest);
+      const body = parseJson(await c.req.text(), chatCompletionRequest);
       const { messages, params } = toGatewayInput(body);
       const prepared = prepare(engine, messages);
 
@@ -155,19 +153,19 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
       return streamSSE(c, async (stream) => {
         stream.onAbort(() => abort.abort());
         // Tokens arrive in a synchronous callback; writes are chained so they leave in order.
-        let writing = stream.writeSSE({ data: JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" })) });
-        const send = (data: object | "[DONE]") => {
-          const line = typeof data === "string" ? data : JSON.stringify(data);
+        let writing = Promise.resolve();
+        const send = (line: string) => {
           writing = writing.then(() => (stream.aborted ? undefined : stream.writeSSE({ data: line })));
         };
-        const batcher = createTextBatcher((text) => send(chunk(id, created, model, { content: text })), BATCH_MS);
+        const events = completionStream(send, id, created, model);
+        void events.start();
+        const batcher = createTextBatcher((text) => void events.delta(text), BATCH_MS);
         try {
           const g = await engine.generate(slot, prepared, genParams, { signal: abort.signal, onText: (text) => batcher.push(text) });
           release();
           if (g.aborted) return batcher.cancel();
           batcher.flush();
-          send(finalChunk(id, created, model, outcome(g)));
-          if (includeUsage) send(usageChunk(id, created, model, outcome(g)));
+          await events.end(outcome(g), { usage: includeUsage });
         } catch (err) {
           release();
           // Aborted before the first token: node-llama-cpp throws the abort reason; nobody is listening.
@@ -175,9 +173,9 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
           batcher.flush();
           log.error({ err: (err as Error).message }, "generation failed");
           const message = err instanceof PromptTooLongError ? err.message : "The worker failed while generating";
-          send({ ...chunk(id, created, model, {}, "error"), error: { code: 500, message } });
+          const failed = { text: "", status: "error" as const, promptTokens: 0, completionTokens: 0, cost: null };
+          await events.end(failed, { error: { code: 500, message }, usage: false });
         }
-        send("[DONE]");
         await writing.catch(() => {});
       });
     },

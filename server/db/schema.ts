@@ -15,11 +15,11 @@ import {
 } from "drizzle-orm/pg-core";
 
 import type { Persona } from "../../contracts/persona.js";
+import type { SamplingParams } from "../../contracts/openai.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
-/** Sampling parameters a task profile sets and a model may override. */
-export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
+export type { SamplingParams };
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();

@@ -1,4 +1,4 @@
-import type { CircuitState } from "./status-types.js";
+import type { CircuitState } from "../../contracts/gateway-status.js";
 
 export type { CircuitState };
 

@@ -1,6 +1,8 @@
+import type { ErrorCode } from "../../contracts/errors.js";
 import type { Attempt } from "./types.js";
 
-export type GatewayErrorCode = "no_provider" | "upstream_unavailable" | "upstream_rejected" | "prompt_too_long" | "aborted";
+/** The codes of contracts/errors.ts that the gateway itself raises. */
+export type GatewayErrorCode = Extract<ErrorCode, "no_provider" | "upstream_unavailable" | "upstream_rejected" | "prompt_too_long" | "aborted">;
 
 /** Why the gateway could not start a reply. Framework-free: `status` is a suggestion routes may use. */
 export class GatewayError extends Error {

@@ -1,5 +1,5 @@
 import type { CircuitBreaker } from "./breaker.js";
-import type { CircuitState, ProviderHealth, ProviderHealthState } from "./status-types.js";
+import type { CircuitState, ProviderHealth, ProviderHealthState } from "../../contracts/gateway-status.js";
 import type { ProviderStatus } from "./provider-status.js";
 import type { Registry } from "./registry.js";
 import { adapterFor } from "./providers/index.js";

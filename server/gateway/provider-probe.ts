@@ -2,7 +2,7 @@ import { fetch as undiciFetch } from "undici";
 import { agentFor, callCandidate, describeFetchError, redirectError, refusedTarget, type CallTimeouts } from "./upstream-call.js";
 import { providerHeaders, upstreamMessage } from "./providers/openai-compatible.js";
 import type { AppIdentity } from "./providers/index.js";
-import type { ProbeResult, UpstreamModel } from "./status-types.js";
+import type { ProbeResult, UpstreamModel } from "../../contracts/gateway-status.js";
 import type { Candidate, Provider } from "./types.js";
 
 export type { ProbeResult, UpstreamModel };

@@ -1,12 +1,10 @@
 import type { ChatRole, RequestStatus } from "../../contracts/enums.js";
 import type { TokenizerName } from "../../contracts/tokenizers.js";
-import type { ModelRow, ProviderRow, SamplingParams } from "../db/schema.js";
+import type { ChatMessage, CompletionOutcome, RequestParams, SamplingParams } from "../../contracts/openai.js";
+import type { Attempt } from "../../contracts/gateway-status.js";
+import type { ModelRow, ProviderRow } from "../db/schema.js";
 
-export type { SamplingParams, ChatRole, RequestStatus };
-export type ChatMessage = { role: ChatRole; content: string };
-
-/** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
-export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number };
+export type { Attempt, ChatMessage, ChatRole, RequestParams, RequestStatus, SamplingParams };
 
 /**
  * What a model can take: its context length and the tokens its reply may use, and how its tokens
@@ -83,11 +81,9 @@ export type StreamEvent =
   /** An error after the stream began: no failover is possible any more. */
   | { type: "error"; message: string };
 
-/** One try of one candidate: what it answered (an HTTP status, or an error) and how long it took. */
-export type Attempt = { provider: string; model: string; status?: number; error?: string; ms: number };
 
 /** The exact record of one request: written to `request_log`, returned to the caller. */
-export type RequestRecord = {
+export type RequestRecord = CompletionOutcome & {
   at: Date;
   clientId?: string;
   sessionId?: string;
@@ -95,17 +91,10 @@ export type RequestRecord = {
   requestedModel?: string;
   provider?: string;
   model?: string;
-  status: RequestStatus;
   attempts: Attempt[];
   ttftMs?: number;
   totalMs: number;
-  /** The reply as received, for callers that store it. */
-  text: string;
-  finishReason?: string;
-  promptTokens: number;
-  completionTokens: number;
   /** True when the provider reported no usage and the counts are estimates. */
   tokensEstimated: boolean;
-  cost: number | null;
   error?: string;
 };

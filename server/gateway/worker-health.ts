@@ -1,6 +1,6 @@
 import type { Provider } from "./types.js";
 
-import type { WorkerHealthEntry } from "./status-types.js";
+import type { WorkerHealthEntry } from "../../contracts/gateway-status.js";
 
 export type { WorkerHealthEntry };
 /** Keyed by the provider's name in camelCase: the seeded `chat_worker` is `chatWorker`. */

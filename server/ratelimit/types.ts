@@ -15,17 +15,9 @@ export type RateDecision = {
   receipt?: string;
 };
 
-export type StoreKind = "memory" | "redis" | "upstash";
+import type { RateLimitStatus, RateStoreKind as StoreKind } from "../../contracts/gateway-status.js";
 
-/** What /api/health says of the limits: where they are meant to be kept, and where they are now. */
-export type RateLimitStatus = {
-  store: StoreKind;
-  active: StoreKind;
-  degraded: boolean;
-  /** Since when (epoch ms) a shared store has been failing, and its last error. */
-  since?: number;
-  error?: string;
-};
+export type { RateLimitStatus, StoreKind };
 
 /** One policy on one store. Keys are opaque (already hashed): stores never see a credential. */
 export interface Limiter {

@@ -2,7 +2,8 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env.js";
 import type { EnhanceService } from "../chat/enhance.js";
-import { rethrow, routingHeaders } from "./gateway-errors.js";
+import { rethrow } from "./gateway-errors.js";
+import { routingHeaders } from "./routing-headers.js";
 import { readJson, UUID_RE } from "./validation.js";
 
 const enhanceBody = z.object({

@@ -4,17 +4,9 @@ import { AppError } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { Registry } from "../gateway/registry.js";
 import type { Logger } from "../logger.js";
-import {
-  chatCompletionRequest,
-  chunk,
-  completion,
-  completionId,
-  finalChunk,
-  openaiError,
-  toGatewayInput,
-  usageChunk,
-} from "../openai/protocol.js";
-import { failureHeaders, rethrow, routingHeaderValues, routingHeaders } from "./gateway-errors.js";
+import { chatCompletionRequest, completion, completionId, completionStream, openaiError, toGatewayInput } from "../../contracts/openai.js";
+import { rethrow } from "./gateway-errors.js";
+import { failureHeaders, routingHeaderValues, routingHeaders } from "./routing-headers.js";
 import { eventStream, readBodyText, type EventWriter } from "./node-io.js";
 import { parseJson } from "./validation.js";
 import { errorFields, errorFieldsWithStack } from "../error-report.js";
@@ -114,22 +106,17 @@ export function openaiRoutes(deps: {
     const open = await deps.gateway.openStream(request).catch(rethrow);
     const model = open.candidate.model.modelKey;
     const relay = async (out: EventWriter) => {
+      const stream = completionStream(out.send, id, created, model);
       try {
-        await out.send(JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" })));
+        await stream.start();
         for await (const ev of open.events) {
           if (out.aborted) break;
-          if (ev.type === "delta") await out.send(JSON.stringify(chunk(id, created, model, { content: ev.text })));
+          if (ev.type === "delta") await stream.delta(ev.text);
         }
         if (out.aborted) return;
         const record = await open.record;
-        if (record.status === "error") {
-          // OpenRouter's way of failing after the first byte: an error object in a chunk, finish reason "error".
-          await out.send(JSON.stringify({ ...finalChunk(id, created, model, record), error: { code: 502, message: record.error } }));
-        } else {
-          await out.send(JSON.stringify(finalChunk(id, created, model, record)));
-        }
-        await out.send(JSON.stringify(usageChunk(id, created, model, record)));
-        await out.send("[DONE]");
+        const error = record.status === "error" ? { code: 502, message: record.error ?? "The model failed mid-reply" } : undefined;
+        await stream.end(record, { error, usage: true });
       } catch (err) {
         deps.log.error(errorFields(err), "v1 stream failed");
       } finally {

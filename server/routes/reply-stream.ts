@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import type { MessageView, Reply } from "../chat/service.js";
 import { errorFields } from "../error-report.js";
 import type { Logger } from "../logger.js";
-import { servedByHeaders } from "./gateway-errors.js";
+import { servedByHeaders } from "./routing-headers.js";
 
 /**
  * Sends a reply as server-sent events: `start` (the stored user message, who answers),

@@ -5,7 +5,7 @@ import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { pino } from "pino";
-import { RegistrySync } from "../../server/db/registry-sync.js";
+import { RegistrySync } from "../../server/runtime/registry-sync.js";
 import { Registry } from "../../server/gateway/registry.js";
 import { openDatabase } from "../../server/db/client.js";
 import { seedDefaults } from "../../server/db/seed.js";

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 
 /**
  * Where code may reach. contracts/ is what the browser, the worker and the server share: it
- * imports nothing of theirs. The browser's bundle takes nothing of the server at run time: what
- * web/ still names from server/ (the view types) is `import type`, erased at build.
+ * imports nothing of theirs, and neither the browser nor the worker imports the server. What a
+ * provider kind does differently lives in its adapter (server/gateway/providers/), nowhere else.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -41,10 +41,17 @@ describe("the layout", () => {
     expect(offending).toEqual([]);
   });
 
-  it("lets the web app take only types from server/", () => {
-    const offending = sources("web/src")
-      .flatMap(importsOf)
-      .filter((i) => reaches(i.file, i.specifier, "server") && !i.typeOnly);
+  it("keeps web/ and worker/ free of server/, types included", () => {
+    expect(sources("worker").length).toBeGreaterThan(3);
+    const offending = [...sources("web/src"), ...sources("worker")].flatMap(importsOf).filter((i) => reaches(i.file, i.specifier, "server"));
+    expect(offending).toEqual([]);
+  });
+
+  it("keeps every provider-kind branch inside the provider adapters", () => {
+    const kindBranch = /\bkind\s*[!=]==?\s*["'](openrouter|openai_compatible|chat_worker)["']|case\s+["'](openrouter|openai_compatible|chat_worker)["']/;
+    const offending = [...sources("server"), ...sources("web/src"), ...sources("worker"), ...sources("contracts")].filter(
+      (f) => !f.startsWith(path.join("server", "gateway", "providers") + path.sep) && kindBranch.test(readFileSync(path.join(root, f), "utf8")),
+    );
     expect(offending).toEqual([]);
   });
 });

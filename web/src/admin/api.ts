@@ -11,7 +11,7 @@ import type {
   ScenarioView,
   UpstreamModel,
   UsageView,
-} from "../../../server/admin/views";
+} from "../../../contracts/admin-views";
 import type { ModelInput, ProviderInput, ScenarioInput } from "../../../contracts/admin-schemas";
 
 export type Provider = Json<ProviderView>;

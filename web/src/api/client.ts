@@ -8,7 +8,7 @@ import type {
   ScenarioSource,
   SessionSummaryView,
   SessionView,
-} from "../../../server/views";
+} from "../../../contracts/api-views";
 import type { Persona } from "../../../contracts/persona";
 
 export type { Persona };

@@ -1,8 +1,8 @@
 import type { RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import { getTableColumns, sql } from "drizzle-orm";
-import type { Database } from "./client.js";
-import { requestLog, type RequestLogInsert } from "./schema.js";
+import type { Database } from "../db/client.js";
+import { requestLog, type RequestLogInsert } from "../db/schema.js";
 import { errorFields } from "../error-report.js";
 
 /** Rows held while the database is away; beyond this the oldest are dropped (and counted). */

@@ -1,9 +1,9 @@
 import type { Registry } from "../gateway/registry.js";
 import type { Logger } from "../logger.js";
 import { errorFields } from "../error-report.js";
-import type { DbHandle } from "./client.js";
-import { laggingInstances, removeInstance, reportInstance } from "./queries/instances.js";
-import { loadRegistryRows, readRegistryVersion } from "./queries/registry.js";
+import type { DbHandle } from "../db/client.js";
+import { laggingInstances, removeInstance, reportInstance } from "../db/queries/instances.js";
+import { loadRegistryRows, readRegistryVersion } from "../db/queries/registry.js";
 
 export const REGISTRY_CHANNEL = "parley_registry";
 

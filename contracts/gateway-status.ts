@@ -1,8 +1,23 @@
-/** What the gateway tells admins, as plain types with no imports, so the dashboard can share them. */
-
-import type { CircuitState, ProviderHealthState } from "../../contracts/enums.js";
+/** What the gateway tells admins about routing: health, circuits, probes, and each try of a request. */
+import type { CircuitState, ProviderHealthState } from "./enums.js";
 
 export type { CircuitState, ProviderHealthState };
+
+/** One try of one candidate: what it answered (an HTTP status, or an error) and how long it took. */
+export type Attempt = { provider: string; model: string; status?: number; error?: string; ms: number };
+
+/** Where rate limits are kept. */
+export type RateStoreKind = "memory" | "redis" | "upstash";
+
+/** What the health view says of the limits: where they are meant to be kept, and where they are now. */
+export type RateLimitStatus = {
+  store: RateStoreKind;
+  active: RateStoreKind;
+  degraded: boolean;
+  /** Since when (epoch ms) a shared store has been failing, and its last error. */
+  since?: number;
+  error?: string;
+};
 
 export type ProviderHealth = {
   state: ProviderHealthState;

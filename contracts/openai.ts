@@ -1,11 +1,21 @@
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import type { ChatMessage, RequestParams, RequestRecord } from "../gateway/types.js";
+import type { ChatRole, RequestStatus } from "./enums.js";
+import type { ErrorCode } from "./errors.js";
 
 /**
- * OpenAI's chat-completions protocol: the request we accept and the shapes we answer with.
+ * OpenAI's chat-completions protocol, both ways: the request Parley's `/v1` and the local worker
+ * accept, the shapes they answer with, and the messages and sampling the gateway sends upstream.
  * What we cannot honour (tools, several choices, images) is refused by name rather than ignored.
  */
+
+export type ChatMessage = { role: ChatRole; content: string };
+
+/** Sampling parameters a task profile sets and a model may override. */
+export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
+
+/** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
+export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number };
+
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 const message = z.object({
   role: z.enum(["system", "developer", "user", "assistant"], {
@@ -60,10 +70,20 @@ export function toGatewayInput(body: ChatCompletionRequest): { messages: ChatMes
   return { messages, params };
 }
 
-export const completionId = () => `chatcmpl-${randomBytes(12).toString("hex")}`;
+/** 24 random hex digits, as OpenAI's ids have (Web Crypto: the same in Node and a browser). */
+export const completionId = () =>
+  `chatcmpl-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 
-/** What a finished completion reports: the gateway's record, or the local worker's own generation. */
-export type CompletionOutcome = Pick<RequestRecord, "text" | "status" | "finishReason" | "promptTokens" | "completionTokens" | "cost">;
+/** What a finished completion reports: the gateway's record of a request, or the local worker's own generation. */
+export type CompletionOutcome = {
+  /** The reply as received. */
+  text: string;
+  status: RequestStatus;
+  finishReason?: string;
+  promptTokens: number;
+  completionTokens: number;
+  cost: number | null;
+};
 
 const usageOf = (r: Pick<CompletionOutcome, "promptTokens" | "completionTokens" | "cost">) => ({
   prompt_tokens: r.promptTokens,
@@ -116,6 +136,25 @@ const ERROR_TYPES: Record<number, string> = {
 };
 
 /** OpenAI's error shape; it carries our `code` and `message` like every other error body. */
-export function openaiError(status: number, code: string, message: string) {
+export function openaiError(status: number, code: ErrorCode, message: string) {
   return { error: { message, type: ERROR_TYPES[status] ?? "api_error", param: null, code } };
+}
+
+/**
+ * One OpenAI chat-completion stream, event by event, as `/v1` and the local worker both write it:
+ * the role, the content, then the finish reason (with the error when it failed after the first
+ * byte, as OpenRouter does), usage, and `[DONE]`. `send` writes one SSE `data:` line; a send that
+ * returns a promise (backpressure) is awaited before the next.
+ */
+export function completionStream(send: (data: string) => void | Promise<void>, id: string, created: number, model: string) {
+  return {
+    start: () => send(JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" }))),
+    delta: (text: string) => send(JSON.stringify(chunk(id, created, model, { content: text }))),
+    async end(outcome: CompletionOutcome, opts: { error?: { code: number; message: string }; usage: boolean }): Promise<void> {
+      const last = finalChunk(id, created, model, outcome);
+      await send(JSON.stringify(opts.error ? { ...last, error: opts.error } : last));
+      if (opts.usage) await send(JSON.stringify(usageChunk(id, created, model, outcome)));
+      await send("[DONE]");
+    },
+  };
 }

@@ -1,0 +1,49 @@
+import type { z } from "zod";
+import { fieldErrors } from "./admin-schemas.js";
+import { AppError, badRequest } from "./errors.js";
+
+/**
+ * How every API of Parley (the app's, the admin's, `/v1`, the worker's) reads a JSON body: malformed
+ * JSON and invalid fields both become a 400 that says what is wrong, and a NUL character, which
+ * Postgres text cannot hold, is refused at the door.
+ */
+
+/** A body read as text, parsed and checked against a schema. */
+export function parseJson<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw badRequest("invalid_json", "The request body is not valid JSON");
+  }
+  refuseNul(body);
+  return validate(schema, body);
+}
+
+/** Refuses a NUL character (U+0000) anywhere, keys included, rather than failing a write halfway through a request. */
+export function refuseNul(value: unknown, path = ""): void {
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) throw nulError(path);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseNul(v, `${path}${path ? "." : ""}${i}`));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes("\u0000")) throw nulError(path);
+      refuseNul(v, `${path}${path ? "." : ""}${k}`);
+    }
+  }
+}
+
+const nulError = (path: string) =>
+  badRequest("invalid_characters", `${path ? `${path}: ` : ""}The text contains a NUL character (U+0000), which cannot be stored`);
+
+/** Checks data against a schema: the first problem as the message, every field's in `fields`. */
+export function validate<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
+    throw new AppError(400, "invalid_request", `${where}${issue.message}`, fieldErrors(parsed.error));
+  }
+  return parsed.data;
+}
