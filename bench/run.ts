@@ -11,8 +11,11 @@ import { benchGateway } from "./gateway.js";
 import { benchLongSession } from "./long-session.js";
 import { benchRateLimit } from "./ratelimit.js";
 import { benchWorker } from "./worker.js";
+import { buildEntries } from "../tests/support/parley.js";
 
 const only = process.env.BENCH_ONLY;
+// Parley and the worker are measured as `npm start` runs them: the built bundles, no TypeScript loader.
+await buildEntries();
 const sections: string[] = [];
 if (!only || only === "chat") sections.push(await benchChat());
 if (!only || only === "gateway") sections.push(await benchGateway());

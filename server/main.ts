@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "./project-root.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { errorFields } from "./error-report.js";
 import { createLogger } from "./logger.js";
@@ -18,7 +20,7 @@ function readConfig(): Config {
 
 const config = readConfig();
 const log = createLogger(config.logLevel).child({ instance: config.instanceId });
-const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string };
 
 const parley = await startParley(config, { log, version }).catch((err: unknown) => {
   log.fatal(errorFields(err), "server failed to start");

@@ -1,5 +1,13 @@
 import { createAvatar, type Style } from "@dicebear/core";
-import { adventurer, avataaars, bottts, funEmoji, lorelei, notionists, personas, pixelArt } from "@dicebear/collection";
+// Each style from its own package: the collection would load all thirty (~25 MB) for the eight offered.
+import * as adventurer from "@dicebear/adventurer";
+import * as avataaars from "@dicebear/avataaars";
+import * as bottts from "@dicebear/bottts";
+import * as funEmoji from "@dicebear/fun-emoji";
+import * as lorelei from "@dicebear/lorelei";
+import * as notionists from "@dicebear/notionists";
+import * as personas from "@dicebear/personas";
+import * as pixelArt from "@dicebear/pixel-art";
 import { AVATAR_STYLES, type AvatarStyle } from "../../contracts/avatar-styles.js";
 
 export { AVATAR_STYLES, MAX_SEED_LENGTH } from "../../contracts/avatar-styles.js";

@@ -1,8 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { PROJECT_ROOT } from "../project-root.js";
 import * as schema from "./schema.js";
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -17,7 +18,7 @@ export type DbHandle = {
   close(): Promise<void>;
 };
 
-const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
+const migrationsFolder = path.join(PROJECT_ROOT, "server", "db", "migrations");
 
 /**
  * Opens the database and brings its schema up to date. Postgres when a URL is given,
@@ -42,7 +43,8 @@ async function openPglite(dataDir: string) {
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const dir = path.join(dataDir, "pglite");
   mkdirSync(dir, { recursive: true });
-  const client = yieldingBetweenQueries(await PGlite.create(dir));
+  if (!existsSync(path.join(dir, "PG_VERSION"))) await initdbApart(dir);
+  const client = yieldingBetweenQueries(await PGlite.create(dir, { postgresqlconf: PGLITE_CONF }));
   const db = drizzle({ client, schema });
   return {
     db: db as unknown as Database,
@@ -59,6 +61,42 @@ async function openPglite(dataDir: string) {
     close: () => client.close(),
   };
 }
+
+/**
+ * Postgres's default 128 MB of shared buffers is sized for a server; PGlite keeps all of it in this
+ * process's WebAssembly memory, which never shrinks. 16 MB holds a long conversation's pages, and
+ * the files under it are in the OS's page cache anyway. Idle RSS: ~300 MB → ~165 MB for PGlite itself.
+ */
+const PGLITE_CONF = ["shared_buffers=16MB"];
+
+/**
+ * Creates a new data directory, with the schema, in a child process. initdb grows PGlite's
+ * WebAssembly memory to ~800 MB and the first migrations add more, and a process keeps what it grew
+ * (WebAssembly memory never shrinks; glibc keeps what was freed): done apart, Parley's own process
+ * starts at the size of opening an existing directory.
+ */
+async function initdbApart(dir: string): Promise<void> {
+  // Made beside it and renamed into place: a start cut short never leaves a half-made directory.
+  const making = `${dir}.creating`;
+  rmSync(making, { recursive: true, force: true });
+  const script = [
+    'const { PGlite } = await import("@electric-sql/pglite");',
+    'const { drizzle } = await import("drizzle-orm/pglite");',
+    'const { migrate } = await import("drizzle-orm/pglite/migrator");',
+    "const client = await PGlite.create(process.argv[1]);",
+    "await migrate(drizzle({ client }), { migrationsFolder: process.argv[2] });",
+    "await client.close();",
+  ].join("\n");
+  await new Promise<void>((resolve, reject) => {
+    // From the project's root, where the child resolves the packages as this process does.
+    execFile(process.execPath, ["--input-type=module", "-e", script, making, migrationsFolder], { cwd: PROJECT_ROOT, timeout: 120_000 }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`Could not create the PGlite data directory ${dir}: ${stderr.trim() || err.message}`, { cause: err })) : resolve(),
+    );
+  });
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(making, dir);
+}
+
 
 type PgliteClient = import("@electric-sql/pglite").PGlite;
 type PgliteTransaction = import("@electric-sql/pglite").Transaction;

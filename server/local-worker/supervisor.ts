@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { Logger } from "../logger.js";
+import { entryArgs, PROJECT_ROOT } from "../project-root.js";
 
 export type WorkerReady = { url: string; model: string; contextSize: number };
 
@@ -17,7 +18,7 @@ export type SupervisorOptions = {
   backoff?: { initialMs: number; maxMs: number };
 };
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
+const ROOT = PROJECT_ROOT;
 /** A worker that ran this long before dying is restarted at the shortest delay again. */
 const STABLE_MS = 60_000;
 
@@ -58,7 +59,7 @@ export class WorkerSupervisor {
     this.state = this.restarts === 0 ? "starting" : "restarting";
     this.startedAt = Date.now();
     // An IPC channel, unused for messages: when Parley dies, it closes and the worker leaves too.
-    const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const child = spawn(process.execPath, entryArgs("worker"), { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
     this.child = child;
     let port: number | undefined;
     let loaded = false;

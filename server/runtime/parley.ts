@@ -124,7 +124,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     }
   }
 
-  const rateStore = sharedRateStore(config);
+  const rateStore = await sharedRateStore(config);
   if (config.redisUrl && config.upstash) log.warn("REDIS_URL and UPSTASH_REDIS_REST_URL are both set; rate limits use REDIS_URL");
   const rateLimits = new RateLimits(rateStore, log);
   log.info(

@@ -12,7 +12,7 @@ import { seedDefaults } from "../../server/db/seed.js";
 import { apiModels, apiProviders, scenarios } from "../../server/db/schema.js";
 import { createTestDatabase } from "../support/db.js";
 import { freePort } from "../support/postgres.js";
-import { startParley } from "../support/parley.js";
+import { startParley, BUILT_DIR } from "../support/parley.js";
 
 const tmpDirs: string[] = [];
 const tmp = () => {
@@ -141,7 +141,7 @@ describe("without a database", () => {
 
 describe("start-up", () => {
   it("stops with a message naming the variable when configuration is wrong", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    const child = spawn(process.execPath, [path.join(BUILT_DIR, "server", "main.js")], {
       cwd: path.resolve(import.meta.dirname, "../.."),
       env: { PATH: process.env.PATH, PORT: "not-a-port", PARLEY_DATA_DIR: tmp() },
       stdio: ["ignore", "pipe", "pipe"],

@@ -22,8 +22,8 @@ const cache = async (s: GatewayStack) => {
   return row?.value.chatWorker;
 };
 
-/** The worker process Parley started (its only child running worker/main.ts). */
-const workerPid = (s: GatewayStack) => Number(execFileSync("pgrep", ["-P", String(s.parley.pid), "-f", "worker/main.ts"]).toString().trim());
+/** The worker process Parley started (its only child running the worker bundle, worker/main.js). */
+const workerPid = (s: GatewayStack) => Number(execFileSync("pgrep", ["-P", String(s.parley.pid), "-f", "worker/main.js"]).toString().trim());
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { buildNode } from "../../scripts/build-node.mjs";
 
 export type ParleyProcess = {
   url: string;
@@ -23,6 +24,11 @@ export type Client = {
 };
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
+/** Where the tests' own build of the server and the worker goes (what `npm start` runs, built apart from a developer's dist/). */
+export const BUILT_DIR = path.join(ROOT, "test-results", "node");
+
+/** Builds the server and worker bundles the tests and benchmarks start (esbuild: well under a second). */
+export const buildEntries = () => buildNode(BUILT_DIR);
 
 /**
  * Starts Parley as a real process (the same entry point as `npm start`) on a free port with its
@@ -56,7 +62,7 @@ export async function startParley(
 
   const { child, logs, ready: port } = await spawnUntil(
     "Parley",
-    "server/main.ts",
+    path.join(BUILT_DIR, "server", "main.js"),
     env,
     (line) => (line.includes('"msg":"listening"') ? (JSON.parse(line) as { port: number }).port : undefined),
     opts.user,
@@ -78,8 +84,9 @@ export async function startParley(
 }
 
 /**
- * Starts one of our entry points under tsx and waits (60 s at most) until `isReady` finds what it
- * looks for in a line of its output; fails with everything it printed if it exits first.
+ * Starts one of our entry points (a built bundle as is, a source file under tsx) and waits (60 s at
+ * most) until `isReady` finds what it looks for in a line of its output; fails with everything it
+ * printed if it exits first.
  */
 export async function spawnUntil<T>(
   name: string,
@@ -88,7 +95,8 @@ export async function spawnUntil<T>(
   isReady: (line: string) => T | undefined,
   user?: { uid: number; gid: number },
 ): Promise<{ child: ChildProcess; logs: string[]; ready: T }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], ...user });
+  const args = script.endsWith(".js") ? [script] : ["--import", "tsx", script];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], ...user });
   const logs: string[] = [];
   const ready = await new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${name} was not ready within 60 s`)), 60_000);

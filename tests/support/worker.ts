@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { spawnUntil, stopProcess } from "./parley.js";
+import { BUILT_DIR, spawnUntil, stopProcess } from "./parley.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -61,7 +61,10 @@ export type WorkerProcess = {
   stop(): Promise<void>;
 };
 
-/** Starts `worker/main.ts` as `npm run worker` would, on a free port, and waits until its model is loaded. */
+/** The worker as the tests run it: the bundle built beside the server's (see global-setup.ts). */
+const WORKER_ENTRY = path.join(BUILT_DIR, "worker", "main.js");
+
+/** Starts the worker as `npm run worker` would, on a free port, and waits until its model is loaded. */
 export async function startWorker(env: Record<string, string | undefined>): Promise<WorkerProcess> {
   const full: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -73,7 +76,7 @@ export async function startWorker(env: Record<string, string | undefined>): Prom
   for (const [k, v] of Object.entries(env)) if (v !== undefined) full[k] = v;
   // Ready once the model is loaded; the port comes from the "listening" line before it.
   let listening: number | undefined;
-  const { child, logs, ready: port } = await spawnUntil("the worker", "worker/main.ts", full, (line) => {
+  const { child, logs, ready: port } = await spawnUntil("the worker", WORKER_ENTRY, full, (line) => {
     if (line.includes('"msg":"listening"')) listening = (JSON.parse(line) as { port: number }).port;
     return line.includes('"msg":"model loaded"') ? listening : undefined;
   });
@@ -83,7 +86,7 @@ export async function startWorker(env: Record<string, string | undefined>): Prom
 
 /** Runs the worker to its exit and returns its code and output (for start-up failures). */
 export function runWorkerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts"], {
+  const child = spawn(process.execPath, [WORKER_ENTRY], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CHAT_WORKER_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
