@@ -25,7 +25,7 @@ import { adminRoutes } from "./routes/admin/index.js";
 import { avatarRoutes } from "./routes/avatars.js";
 import { enhanceRoutes } from "./routes/enhance.js";
 import { failureHeaders } from "./routes/routing-headers.js";
-import { openaiRoutes } from "./routes/openai.js";
+import { openaiRoutes, v1Headers } from "./routes/openai.js";
 import { openaiError } from "../contracts/openai.js";
 import { healthRoutes, publicConfigRoutes, type LocalWorkerStatus } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
@@ -91,7 +91,10 @@ export function createApp(deps: AppDeps) {
     { limiter: deps.rateLimits.limiter(creations), policy: creations, key: (c) => `browser:${c.get("clientId")}|${address(c)}` },
     addressLimit,
   ]);
-  const limitApiKey = rateLimit([{ limiter: deps.rateLimits.limiter(requests), policy: requests, key: (c) => `v1:${c.get("apiClient")}|${address(c)}` }]);
+  const limitApiKey = rateLimit(
+    [{ limiter: deps.rateLimits.limiter(requests), policy: requests, key: (c) => `v1:${c.get("apiClient")}|${address(c)}` }],
+    v1Headers,
+  );
 
   app.onError((err, c) => {
     failureHeaders(c, err);
@@ -116,6 +119,10 @@ export function createApp(deps: AppDeps) {
     if (/%00|\u0000/.test(c.req.url)) throw badRequest("invalid_characters", "The address contains a NUL character (%00)");
     await next();
   });
+  // The OpenAI-compatible API is mounted before the page headers below: its answers are JSON and
+  // event streams for programs, written straight to Node's response (routes/node-io.ts) with the
+  // headers they need, and its body limit is the route's own.
+  app.route("/v1", openaiRoutes({ ...deps, limit: limitApiKey, maxBodyBytes: deps.maxBodyBytes * 16 }));
   // Defence in depth behind the Markdown renderer: no inline or foreign scripts, ever.
   const pageHeaders = secureHeaders({
     contentSecurityPolicy: {
@@ -189,10 +196,6 @@ export function createApp(deps: AppDeps) {
   api.all("*", (c) => c.json(errorBody("not_found", `No API route ${c.req.method} ${c.req.path}`), 404));
   app.route("/api", api);
 
-  const v1 = new Hono();
-  // Its body limit is the route's own: it reads the body from Node's request (routes/node-io.ts).
-  v1.route("/", openaiRoutes({ ...deps, limit: limitApiKey, maxBodyBytes: deps.maxBodyBytes * 16 }));
-  app.route("/v1", v1);
 
   app.route("/avatars", avatarRoutes);
   app.route("/", webRoutes(deps.webDir, identify));

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { AppError } from "../errors.js";
-import { rateKey, rateLimitHeaders, retryAfterS } from "../middleware/rate-limit.js";
+import { rateKey, rateLimitHeaderValues, retryAfterS } from "../middleware/rate-limit.js";
 import type { RateLimits } from "../ratelimit/rate-limits.js";
 
 /** Ten wrong tokens per address per quarter hour: plenty for a typo, hopeless for guessing 192 bits. */
@@ -27,8 +27,7 @@ export class FailedLogins {
     const room = await this.limiter.consume(key);
     if (!room.allowed) {
       const waitS = retryAfterS(room);
-      rateLimitHeaders(c, room);
-      c.header("Retry-After", String(waitS));
+      for (const [k, v] of Object.entries({ ...rateLimitHeaderValues(room), "Retry-After": String(waitS) })) c.header(k, v);
       throw new AppError(429, "too_many_attempts", `Too many wrong tokens from this address; try again in ${Math.ceil(waitS / 60)} min`);
     }
     let ok = false;

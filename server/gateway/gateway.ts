@@ -48,6 +48,8 @@ export type OpenStream = {
   promptMessages: number;
   attempts: Attempt[];
   events: AsyncGenerator<StreamEvent>;
+  /** Reads the stream to its end without passing its events on (instead of `events`, never beside it). */
+  drain: () => Promise<void>;
   /** Resolves when the stream has ended, however it ended, with what was recorded. */
   record: Promise<RequestRecord>;
 };
@@ -111,9 +113,7 @@ export function createGateway(opts: GatewayOptions) {
   /** The whole reply at once, for callers that do not stream (the `/v1` API with `stream: false`, enhance). */
   async function complete(req: ChatRequest): Promise<{ candidate: Candidate; attempts: Attempt[]; record: RequestRecord }> {
     const open = await openStream(req);
-    for await (const _ of open.events) {
-      // drained: the meter accumulates the text
-    }
+    await open.drain();
     return { candidate: open.candidate, attempts: open.attempts, record: await open.record };
   }
 

@@ -28,7 +28,8 @@ export async function probeCandidate(c: Candidate, secret: string | undefined, a
   result.cancel();
   result.release();
   void result.rest.return(undefined).catch(() => {});
-  const reply = result.first.type === "delta" ? result.first.text : undefined;
+  const head = result.first[0]!;
+  const reply = head.type === "delta" ? head.text : undefined;
   return { ok: true, status: 200, latencyMs, model: c.model.modelKey, ...(reply ? { reply } : {}) };
 }
 

@@ -27,6 +27,8 @@ export class Registry {
   private models: Model[] = [];
   private profiles = new Map<string, SamplingParams>();
   private listeners: ((providers: Provider[]) => void)[] = [];
+  /** Candidates per (task, named model), worked out once per snapshot: every request asks. */
+  private routes = new Map<string, Candidate[]>();
   /** The routing data's version in the database (see RegistrySync), or a local count of reloads. */
   version = 0;
 
@@ -55,6 +57,7 @@ export class Registry {
 
   private applyAll(): void {
     this.providers = new Map(this.rows.map((p) => [p.id, adapterFor(p.kind).resolve(p, this.settings)]));
+    this.routes.clear();
     const workers = this.workers();
     for (const l of this.listeners) l(workers);
   }
@@ -135,6 +138,17 @@ export class Registry {
    * worker goes first: free and private when it runs), then the default.
    */
   candidates(task: string, modelKey?: string): Candidate[] {
+    const key = modelKey === undefined ? task : `${task}\u0000${modelKey}`;
+    let found = this.routes.get(key);
+    if (!found) {
+      found = this.orderCandidates(task, modelKey);
+      // Bounded: a model key is the client's text, and a snapshot should not grow with every one tried.
+      if (this.routes.size < 1000) this.routes.set(key, found);
+    }
+    return found;
+  }
+
+  private orderCandidates(task: string, modelKey?: string): Candidate[] {
     const toCandidate = (m: Model): Candidate | undefined => {
       const provider = this.providers.get(m.providerId);
       return provider ? { provider, model: m } : undefined;

@@ -29,7 +29,7 @@ export function meterStream(
   base: RecordBase,
   started: number,
   deadline: number,
-): { events: AsyncGenerator<StreamEvent>; record: Promise<RequestRecord> } {
+): { events: AsyncGenerator<StreamEvent>; drain: () => Promise<void>; record: Promise<RequestRecord> } {
   const c = opened.candidate;
   const idleMs = c.provider.idleTimeoutMs ?? opts.idleMs;
   // What this candidate was sent, for the estimate when it reports no usage.
@@ -37,26 +37,32 @@ export function meterStream(
   let resolveRecord!: (r: RequestRecord) => void;
   const record = new Promise<RequestRecord>((resolve) => (resolveRecord = resolve));
 
-  async function* events(): AsyncGenerator<StreamEvent> {
+  /** The stream in batches as they were read, observed; ends after an error event. */
+  async function* batches(): AsyncGenerator<StreamEvent[]> {
     let text = "";
     let ttftMs: number | undefined;
     let usage: Usage | undefined;
     let finish: string | undefined;
     let error: string | undefined;
     let ended = false;
-    const observe = (ev: StreamEvent) => {
-      if (ev.type === "delta") {
-        ttftMs ??= Math.round(performance.now() - started);
-        text += ev.text;
-      } else if (ev.type === "usage") usage = ev.usage;
-      else if (ev.type === "finish") finish = ev.reason;
-      else if (ev.type === "error") {
-        finish = "error";
-        error = ev.message;
+    /** Takes account of a batch; true when it ends the stream (an error). */
+    const observe = (batch: StreamEvent[]): boolean => {
+      for (const ev of batch) {
+        if (ev.type === "delta") {
+          ttftMs ??= Math.round(performance.now() - started);
+          text += ev.text;
+        } else if (ev.type === "usage") usage = ev.usage;
+        else if (ev.type === "finish") finish = ev.reason;
+        else {
+          finish = "error";
+          error = ev.message;
+          return true;
+        }
       }
+      return false;
     };
-    // Two timers for the whole stream, re-armed rather than made anew per event: the idle one
-    // counts only while an event is awaited (a slow reader downstream is not a silent model).
+    // Two timers for the whole stream, re-armed rather than made anew per read: the idle one
+    // counts only while a read is awaited (a slow reader downstream is not a silent model).
     let expired: "idle" | "budget" | undefined;
     let waiting = false;
     const expire = (why: "idle" | "budget") => {
@@ -67,12 +73,12 @@ export function meterStream(
     const idleTimer = setTimeout(() => expire("idle"), idleMs);
     const budgetTimer = setTimeout(() => expire("budget"), Math.max(0, deadline - performance.now()));
     try {
-      observe(opened.first);
-      yield opened.first;
       // The first event is never an error: callCandidate counts that as a failed attempt.
-      for (;;) {
+      let stop = observe(opened.first);
+      yield opened.first;
+      while (!stop) {
         if (performance.now() >= deadline) expired = "budget";
-        let next: IteratorResult<StreamEvent> | undefined;
+        let next: IteratorResult<StreamEvent[]> | undefined;
         if (!expired) {
           waiting = true;
           idleTimer.refresh();
@@ -85,21 +91,22 @@ export function meterStream(
           }
         }
         if (expired || !next) {
-          const ev: StreamEvent = {
-            type: "error",
-            message:
-              expired === "budget"
-                ? `The reply took longer than the request's ${Math.round(opts.requestMs / 1000)} s budget`
-                : `The model sent nothing for ${Math.round(idleMs / 1000)} s`,
-          };
-          observe(ev);
-          yield ev;
+          const timedOut: StreamEvent[] = [
+            {
+              type: "error",
+              message:
+                expired === "budget"
+                  ? `The reply took longer than the request's ${Math.round(opts.requestMs / 1000)} s budget`
+                  : `The model sent nothing for ${Math.round(idleMs / 1000)} s`,
+            },
+          ];
+          observe(timedOut);
+          yield timedOut;
           break;
         }
         if (next.done) break;
-        observe(next.value);
+        stop = observe(next.value);
         yield next.value;
-        if (next.value.type === "error") break;
       }
       ended = true;
     } catch (err) {
@@ -109,8 +116,7 @@ export function meterStream(
         error = "The connection to the model was lost mid-reply";
         opts.log?.warn({ provider: c.provider.name, ...errorFields(err) }, "upstream stream failed");
         opts.outcomes.streamLost(c, error);
-        const ev: StreamEvent = { type: "error", message: error };
-        yield ev;
+        yield [{ type: "error", message: error }];
       }
     } finally {
       clearTimeout(idleTimer);
@@ -143,5 +149,18 @@ export function meterStream(
       resolveRecord(rec);
     }
   }
-  return { events: events(), record };
+
+  /** One event at a time, for a reader that passes them on (the batches end by themselves after an error). */
+  async function* events(): AsyncGenerator<StreamEvent> {
+    for await (const batch of batches()) for (const ev of batch) yield ev;
+  }
+
+  /** Reads the whole stream for its record, for a caller that wants the answer at once. */
+  async function drain(): Promise<void> {
+    for await (const _ of batches()) {
+      // the record accumulates the text
+    }
+  }
+
+  return { events: events(), drain, record };
 }

@@ -7,12 +7,13 @@ import type { Candidate, ChatMessage, RequestParams, StreamEvent } from "./types
 
 export type CallTimeouts = { connectMs: number; firstByteMs: number };
 
-/** One try of one candidate, up to its first event. */
+/** One try of one candidate, up to its first events. */
 export type CallResult =
   | {
       ok: true;
-      first: StreamEvent;
-      rest: AsyncGenerator<StreamEvent>;
+      /** The first batch of events (never empty; its first is never an error). */
+      first: StreamEvent[];
+      rest: AsyncGenerator<StreamEvent[]>;
       /** Drops the upstream connection (a timeout, the caller leaving); a stream read to its end needs none. */
       cancel: () => void;
       release: () => void;
@@ -131,14 +132,15 @@ export async function callCandidate(input: {
   }
 
   const rest = readChatStream(res.body);
-  let first: IteratorResult<StreamEvent>;
+  let first: IteratorResult<StreamEvent[]>;
   try {
     first = await rest.next();
   } catch (err) {
     return failed(err);
   }
   if (first.done) return fail(200, "the stream ended before any content", false);
-  if (first.value.type === "error") return fail(200, first.value.message, false);
+  const head = first.value[0]!;
+  if (head.type === "error") return fail(200, head.message, false);
   clearTimeout(timer);
   return { ok: true, first: first.value, rest, cancel, release };
 }

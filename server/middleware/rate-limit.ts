@@ -18,11 +18,17 @@ export function describeWindow(windowMs: number): string {
 export const retryAfterS = (d: RateDecision, now = Date.now()) => Math.max(1, seconds(d.retryAt - now));
 
 /** The IETF RateLimit header fields, on every limited response, refused or not. */
-export function rateLimitHeaders(c: Context, d: RateDecision, now = Date.now()) {
-  c.header("RateLimit-Limit", String(d.limit));
-  c.header("RateLimit-Remaining", String(d.remaining));
-  c.header("RateLimit-Reset", String(seconds(d.resetAt - now)));
-}
+export const rateLimitHeaderValues = (d: RateDecision, now = Date.now()): Record<string, string> => ({
+  "RateLimit-Limit": String(d.limit),
+  "RateLimit-Remaining": String(d.remaining),
+  "RateLimit-Reset": String(seconds(d.resetAt - now)),
+});
+
+/** Sets headers on the response Hono will build (the default), or wherever a route that writes its own response keeps them. */
+export type HeaderSink = (c: Context, headers: Record<string, string>) => void;
+const onResponse: HeaderSink = (c, headers) => {
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+};
 
 /** One window a request is counted against: the limiter, its policy (for the message), whose key. */
 export type RateWindow = { limiter: Limiter; policy: RatePolicy; key: (c: Context) => string };
@@ -32,7 +38,7 @@ export type RateWindow = { limiter: Limiter; policy: RatePolicy; key: (c: Contex
  * 429 when one of them is full; a refused request is taken back out of the windows it had already
  * counted in, so what is refused costs nothing. The headers describe the tightest window.
  */
-export function rateLimit(windows: RateWindow[]): MiddlewareHandler {
+export function rateLimit(windows: RateWindow[], headersTo: HeaderSink = onResponse): MiddlewareHandler {
   return async (c, next) => {
     const counted: { w: RateWindow; key: string; d: RateDecision }[] = [];
     let shown: RateDecision | undefined;
@@ -42,9 +48,9 @@ export function rateLimit(windows: RateWindow[]): MiddlewareHandler {
       if (!d.allowed) {
         await Promise.all(counted.map((x) => x.w.limiter.refund(x.key, x.d)));
         const now = Date.now();
-        rateLimitHeaders(c, d, now);
         const wait = retryAfterS(d, now);
-        c.header("Retry-After", String(wait));
+        // A refusal is an error response, which Hono builds.
+        onResponse(c, { ...rateLimitHeaderValues(d, now), "Retry-After": String(wait) });
         const whose = w.policy.name === "address" ? " from this network address" : "";
         throw new AppError(
           429,
@@ -55,7 +61,7 @@ export function rateLimit(windows: RateWindow[]): MiddlewareHandler {
       counted.push({ w, key, d });
       if (!shown || d.remaining < shown.remaining) shown = d;
     }
-    if (shown) rateLimitHeaders(c, shown);
+    if (shown) headersTo(c, rateLimitHeaderValues(shown));
     await next();
   };
 }

@@ -15,6 +15,28 @@ const nodeOf = (c: Context): HttpBindings => {
   return env as HttpBindings;
 };
 
+/** A request header as Node parsed it (Hono's `c.req.header` builds a WHATWG Headers object for it). */
+export function requestHeader(c: Context, name: string): string | undefined {
+  const value = nodeOf(c).incoming.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** What every response written here carries: an API's answer is never to be sniffed as a page. */
+const BASE_HEADERS = { "X-Content-Type-Options": "nosniff" };
+
+/** A JSON answer written straight to Node's response, with the headers given. */
+export function writeJson(c: Context, status: number, headers: Record<string, string>, body: unknown): Response {
+  const json = JSON.stringify(body);
+  nodeOf(c).outgoing.writeHead(status, {
+    ...BASE_HEADERS,
+    ...headers,
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(json),
+  });
+  nodeOf(c).outgoing.end(json);
+  return RESPONSE_ALREADY_SENT;
+}
+
 /** The body as text, refused with `tooLarge()` past `maxBytes` (declared or read). */
 export async function readBodyText(c: Context, maxBytes: number, tooLarge: () => Error): Promise<string> {
   const req = nodeOf(c).incoming;
@@ -60,7 +82,7 @@ export async function eventStream(c: Context, headers: Record<string, string>, r
   let aborted = false;
   const gone = () => (aborted = true);
   res.once("close", gone);
-  res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff", ...headers });
+  res.writeHead(200, { ...BASE_HEADERS, "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", ...headers });
   // Events written in the same turn of the event loop (an upstream read often carries several) go
   // out in one write to the socket, not one each: the socket is corked until the turn's end.
   let corked = false;

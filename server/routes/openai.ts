@@ -1,17 +1,30 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { AppError } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { Registry } from "../gateway/registry.js";
 import type { Logger } from "../logger.js";
 import { chatCompletionRequest, completion, completionId, completionStream, openaiError, toGatewayInput } from "../../contracts/openai.js";
 import { rethrow } from "./gateway-errors.js";
-import { failureHeaders, routingHeaderValues, routingHeaders } from "./routing-headers.js";
-import { eventStream, readBodyText, type EventWriter } from "./node-io.js";
+import { failureHeaders, routingHeaderValues } from "./routing-headers.js";
+import { eventStream, readBodyText, requestHeader, writeJson, type EventWriter } from "./node-io.js";
+import type { HeaderSink } from "../middleware/rate-limit.js";
 import { parseJson } from "./validation.js";
 import { errorFields, errorFieldsWithStack } from "../error-report.js";
 
-export type V1Env = { Variables: { apiClient: string } };
+export type V1Env = {
+  Variables: {
+    apiClient: string;
+    /** Headers for the response the route writes itself (the rate limiter's, set before it runs). */
+    headers?: Record<string, string>;
+  };
+};
+
+/** Where the rate limiter leaves its headers on /v1: for the route's own writer (routes/node-io.ts). */
+export const v1Headers: HeaderSink = (c, headers) => {
+  const v1 = c as Context<V1Env>;
+  v1.set("headers", { ...v1.get("headers"), ...headers });
+};
 
 /** A task alias: `parley/roleplay` routes to the task's models like the app's own chat does. */
 const TASK_ALIAS = /^parley\/([a-z0-9_-]+)$/;
@@ -35,6 +48,8 @@ export function openaiRoutes(deps: {
   const app = new Hono<V1Env>();
 
   app.onError((err, c) => {
+    // An error is a response Hono builds: it carries what the route would have written itself.
+    for (const [k, v] of Object.entries({ "X-Content-Type-Options": "nosniff", ...c.get("headers") })) c.header(k, v);
     failureHeaders(c, err);
     if (err instanceof AppError) return c.json(openaiError(err.status, err.code, err.message), err.status);
     deps.log.error({ ...errorFieldsWithStack(err), path: c.req.path }, "unhandled error");
@@ -43,7 +58,7 @@ export function openaiRoutes(deps: {
   app.notFound((c) => c.json(openaiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), 404));
 
   app.use("*", async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
+    const header = requestHeader(c, "authorization") ?? "";
     const key = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
     if (keys.length === 0) {
       throw new AppError(401, "api_disabled", "The OpenAI-compatible API is off: set PARLEY_API_KEYS on the server");
@@ -96,11 +111,11 @@ export function openaiRoutes(deps: {
 
     if (!body.stream) {
       const done = await deps.gateway.complete(request).catch(rethrow);
-      routingHeaders(c, done.candidate, done.attempts);
+      const headers = { ...c.get("headers"), ...routingHeaderValues(done.candidate, done.attempts) };
       if (done.record.status === "error") {
-        return c.json(openaiError(502, "upstream_error", done.record.error ?? "The model failed mid-reply"), 502);
+        return writeJson(c, 502, headers, openaiError(502, "upstream_error", done.record.error ?? "The model failed mid-reply"));
       }
-      return c.json(completion(id, created, done.candidate.model.modelKey, done.record));
+      return writeJson(c, 200, headers, completion(id, created, done.candidate.model.modelKey, done.record));
     }
 
     const open = await deps.gateway.openStream(request).catch(rethrow);
@@ -124,7 +139,7 @@ export function openaiRoutes(deps: {
         await open.events.return(undefined).catch(() => {});
       }
     };
-    return eventStream(c, routingHeaderValues(open.candidate, open.attempts), relay);
+    return eventStream(c, { ...c.get("headers"), ...routingHeaderValues(open.candidate, open.attempts) }, relay);
   });
 
   // Any other path or method, with a valid key: OpenAI's JSON 404, never the web app's page.

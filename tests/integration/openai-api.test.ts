@@ -61,6 +61,23 @@ describe("authentication", () => {
 });
 
 describe("models", () => {
+  it("tells the client its rate limit on every answer it counts, streamed, whole or refused, and never lets it be sniffed", async () => {
+    const messages = [{ role: "user", content: "hi" }];
+    const answers = [
+      await post({ model: "parley/roleplay", messages }),
+      await post({ model: "parley/roleplay", messages, stream: true }),
+      await post({ model: "no/such-model", messages }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 404]);
+    for (const res of answers) {
+      expect(Number(res.headers.get("ratelimit-limit"))).toBeGreaterThan(0);
+      expect(Number(res.headers.get("ratelimit-remaining"))).toBeLessThan(Number(res.headers.get("ratelimit-limit")));
+      expect(res.headers.get("ratelimit-reset")).toMatch(/^\d+$/);
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      await res.arrayBuffer();
+    }
+  });
+
   it("lists one alias per task and the models that can serve", async () => {
     const res = await fetch(`${parley.url}/v1/models`, { headers: { authorization: `Bearer ${API_KEYS[1]}` } });
     expect(res.status).toBe(200);

@@ -51,12 +51,13 @@ type Chunk = {
 };
 
 /**
- * Turns an upstream SSE body (a Node stream, or any iterable of bytes) into gateway events.
- * Comment lines (OpenRouter's `: OPENROUTER PROCESSING` keep-alives) never reach us: the parser
- * drops them. One generator over the body's chunks; the parser's callback collects each chunk's events.
+ * Turns an upstream SSE body (a Node stream, or any iterable of bytes) into gateway events, a batch
+ * per chunk read (never empty): a read often carries several events, and each step of an async
+ * generator costs a promise, so they travel together. Comment lines (OpenRouter's
+ * `: OPENROUTER PROCESSING` keep-alives) never reach us: the parser drops them.
  */
-export async function* readChatStream(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<StreamEvent> {
-  const ready: StreamEvent[] = [];
+export async function* readChatStream(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<StreamEvent[]> {
+  let ready: StreamEvent[] = [];
   let finished = false;
   const parser = createParser({
     onEvent: (ev) => {
@@ -88,12 +89,13 @@ export async function* readChatStream(body: AsyncIterable<Uint8Array | string>):
   const decoder = new TextDecoder();
   for await (const bytes of body) {
     parser.feed(typeof bytes === "string" ? bytes : decoder.decode(bytes, { stream: true }));
-    for (let i = 0; i < ready.length; i++) yield ready[i]!;
-    const errored = ready.length > 0 && ready[ready.length - 1]!.type === "error";
-    ready.length = 0;
+    if (ready.length === 0) continue;
+    const batch = ready;
+    ready = [];
+    yield batch;
     // After an error nothing more is read; after [DONE] the body is read to its end, so its
     // connection goes back to the pool instead of being dropped.
-    if (errored) return;
+    if (batch[batch.length - 1]!.type === "error") return;
   }
 }
 
