@@ -1,5 +1,4 @@
-import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
@@ -26,6 +25,8 @@ import { avatarRoutes } from "./routes/avatars.js";
 import { enhanceRoutes } from "./routes/enhance.js";
 import { failureHeaders } from "./routes/routing-headers.js";
 import { openaiRoutes, v1Headers } from "./routes/openai.js";
+import { ALREADY_SENT, requestHeader } from "./routes/node-io.js";
+import { bodyTooLarge } from "./routes/validation.js";
 import { openaiError } from "../contracts/openai.js";
 import { healthRoutes, publicConfigRoutes, type LocalWorkerStatus } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
@@ -145,7 +146,10 @@ export function createApp(deps: AppDeps) {
     strictTransportSecurity: false,
   });
   app.use("*", async (c, next) => {
-    await (c.req.path.startsWith("/avatars/") ? avatarHeaders : pageHeaders)(c, next);
+    await next();
+    // A reply streamed straight to Node's response (routes/node-io.ts) has sent its headers already.
+    if (c.res.headers.has(ALREADY_SENT)) return;
+    await (c.req.path.startsWith("/avatars/") ? avatarHeaders : pageHeaders)(c, async () => {});
     // HSTS means something only over TLS; sent over plain HTTP it is ignored at best.
     if (isHttps(c)) c.header("Strict-Transport-Security", "max-age=15552000; includeSubDomains");
   });
@@ -154,15 +158,15 @@ export function createApp(deps: AppDeps) {
   app.use("/api/*", compressed);
   app.use("/avatars/*", compressed);
   const api = new Hono<AppEnv>();
-  const limitBody = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: (c) => {
-        // The unread rest of the body is still on the connection: close it rather than read it as the next request.
-        c.header("Connection", "close");
-        return c.json(errorBody("body_too_large", `The request body is larger than ${maxSize} bytes`), 413);
-      },
-    });
+  // Bodies are read from Node's request by readJson, which refuses one past the route's limit;
+  // a body declared too large is refused here, before anything else is asked of the request.
+  const limitBody =
+    (maxSize: number): MiddlewareHandler<AppEnv> =>
+    (c, next) => {
+      if (Number(requestHeader(c, "content-length") ?? 0) > maxSize) throw bodyTooLarge(c, maxSize);
+      c.set("maxBodyBytes", maxSize);
+      return next();
+    };
   const messageBody = limitBody(deps.maxBodyBytes);
   // An imported chat is a whole story, not one message.
   const importBody = limitBody(deps.maxImportBytes);

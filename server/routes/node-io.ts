@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import type { OutgoingHttpHeaders } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
@@ -20,6 +21,9 @@ export function requestHeader(c: Context, name: string): string | undefined {
   const value = nodeOf(c).incoming.headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
 }
+
+/** The header @hono/node-server marks its "already sent" response with (RESPONSE_ALREADY_SENT). */
+export const ALREADY_SENT = "x-hono-already-sent";
 
 /** What every response written here carries: an API's answer is never to be sniffed as a page. */
 const BASE_HEADERS = { "X-Content-Type-Options": "nosniff" };
@@ -69,15 +73,27 @@ export async function readBodyText(c: Context, maxBytes: number, tooLarge: () =>
   });
 }
 
+/**
+ * The headers earlier middleware set through Hono (a cookie, the rate limits), for a response
+ * written here; headers that middleware would add after the route returns do not apply to it.
+ */
+export function headersSoFar(c: Context): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of c.res.headers) if (k !== "set-cookie") out[k] = v;
+  const cookies = c.res.headers.getSetCookie();
+  if (cookies.length > 0) out["set-cookie"] = cookies;
+  return out;
+}
+
 export type EventWriter = {
-  /** Sends one `data:` event; resolves when the client can take more. */
-  send(data: string): Promise<void>;
+  /** Sends one event (`event:` when named, then `data:`); resolves when the client can take more. */
+  send(data: string, event?: string): Promise<void>;
   /** The client has gone. */
   readonly aborted: boolean;
 };
 
 /** An event stream written straight to Node's response (headers as given); resolves what the handler returns. */
-export async function eventStream(c: Context, headers: Record<string, string>, run: (out: EventWriter) => Promise<void>): Promise<Response> {
+export async function eventStream(c: Context, headers: OutgoingHttpHeaders, run: (out: EventWriter) => Promise<void>): Promise<Response> {
   const res = nodeOf(c).outgoing;
   let aborted = false;
   const gone = () => (aborted = true);
@@ -95,14 +111,14 @@ export async function eventStream(c: Context, headers: Record<string, string>, r
     get aborted() {
       return aborted;
     },
-    async send(data) {
+    async send(data, event) {
       if (aborted) return;
       if (!corked) {
         corked = true;
         res.cork();
         setImmediate(uncork);
       }
-      if (!res.write(`data: ${data}\n\n`)) await Promise.race([once(res, "drain"), once(res, "close")]);
+      if (!res.write(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`)) await Promise.race([once(res, "drain"), once(res, "close")]);
     },
   };
   try {

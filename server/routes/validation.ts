@@ -1,17 +1,36 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { parseJson, validate } from "../../contracts/json-input.js";
+import type { AppEnv } from "../app-env.js";
+import { AppError } from "../errors.js";
+import { readBodyText } from "./node-io.js";
 
 export { parseJson, refuseNul, validate } from "../../contracts/json-input.js";
 
+/** Without a limit set for the route (app.ts sets one for /api), a body this large is refused. */
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** A 413 for a body past `maxBytes`. */
+export function bodyTooLarge(c: Context, maxBytes: number): AppError {
+  // The unread rest of the body is still on the connection: close it rather than read it as the next request.
+  c.header("Connection", "close");
+  return new AppError(413, "body_too_large", `The request body is larger than ${maxBytes} bytes`);
+}
+
+/** The body as text, read from Node's request, refused with 413 past the route's limit (declared or read). */
+function readBody(c: Context): Promise<string> {
+  const maxBytes = (c as Context<AppEnv>).get("maxBodyBytes") ?? DEFAULT_MAX_BODY_BYTES;
+  return readBodyText(c, maxBytes, () => bodyTooLarge(c, maxBytes));
+}
+
 /** Parses a JSON body against a schema; malformed JSON and invalid fields both become a 400 that says what is wrong. */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  return parseJson(await c.req.text(), schema);
+  return parseJson(await readBody(c), schema);
 }
 
 /** Like readJson, for bodies that may be left out: an empty body is `{}`. */
 export async function readOptionalJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await c.req.text();
+  const text = await readBody(c);
   return text.trim() === "" ? validate(schema, {}) : parseJson(text, schema);
 }
 
