@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
@@ -426,11 +426,23 @@ export async function getMessage(db: Database, sessionId: string, id: string, op
   return row;
 }
 
-/** Adds a message at the end of the active path: it becomes the session's leaf. */
+/** Drizzle's row from one the driver returned by column name (for a statement drizzle cannot build). */
+const messageColumns = Object.entries(getTableColumns(messages));
+const toMessageRow = (raw: Record<string, unknown>): MessageRow =>
+  Object.fromEntries(messageColumns.map(([key, col]) => [key, raw[col.name] == null ? null : col.mapFromDriverValue(raw[col.name])])) as MessageRow;
+
+/**
+ * Adds a message at the end of the active path: it becomes the session's leaf. One statement, one
+ * round trip (it is on the way to every reply's first token): the session is moved to the message
+ * in a CTE, its foreign key checked at the statement's end, when the message exists.
+ */
 export async function insertMessage(db: Database, row: NewMessageRow): Promise<MessageRow> {
-  const [inserted] = await db.insert(messages).values(row).returning();
-  await db.update(sessions).set({ updatedAt: sql`now()`, leafId: inserted!.id }).where(eq(sessions.id, row.sessionId));
-  return inserted!;
+  const id = row.id ?? randomUUID();
+  const column = (c: { name: string }) => sql.identifier(c.name); // SET takes bare column names
+  const touch = sql`update ${sessions} set ${column(sessions.updatedAt)} = now(), ${column(sessions.leafId)} = ${id} where ${sessions.id} = ${row.sessionId}`;
+  const insert = db.insert(messages).values({ ...row, id }).returning().getSQL();
+  const [inserted] = rowsOf<Record<string, unknown>>(await db.execute(sql`with "touched" as (${touch}) ${insert}`));
+  return toMessageRow(inserted!);
 }
 
 export async function supersedeMessage(db: Database, id: string): Promise<void> {
