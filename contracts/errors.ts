@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   "message_too_long",
   "invalid_seed",
   "invalid_chat_file",
+  "invalid_card",
+  "card_too_large",
   "cannot_delete_opening",
   "nothing_to_regenerate",
   "reply_in_progress",

@@ -1,0 +1,186 @@
+import { crc32, deflateSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { parseCardJson } from "../../server/cards/card-json.js";
+import { lorebookFromCard, lorebookFromWorldInfo } from "../../server/cards/lorebook-formats.js";
+import { readCardChunks, readPngCard, writePngCard } from "../../server/cards/png-card.js";
+import { cardLorebookSchema } from "../../contracts/character-card.js";
+import { AppError } from "../../server/errors.js";
+
+/** PNG bytes written here, chunk by chunk, with no library: a 1×1 image and whatever chunks a case needs. */
+function png(extra: { type: string; data: Buffer }[] = [], opts: { badCrcOn?: string } = {}): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE((crc32(body) ^ (opts.badCrcOn === type ? 1 : 0)) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
+  const idat = deflateSync(Buffer.from([0, 200, 100, 50, 255]));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    ...extra.map((c) => chunk(c.type, c.data)),
+    chunk("IDAT", idat),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+const tEXt = (keyword: string, text: string) => ({ type: "tEXt", data: Buffer.concat([Buffer.from(keyword, "latin1"), Buffer.from([0]), Buffer.from(text, "latin1")]) });
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o), "utf8").toString("base64");
+const chunkTypes = (bytes: Uint8Array) => {
+  const b = Buffer.from(bytes);
+  const types: string[] = [];
+  for (let at = 8; at < b.length; at += 12 + b.readUInt32BE(at)) types.push(b.toString("latin1", at + 4, at + 8));
+  return types;
+};
+
+const v2 = {
+  spec: "chara_card_v2",
+  spec_version: "2.0",
+  data: {
+    name: "Mira",
+    description: "A cartographer.",
+    personality: "curious",
+    scenario: "A map shop.",
+    first_mes: "Welcome, {{user}}!",
+    mes_example: "<START>\n{{user}}: hi\n{{char}}: hello",
+    creator_notes: "For map lovers.",
+    system_prompt: "",
+    post_history_instructions: "",
+    alternate_greetings: ["Oh, a customer."],
+    character_book: null,
+    tags: ["fantasy"],
+    creator: "someone",
+    character_version: "1.2",
+    extensions: { talkativeness: "0.5", depth_prompt: { prompt: "x", depth: 4 } },
+  },
+};
+const v3 = {
+  spec: "chara_card_v3",
+  spec_version: "3.0",
+  data: {
+    ...v2.data,
+    name: "Mira (V3)",
+    nickname: "Mi",
+    group_only_greetings: [],
+    character_book: {
+      name: "Map lore",
+      extensions: {},
+      entries: [
+        { keys: ["Old Harbour"], content: "@@depth 2\nThe harbour silted up in 1820.", extensions: { position: 4, depth: 2, role: 0, selectiveLogic: 3 }, enabled: true, insertion_order: 50, use_regex: false },
+      ],
+    },
+    unknown_v3_field: { kept: true },
+  },
+};
+
+const codeOf = (f: () => unknown) => {
+  try {
+    f();
+  } catch (err) {
+    return err instanceof AppError ? `${err.code}: ${err.message}` : String(err);
+  }
+  return "no error";
+};
+
+describe("reading character cards", () => {
+  it("reads a V2 card from a PNG's chara chunk, keeping every field and extension", () => {
+    const { card, from, warnings } = parseCardJson(readPngCard(png([tEXt("chara", b64(v2))])));
+    expect(from).toBe("v2");
+    expect(warnings).toEqual([]);
+    expect(card.spec).toBe("chara_card_v3");
+    expect(card.data).toMatchObject({ name: "Mira", alternate_greetings: ["Oh, a customer."], extensions: v2.data.extensions, group_only_greetings: [] });
+    expect(card.data.character_book).toBeUndefined(); // null means none
+  });
+
+  it("prefers ccv3 when both chunks are there, and reads a V3 card found in a chara chunk as V3", () => {
+    const both = png([tEXt("chara", b64(v2)), tEXt("ccv3", b64(v3))]);
+    expect(parseCardJson(readPngCard(both)).card.data.name).toBe("Mira (V3)");
+    const v3InChara = parseCardJson(readPngCard(png([tEXt("chara", b64(v3))])));
+    expect(v3InChara.from).toBe("v3");
+    expect(v3InChara.card.data.nickname).toBe("Mi");
+  });
+
+  it("ignores every other chunk: zTXt, iTXt, eXIf and other tEXt", () => {
+    const noisy = png([
+      tEXt("Comment", "made with love"),
+      { type: "zTXt", data: Buffer.concat([Buffer.from("chara\0\0"), deflateSync(Buffer.from("not the card"))]) },
+      { type: "iTXt", data: Buffer.from("XML:com.adobe.xmp\0\0\0\0\0<x/>") },
+      { type: "eXIf", data: Buffer.from("MM\0*\0\0\0\b\0\0") },
+      tEXt("chara", b64(v2)),
+    ]);
+    expect(parseCardJson(readPngCard(noisy)).card.data.name).toBe("Mira");
+  });
+
+  it("refuses a corrupt PNG, a PNG without a card, and a chunk that is not JSON, each with a clear message", () => {
+    expect(codeOf(() => readPngCard(png([tEXt("chara", b64(v2))], { badCrcOn: "tEXt" })))).toMatch(/^invalid_card: The PNG is corrupt/);
+    expect(codeOf(() => readPngCard(png([tEXt("chara", b64(v2))]).subarray(0, 40)))).toMatch(/^invalid_card: The PNG is corrupt/);
+    expect(codeOf(() => readPngCard(Buffer.from("not a png at all")))).toMatch(/^invalid_card: The PNG is corrupt/);
+    expect(codeOf(() => readPngCard(png()))).toMatch(/^invalid_card: This image holds no character card/);
+    expect(codeOf(() => readPngCard(png([tEXt("chara", "%%%not base64 json")])))).toMatch(/^invalid_card: The card in this image is not readable JSON/);
+  });
+
+  it("reads V1 cards, V2 cards without V1's top-level copies, and V3 cards without group-only greetings", () => {
+    const v1 = { name: "Old", description: "d", personality: "p", scenario: "s", first_mes: "hi", mes_example: "" };
+    expect(parseCardJson(v1)).toMatchObject({ from: "v1", card: { data: { name: "Old", first_mes: "hi", alternate_greetings: [] } } });
+    expect(parseCardJson({ spec: "chara_card_v2", spec_version: "2.0", data: { name: "Bare" } }).card.data).toMatchObject({ name: "Bare", description: "" });
+    const { group_only_greetings: _, ...noGroup } = v3.data;
+    expect(parseCardJson({ ...v3, data: noGroup }).card.data.group_only_greetings).toEqual([]);
+  });
+
+  it("imports a newer spec version with a warning, and refuses what is not a card", () => {
+    const newer = parseCardJson({ ...v3, spec_version: "3.1" });
+    expect(newer.warnings[0]).toMatch(/3\.1.*newer than Parley knows/);
+    expect(newer.card.data).toMatchObject({ unknown_v3_field: { kept: true } });
+    expect(codeOf(() => parseCardJson({ hello: "world" }))).toMatch(/^invalid_card: This file holds no character card/);
+    expect(codeOf(() => parseCardJson([1, 2]))).toMatch(/^invalid_card/);
+    expect(codeOf(() => parseCardJson({ spec: "chara_card_v9" }))).toMatch(/Unknown card format "chara_card_v9"/);
+    expect(codeOf(() => parseCardJson({ spec: "chara_card_v2", data: { name: "  " } }))).toMatch(/no name/);
+  });
+});
+
+describe("writing character cards", () => {
+  it("writes ccv3 and a V2 chara backfill before IEND, keeps the image's own chunks, and reads back deep-equal", () => {
+    const original = png([tEXt("Comment", "keep me"), tEXt("chara", b64({ spec: "chara_card_v2", data: { name: "Stale" } }))]);
+    const { card } = parseCardJson(v3);
+    const written = writePngCard(original, card);
+    expect(chunkTypes(written)).toEqual(["IHDR", "tEXt", "IDAT", "tEXt", "tEXt", "IEND"]);
+    expect(parseCardJson(readPngCard(written)).card).toEqual(card);
+
+    // The backfill, as a V2-only reader sees it: no V3 fields, no decorators.
+    const backfill = JSON.parse(Buffer.from(readCardChunks(written).chara!, "base64").toString("utf8"));
+    expect(backfill.spec).toBe("chara_card_v2");
+    expect(backfill.data.nickname).toBeUndefined();
+    expect(backfill.data.group_only_greetings).toBeUndefined();
+    expect(backfill.data.character_book.entries[0].content).toBe("The harbour silted up in 1820.");
+    expect(backfill.data.character_book.entries[0].use_regex).toBeUndefined();
+  });
+});
+
+describe("lorebooks from cards and World Info files", () => {
+  it("lifts SillyTavern's settings out of an entry's extensions", () => {
+    const book = lorebookFromCard(cardLorebookSchema.parse(v3.data.character_book));
+    expect(book.entries[0]).toMatchObject({
+      keys: ["Old Harbour"],
+      insertionOrder: 50,
+      selectiveLogic: "and_all",
+      position: { at: "depth", depth: 2, role: "system" },
+      extensions: { position: 4, depth: 2, role: 0, selectiveLogic: 3 },
+    });
+  });
+
+  it("reads SillyTavern's World Info file", () => {
+    const book = lorebookFromWorldInfo({
+      entries: {
+        "0": { uid: 0, key: ["dragon"], keysecondary: ["red"], comment: "Dragons", content: "Dragons hoard.", selective: true, selectiveLogic: 2, order: 10, position: 1, disable: false, matchWholeWords: true, scanDepth: 5 },
+        "1": { uid: 1, key: [], content: "Always.", constant: true, disable: true, position: 4, depth: 3, role: 2 },
+      },
+    });
+    expect(book.entries).toMatchObject([
+      { name: "Dragons", keys: ["dragon"], secondaryKeys: ["red"], selective: true, selectiveLogic: "not_any", insertionOrder: 10, position: { at: "after_char" }, enabled: true, matchWholeWords: true, scanDepth: 5 },
+      { constant: true, enabled: false, position: { at: "depth", depth: 3, role: "assistant" } },
+    ]);
+    expect(() => lorebookFromWorldInfo({ nope: 1 })).toThrow(/entries/);
+  });
+});
