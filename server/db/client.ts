@@ -64,10 +64,12 @@ async function openPglite(dataDir: string) {
 
 /**
  * Postgres's default 128 MB of shared buffers is sized for a server; PGlite keeps all of it in this
- * process's WebAssembly memory, which never shrinks. 16 MB holds a long conversation's pages, and
- * the files under it are in the OS's page cache anyway. Idle RSS: ~300 MB → ~165 MB for PGlite itself.
+ * process's WebAssembly memory, which never shrinks. 32 MB holds a long conversation's pages (the
+ * files under it are in the OS's page cache anyway): PGlite itself idles at ~190 MB instead of ~300.
+ * 16 MB saved ~25 MB more but made the first reply after opening a 10,000-message thread (a walk
+ * of its rows) ~1.7× slower (bench/RESULTS.md, long sessions).
  */
-const PGLITE_CONF = ["shared_buffers=16MB"];
+const PGLITE_CONF = ["shared_buffers=32MB"];
 
 /**
  * Creates a new data directory, with the schema, in a child process. initdb grows PGlite's
