@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { parseCardJson } from "../../server/cards/card-json.js";
 import { lorebookFromCard, lorebookFromWorldInfo } from "../../server/cards/lorebook-formats.js";
 import { readCardChunks, readPngCard, writePngCard } from "../../server/cards/png-card.js";
+import { CHARX_LIMITS, embeddedAsset, readCharx, writeCharx } from "../../server/cards/charx.js";
+import { strToU8, zipSync } from "fflate";
 import { cardLorebookSchema } from "../../contracts/character-card.js";
 import { AppError } from "../../server/errors.js";
 
@@ -182,5 +184,39 @@ describe("lorebooks from cards and World Info files", () => {
       { constant: true, enabled: false, position: { at: "depth", depth: 3, role: "assistant" } },
     ]);
     expect(() => lorebookFromWorldInfo({ nope: 1 })).toThrow(/entries/);
+  });
+});
+
+describe("CHARX archives", () => {
+  const icon = png();
+  const charxCard = { ...v3, data: { ...v3.data, assets: [{ type: "icon", uri: "embeded://assets/icon/images/main.png", name: "main", ext: "png" }] } };
+
+  it("reads card.json and the assets it names by embeded://", () => {
+    const zip = zipSync({ "card.json": strToU8(JSON.stringify(charxCard)), "assets/icon/images/main.png": icon, "assets/": new Uint8Array() });
+    const charx = readCharx(zip);
+    const { card } = parseCardJson(charx.cardJson);
+    expect(card.data.name).toBe("Mira (V3)");
+    expect(Buffer.from(embeddedAsset(charx, card.data.assets![0]!.uri)!)).toEqual(icon);
+    expect(embeddedAsset(charx, "ccdefault:")).toBeUndefined();
+  });
+
+  it("writes an archive that reads back deep-equal, assets included", () => {
+    const { card } = parseCardJson(charxCard);
+    const back = readCharx(writeCharx(card, new Map([["assets/icon/images/main.png", icon]])));
+    expect(parseCardJson(back.cardJson).card).toEqual(card);
+    expect(Buffer.from(back.assets.get("assets/icon/images/main.png")!)).toEqual(icon);
+  });
+
+  it("refuses a ZIP without card.json, a broken ZIP, entries that leave the archive, and decompression bombs", () => {
+    expect(codeOf(() => readCharx(zipSync({ "other.json": strToU8("{}") })))).toMatch(/^invalid_card: The CHARX file has no card.json/);
+    expect(codeOf(() => readCharx(strToU8("PK not really a zip")))).toMatch(/^invalid_card: The CHARX file is not a readable ZIP/);
+    expect(codeOf(() => readCharx(zipSync({ "card.json": strToU8("{oops") })))).toMatch(/card.json is not readable JSON/);
+    for (const evil of ["../evil.txt", "assets/../../evil.txt", "/etc/passwd", "C:/evil.txt", "assets\\..\\evil.txt"]) {
+      expect(codeOf(() => readCharx(zipSync({ "card.json": strToU8("{}"), [evil]: strToU8("x") }))), evil).toMatch(/outside the archive/);
+    }
+    const zeros = zipSync({ "card.json": strToU8("{}"), "assets/big.bin": new Uint8Array(8 * 1024 * 1024) });
+    expect(codeOf(() => readCharx(zeros))).toMatch(/decompression bomb/);
+    expect(codeOf(() => readCharx(zeros, { ...CHARX_LIMITS, maxEntryBytes: 1024 * 1024 }))).toMatch(/decompression bomb/);
+    expect(codeOf(() => readCharx(zeros, { ...CHARX_LIMITS, maxArchiveBytes: 1000 }))).toMatch(/^card_too_large/);
   });
 });
