@@ -37,23 +37,40 @@ export function systemMessage(systemPrompt: string, persona: Persona | null, nam
 export type FreshCount = { id: string; tokenizer: string; tokens: number };
 
 /**
+ * What goes around the history, beyond one system message (a character card brings these):
+ * example dialogue, the first thing dropped when the window is short; instructions after the
+ * history; lines at a depth inside it. `system` may depend on the window (lore fits its budget).
+ */
+export type PromptPlan = {
+  system: string;
+  /** The system message for a given window, when it depends on it (lore within its budget); `system` otherwise. */
+  systemFor?: (window: PromptWindow) => string | Promise<string>;
+  /** Example dialogue blocks, each sent as a system message after the first; dropped from the last when the history would otherwise be cut. */
+  examples?: string[];
+  /** A system message after the history (a card's post-history instructions). */
+  postHistory?: string;
+  /** Messages placed `depth` messages above the end of the history (0: after the newest). */
+  atDepth?: (window: PromptWindow) => { depth: number; role: ChatMessage["role"]; content: string }[];
+};
+
+/**
  * A prompt fitter for the gateway: for each model it tries, the system prompt and the newest turns
  * that fit its window (context length − its max_tokens − a margin), older turns left out whole.
  * The system prompt and the newest message are never left out: when those alone do not fit, the
  * answer says so. Tokens are counted with the model's own tokenizer; a message's count is taken
  * once per tokenizer (kept with the message), and only as far back as the window can reach.
  */
-export function promptFitter(systemPrompt: string, history: HistoryMessage[], names?: MacroNames) {
+export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[], names?: MacroNames) {
+  const { system, systemFor, examples = [], postHistory, atDepth }: PromptPlan = typeof plan === "string" ? { system: plan } : plan;
   // Messages keep their macros as written (an opening line's {{user}}); the model reads them resolved.
   const kept = history.filter((m) => m.content.trim() !== "");
   const turns = kept.map((m) => ({ role: m.role, content: names ? resolveMacros(m.content, names) : m.content }));
   const fresh: FreshCount[] = [];
 
-  const fit = async ({ contextLength, maxTokens, tokenizer, count }: PromptWindow): Promise<FittedPrompt> => {
+  /** The newest turns that fit beside `fixed` tokens: where they start, or the prompt's refusal. */
+  const fitTurns = async ({ contextLength, maxTokens, tokenizer, count }: PromptWindow, fixed: number) => {
     const budget = contextLength - (maxTokens ?? 0) - MARGIN_TOKENS;
-    const [systemTokens] = await count([systemPrompt]);
-    const system = systemTokens! + MESSAGE_OVERHEAD;
-    let used = system;
+    let used = fixed;
     let start = turns.length;
     // Newest first, counting in batches only what is not counted yet.
     while (start > 0) {
@@ -72,7 +89,7 @@ export function promptFitter(systemPrompt: string, history: HistoryMessage[], na
       let full = false;
       while (start > batchStart) {
         const cost = kept[start - 1]!.tokenCounts![tokenizer]! + MESSAGE_OVERHEAD;
-        if (start === turns.length && used + cost > budget) return { tooLong: { budgetTokens: Math.max(0, budget), neededTokens: used + cost } };
+        if (start === turns.length && used + cost > budget) return { tooLong: { budgetTokens: Math.max(0, budget), neededTokens: used + cost } } as const;
         if (used + cost > budget) {
           full = true;
           break;
@@ -82,11 +99,43 @@ export function promptFitter(systemPrompt: string, history: HistoryMessage[], na
       }
       if (full) break;
     }
-    return { messages: [{ role: "system", content: systemPrompt }, ...turns.slice(start)] };
+    return { start } as const;
   };
+
+  const fit = async (window: PromptWindow): Promise<FittedPrompt> => {
+    const systemPrompt = systemFor ? await systemFor(window) : system;
+    const inserts = atDepth?.(window) ?? [];
+    const fixedTexts = [systemPrompt, ...(postHistory ? [postHistory] : []), ...inserts.map((i) => i.content)];
+    const fixed = (await window.count(fixedTexts)).reduce((n, t) => n + t + MESSAGE_OVERHEAD, 0);
+    const exampleCosts = examples.length ? (await window.count(examples)).map((t) => t + MESSAGE_OVERHEAD) : [];
+    // Examples stay while the whole history fits beside them; they go, the last first, before any turn does.
+    let kept = examples.length;
+    let fitted = await fitTurns(window, fixed + exampleCosts.reduce((a, b) => a + b, 0));
+    while (kept > 0 && (fitted.tooLong || fitted.start > 0)) {
+      kept--;
+      fitted = await fitTurns(window, fixed + exampleCosts.slice(0, kept).reduce((a, b) => a + b, 0));
+    }
+    if (fitted.tooLong) return { tooLong: fitted.tooLong };
+    return { messages: assemble(systemPrompt, examples.slice(0, kept), turns.slice(fitted.start), inserts) };
+  };
+
+  function assemble(systemPrompt: string, exampleBlocks: string[], sent: ChatMessage[], inserts: ReturnType<NonNullable<PromptPlan["atDepth"]>>): ChatMessage[] {
+    const body = [...sent];
+    // Deepest first, so each depth counts from the end of the history as it was.
+    for (const i of [...inserts].sort((a, b) => b.depth - a.depth)) {
+      body.splice(Math.max(0, body.length - i.depth), 0, { role: i.role, content: i.content });
+    }
+    return [
+      { role: "system", content: systemPrompt },
+      ...exampleBlocks.map((content) => ({ role: "system" as const, content })),
+      ...body,
+      ...(postHistory ? [{ role: "system" as const, content: postHistory }] : []),
+    ];
+  }
+
   return Object.assign(fit, {
-    /** The whole prompt, unfitted: for a request without a window to fit. */
-    all: (): ChatMessage[] => [{ role: "system", content: systemPrompt }, ...turns],
+    /** The whole prompt, unfitted: for a request without a window to fit (what the plan says without one). */
+    all: (): ChatMessage[] => assemble(system, examples, turns, []),
     /** Counts taken by real tokenizers that the messages did not have yet, to be stored. */
     fresh: () => fresh,
   });
