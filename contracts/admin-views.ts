@@ -3,6 +3,7 @@
  * schemas' inputs with what the database adds (ids, times) and what the gateway knows of them.
  */
 import type { ModelInput, ProviderInput, ScenarioInput } from "./admin-schemas.js";
+import type { CardV3 } from "./character-card.js";
 import type { CircuitState, ProviderKind, RequestStatus, UsageWindow } from "./enums.js";
 import type { Attempt, ProbeResult, ProviderHealth, RateLimitStatus, UpstreamModel, WorkerHealthEntry } from "./gateway-status.js";
 
@@ -31,7 +32,15 @@ export type ModelView = ModelRecord & {
 export type ModelGroups = { tasks: string[]; groups: { task: string; models: ModelView[] }[] };
 
 /** A scenario as the admin edits it; a row written before a style was retired keeps its word. */
-export type ScenarioRecord = Omit<ScenarioInput, "avatarStyle"> & Stored & { avatarStyle: string };
+export type ScenarioRecord = Omit<ScenarioInput, "avatarStyle"> &
+  Stored & {
+    avatarStyle: string;
+    /** A person's own character (imported by them); null for the gallery's. */
+    ownerClientId: string | null;
+    /** The character card it came from, whole (V3), if any. */
+    card: CardV3 | null;
+    cardHash: string | null;
+  };
 export type ScenarioView = ScenarioRecord & { sessions: number };
 export type ScenarioList = { tasks: string[]; modelKeys: string[]; scenarios: ScenarioView[] };
 

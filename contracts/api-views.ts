@@ -18,6 +18,16 @@ export type PublicScenario = Pick<
 };
 export type ScenarioSource = "database" | "builtin";
 
+/** One of a person's own characters, with what its card says for people (never sent to the model). */
+export type CharacterView = PublicScenario & {
+  creator: string;
+  creatorNotes: string;
+  characterVersion: string;
+  /** Greetings beyond the first, offered as swipes of the opening message. */
+  alternateGreetings: number;
+  lorebookEntries: number;
+};
+
 /** One message of a thread, as the chat shows it. */
 export type MessageView = {
   id: string;

@@ -23,6 +23,9 @@ import type { FailedLogins } from "./admin/failed-logins.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { avatarRoutes } from "./routes/avatars.js";
 import { enhanceRoutes } from "./routes/enhance.js";
+import { characterRoutes } from "./routes/characters.js";
+import type { CharacterService } from "./chat/characters.js";
+import { MAX_CARD_BYTES } from "./cards/card-file.js";
 import { failureHeaders } from "./routes/routing-headers.js";
 import { openaiRoutes, v1Headers } from "./routes/openai.js";
 import { ALREADY_SENT, requestHeader } from "./routes/node-io.js";
@@ -38,6 +41,7 @@ export type AppDeps = {
   database: DatabaseLifecycle;
   chat: ChatService;
   enhance: EnhanceService;
+  characters: CharacterService;
   gateway: Gateway;
   registry: Registry;
   apiKeys: string[];
@@ -170,12 +174,27 @@ export function createApp(deps: AppDeps) {
   const messageBody = limitBody(deps.maxBodyBytes);
   // An imported chat is a whole story, not one message.
   const importBody = limitBody(deps.maxImportBytes);
-  api.use("*", (c, next) => (c.req.method === "POST" && c.req.path === "/api/sessions/import" ? importBody(c, next) : messageBody(c, next)));
+  // A card file carries its art (and a CHARX its assets).
+  const cardBody = limitBody(MAX_CARD_BYTES);
+  api.use("*", (c, next) => {
+    if (c.req.method !== "POST") return messageBody(c, next);
+    if (c.req.path === "/api/sessions/import") return importBody(c, next);
+    if (c.req.path === "/api/characters") {
+      c.set("binaryBody", true);
+      return cardBody(c, next);
+    }
+    return messageBody(c, next);
+  });
   api.use("*", sameOriginChanges(ownHosts));
   // Only routes that own data need to know who is asking.
   api.use("/sessions/*", identify); // matches /sessions itself too
   api.use("/enhance", identify);
   api.use("/persona", identify);
+  api.use("/characters", identify);
+  api.use("/characters", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
   // What a person's sessions hold is theirs alone: never kept by a cache.
   api.use("/persona", async (c, next) => {
     await next();
@@ -194,6 +213,7 @@ export function createApp(deps: AppDeps) {
   api.route("/scenarios", scenarioRoutes(deps));
   api.route("/sessions", sessionRoutes({ ...deps, limit: limitBrowser, limitCreate }));
   api.route("/persona", personaRoutes(deps));
+  api.route("/characters", characterRoutes({ characters: deps.characters, limitCreate }));
   api.route("/enhance", enhanceRoutes({ ...deps, limit: limitBrowser }));
   api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth, address, isHttps }));
   // Unknown API paths answer in JSON rather than falling through to the SPA.

@@ -78,6 +78,13 @@ export function characterPlan(input: {
   };
 }
 
+/** What `{{original}}` stands for, and the system prompt of a card that has none of its own. */
+export const DEFAULT_CHARACTER_PROMPT =
+  "You are {{char}}. Write {{char}}'s next reply in this conversation with {{user}}: stay in character, in {{char}}'s voice, and never speak for {{user}}.";
+
+/** The newest messages lore keys are looked for in, at most (an entry's scan depth is usually a few). */
+export const LORE_SCAN_MESSAGES = 100;
+
 const join = (parts: string[]) => parts.filter((p) => p.trim() !== "").join("\n\n");
 
 /** `mes_example` split on `<START>` (any case), each block trimmed, empty ones left out. */

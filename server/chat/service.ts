@@ -1,7 +1,11 @@
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import type { Database } from "../db/client.js";
 import { getPersona, savePersona } from "../db/queries/personas.js";
-import { getPublicScenario } from "../db/queries/scenarios.js";
+import { getPublicScenario, getScenarioToStart } from "../db/queries/scenarios.js";
+import type { CardV3 } from "../../contracts/character-card.js";
+import type { MacroNames } from "../../contracts/macros.js";
+import { lorebookFromCard } from "../cards/lorebook-formats.js";
+import { characterPlan, DEFAULT_CHARACTER_PROMPT, LORE_SCAN_MESSAGES } from "./character-prompt.js";
 import {
   activePath,
   claimSessionForReply,
@@ -34,7 +38,7 @@ import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Persona } from "../../contracts/persona.js";
-import { charsFor, macroNames, promptFitter, systemMessage } from "./prompt.js";
+import { charsFor, macroNames, promptFitter, systemMessage, type PromptPlan } from "./prompt.js";
 import { parseSillyTavernJsonl, toMarkdown, toSillyTavernJsonl, type ThreadEntry } from "./chat-files.js";
 import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
@@ -75,6 +79,8 @@ type ReplyContext = {
   sessionId: string;
   /** The scenario's private prompt: sent to the model, never to the browser. */
   systemPrompt: string;
+  /** The character card the scenario came from: its prompt (and lorebook) instead of the system prompt. */
+  card: CardV3 | null;
   /** The scenario's own task and model, when an admin set them. */
   task: string | null;
   modelKey: string | null;
@@ -133,9 +139,9 @@ export function createChatService(deps: {
 
   async function startSession(clientId: string, slug: string) {
     const db = database.require();
-    const scenario = await getPublicScenario(db, slug);
+    const scenario = await getScenarioToStart(db, slug, clientId);
     if (!scenario) throw notFound(`Scenario "${slug}"`);
-    const session = await createSession(db, { clientId, scenarioId: scenario.id, openingMessage: scenario.openingMessage });
+    const session = await createSession(db, { clientId, scenarioId: scenario.id, openingMessage: scenario.openingMessage, alternateGreetings: scenario.alternateGreetings });
     return getSessionView(clientId, session.id);
   }
 
@@ -187,7 +193,7 @@ export function createChatService(deps: {
   async function importSession(input: { clientId: string; scenario: string; jsonl: string; title?: string }) {
     const thread = parseSillyTavernJsonl(input.jsonl);
     const db = database.require();
-    const scenario = await getPublicScenario(db, input.scenario);
+    const scenario = await getPublicScenario(db, input.scenario, input.clientId);
     if (!scenario) throw notFound(`Scenario "${input.scenario}"`);
     const session = await importThread(db, { clientId: input.clientId, scenarioId: scenario.id, title: input.title?.trim() || null, thread });
     return getSessionView(input.clientId, session.id);
@@ -509,7 +515,7 @@ export function createChatService(deps: {
     ctx.history = { rows: history, maxChars };
     ctx.writer.replyTo(ctx.parentId);
     const names = macroNames(ctx.persona, ctx.characterName);
-    const fit = promptFitter(systemMessage(ctx.systemPrompt, ctx.persona, names), history, names);
+    const fit = promptFitter(promptPlan(ctx, history, names), history, names);
     ctx.fit = fit;
     try {
       const open = await gateway.openStream({
@@ -546,6 +552,21 @@ export function createChatService(deps: {
       await ctx.writer.abandon();
       return { started: false, code: err.code, message: err.message, attempts: err.attempts };
     }
+  }
+
+  /** A card's prompt, with its lorebook; a scenario's system prompt and the persona otherwise. */
+  function promptPlan(ctx: ReplyContext, history: HistoryRow[], names: MacroNames): string | PromptPlan {
+    if (!ctx.card) return systemMessage(ctx.systemPrompt, ctx.persona, names);
+    const book = ctx.card.data.character_book;
+    return characterPlan({
+      card: ctx.card.data,
+      defaultSystemPrompt: ctx.systemPrompt.trim() || DEFAULT_CHARACTER_PROMPT,
+      persona: ctx.persona,
+      names,
+      lorebooks: book ? [lorebookFromCard(book)] : [],
+      recent: history.slice(-LORE_SCAN_MESSAGES),
+      estimateTokens: (text) => Math.ceil(text.length / 3.5),
+    });
   }
 
   /** The oldest message of `history` among the newest `turns` that went into the prompt (empty turns are never sent). */

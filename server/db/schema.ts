@@ -16,6 +16,7 @@ import {
 
 import type { Persona } from "../../contracts/persona.js";
 import type { SamplingParams } from "../../contracts/openai.js";
+import type { CardV3 } from "../../contracts/character-card.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
@@ -44,9 +45,15 @@ export const scenarios = pgTable("scenarios", {
   task: text("task"),
   /** A model key tried before the task's others; null follows the task's routing order. */
   modelKey: text("model_key"),
+  /** Whose character this is: null for the gallery (an admin's); a client's id for a person's own ("My characters"). */
+  ownerClientId: text("owner_client_id"),
+  /** The character card it came from, whole (V3): what Parley does not use rides along for export. */
+  card: jsonb("card").$type<CardV3>(),
+  /** SHA-256 of the card as imported: the same card imported again is recognised. */
+  cardHash: text("card_hash"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
-});
+}, (t) => [index("scenarios_owner_card_idx").on(t.ownerClientId, t.cardHash)]);
 
 export const sessions = pgTable(
   "sessions",

@@ -1,9 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env.js";
 import { AppError } from "../errors.js";
 
 /** Methods that change nothing: no CSRF token, no same-origin check, and the only ones that may be given a client id. */
 export const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const OCTET_STREAM = /^application\/octet-stream\s*(?:;|$)/i;
 
 /**
  * Changes come from Parley's own pages or from scripts, never from another site's page.
@@ -27,8 +29,16 @@ export function sameOriginChanges(ownHosts: (c: Context) => string[]): Middlewar
     }
     const length = c.req.header("content-length");
     const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
-    if (hasBody && !JSON_TYPE.test(c.req.header("content-type") ?? "")) {
-      throw new AppError(415, "unsupported_media_type", "Send the request body as JSON, with Content-Type: application/json");
+    const type = c.req.header("content-type") ?? "";
+    // A file upload (a character card) comes as application/octet-stream: like JSON, no form can send
+    // it, and a script on another site would need the preflight Parley never grants.
+    const binary = (c as Context<AppEnv>).get("binaryBody") === true;
+    if (hasBody && !JSON_TYPE.test(type) && !(binary && OCTET_STREAM.test(type))) {
+      throw new AppError(
+        415,
+        "unsupported_media_type",
+        binary ? "Send the file as the request body, with Content-Type: application/octet-stream" : "Send the request body as JSON, with Content-Type: application/json",
+      );
     }
     await next();
   };

@@ -43,11 +43,16 @@ export function writeJson(c: Context, status: number, headers: Record<string, st
 
 /** The body as text, refused with `tooLarge()` past `maxBytes` (declared or read). */
 export async function readBodyText(c: Context, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  return (await readBodyBytes(c, maxBytes, tooLarge)).toString("utf8");
+}
+
+/** The body's bytes, refused with `tooLarge()` past `maxBytes` (declared or read). */
+export async function readBodyBytes(c: Context, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
   const req = nodeOf(c).incoming;
   if (Number(req.headers["content-length"] ?? 0) > maxBytes) throw tooLarge();
   // Listeners, not `for await`: leaving that loop early destroys the request, and with it the socket
   // the 413 has to go out on.
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const done = () => {
@@ -63,7 +68,7 @@ export async function readBodyText(c: Context, maxBytes: number, tooLarge: () =>
     };
     const onEnd = () => {
       done();
-      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8"));
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
     const onError = (err: Error) => {
       done();

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { parseJson, validate } from "../../contracts/json-input.js";
 import type { AppEnv } from "../app-env.js";
 import { AppError } from "../errors.js";
-import { readBodyText } from "./node-io.js";
+import { readBodyBytes, readBodyText } from "./node-io.js";
 
 export { parseJson, refuseNul, validate } from "../../contracts/json-input.js";
 
@@ -21,6 +21,12 @@ export function bodyTooLarge(c: Context, maxBytes: number): AppError {
 function readBody(c: Context): Promise<string> {
   const maxBytes = (c as Context<AppEnv>).get("maxBodyBytes") ?? DEFAULT_MAX_BODY_BYTES;
   return readBodyText(c, maxBytes, () => bodyTooLarge(c, maxBytes));
+}
+
+/** The body's bytes (an uploaded file), within the route's limit. */
+export function readBinary(c: Context): Promise<Buffer> {
+  const maxBytes = (c as Context<AppEnv>).get("maxBodyBytes") ?? DEFAULT_MAX_BODY_BYTES;
+  return readBodyBytes(c, maxBytes, () => bodyTooLarge(c, maxBytes));
 }
 
 /** Parses a JSON body against a schema; malformed JSON and invalid fields both become a 400 that says what is wrong. */

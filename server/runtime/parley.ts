@@ -7,6 +7,7 @@ import { clearStaleClaims, purgeDeleted } from "../db/queries/sessions.js";
 import { ClientIds } from "../middleware/client-id.js";
 import { createApp } from "../app.js";
 import { createEnhanceService } from "../chat/enhance.js";
+import { createCharacterService } from "../chat/characters.js";
 import { createChatService } from "../chat/service.js";
 import type { Config } from "../config.js";
 import { DatabaseLifecycle } from "../db/lifecycle.js";
@@ -178,6 +179,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     database,
     chat,
     enhance,
+    characters: createCharacterService({ database }),
     gateway,
     registry,
     apiKeys: config.apiKeys,

@@ -1,4 +1,5 @@
-import { crc32, deflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
+import { b64, png, tEXt } from "../support/cards.js";
 import { describe, expect, it } from "vitest";
 import { parseCardJson } from "../../server/cards/card-json.js";
 import { lorebookFromCard, lorebookFromWorldInfo } from "../../server/cards/lorebook-formats.js";
@@ -8,28 +9,6 @@ import { strToU8, zipSync } from "fflate";
 import { cardLorebookSchema } from "../../contracts/character-card.js";
 import { AppError } from "../../server/errors.js";
 
-/** PNG bytes written here, chunk by chunk, with no library: a 1×1 image and whatever chunks a case needs. */
-function png(extra: { type: string; data: Buffer }[] = [], opts: { badCrcOn?: string } = {}): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE((crc32(body) ^ (opts.badCrcOn === type ? 1 : 0)) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
-  const idat = deflateSync(Buffer.from([0, 200, 100, 50, 255]));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    ...extra.map((c) => chunk(c.type, c.data)),
-    chunk("IDAT", idat),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-const tEXt = (keyword: string, text: string) => ({ type: "tEXt", data: Buffer.concat([Buffer.from(keyword, "latin1"), Buffer.from([0]), Buffer.from(text, "latin1")]) });
-const b64 = (o: unknown) => Buffer.from(JSON.stringify(o), "utf8").toString("base64");
 const chunkTypes = (bytes: Uint8Array) => {
   const b = Buffer.from(bytes);
   const types: string[] = [];

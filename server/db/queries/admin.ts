@@ -1,4 +1,4 @@
-import { asc, count, eq, inArray } from "drizzle-orm";
+import { asc, count, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { apiModels, apiProviders, scenarios, sessions, taskProfiles, type ModelRow, type ProviderRow, type ScenarioRow } from "../schema.js";
 
@@ -78,7 +78,9 @@ export async function writeTaskOrder(db: Database, orderedIds: string[]): Promis
 
 // Scenarios
 
-export const listScenarioRows = (db: Database) => db.select().from(scenarios).orderBy(asc(scenarios.sortOrder), asc(scenarios.title));
+/** The gallery's scenarios (a person's own characters are theirs, not the admin's to list). */
+export const listScenarioRows = (db: Database) =>
+  db.select().from(scenarios).where(isNull(scenarios.ownerClientId)).orderBy(asc(scenarios.sortOrder), asc(scenarios.title));
 
 export async function getScenarioRow(db: Database, id: string): Promise<ScenarioRow | undefined> {
   const [row] = await db.select().from(scenarios).where(eq(scenarios.id, id));

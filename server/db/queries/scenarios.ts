@@ -1,4 +1,4 @@
-import { asc, eq, and } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, or } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { scenarios } from "../schema.js";
 import { PUBLIC_SCENARIO_FIELDS, type PublicScenario } from "../../views.js";
@@ -8,19 +8,58 @@ export const publicScenarioColumns = Object.fromEntries(PUBLIC_SCENARIO_FIELDS.m
   [K in (typeof PUBLIC_SCENARIO_FIELDS)[number]]: (typeof scenarios)[K];
 };
 
+/** The gallery: active scenarios that are no one's own (a person's characters are theirs alone). */
 export function listPublicScenarios(db: Database): Promise<PublicScenario[]> {
   return db
     .select(publicScenarioColumns)
     .from(scenarios)
-    .where(eq(scenarios.isActive, true))
+    .where(and(eq(scenarios.isActive, true), isNull(scenarios.ownerClientId)))
     .orderBy(asc(scenarios.sortOrder), asc(scenarios.title));
 }
 
-export async function getPublicScenario(db: Database, slug: string): Promise<PublicScenario | undefined> {
+/** Who may see a scenario: the gallery's anyone, a person's own character only that person. */
+const visibleTo = (clientId: string | undefined) =>
+  clientId ? or(isNull(scenarios.ownerClientId), eq(scenarios.ownerClientId, clientId)) : isNull(scenarios.ownerClientId);
+
+export async function getPublicScenario(db: Database, slug: string, clientId?: string): Promise<PublicScenario | undefined> {
   const [row] = await db
     .select(publicScenarioColumns)
     .from(scenarios)
-    .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true)))
+    .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true), visibleTo(clientId)))
     .limit(1);
   return row;
+}
+
+/** What a new conversation starts from: the opening message and, from a card, its alternate greetings. */
+export async function getScenarioToStart(db: Database, slug: string, clientId: string) {
+  const [row] = await db
+    .select({ id: scenarios.id, openingMessage: scenarios.openingMessage, card: scenarios.card })
+    .from(scenarios)
+    .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true), visibleTo(clientId)))
+    .limit(1);
+  return row && { id: row.id, openingMessage: row.openingMessage, alternateGreetings: row.card?.data.alternate_greetings ?? [] };
+}
+
+/** A person's own characters, newest first, with what the list shows of their cards. */
+export function listOwnedCharacters(db: Database, clientId: string) {
+  return db
+    .select({ ...publicScenarioColumns, card: scenarios.card, createdAt: scenarios.createdAt })
+    .from(scenarios)
+    .where(eq(scenarios.ownerClientId, clientId))
+    .orderBy(desc(scenarios.createdAt));
+}
+
+/** The character this person already imported from the same card, if any. */
+export async function findOwnedByCardHash(db: Database, clientId: string, cardHash: string) {
+  const [row] = await db
+    .select(publicScenarioColumns)
+    .from(scenarios)
+    .where(and(eq(scenarios.ownerClientId, clientId), eq(scenarios.cardHash, cardHash)))
+    .limit(1);
+  return row;
+}
+
+export async function insertOwnedCharacter(db: Database, values: typeof scenarios.$inferInsert & { ownerClientId: string }): Promise<PublicScenario> {
+  const [row] = await db.insert(scenarios).values(values).returning(publicScenarioColumns);
+  return row!;
 }

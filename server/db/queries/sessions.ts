@@ -11,7 +11,7 @@ import type { MessageRole } from "../../../contracts/enums.js";
 /** A session with its opening message, written together so a session never exists without it. */
 export async function createSession(
   db: Database,
-  input: { clientId: string; scenarioId: string; openingMessage: string },
+  input: { clientId: string; scenarioId: string; openingMessage: string; alternateGreetings?: string[] },
 ) {
   return db.transaction(async (tx) => {
     const [session] = await tx
@@ -25,6 +25,11 @@ export async function createSession(
       content: input.openingMessage,
       finishReason: "opening",
     });
+    // A card's alternate greetings: versions of the opening to swipe to; the thread starts at the first.
+    const alternates = (input.alternateGreetings ?? []).filter((g) => g.trim() !== "");
+    if (alternates.length > 0) {
+      await tx.insert(messages).values(alternates.map((content) => ({ sessionId: session!.id, parentId: null, role: "assistant" as const, content, finishReason: "opening" })));
+    }
     return session!;
   });
 }
@@ -85,6 +90,8 @@ export async function claimSessionForReply(db: Database, id: string, clientId: s
       task: scenarios.task,
       modelKey: scenarios.modelKey,
       characterName: scenarios.characterName,
+      /** The character card the scenario came from, if any: its prompt replaces the system prompt's. */
+      card: scenarios.card,
       leafId: sessions.leafId,
       /** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
       persona: sql<Persona | null>`coalesce(${sessions.persona}, (select jsonb_build_object('name', ${personas.name}, 'description', ${personas.description}) from ${personas} where ${personas.clientId} = ${sessions.clientId}))`,

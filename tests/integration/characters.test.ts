@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cardPng, png } from "../support/cards.js";
+import { createSession, readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
+import { ScriptedUpstream } from "../support/upstream.js";
+
+/** A person's own characters, from their cards: imported, recognised again, theirs alone, and in effect in the chat. */
+
+const card = {
+  spec: "chara_card_v2",
+  spec_version: "2.0",
+  data: {
+    name: "Captain Mira Holt",
+    description: "{{char}} commands the airship Kestrel.",
+    personality: "blunt, loyal",
+    scenario: "{{user}} has just boarded.",
+    first_mes: "Welcome aboard, {{user}}.",
+    alternate_greetings: ["You again? Get on, then."],
+    mes_example: "<START>\n{{user}}: Where to?\n{{char}}: North.",
+    creator_notes: "Notes for people, never for the model.",
+    system_prompt: "{{original}} Keep replies short.",
+    post_history_instructions: "Stay in the year 1890.",
+    tags: ["steampunk"],
+    creator: "Ada",
+    character_version: "2",
+    extensions: { talkativeness: "0.4" },
+    character_book: {
+      entries: [
+        { keys: ["harbour"], content: "The harbour of Vell burned last spring.", extensions: {}, enabled: true, insertion_order: 10 },
+        { keys: ["dragon"], content: "Dragons are a myth.", extensions: {}, enabled: true, insertion_order: 10 },
+      ],
+    },
+  },
+};
+
+type Character = { slug: string; title: string; characterName: string; alternateGreetings: number; lorebookEntries: number; creatorNotes: string };
+type ErrorBody = { error: { code: string; message: string } };
+
+let upstream: ScriptedUpstream;
+let parley: ParleyProcess;
+beforeAll(async () => {
+  upstream = await ScriptedUpstream.start();
+  parley = await startParley({ env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-cards", RATE_LIMIT_PER_MIN: "100000" } });
+});
+afterAll(async () => {
+  await parley?.stop();
+  await upstream?.close();
+});
+
+const upload = (c: Client, bytes: Buffer) =>
+  c.json<{ character: Character; alreadyImported: boolean; warnings: string[] } & ErrorBody>("/api/characters", {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: new Uint8Array(bytes),
+  });
+
+describe("importing character cards", () => {
+  it("imports a PNG card as the person's own character, recognises it the second time, and refuses a broken file", async () => {
+    const c = parley.client();
+    const first = await upload(c, cardPng(card));
+    expect(first.status).toBe(201);
+    expect(first.body.character).toMatchObject({ title: "Captain Mira Holt", characterName: "Captain Mira Holt", alternateGreetings: 1, lorebookEntries: 2, creatorNotes: card.data.creator_notes });
+    const again = await upload(c, cardPng(card));
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ alreadyImported: true, character: { slug: first.body.character.slug } });
+
+    const broken = await upload(c, png([], { badCrcOn: "IDAT" }));
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.code).toBe("invalid_card");
+    const notACard = await upload(c, Buffer.from("hello, I am a text file"));
+    expect(notACard.body.error).toMatchObject({ code: "invalid_card", message: expect.stringContaining("not a character card") });
+
+    const mine = await c.json<{ characters: Character[] }>("/api/characters");
+    expect(mine.body.characters.map((x) => x.slug)).toEqual([first.body.character.slug]);
+  });
+
+  it("keeps a person's character theirs: not in the gallery, not listed or startable by anyone else", async () => {
+    const c = parley.client();
+    const { body } = await upload(c, cardPng({ ...card, data: { ...card.data, name: "Private Pete" } }));
+    const other = parley.client();
+    expect((await other.json<{ characters: Character[] }>("/api/characters")).body.characters).toEqual([]);
+    const started = await other.json<ErrorBody>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario: body.character.slug }) });
+    expect(started.status).toBe(404);
+    const gallery = await other.json<{ scenarios: { slug: string }[] }>("/api/scenarios");
+    expect(gallery.body.scenarios.map((s) => s.slug)).not.toContain(body.character.slug);
+    expect((await other.json<ErrorBody>(`/api/scenarios/${body.character.slug}`)).status).toBe(404);
+  });
+
+  it("chats with the card in effect: greetings as swipes, its prompt, example dialogue, lore that the message touches, post-history instructions", async () => {
+    const c = parley.client();
+    const { body } = await upload(c, cardPng({ ...card, data: { ...card.data, name: "Mira Chat" } }));
+    const sessionId = await createSession(c, body.character.slug);
+    const opened = await c.json<{ session: { messages: { content: string; siblings?: string[] }[] } }>(`/api/sessions/${sessionId}`);
+    const opening = opened.body.session.messages[0]!;
+    expect(opening.content).toBe("Welcome aboard, {{user}}.");
+    expect(opening.siblings).toHaveLength(2);
+
+    upstream.enqueue({ kind: "stream", chunks: ["Aye."] });
+    const events = await readSse(await c.fetch(`/api/sessions/${sessionId}/messages`, { method: "POST", body: JSON.stringify({ content: "What happened at the harbour?" }) }));
+    expect(events.at(-1)!.event).toBe("done");
+    const sent = upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
+    const system = sent[0]!;
+    expect(system.role).toBe("system");
+    expect(system.content).toContain("You are Mira Chat.");
+    expect(system.content).toContain("Keep replies short.");
+    expect(system.content).toContain("Mira Chat commands the airship Kestrel.");
+    expect(system.content).toContain("The harbour of Vell burned last spring.");
+    expect(system.content).not.toContain("Dragons are a myth.");
+    expect(JSON.stringify(sent)).not.toContain("Notes for people");
+    expect(sent[1]).toMatchObject({ role: "system", content: expect.stringContaining("Where to?") });
+    expect(sent.at(-2)).toMatchObject({ role: "user", content: "What happened at the harbour?" });
+    expect(sent.at(-1)).toMatchObject({ role: "system", content: "Stay in the year 1890." });
+  });
+});
