@@ -191,6 +191,8 @@ export function createApp(deps: AppDeps) {
   api.use("/enhance", identify);
   api.use("/persona", identify);
   api.use("/characters", identify);
+  // A person's own character is found by its slug only with their cookie.
+  api.use("/scenarios/*", identify);
   api.use("/characters", async (c, next) => {
     await next();
     c.header("Cache-Control", "no-store");

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { AppEnv } from "../app-env.js";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getPublicScenario, listPublicScenarios } from "../db/queries/scenarios.js";
 import { notFound } from "../errors.js";
@@ -29,7 +30,7 @@ export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger 
     return { value: fromBuiltin(), source: "builtin" as Source };
   }
 
-  return new Hono()
+  return new Hono<AppEnv>()
     .get("/", async (c) => {
       const { value, source } = await load(listPublicScenarios, builtinPublic);
       return c.json({ source, scenarios: value.map((s) => ({ ...s, source })) });
@@ -37,7 +38,7 @@ export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger 
     .get("/:slug", async (c) => {
       const slug = c.req.param("slug");
       const { value, source } = await load(
-        (db) => getPublicScenario(db, slug),
+        (db) => getPublicScenario(db, slug, c.var.clientId),
         () => builtinPublic().find((s) => s.slug === slug),
       );
       if (!value) throw notFound(`Scenario "${slug}"`);

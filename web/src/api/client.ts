@@ -1,5 +1,6 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type {
+  CharacterView,
   MessagePageView,
   MessageView,
   PublicScenario,
@@ -17,6 +18,7 @@ export type { Persona };
 export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
 
 export type Scenario = Json<PublicScenario> & { source: ScenarioSource };
+export type Character = Json<CharacterView>;
 export type Message = Json<MessageView>;
 export type Session = Json<SessionView>;
 export type SessionSummary = Json<SessionSummaryView>;
@@ -68,6 +70,15 @@ export const api = {
   config: () => request<{ maxMessageChars: number }>("/api/config"),
   scenarios: () => request<{ source: ScenarioSource; scenarios: Scenario[] }>("/api/scenarios"),
   scenario: (slug: string) => request<{ scenario: Scenario }>(`/api/scenarios/${encodeURIComponent(slug)}`),
+  /** The person's own characters, imported from their cards. */
+  characters: () => request<{ characters: Character[] }>("/api/characters"),
+  /** One card file (PNG, CHARX or JSON) as the request's body. */
+  importCharacter: (file: Blob) =>
+    request<{ character: Character; alreadyImported: boolean; warnings: string[] }>("/api/characters", {
+      method: "POST",
+      headers: { "Content-Type": "application/octet-stream" },
+      body: file,
+    }),
   createSession: (scenario: string) =>
     request<{ session: Session }>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario }) }),
   session: (id: string) => request<{ session: Session }>(`/api/sessions/${encodeURIComponent(id)}`),

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react";
 import { Link } from "wouter";
 import { DEFAULT_PERSONA_NAME, resolveMacros } from "../../../contracts/macros";
-import { api, type Persona, type Scenario } from "../api/client";
+import { api, type Character, type Persona, type Scenario } from "../api/client";
+import { CharacterImport } from "../components/CharacterImport";
 import { Avatar } from "../components/Avatar";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { PersonaEditor } from "../components/PersonaEditor";
@@ -15,6 +16,12 @@ export function Gallery() {
   const [attempt, setAttempt] = useState(0);
   const [persona, setPersona] = useState<Persona | null>(null);
   const [editingPersona, setEditingPersona] = useState(false);
+  const [characters, setCharacters] = useState<Character[]>([]);
+  const loadCharacters = () => api.characters().then((r) => setCharacters(r.characters), () => {});
+
+  useEffect(() => {
+    void loadCharacters();
+  }, []);
 
   useEffect(() => {
     api.persona().then((r) => setPersona(r.persona), () => {});
@@ -31,9 +38,10 @@ export function Gallery() {
       .catch((err: Error) => setError(err.message));
   }, [attempt]);
 
-  const groups: { title: string; items: Scenario[] }[] = [
+  const groups: { title: string; items: (Scenario | Character)[] }[] = [
     { title: "Practice conversations", items: scenarios?.filter((s) => s.category === "practice") ?? [] },
     { title: "Stories", items: scenarios?.filter((s) => s.category === "story") ?? [] },
+    { title: "My characters", items: characters },
   ];
 
   return (
@@ -78,8 +86,8 @@ export function Gallery() {
       {groups.map(
         (g) =>
           g.items.length > 0 && (
-            <section key={g.title} aria-labelledby={`group-${g.title}`}>
-              <h2 id={`group-${g.title}`}>{g.title}</h2>
+            <section key={g.title} aria-labelledby={`group-${g.title.toLowerCase().replace(/\s+/g, "-")}`}>
+              <h2 id={`group-${g.title.toLowerCase().replace(/\s+/g, "-")}`}>{g.title}</h2>
               <ul className="cards">
                 {g.items.map((s) => (
                   <li key={s.slug}>
@@ -93,6 +101,7 @@ export function Gallery() {
                       </div>
                       <p className="description">{resolveMacros(s.description, { user: persona?.name ?? DEFAULT_PERSONA_NAME, char: s.characterName })}</p>
                       <div className="meta">
+                        {"creator" in s && s.creator && <span className="tag">by {s.creator}</span>}
                         <span className={`rating rating-${s.contentRating}`}>{RATING_LABEL[s.contentRating]}</span>
                         {s.tags.map((t) => (
                           <span key={t} className="tag">
@@ -107,6 +116,11 @@ export function Gallery() {
             </section>
           ),
       )}
+      <section aria-labelledby="import-title">
+        <h2 id="import-title">Bring your characters</h2>
+        <p className="muted">Character cards from SillyTavern, RisuAI, Agnai or card sites become characters of your own, visible only to you.</p>
+        <CharacterImport onImported={() => void loadCharacters()} />
+      </section>
     </main>
   );
 }

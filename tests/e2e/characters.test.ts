@@ -1,0 +1,99 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { launchBrowser } from "../support/browser.js";
+import { cardPng, png } from "../support/cards.js";
+import { startParley, type ParleyProcess } from "../support/parley.js";
+import { ScriptedUpstream } from "../support/upstream.js";
+
+/** Bringing one's own characters in a real Chromium: cards dropped on the gallery, then a chat with one. */
+const SHOTS = path.resolve(import.meta.dirname, "../../test-results/screenshots");
+
+let upstream: ScriptedUpstream;
+let parley: ParleyProcess;
+let browser: Browser;
+const pageErrors: string[] = [];
+
+const card = (name: string, greeting: string, alternate: string) => ({
+  spec: "chara_card_v2",
+  spec_version: "2.0",
+  data: { name, description: `${name} keeps a lighthouse.`, first_mes: greeting, alternate_greetings: [alternate], creator: "Ada", tags: ["cozy"] },
+});
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  upstream = await ScriptedUpstream.start();
+  upstream.setDefault({ kind: "stream", chunks: ["The lamp ", "is lit."] });
+  [parley, browser] = await Promise.all([startParley({ env: { OPENROUTER_API_KEY: "sk-or-e2e", OPENROUTER_BASE_URL: upstream.baseUrl } }), launchBrowser()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await parley?.stop();
+  await upstream?.close();
+  expect(pageErrors).toEqual([]);
+});
+beforeEach(() => {
+  onTestFailed(() => console.error(`--- Parley's last log lines ---\n${parley.logs.slice(-40).join("\n")}`));
+});
+
+/** Drops files on an element as a person dragging them from their desktop would. */
+async function dropFiles(p: Page, testId: string, files: { name: string; type: string; bytes: Buffer }[]) {
+  const transfer = await p.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bytes = Uint8Array.from(atob(f.b64), (ch) => ch.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name, { type: f.type }));
+    }
+    return dt;
+  }, files.map((f) => ({ name: f.name, type: f.type, b64: f.bytes.toString("base64") })));
+  const zone = p.getByTestId(testId);
+  await zone.dispatchEvent("dragover", { dataTransfer: transfer });
+  await zone.dispatchEvent("drop", { dataTransfer: transfer });
+}
+
+describe("my characters", () => {
+  it("takes two cards and a broken file dropped together, and chats with one, its alternate greeting a swipe away", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(15_000);
+    const p = await context.newPage();
+    p.on("pageerror", (err) => pageErrors.push(err.message));
+    await p.goto(parley.url);
+    await p.getByTestId("card-drop-zone").waitFor();
+
+    await dropFiles(p, "card-drop-zone", [
+      { name: "keeper.png", type: "image/png", bytes: cardPng(card("Old Keeper", "Mind the stairs.", "Back so soon?")) },
+      { name: "gull.json", type: "application/json", bytes: Buffer.from(JSON.stringify(card("Gull", "Caw.", "Caw caw."))) },
+      { name: "broken.png", type: "image/png", bytes: png([], { badCrcOn: "IHDR" }) },
+    ]);
+    const results = p.getByTestId("import-result");
+    await p.getByText("broken.png: Not imported").waitFor();
+    await p.getByText("keeper.png: Imported as Old Keeper").waitFor();
+    await p.getByText("gull.json: Imported as Gull").waitFor();
+    expect(await results.count()).toBe(3);
+    expect(await p.getByText("The PNG is corrupt").count()).toBe(1);
+    const mine = p.getByRole("region", { name: "My characters" });
+    await mine.getByRole("heading", { name: "Old Keeper" }).waitFor();
+    await mine.getByRole("heading", { name: "Gull" }).waitFor();
+    await p.screenshot({ path: path.join(SHOTS, "characters-imported.png"), fullPage: true });
+
+    // The same card again is recognised.
+    await dropFiles(p, "card-drop-zone", [{ name: "keeper-again.png", type: "image/png", bytes: cardPng(card("Old Keeper", "Mind the stairs.", "Back so soon?")) }]);
+    await p.getByText("keeper-again.png: Already imported as Old Keeper").waitFor();
+
+    await mine.getByRole("heading", { name: "Old Keeper" }).click();
+    await p.getByText("Mind the stairs.").waitFor();
+    await p.getByLabel("Your message").fill("Is the lamp lit?");
+    await p.getByLabel("Your message").press("Enter");
+    await p.getByText("The lamp is lit.").waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+
+    const opening = p.getByTestId("message-assistant").first();
+    await opening.getByTestId("versions").getByText("1/2").waitFor();
+    await opening.getByRole("button", { name: "Next version" }).click();
+    await p.getByText("Back so soon?").waitFor();
+    expect(await p.getByText("Is the lamp lit?").count()).toBe(0);
+    await p.screenshot({ path: path.join(SHOTS, "characters-alternate-greeting.png"), fullPage: true });
+    await context.close();
+  });
+});
