@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   "invalid_chat_file",
   "invalid_card",
   "card_too_large",
+  "no_image",
   "cannot_delete_opening",
   "nothing_to_regenerate",
   "reply_in_progress",

@@ -190,10 +190,10 @@ export function createApp(deps: AppDeps) {
   api.use("/sessions/*", identify); // matches /sessions itself too
   api.use("/enhance", identify);
   api.use("/persona", identify);
-  api.use("/characters", identify);
+  api.use("/characters/*", identify); // matches /characters itself too
   // A person's own character is found by its slug only with their cookie.
   api.use("/scenarios/*", identify);
-  api.use("/characters", async (c, next) => {
+  api.use("/characters/*", async (c, next) => {
     await next();
     c.header("Cache-Control", "no-store");
   });

@@ -4,7 +4,11 @@ import { MAX_SEED_LENGTH } from "../../contracts/avatar-styles.js";
 import type { CardV3 } from "../../contracts/character-card.js";
 import { readCardFile } from "../cards/card-file.js";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
-import { findOwnedByCardHash, insertOwnedCharacter, listOwnedCharacters } from "../db/queries/scenarios.js";
+import { findOwnedByCardHash, getCharacterImage, getOwnedCharacter, insertOwnedCharacter, listOwnedCharacters, saveCharacterImage } from "../db/queries/scenarios.js";
+import { writeCharx } from "../cards/charx.js";
+import { writePngCard } from "../cards/png-card.js";
+import { AppError, notFound } from "../errors.js";
+import { CARD_AVATAR_STYLE } from "../../contracts/avatar-styles.js";
 import type { PublicScenario } from "../views.js";
 import { characterNameOf } from "./character-prompt.js";
 
@@ -34,10 +38,11 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     const existing = await findOwnedByCardHash(db, clientId, cardHash);
     if (existing) return { character: view(existing, card), alreadyImported: true, warnings: parsed.warnings, from: parsed.from };
     const d = card.data;
+    const slug = `my-${randomUUID().slice(0, 12)}`;
     const summary = (d.creator_notes.trim() || d.description.trim()).replace(/\s+/g, " ").slice(0, SUMMARY_CHARS);
     const created = await insertOwnedCharacter(db, {
       ownerClientId: clientId,
-      slug: `my-${randomUUID().slice(0, 12)}`,
+      slug,
       title: d.name,
       characterName: characterNameOf(d),
       description: summary || d.name,
@@ -45,14 +50,15 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
       tags: d.tags.slice(0, 12),
       contentRating: "general",
       openingMessage: d.first_mes.trim() ? d.first_mes : `*${characterNameOf(d)} is here.*`,
-      avatarStyle: "adventurer",
-      avatarSeed: d.name.slice(0, MAX_SEED_LENGTH),
+      // The card's own picture when it has one (the Avatar component's "card" style), else DiceBear.
+      ...(parsed.image ? { avatarStyle: CARD_AVATAR_STYLE, avatarSeed: slug } : { avatarStyle: "adventurer", avatarSeed: d.name.slice(0, MAX_SEED_LENGTH) }),
       // The card's own prompt is used (server/chat/character-prompt.ts); this is what {{original}} stands for.
       systemPrompt: "",
       isActive: true,
       card,
       cardHash,
     });
+    if (parsed.image) await saveCharacterImage(db, created.id, "image/png", parsed.image);
     return { character: view(created, card), alreadyImported: false, warnings: parsed.warnings, from: parsed.from };
   }
 
@@ -61,7 +67,28 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     return rows.map(({ card, createdAt: _, ...s }) => view(s, card));
   }
 
-  return { importCard, list };
+  /** The card back out: V3 JSON, a PNG carrying it (ccv3 and a V2 chara) in the character's picture, or CHARX. */
+  async function exportCard(clientId: string, slug: string, format: "json" | "png" | "charx") {
+    const found = await getOwnedCharacter(deps.database.require(), slug, clientId);
+    if (!found?.card) throw notFound("Character");
+    const { card, image } = found;
+    const base = card.data.name.replace(/[^\p{L}\p{N} _-]+/gu, "").trim() || "character";
+    if (format === "json") return { filename: `${base}.json`, contentType: "application/json", bytes: Buffer.from(JSON.stringify(card, null, 2)) };
+    if (format === "png") {
+      if (!image) throw new AppError(409, "no_image", "This character has no picture to carry its card: export it as JSON or CHARX");
+      return { filename: `${base}.png`, contentType: "image/png", bytes: Buffer.from(writePngCard(image.bytes, card)) };
+    }
+    // The card's own icon goes back where its card says it lives.
+    const icon = card.data.assets?.find((a) => a.type === "icon" && a.uri.startsWith("embeded://"));
+    const assets = new Map<string, Uint8Array>(icon && image ? [[icon.uri.slice("embeded://".length), image.bytes]] : []);
+    return { filename: `${base}.charx`, contentType: "application/zip", bytes: Buffer.from(writeCharx(card, assets)) };
+  }
+
+  async function image(clientId: string | undefined, slug: string) {
+    return getCharacterImage(deps.database.require(), slug, clientId);
+  }
+
+  return { importCard, list, exportCard, image };
 }
 
 export type CharacterService = ReturnType<typeof createCharacterService>;

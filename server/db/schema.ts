@@ -3,6 +3,7 @@ import {
   type AnyPgColumn,
   bigint,
   boolean,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -54,6 +55,22 @@ export const scenarios = pgTable("scenarios", {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [index("scenarios_owner_card_idx").on(t.ownerClientId, t.cardHash)]);
+
+/** Raw bytes (an image): PGlite hands back a Uint8Array, postgres.js a Buffer; both are bytes. */
+const bytea = customType<{ data: Uint8Array }>({ dataType: () => "bytea" });
+
+/**
+ * A character's own picture, from its card (the PNG itself, or a CHARX's icon): kept in the database
+ * so every instance can serve it, and a PNG export can carry the card in it again.
+ */
+export const characterImages = pgTable("character_images", {
+  scenarioId: uuid("scenario_id")
+    .primaryKey()
+    .references(() => scenarios.id, { onDelete: "cascade" }),
+  contentType: text("content_type").notNull(),
+  bytes: bytea("bytes").notNull(),
+  createdAt: createdAt(),
+});
 
 export const sessions = pgTable(
   "sessions",

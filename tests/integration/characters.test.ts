@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createTestDatabase } from "../support/db.js";
 import { cardPng, png } from "../support/cards.js";
 import { createSession, readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
@@ -35,17 +36,6 @@ const card = {
 type Character = { slug: string; title: string; characterName: string; alternateGreetings: number; lorebookEntries: number; creatorNotes: string };
 type ErrorBody = { error: { code: string; message: string } };
 
-let upstream: ScriptedUpstream;
-let parley: ParleyProcess;
-beforeAll(async () => {
-  upstream = await ScriptedUpstream.start();
-  parley = await startParley({ env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-cards", RATE_LIMIT_PER_MIN: "100000" } });
-});
-afterAll(async () => {
-  await parley?.stop();
-  await upstream?.close();
-});
-
 const upload = (c: Client, bytes: Buffer) =>
   c.json<{ character: Character; alreadyImported: boolean; warnings: string[] } & ErrorBody>("/api/characters", {
     method: "POST",
@@ -53,7 +43,21 @@ const upload = (c: Client, bytes: Buffer) =>
     body: new Uint8Array(bytes),
   });
 
-describe("importing character cards", () => {
+describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) => {
+  let upstream: ScriptedUpstream;
+  let parley: ParleyProcess;
+  let pg: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  beforeAll(async () => {
+    upstream = await ScriptedUpstream.start();
+    pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
+    parley = await startParley({ env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-cards", DATABASE_URL: pg?.url, RATE_LIMIT_PER_MIN: "100000" } });
+  });
+  afterAll(async () => {
+    await parley?.stop();
+    await upstream?.close();
+    await pg?.drop();
+  });
+
   it("imports a PNG card as the person's own character, recognises it the second time, and refuses a broken file", async () => {
     const c = parley.client();
     const first = await upload(c, cardPng(card));
@@ -109,5 +113,41 @@ describe("importing character cards", () => {
     expect(sent[1]).toMatchObject({ role: "system", content: expect.stringContaining("Where to?") });
     expect(sent.at(-2)).toMatchObject({ role: "user", content: "What happened at the harbour?" });
     expect(sent.at(-1)).toMatchObject({ role: "system", content: "Stay in the year 1890." });
+  });
+
+  it("exports a card as PNG, JSON and CHARX that import back as the same card, to its owner alone", async () => {
+    const c = parley.client();
+    const { body } = await upload(c, cardPng({ ...card, data: { ...card.data, name: "Round Trip" } }));
+    const slug = body.character.slug;
+    const exported = async (format: string, who = c) => who.fetch(`/api/characters/${slug}/export?format=${format}`);
+
+    const asPng = await exported("png");
+    expect(asPng.status).toBe(200);
+    expect(asPng.headers.get("content-type")).toBe("image/png");
+    expect(asPng.headers.get("content-disposition")).toContain('filename="Round Trip.png"');
+    const again = await upload(c, Buffer.from(await asPng.arrayBuffer()));
+    expect(again.body).toMatchObject({ alreadyImported: true, character: { slug } });
+
+    const asJson = (await (await exported("json")).json()) as { spec: string; data: { name: string; extensions: unknown; character_book: { entries: unknown[] } } };
+    expect(asJson.spec).toBe("chara_card_v3");
+    expect(asJson.data).toMatchObject({ name: "Round Trip", extensions: card.data.extensions });
+    expect(asJson.data.character_book.entries).toHaveLength(2);
+    expect((await upload(c, Buffer.from(JSON.stringify(asJson)))).body.alreadyImported).toBe(true);
+    const asCharx = await exported("charx");
+    expect(asCharx.headers.get("content-type")).toBe("application/zip");
+    expect((await upload(c, Buffer.from(await asCharx.arrayBuffer()))).body.alreadyImported).toBe(true);
+
+    // The picture is the character's avatar, for its owner.
+    const picture = await c.fetch(`/api/characters/${slug}/image`);
+    expect(picture.status).toBe(200);
+    expect(picture.headers.get("content-type")).toBe("image/png");
+    const other = parley.client();
+    expect((await exported("json", other)).status).toBe(404);
+    expect((await other.fetch(`/api/characters/${slug}/image`)).status).toBe(404);
+
+    // A card that came as JSON has no picture to carry it.
+    const plain = await upload(c, Buffer.from(JSON.stringify({ ...card, data: { ...card.data, name: "No Picture" } })));
+    const noPng = await c.json<ErrorBody>(`/api/characters/${plain.body.character.slug}/export?format=png`);
+    expect(noPng).toMatchObject({ status: 409, body: { error: { code: "no_image" } } });
   });
 });

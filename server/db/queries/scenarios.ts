@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, isNull, or } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { scenarios } from "../schema.js";
+import { characterImages, scenarios } from "../schema.js";
 import { PUBLIC_SCENARIO_FIELDS, type PublicScenario } from "../../views.js";
 
 /** Only public columns are selected, so the system prompt is never even loaded for these. */
@@ -62,4 +62,30 @@ export async function findOwnedByCardHash(db: Database, clientId: string, cardHa
 export async function insertOwnedCharacter(db: Database, values: typeof scenarios.$inferInsert & { ownerClientId: string }): Promise<PublicScenario> {
   const [row] = await db.insert(scenarios).values(values).returning(publicScenarioColumns);
   return row!;
+}
+
+export async function saveCharacterImage(db: Database, scenarioId: string, contentType: string, bytes: Uint8Array): Promise<void> {
+  await db.insert(characterImages).values({ scenarioId, contentType, bytes }).onConflictDoUpdate({ target: characterImages.scenarioId, set: { contentType, bytes } });
+}
+
+/** A person's own character's card and picture, for export: theirs alone. */
+export async function getOwnedCharacter(db: Database, slug: string, clientId: string) {
+  const [row] = await db
+    .select({ card: scenarios.card, contentType: characterImages.contentType, bytes: characterImages.bytes })
+    .from(scenarios)
+    .leftJoin(characterImages, eq(characterImages.scenarioId, scenarios.id))
+    .where(and(eq(scenarios.slug, slug), eq(scenarios.ownerClientId, clientId)))
+    .limit(1);
+  return row && { card: row.card, image: row.bytes && row.contentType ? { contentType: row.contentType, bytes: row.bytes } : undefined };
+}
+
+/** A character's picture, for whoever may see the character. */
+export async function getCharacterImage(db: Database, slug: string, clientId: string | undefined) {
+  const [row] = await db
+    .select({ contentType: characterImages.contentType, bytes: characterImages.bytes })
+    .from(characterImages)
+    .innerJoin(scenarios, eq(scenarios.id, characterImages.scenarioId))
+    .where(and(eq(scenarios.slug, slug), visibleTo(clientId)))
+    .limit(1);
+  return row;
 }
