@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
@@ -76,6 +76,13 @@ describe("my characters", () => {
     await mine.getByRole("heading", { name: "Old Keeper" }).waitFor();
     await mine.getByRole("heading", { name: "Gull" }).waitFor();
     await p.screenshot({ path: path.join(SHOTS, "characters-imported.png"), fullPage: true });
+
+    // Exported as a PNG and brought back, it is recognised as the same card.
+    const download = p.waitForEvent("download");
+    await mine.getByRole("listitem").filter({ has: p.getByRole("heading", { name: "Old Keeper" }) }).getByRole("link", { name: "PNG" }).click();
+    const exported = await (await download).path();
+    await dropFiles(p, "card-drop-zone", [{ name: "exported.png", type: "image/png", bytes: readFileSync(exported) }]);
+    await p.getByText("exported.png: Already imported as Old Keeper").waitFor();
 
     // The same card again is recognised.
     await dropFiles(p, "card-drop-zone", [{ name: "keeper-again.png", type: "image/png", bytes: cardPng(card("Old Keeper", "Mind the stairs.", "Back so soon?")) }]);

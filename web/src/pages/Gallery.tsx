@@ -110,6 +110,19 @@ export function Gallery() {
                         ))}
                       </div>
                     </Link>
+                    {"creator" in s && (
+                      <p className="card-actions">
+                        Export as{" "}
+                        {(["png", "json", "charx"] as const).map((f, i) => (
+                          <span key={f}>
+                            {i > 0 && " · "}
+                            <a href={`/api/characters/${encodeURIComponent(s.slug)}/export?format=${f}`} download>
+                              {f.toUpperCase()}
+                            </a>
+                          </span>
+                        ))}
+                      </p>
+                    )}
                   </li>
                 ))}
               </ul>
