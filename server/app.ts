@@ -13,7 +13,7 @@ import type { Gateway } from "./gateway/gateway.js";
 import type { Registry } from "./gateway/registry.js";
 import type { Logger } from "./logger.js";
 import { accessLog } from "./middleware/access-log.js";
-import { clientId, type ClientIds } from "./middleware/client-id.js";
+import { clientId, knownClient, type ClientIds } from "./middleware/client-id.js";
 import { clientAddress, requestIsHttps } from "./middleware/client-address.js";
 import { sameOriginChanges } from "./middleware/same-origin.js";
 import { rateLimit } from "./middleware/rate-limit.js";
@@ -191,8 +191,8 @@ export function createApp(deps: AppDeps) {
   api.use("/enhance", identify);
   api.use("/persona", identify);
   api.use("/characters/*", identify); // matches /characters itself too
-  // A person's own character is found by its slug only with their cookie.
-  api.use("/scenarios/*", identify);
+  // A person's own character is found by its slug only with their cookie (never minted here).
+  api.use("/scenarios/*", knownClient(deps.clientIds));
   api.use("/characters/*", async (c, next) => {
     await next();
     c.header("Cache-Control", "no-store");

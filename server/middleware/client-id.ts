@@ -87,3 +87,16 @@ export function clientId(ids: ClientIds, isHttps: (c: Context) => boolean): Midd
     await next();
   };
 }
+
+/**
+ * Who is asking, when the browser already has an id: for reads that show a person their own things
+ * (their character, by its slug) and anyone else the public ones. Never mints an id, so parallel
+ * read-only calls cannot race to overwrite the one the page load gave.
+ */
+export function knownClient(ids: ClientIds): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const signed = ids.verify(getCookie(c, CLIENT_COOKIE));
+    if (signed) c.set("clientId", signed);
+    await next();
+  };
+}

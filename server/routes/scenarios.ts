@@ -38,7 +38,7 @@ export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger 
     .get("/:slug", async (c) => {
       const slug = c.req.param("slug");
       const { value, source } = await load(
-        (db) => getPublicScenario(db, slug, c.var.clientId),
+        (db) => getPublicScenario(db, slug, c.get("clientId")),
         () => builtinPublic().find((s) => s.slug === slug),
       );
       if (!value) throw notFound(`Scenario "${slug}"`);

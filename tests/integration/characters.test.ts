@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase } from "../support/db.js";
+import { describe, expect, it } from "vitest";
+import { useChatStack } from "../support/chat-stack.js";
 import { cardPng, png } from "../support/cards.js";
-import { createSession, readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
-import { ScriptedUpstream } from "../support/upstream.js";
+import { createSession, readSse, type Client } from "../support/parley.js";
 
 /** A person's own characters, from their cards: imported, recognised again, theirs alone, and in effect in the chat. */
 
@@ -44,22 +43,10 @@ const upload = (c: Client, bytes: Buffer) =>
   });
 
 describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) => {
-  let upstream: ScriptedUpstream;
-  let parley: ParleyProcess;
-  let pg: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  beforeAll(async () => {
-    upstream = await ScriptedUpstream.start();
-    pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
-    parley = await startParley({ env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-cards", DATABASE_URL: pg?.url, RATE_LIMIT_PER_MIN: "100000" } });
-  });
-  afterAll(async () => {
-    await parley?.stop();
-    await upstream?.close();
-    await pg?.drop();
-  });
+  const stack = useChatStack(kind, "sk-or-cards");
 
   it("imports a PNG card as the person's own character, recognises it the second time, and refuses a broken file", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const first = await upload(c, cardPng(card));
     expect(first.status).toBe(201);
     expect(first.body.character).toMatchObject({ title: "Captain Mira Holt", characterName: "Captain Mira Holt", alternateGreetings: 1, lorebookEntries: 2, creatorNotes: card.data.creator_notes });
@@ -78,9 +65,9 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
   });
 
   it("keeps a person's character theirs: not in the gallery, not listed or startable by anyone else", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const { body } = await upload(c, cardPng({ ...card, data: { ...card.data, name: "Private Pete" } }));
-    const other = parley.client();
+    const other = stack.parley.client();
     expect((await other.json<{ characters: Character[] }>("/api/characters")).body.characters).toEqual([]);
     const started = await other.json<ErrorBody>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario: body.character.slug }) });
     expect(started.status).toBe(404);
@@ -90,7 +77,7 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
   });
 
   it("chats with the card in effect: greetings as swipes, its prompt, example dialogue, lore that the message touches, post-history instructions", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const { body } = await upload(c, cardPng({ ...card, data: { ...card.data, name: "Mira Chat" } }));
     const sessionId = await createSession(c, body.character.slug);
     const opened = await c.json<{ session: { messages: { content: string; siblings?: string[] }[] } }>(`/api/sessions/${sessionId}`);
@@ -98,10 +85,10 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     expect(opening.content).toBe("Welcome aboard, {{user}}.");
     expect(opening.siblings).toHaveLength(2);
 
-    upstream.enqueue({ kind: "stream", chunks: ["Aye."] });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Aye."] });
     const events = await readSse(await c.fetch(`/api/sessions/${sessionId}/messages`, { method: "POST", body: JSON.stringify({ content: "What happened at the harbour?" }) }));
     expect(events.at(-1)!.event).toBe("done");
-    const sent = upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
+    const sent = stack.upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
     const system = sent[0]!;
     expect(system.role).toBe("system");
     expect(system.content).toContain("You are Mira Chat.");
@@ -116,7 +103,7 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
   });
 
   it("exports a card as PNG, JSON and CHARX that import back as the same card, to its owner alone", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const { body } = await upload(c, cardPng({ ...card, data: { ...card.data, name: "Round Trip" } }));
     const slug = body.character.slug;
     const exported = async (format: string, who = c) => who.fetch(`/api/characters/${slug}/export?format=${format}`);
@@ -141,7 +128,7 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     const picture = await c.fetch(`/api/characters/${slug}/image`);
     expect(picture.status).toBe(200);
     expect(picture.headers.get("content-type")).toBe("image/png");
-    const other = parley.client();
+    const other = stack.parley.client();
     expect((await exported("json", other)).status).toBe(404);
     expect((await other.fetch(`/api/characters/${slug}/image`)).status).toBe(404);
 

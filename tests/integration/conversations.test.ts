@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase } from "../support/db.js";
-import { createSession, readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
-import { ScriptedUpstream } from "../support/upstream.js";
+import { describe, expect, it } from "vitest";
+import { useChatStack } from "../support/chat-stack.js";
+import { createSession, readSse, type Client } from "../support/parley.js";
 
 /** The person's conversations: listed with a title and a count, searched, renamed, deleted and restored. */
 
@@ -10,29 +9,17 @@ type ErrorBody = { error: { code: string; message: string } };
 const lines0 = (jsonl: string) => jsonl.split(/\r?\n/)[0]!;
 
 describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind) => {
-  let upstream: ScriptedUpstream;
-  let parley: ParleyProcess;
-  let pg: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  beforeAll(async () => {
-    upstream = await ScriptedUpstream.start();
-    pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
-    parley = await startParley({ env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-conv", DATABASE_URL: pg?.url, RATE_LIMIT_PER_MIN: "100000" } });
-  });
-  afterAll(async () => {
-    await parley?.stop();
-    await upstream?.close();
-    await pg?.drop();
-  });
+  const stack = useChatStack(kind, "sk-or-conv");
 
   const say = async (c: Client, session: string, content: string, reply: string) => {
-    upstream.enqueue({ kind: "stream", chunks: [reply] });
+    stack.upstream.enqueue({ kind: "stream", chunks: [reply] });
     const events = await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content }) }));
     expect(events.at(-1)!.event).toBe("done");
   };
   const list = async (c: Client, q?: string) => (await c.json<{ sessions: Summary[] }>(`/api/sessions${q === undefined ? "" : `?q=${encodeURIComponent(q)}`}`)).body.sessions;
 
   it("lists each conversation with a default title from its first message, its message count and last line; search finds text in any message", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const first = await createSession(c);
     await say(c, first, "I want my money back for the blender", "Let me look into the order.");
     await say(c, first, "It broke after a week", "That should not happen. 100% refund?");
@@ -51,13 +38,13 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     expect(await list(c, "_%")).toEqual([]);
     expect(await list(c, "nothing like this")).toEqual([]);
     // Another client sees none of them.
-    expect(await list(parley.client(), "blender")).toEqual([]);
+    expect(await list(stack.parley.client(), "blender")).toEqual([]);
     const tooLong = await c.json<ErrorBody>(`/api/sessions?q=${"x".repeat(201)}`);
     expect(tooLong).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
   });
 
   it("renames a conversation, and an empty title brings the default back", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "About the lease", "Go on.");
     expect((await c.json(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ title: "  The lease, round two " }) })).status).toBe(200);
@@ -67,14 +54,14 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     expect((await list(c))[0]!.title).toBeNull();
     const long = await c.json<ErrorBody>(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ title: "t".repeat(121) }) });
     expect(long).toMatchObject({ status: 400, body: { error: { code: "invalid_request", message: expect.stringContaining("120") } } });
-    expect((await parley.client().json(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ title: "mine" }) })).status).toBe(404);
+    expect((await stack.parley.client().json(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ title: "mine" }) })).status).toBe(404);
   });
 
   it("deletes a conversation from the list and from reach, and restore brings it back whole", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "Keep this safe", "I will.");
-    expect((await parley.client().json(`/api/sessions/${session}`, { method: "DELETE" })).status).toBe(404);
+    expect((await stack.parley.client().json(`/api/sessions/${session}`, { method: "DELETE" })).status).toBe(404);
     expect((await c.json(`/api/sessions/${session}`, { method: "DELETE" })).status).toBe(200);
     expect(await list(c)).toEqual([]);
     expect((await c.json<ErrorBody>(`/api/sessions/${session}`)).status).toBe(404);
@@ -82,7 +69,7 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     expect(send.status).toBe(404);
     expect((await c.json(`/api/sessions/${session}`, { method: "DELETE" })).status).toBe(404);
 
-    expect((await parley.client().json(`/api/sessions/${session}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await stack.parley.client().json(`/api/sessions/${session}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
     expect((await c.json(`/api/sessions/${session}/restore`, { method: "POST", body: "{}" })).status).toBe(200);
     const back = await c.json<{ session: { messages: { content: string }[] } }>(`/api/sessions/${session}`);
     expect(back.body.session.messages.map((m) => m.content).slice(1)).toEqual(["Keep this safe", "I will."]);
@@ -91,12 +78,12 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
   });
 
   it("a persona: {{user}} and {{char}} resolve in what the model reads, its description follows the system prompt, and a conversation may have its own", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     expect((await c.json<{ persona: null }>("/api/persona")).body.persona).toBeNull();
     const session = await createSession(c);
     // Without a persona, {{user}} is "User".
     await say(c, session, "Hello {{char}}, it is {{USER}} here", "Hello.");
-    let sent = upstream.requests.at(-1)!.body.messages;
+    let sent = stack.upstream.requests.at(-1)!.body.messages;
     expect(sent.at(-1)!.content).toBe("Hello Dana Whitfield, it is User here");
     expect(sent[0]!.content).not.toContain("the person you are talking with");
 
@@ -105,10 +92,10 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     const saved = await c.json("/api/persona", { method: "PUT", body: JSON.stringify({ name: "Sam", description: "A night-shift nurse who hates small talk." }) });
     expect(saved.status).toBe(200);
     expect((await c.json<{ persona: { name: string } }>("/api/persona")).body.persona).toEqual({ name: "Sam", description: "A night-shift nurse who hates small talk." });
-    expect((await parley.client().json<{ persona: null }>("/api/persona")).body.persona).toBeNull();
+    expect((await stack.parley.client().json<{ persona: null }>("/api/persona")).body.persona).toBeNull();
 
     await say(c, session, "Still me, <USER>, talking to <BOT>", "Yes.");
-    sent = upstream.requests.at(-1)!.body.messages;
+    sent = stack.upstream.requests.at(-1)!.body.messages;
     expect(sent.at(-1)!.content).toBe("Still me, Sam, talking to Dana Whitfield");
     // Earlier messages keep their macros as written, and are read with the persona of now.
     expect(sent.some((m) => m.content === "Hello Dana Whitfield, it is Sam here")).toBe(true);
@@ -119,14 +106,14 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     // This conversation only: another persona; null brings the usual one back.
     await c.json(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ persona: { name: "Alex", description: "" } }) });
     await say(c, session, "I am {{user}}", "Noted.");
-    sent = upstream.requests.at(-1)!.body.messages;
+    sent = stack.upstream.requests.at(-1)!.body.messages;
     expect(sent.at(-1)!.content).toBe("I am Alex");
     expect(sent[0]!.content).not.toContain("night-shift");
     view = (await c.json<{ session: { persona: { name: string } | null; ownPersona: boolean } }>(`/api/sessions/${session}`)).body.session;
     expect(view).toMatchObject({ persona: { name: "Alex" }, ownPersona: true });
     const other = await createSession(c);
     await say(c, other, "{{user}} again", "Hi.");
-    expect(upstream.requests.at(-1)!.body.messages.at(-1)!.content).toBe("Sam again");
+    expect(stack.upstream.requests.at(-1)!.body.messages.at(-1)!.content).toBe("Sam again");
     await c.json(`/api/sessions/${session}`, { method: "PATCH", body: JSON.stringify({ persona: null }) });
     view = (await c.json<{ session: { persona: { name: string } | null; ownPersona: boolean } }>(`/api/sessions/${session}`)).body.session;
     expect(view).toMatchObject({ persona: { name: "Sam" }, ownPersona: false });
@@ -135,11 +122,11 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
   });
 
   it("exports a conversation as SillyTavern JSONL (swipes beside each reply) and Markdown, and importing the file gives the same thread back", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "u1 with {{char}}", "a1");
     const [, , a1] = (await c.json<{ session: { messages: { id: string }[] } }>(`/api/sessions/${session}`)).body.session.messages;
-    upstream.enqueue({ kind: "stream", chunks: ["a1, swiped"] });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["a1, swiped"] });
     await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" }));
     await say(c, session, "u2", "a2");
 
@@ -156,7 +143,7 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     const md = await (await c.fetch(`/api/sessions/${session}/export?format=markdown`)).text();
     expect(md).toContain("**User:** u1 with Dana Whitfield");
     expect(md).toContain("**Dana Whitfield:** a1, swiped");
-    expect((await parley.client().fetch(`/api/sessions/${session}/export`)).status).toBe(404);
+    expect((await stack.parley.client().fetch(`/api/sessions/${session}/export`)).status).toBe(404);
     expect((await c.json<ErrorBody>(`/api/sessions/${session}/export?format=docx`)).status).toBe(400);
 
     const imported = await c.json<{ session: { id: string; messages: { id: string; content: string; siblings?: string[] }[] } }>("/api/sessions/import", {
@@ -180,7 +167,7 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
   });
 
   it("imports a chat as SillyTavern writes it, and refuses a malformed file with the line at fault, creating nothing", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const st = [
       { user_name: "Ray", character_name: "Dana", create_date: "2024-6-5 @15h 05m 10s 123ms", chat_metadata: { note_prompt: "" } },
       { name: "Dana", is_user: false, is_system: false, send_date: "June 5, 2024 3:05pm", mes: "Hi.", swipes: ["Hello.", "Hi."], swipe_id: 1, swipe_info: [], extra: {} },

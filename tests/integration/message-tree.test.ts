@@ -3,12 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { useChatStack } from "../support/chat-stack.js";
 import { openDatabase } from "../../server/db/client.js";
-import { seedDefaults } from "../../server/db/seed.js";
 import { createTestDatabase } from "../support/db.js";
 import { HAIKU, SONNET, registryReloaded, startGatewayStack, type GatewayStack } from "../support/gateway.js";
-import { createSession, readSse, startParley, type Client, type ParleyProcess } from "../support/parley.js";
-import { ScriptedUpstream } from "../support/upstream.js";
+import { createSession, readSse, type Client } from "../support/parley.js";
 
 /**
  * Conversations as trees: every message has a parent, a session remembers its leaf, and the
@@ -110,29 +109,17 @@ type Page = { messages: MessageJson[]; olderCursor: string | null };
 type ErrorBody = { error: { code: string } };
 
 describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
-  let upstream: ScriptedUpstream;
-  let parley: ParleyProcess;
-  let pg: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  beforeAll(async () => {
-    upstream = await ScriptedUpstream.start();
-    pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
-    parley = await startParley({ env: { OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-tree", DATABASE_URL: pg?.url, RATE_LIMIT_PER_MIN: "100000" } });
-  });
-  afterAll(async () => {
-    await parley?.stop();
-    await upstream?.close();
-    await pg?.drop();
-  });
+  const stack = useChatStack(kind, "sk-or-tree");
 
   const say = async (c: Client, session: string, content: string, reply: string) => {
-    upstream.enqueue({ kind: "stream", chunks: [reply] });
+    stack.upstream.enqueue({ kind: "stream", chunks: [reply] });
     const events = await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content }) }));
     expect(events.at(-1)!.event).toBe("done");
   };
   const thread = async (c: Client, session: string) => (await c.json<View>(`/api/sessions/${session}`)).body.session.messages;
 
   it("another reply to a middle message becomes its sibling; switching back brings the branch below it back", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "u1", "a1");
     await say(c, session, "u2", "a2");
@@ -141,10 +128,10 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     const a1 = before[2]!;
 
     // Swipe on a1, in the middle of the thread: the model sees the thread up to u1 only.
-    upstream.enqueue({ kind: "stream", chunks: ["a1, again"] });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["a1, again"] });
     const swiped = await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1.id}/regenerate`, { method: "POST", body: "{}" }));
     expect(swiped.at(-1)).toMatchObject({ event: "done", data: { message: { content: "a1, again", parentId: a1.parentId } } });
-    expect(upstream.requests.at(-1)!.body.messages.map((m) => m.content).slice(-1)).toEqual(["u1"]);
+    expect(stack.upstream.requests.at(-1)!.body.messages.map((m) => m.content).slice(-1)).toEqual(["u1"]);
 
     const after = await thread(c, session);
     expect(after.map((m) => m.content).slice(1)).toEqual(["u1", "a1, again"]);
@@ -164,16 +151,16 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
   });
 
   it("switching back to a version brings back the branch the person left there, not the newest one below it", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "u1", "a1");
     await say(c, session, "u2", "a2");
     const [, , a1, , a2] = await thread(c, session);
-    upstream.enqueue({ kind: "stream", chunks: ["a2b"] });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["a2b"] });
     await readSse(await c.fetch(`/api/sessions/${session}/messages/${a2!.id}/regenerate`, { method: "POST", body: "{}" }));
     // Back to a2 (the older version); then a1 is swiped, leaving the branch u2 → a2.
     await c.json(`/api/sessions/${session}/messages/${a2!.id}/select`, { method: "POST", body: "{}" });
-    upstream.enqueue({ kind: "stream", chunks: ["a1b"] });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["a1b"] });
     await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" }));
     expect((await thread(c, session)).map((m) => m.content).slice(1)).toEqual(["u1", "a1b"]);
     // The newest message below a1 is a2b; the person was at a2, so a2 it is.
@@ -182,7 +169,7 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
   });
 
   it("opens a long thread at its newest page and reads older pages up to the opening, each with a cursor", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     for (let i = 0; i < 30; i++) await say(c, session, `u${i}`, `a${i}`);
     const opened = (await c.json<View>(`/api/sessions/${session}`)).body.session;
@@ -204,25 +191,25 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     const bad = await c.json<ErrorBody>(`/api/sessions/${session}/messages?before=nope`);
     expect(bad).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
     expect((await c.json<ErrorBody>(`/api/sessions/${session}/messages?before=${opened.olderCursor}&limit=5000`)).status).toBe(400);
-    expect((await parley.client().json<ErrorBody>(`/api/sessions/${session}/messages?before=${opened.olderCursor}`)).status).toBe(404);
+    expect((await stack.parley.client().json<ErrorBody>(`/api/sessions/${session}/messages?before=${opened.olderCursor}`)).status).toBe(404);
     const other = await createSession(c);
     expect((await c.json<ErrorBody>(`/api/sessions/${other}/messages?before=${opened.olderCursor}`)).status).toBe(404);
   });
 
   it("editing the person's message makes a new version and answers it; editing a character's line makes a version marked edited", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "u1", "a1");
     await say(c, session, "u2", "a2");
     const [, u1, a1] = await thread(c, session);
 
-    upstream.enqueue({ kind: "stream", chunks: ["answer to the edit"] });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["answer to the edit"] });
     const edited = await c.fetch(`/api/sessions/${session}/messages/${u1!.id}/edit`, { method: "POST", body: JSON.stringify({ content: "u1, better put" }) });
     const events = await readSse(edited);
     expect(events[0]).toMatchObject({ event: "start", data: { userMessage: { content: "u1, better put", parentId: u1!.parentId } } });
     expect(events.at(-1)).toMatchObject({ event: "done", data: { message: { content: "answer to the edit" } } });
     // The model saw the thread up to the edited message, not what followed the original.
-    expect(upstream.requests.at(-1)!.body.messages.map((m) => m.content).slice(1)).toEqual([expect.any(String), "u1, better put"]);
+    expect(stack.upstream.requests.at(-1)!.body.messages.map((m) => m.content).slice(1)).toEqual([expect.any(String), "u1, better put"]);
     let now = await thread(c, session);
     expect(now.map((m) => m.content).slice(1)).toEqual(["u1, better put", "answer to the edit"]);
     expect(now[1]!.siblings).toEqual([u1!.id, now[1]!.id]);
@@ -241,7 +228,7 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
   });
 
   it("deleting takes a message and its branch out of the thread, to the newest other version or its parent; restore undoes it", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "u1", "a1");
     await say(c, session, "u2", "a2");
@@ -254,7 +241,7 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     expect(undone.body.session.messages.map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
 
     // A reply with another version: the thread moves to that one, and the deleted one is no longer counted.
-    upstream.enqueue({ kind: "stream", chunks: ["a1, again"] });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["a1, again"] });
     await readSse(await c.fetch(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" }));
     await c.json(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" });
     const moved = await c.json<View>(`/api/sessions/${session}/messages/${a1!.id}`, { method: "DELETE" });
@@ -264,12 +251,12 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
 
     const opened = await c.json<ErrorBody>(`/api/sessions/${session}/messages/${opening!.id}`, { method: "DELETE" });
     expect(opened).toMatchObject({ status: 400, body: { error: { code: "cannot_delete_opening" } } });
-    expect((await parley.client().json(`/api/sessions/${session}/messages/${u1!.id}`, { method: "DELETE" })).status).toBe(404);
+    expect((await stack.parley.client().json(`/api/sessions/${session}/messages/${u1!.id}`, { method: "DELETE" })).status).toBe(404);
     expect((await c.json(`/api/sessions/${session}/messages/${u1!.id}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
   });
 
   it("continues in a new conversation from any message: the thread up to it is copied, the original untouched", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "u1", "a1");
     await say(c, session, "u2", "a2");
@@ -284,15 +271,15 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     expect((await thread(c, session)).map((m) => m.content).slice(1)).toEqual(["u1", "a1", "u2", "a2"]);
     const list = await c.json<{ sessions: { id: string }[] }>("/api/sessions");
     expect(list.body.sessions.map((x) => x.id)).toEqual(expect.arrayContaining([session, forked.body.session.id]));
-    expect((await parley.client().json(`/api/sessions/${session}/messages/${a1!.id}/fork`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await stack.parley.client().json(`/api/sessions/${session}/messages/${a1!.id}/fork`, { method: "POST", body: "{}" })).status).toBe(404);
   });
 
   it("another client's session or message is not found, and a change waits for no reply: 409 while one streams", async () => {
-    const c = parley.client();
+    const c = stack.parley.client();
     const session = await createSession(c);
     await say(c, session, "u1", "a1");
     const [, , a1] = await thread(c, session);
-    const stranger = parley.client();
+    const stranger = stack.parley.client();
     expect((await stranger.json<ErrorBody>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(404);
     expect((await stranger.json<ErrorBody>(`/api/sessions/${session}/messages/${a1!.id}/regenerate`, { method: "POST", body: "{}" })).status).toBe(404);
     expect((await c.json<ErrorBody>(`/api/sessions/${session}/messages/00000000-0000-4000-8000-000000000000/select`, { method: "POST", body: "{}" })).status).toBe(404);
@@ -300,14 +287,14 @@ describe.each(["pglite", "postgres"] as const)("swipes on %s", (kind) => {
     const second = await createSession(c);
     expect((await c.json<ErrorBody>(`/api/sessions/${second}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(404);
 
-    upstream.enqueue({ kind: "stream", chunks: ["slow ", "reply"], pauseAfter: 1 });
+    stack.upstream.enqueue({ kind: "stream", chunks: ["slow ", "reply"], pauseAfter: 1 });
     const streaming = await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "u2" }) });
     const reader = streaming.body!.getReader();
     let seen = "";
     while (!seen.includes("slow")) seen += new TextDecoder().decode((await reader.read()).value);
     const refused = await c.json<ErrorBody>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" });
     expect(refused).toMatchObject({ status: 409, body: { error: { code: "reply_in_progress" } } });
-    upstream.resume();
+    stack.upstream.resume();
     while (!(await reader.read()).done);
     expect((await c.json<View>(`/api/sessions/${session}/messages/${a1!.id}/select`, { method: "POST", body: "{}" })).status).toBe(200);
   });
