@@ -64,12 +64,12 @@ async function openPglite(dataDir: string) {
 
 /**
  * Postgres's default 128 MB of shared buffers is sized for a server; PGlite keeps all of it in this
- * process's WebAssembly memory, which never shrinks. 32 MB holds a long conversation's pages (the
- * files under it are in the OS's page cache anyway): PGlite itself idles at ~190 MB instead of ~300.
- * 16 MB saved ~25 MB more but made the first reply after opening a 10,000-message thread (a walk
- * of its rows) ~1.7× slower (bench/RESULTS.md, long sessions).
+ * process's WebAssembly memory, which never shrinks. 16 MB holds a long conversation's pages (the
+ * files under it are in the OS's page cache anyway): PGlite itself idles at ~165 MB instead of ~300.
+ * 32 MB took Parley's first start to 252 MB in one bench run (the target is 250); the first reply
+ * after opening a 10,000-message thread (a cold walk of its rows) measured 38–66 ms either way.
  */
-const PGLITE_CONF = ["shared_buffers=32MB"];
+const PGLITE_CONF = ["shared_buffers=16MB"];
 
 /**
  * Creates a new data directory, with the schema, in a child process. initdb grows PGlite's
