@@ -179,7 +179,7 @@ export function createApp(deps: AppDeps) {
   api.use("*", (c, next) => {
     if (c.req.method !== "POST") return messageBody(c, next);
     if (c.req.path === "/api/sessions/import") return importBody(c, next);
-    if (c.req.path === "/api/characters") {
+    if (c.req.path === "/api/characters" || c.req.path === "/api/admin/scenarios/import-card") {
       c.set("binaryBody", true);
       return cardBody(c, next);
     }

@@ -4,13 +4,14 @@ import { MAX_SEED_LENGTH } from "../../contracts/avatar-styles.js";
 import type { CardV3 } from "../../contracts/character-card.js";
 import { readCardFile } from "../cards/card-file.js";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
-import { findOwnedByCardHash, getCharacterImage, getOwnedCharacter, insertOwnedCharacter, listOwnedCharacters, saveCharacterImage } from "../db/queries/scenarios.js";
+import { findGalleryByCardHash, findOwnedByCardHash, getCharacterImage, getOwnedCharacter, insertOwnedCharacter, listOwnedCharacters, saveCharacterImage } from "../db/queries/scenarios.js";
 import { writeCharx } from "../cards/charx.js";
 import { writePngCard } from "../cards/png-card.js";
 import { AppError, notFound } from "../errors.js";
 import { CARD_AVATAR_STYLE } from "../../contracts/avatar-styles.js";
 import type { PublicScenario } from "../views.js";
-import { characterNameOf } from "./character-prompt.js";
+import { characterNameOf, DEFAULT_CHARACTER_PROMPT } from "./character-prompt.js";
+import { insertScenario } from "../db/queries/admin.js";
 
 /** How much of a card's notes the gallery tile shows as its description. */
 const SUMMARY_CHARS = 300;
@@ -62,6 +63,41 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     return { character: view(created, card), alreadyImported: false, warnings: parsed.warnings, from: parsed.from };
   }
 
+  /**
+   * A card into the gallery, for an admin: hidden until published (the admin's Scenarios tab), its
+   * definition as private as any scenario's system prompt. The same card again is recognised.
+   */
+  async function importToGallery(bytes: Uint8Array) {
+    const parsed = readCardFile(bytes);
+    const { card } = parsed;
+    const cardHash = createHash("sha256").update(JSON.stringify(card)).digest("hex");
+    const db = deps.database.require();
+    const existing = await findGalleryByCardHash(db, cardHash);
+    if (existing) return { scenario: existing, alreadyImported: true, warnings: parsed.warnings };
+    const d = card.data;
+    const slugBase = d.name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "character";
+    const scenario = await insertScenario(db, {
+      slug: `${slugBase}-${randomUUID().slice(0, 6)}`,
+      title: d.name.slice(0, 120),
+      characterName: characterNameOf(d).slice(0, 80),
+      description: (d.creator_notes.trim() || d.description.trim()).replace(/\s+/g, " ").slice(0, SUMMARY_CHARS) || d.name,
+      category: "story",
+      // Within what the admin's form accepts, so the scenario can be edited as it is.
+      tags: d.tags.map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= 30).slice(0, 12),
+      contentRating: "general",
+      openingMessage: d.first_mes.trim() ? d.first_mes : `*${characterNameOf(d)} is here.*`,
+      avatarStyle: "adventurer",
+      avatarSeed: d.name.slice(0, MAX_SEED_LENGTH),
+      // What {{original}} in the card's own system prompt stands for; the admin may change it.
+      systemPrompt: DEFAULT_CHARACTER_PROMPT,
+      isActive: false,
+      card,
+      cardHash,
+    });
+    if (parsed.image) await saveCharacterImage(db, scenario.id, "image/png", parsed.image);
+    return { scenario, alreadyImported: false, warnings: parsed.warnings };
+  }
+
   async function list(clientId: string): Promise<CharacterView[]> {
     const rows = await listOwnedCharacters(deps.database.require(), clientId);
     return rows.map(({ card, createdAt: _, ...s }) => view(s, card));
@@ -88,7 +124,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     return getCharacterImage(deps.database.require(), slug, clientId);
   }
 
-  return { importCard, list, exportCard, image };
+  return { importCard, importToGallery, list, exportCard, image };
 }
 
 export type CharacterService = ReturnType<typeof createCharacterService>;

@@ -138,3 +138,48 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     expect(noPng).toMatchObject({ status: 409, body: { error: { code: "no_image" } } });
   });
 });
+
+describe("an admin importing a card into the gallery", () => {
+  const ADMIN_TOKEN = "characters-admin-token-0123456789";
+  const stack = useChatStack("pglite", "sk-or-cards-admin", { ADMIN_TOKEN });
+  const asAdmin = (bytes: Buffer) =>
+    fetch(`${stack.parley.url}/api/admin/scenarios/import-card`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream" },
+      body: new Uint8Array(bytes),
+    });
+
+  it("makes a hidden scenario of it, published by the admin, its definition never sent to browsers", async () => {
+    const res = await asAdmin(cardPng({ ...card, data: { ...card.data, name: "Gallery Mira" } }));
+    expect(res.status).toBe(201);
+    const { scenario } = (await res.json()) as { scenario: { id: string; slug: string; isActive: boolean; card: unknown; systemPrompt: string } };
+    expect(scenario).toMatchObject({ isActive: false, slug: expect.stringMatching(/^gallery-mira-[0-9a-f]{6}$/) });
+    expect(scenario.card).toBeTruthy();
+    expect((await asAdmin(cardPng({ ...card, data: { ...card.data, name: "Gallery Mira" } }))).status).toBe(200);
+    // Not without the admin's token.
+    const anonymous = await fetch(`${stack.parley.url}/api/admin/scenarios/import-card`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(cardPng(card)) });
+    expect(anonymous.status).toBe(401);
+
+    const c = stack.parley.client();
+    const hidden = await c.json<{ scenarios: { slug: string }[] }>("/api/scenarios");
+    expect(hidden.body.scenarios.map((s) => s.slug)).not.toContain(scenario.slug);
+    const published = await fetch(`${stack.parley.url}/api/admin/scenarios/${scenario.id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ isActive: true }),
+    });
+    expect(published.status).toBe(200);
+    const gallery = await c.fetch("/api/scenarios");
+    const text = await gallery.text();
+    expect(text).toContain(scenario.slug);
+    expect(text).not.toContain("commands the airship");
+    expect(text).not.toContain("Stay in the year 1890");
+
+    const sessionId = await createSession(c, scenario.slug);
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Aye."] });
+    const events = await readSse(await c.fetch(`/api/sessions/${sessionId}/messages`, { method: "POST", body: JSON.stringify({ content: "Hello" }) }));
+    expect(events.at(-1)!.event).toBe("done");
+    const sent = stack.upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
+    expect(sent[0]!.content).toContain("Gallery Mira commands the airship Kestrel.");
+  });
+});

@@ -49,6 +49,12 @@ export function listOwnedCharacters(db: Database, clientId: string) {
     .orderBy(desc(scenarios.createdAt));
 }
 
+/** The gallery's scenario made from the same card, if an admin imported it before. */
+export async function findGalleryByCardHash(db: Database, cardHash: string) {
+  const [row] = await db.select().from(scenarios).where(and(isNull(scenarios.ownerClientId), eq(scenarios.cardHash, cardHash))).limit(1);
+  return row;
+}
+
 /** The character this person already imported from the same card, if any. */
 export async function findOwnedByCardHash(db: Database, clientId: string, cardHash: string) {
   const [row] = await db

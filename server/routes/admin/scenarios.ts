@@ -15,13 +15,13 @@ import {
 } from "../../db/queries/admin.js";
 import { AppError, notFound } from "../../errors.js";
 import type { AdminEnv } from "../../middleware/admin-auth.js";
-import { readJson, UUID_RE, validate } from "../validation.js";
+import { readBinary, readJson, UUID_RE, validate } from "../validation.js";
 import { editable, unique, type AdminDeps } from "./shared.js";
 
 const deleteQuery = z.object({ withSessions: z.enum(["true", "false"]).optional() });
 
 /** Scenarios with their private system prompts: the one place outside the prompt builder that reads them. */
-export function scenarioAdminRoutes(deps: Pick<AdminDeps, "database" | "log">) {
+export function scenarioAdminRoutes(deps: Pick<AdminDeps, "database" | "log" | "characters">) {
   const { database } = deps;
 
   const context = async (db: Database, editing?: string): Promise<ScenarioContext> => {
@@ -48,6 +48,12 @@ export function scenarioAdminRoutes(deps: Pick<AdminDeps, "database" | "log">) {
         modelKeys: [...ctx.modelKeys],
         scenarios: rows.map((s) => ({ ...s, sessions: counts.get(s.id) ?? 0 })),
       });
+    })
+    // A character card (PNG, CHARX or JSON) as the body: a new scenario in the gallery, hidden until published.
+    .post("/import-card", async (c) => {
+      const result = await deps.characters.importToGallery(await readBinary(c));
+      if (!result.alreadyImported) deps.log.info({ scenario: result.scenario.slug }, "admin imported a character card");
+      return c.json({ ...result, scenario: { ...result.scenario, sessions: 0 } }, result.alreadyImported ? 200 : 201);
     })
     .post("/", async (c) => {
       const db = database.require();

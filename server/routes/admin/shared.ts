@@ -10,9 +10,11 @@ import type { Logger } from "../../logger.js";
 import type { LocalWorkerStatus } from "../health.js";
 import type { RateLimits } from "../../ratelimit/rate-limits.js";
 import type { Context } from "hono";
+import type { CharacterService } from "../../chat/characters.js";
 
 export type AdminDeps = {
   database: DatabaseLifecycle;
+  characters: CharacterService;
   registry: Registry;
   gateway: Gateway;
   auth: AdminAuth;

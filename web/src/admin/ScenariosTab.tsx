@@ -12,6 +12,7 @@ type List = Awaited<ReturnType<typeof admin.scenarios>>;
 
 export function ScenariosTab() {
   const { data, error, setError, reload: load, act, explain } = useResource(admin.scenarios);
+  const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<Scenario | "new">();
 
   const remove = async (s: Scenario) => {
@@ -31,11 +32,38 @@ export function ScenariosTab() {
     <section aria-labelledby="scenarios-title">
       <div className="section-head">
         <h2 id="scenarios-title">Scenarios</h2>
-        <button type="button" onClick={() => setEditing("new")}>
-          New scenario
-        </button>
+        <span>
+          <label className="button ghost">
+            Import a character card
+            <input
+              type="file"
+              hidden
+              accept=".png,.apng,.json,.charx,image/png,application/json"
+              onChange={async (e) => {
+                const file = e.target.files?.[0];
+                e.target.value = "";
+                if (!file) return;
+                try {
+                  const r = await admin.importCard(file);
+                  setNotice(r.alreadyImported ? `"${r.scenario.title}" was imported before` : `"${r.scenario.title}" imported, hidden until you publish it`);
+                  load();
+                } catch (err) {
+                  setError(explain(err));
+                }
+              }}
+            />
+          </label>{" "}
+          <button type="button" onClick={() => setEditing("new")}>
+            New scenario
+          </button>
+        </span>
       </div>
       <Alert message={error} />
+      {notice && (
+        <p className="muted" role="status">
+          {notice}
+        </p>
+      )}
       {!data ? (
         <p className="muted">Loading…</p>
       ) : (

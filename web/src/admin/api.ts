@@ -27,15 +27,17 @@ let csrfToken: string | undefined;
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
+  // A file goes as it is (a character card); anything else as JSON.
+  const file = body instanceof Blob;
   try {
     res = await fetch(`/api/admin${path}`, {
       method,
       headers: {
         Accept: "application/json",
-        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...(body !== undefined ? { "Content-Type": file ? "application/octet-stream" : "application/json" } : {}),
         ...(method !== "GET" && csrfToken ? { "X-CSRF-Token": csrfToken } : {}),
       },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
+      body: body === undefined ? undefined : file ? body : JSON.stringify(body),
       credentials: "same-origin",
     });
   } catch {
@@ -81,6 +83,8 @@ export const admin = {
 
   scenarios: () => call<Json<ScenarioList>>("GET", "/scenarios"),
   createScenario: (s: ScenarioInput) => call<{ scenario: Scenario }>("POST", "/scenarios", s),
+  /** A character card file into the gallery, hidden until published. */
+  importCard: (file: Blob) => call<{ scenario: Scenario; alreadyImported: boolean; warnings: string[] }>("POST", "/scenarios/import-card", file),
   updateScenario: (id: string, s: Partial<ScenarioInput>) => call<{ scenario: Scenario }>("PATCH", `/scenarios/${id}`, s),
   deleteScenario: (id: string, withSessions = false) =>
     call<{ deleted: string; sessions: number }>("DELETE", `/scenarios/${id}${withSessions ? "?withSessions=true" : ""}`),
