@@ -174,12 +174,13 @@ export function createApp(deps: AppDeps) {
   const messageBody = limitBody(deps.maxBodyBytes);
   // An imported chat is a whole story, not one message.
   const importBody = limitBody(deps.maxImportBytes);
-  // A card file carries its art (and a CHARX its assets).
+  // A card file carries its art (and a CHARX its assets); it is the body itself, not JSON.
   const cardBody = limitBody(MAX_CARD_BYTES);
+  const CARD_UPLOADS = new Set(["/api/characters", "/api/admin/scenarios/import-card"]);
   api.use("*", (c, next) => {
     if (c.req.method !== "POST") return messageBody(c, next);
     if (c.req.path === "/api/sessions/import") return importBody(c, next);
-    if (c.req.path === "/api/characters" || c.req.path === "/api/admin/scenarios/import-card") {
+    if (CARD_UPLOADS.has(c.req.path)) {
       c.set("binaryBody", true);
       return cardBody(c, next);
     }

@@ -42,12 +42,19 @@ export function readCardChunks(bytes: Uint8Array): Partial<Record<(typeof CARD_K
   return Object.fromEntries(texts);
 }
 
+/** The image's chunks without any card in them. */
+const pictureChunks = (image: Uint8Array) =>
+  extractChunks(image).filter((c) => c.name !== "tEXt" || !(CARD_KEYWORDS as readonly string[]).includes(pngText.decode(c.data).keyword.toLowerCase()));
+
+/**
+ * The picture alone, the card taken out: what is stored and served as an avatar, so a character's
+ * definition never travels inside its picture to whoever may see the picture.
+ */
+export const withoutCard = (image: Uint8Array): Uint8Array => encodeChunks(pictureChunks(image));
+
 /** The image with the card in it: `ccv3` (V3) and a `chara` V2 backfill, replacing any card it held. */
 export function writePngCard(image: Uint8Array, card: CardV3): Uint8Array {
-  const chunks = extractChunks(image).filter((c) => {
-    if (c.name !== "tEXt") return true;
-    return !(CARD_KEYWORDS as readonly string[]).includes(pngText.decode(c.data).keyword.toLowerCase());
-  });
+  const chunks = pictureChunks(image);
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o), "utf8").toString("base64");
   const end = chunks.findIndex((c) => c.name === "IEND");
   chunks.splice(end < 0 ? chunks.length : end, 0, pngText.encode("chara", b64(toV2(card))), pngText.encode("ccv3", b64(card)));

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { CharacterView } from "../../contracts/api-views.js";
 import { MAX_SEED_LENGTH } from "../../contracts/avatar-styles.js";
 import type { CardV3 } from "../../contracts/character-card.js";
-import { readCardFile } from "../cards/card-file.js";
+import { readCardFile, type CardImage } from "../cards/card-file.js";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { findGalleryByCardHash, findOwnedByCardHash, getCharacterImage, getOwnedCharacter, insertOwnedCharacter, listOwnedCharacters, saveCharacterImage } from "../db/queries/scenarios.js";
 import { writeCharx } from "../cards/charx.js";
@@ -16,9 +16,34 @@ import { insertScenario } from "../db/queries/admin.js";
 /** How much of a card's notes the gallery tile shows as its description. */
 const SUMMARY_CHARS = 300;
 
+const hashOf = (card: CardV3) => createHash("sha256").update(JSON.stringify(card)).digest("hex");
+
 /**
- * A person's own characters ("My characters"): imported from cards, theirs alone like their
- * conversations. Each is a scenario owned by the person's client, keeping its card whole.
+ * The scenario a card becomes, wherever it goes (a person's own, or the gallery): within what the
+ * admin's scenario form accepts, so it can be edited as it is; the card itself rides along whole.
+ */
+function scenarioOf(card: CardV3, slug: string, image: CardImage | undefined) {
+  const d = card.data;
+  const name = characterNameOf(d);
+  return {
+    slug,
+    title: d.name.slice(0, 120),
+    characterName: name.slice(0, 80),
+    description: (d.creator_notes.trim() || d.description.trim()).replace(/\s+/g, " ").slice(0, SUMMARY_CHARS) || d.name.slice(0, SUMMARY_CHARS),
+    category: "story" as const,
+    tags: d.tags.map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= 30).slice(0, 12),
+    contentRating: "general" as const,
+    openingMessage: d.first_mes.trim() ? d.first_mes : `*${name} is here.*`,
+    // The card's own picture when it has one (the Avatar component's "card" style), else DiceBear.
+    ...(image ? { avatarStyle: CARD_AVATAR_STYLE, avatarSeed: slug } : { avatarStyle: "adventurer", avatarSeed: d.name.slice(0, MAX_SEED_LENGTH) }),
+    card,
+    cardHash: hashOf(card),
+  };
+}
+
+/**
+ * Characters from cards: a person's own ("My characters": theirs alone like their conversations),
+ * or the gallery's, imported by an admin. Each is a scenario keeping its card whole.
  */
 export function createCharacterService(deps: { database: DatabaseLifecycle }) {
   const view = (s: PublicScenario, card: CardV3 | null): CharacterView => ({
@@ -32,35 +57,19 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
 
   /** One card file into a character of the person's own; the same card again is recognised, not doubled. */
   async function importCard(clientId: string, bytes: Uint8Array) {
-    const parsed = readCardFile(bytes);
-    const { card } = parsed;
-    const cardHash = createHash("sha256").update(JSON.stringify(card)).digest("hex");
+    const { card, image, warnings, from } = readCardFile(bytes);
     const db = deps.database.require();
-    const existing = await findOwnedByCardHash(db, clientId, cardHash);
-    if (existing) return { character: view(existing, card), alreadyImported: true, warnings: parsed.warnings, from: parsed.from };
-    const d = card.data;
-    const slug = `my-${randomUUID().slice(0, 12)}`;
-    const summary = (d.creator_notes.trim() || d.description.trim()).replace(/\s+/g, " ").slice(0, SUMMARY_CHARS);
+    const existing = await findOwnedByCardHash(db, clientId, hashOf(card));
+    if (existing) return { character: view(existing, card), alreadyImported: true, warnings, from };
     const created = await insertOwnedCharacter(db, {
+      ...scenarioOf(card, `my-${randomUUID().slice(0, 12)}`, image),
       ownerClientId: clientId,
-      slug,
-      title: d.name,
-      characterName: characterNameOf(d),
-      description: summary || d.name,
-      category: "story",
-      tags: d.tags.slice(0, 12),
-      contentRating: "general",
-      openingMessage: d.first_mes.trim() ? d.first_mes : `*${characterNameOf(d)} is here.*`,
-      // The card's own picture when it has one (the Avatar component's "card" style), else DiceBear.
-      ...(parsed.image ? { avatarStyle: CARD_AVATAR_STYLE, avatarSeed: slug } : { avatarStyle: "adventurer", avatarSeed: d.name.slice(0, MAX_SEED_LENGTH) }),
-      // The card's own prompt is used (server/chat/character-prompt.ts); this is what {{original}} stands for.
+      // The card's own prompt is used (server/chat/character-prompt.ts); empty, {{original}} is Parley's default.
       systemPrompt: "",
       isActive: true,
-      card,
-      cardHash,
     });
-    if (parsed.image) await saveCharacterImage(db, created.id, "image/png", parsed.image);
-    return { character: view(created, card), alreadyImported: false, warnings: parsed.warnings, from: parsed.from };
+    if (image) await saveCharacterImage(db, created.id, image.contentType, image.bytes);
+    return { character: view(created, card), alreadyImported: false, warnings, from };
   }
 
   /**
@@ -68,39 +77,25 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
    * definition as private as any scenario's system prompt. The same card again is recognised.
    */
   async function importToGallery(bytes: Uint8Array) {
-    const parsed = readCardFile(bytes);
-    const { card } = parsed;
-    const cardHash = createHash("sha256").update(JSON.stringify(card)).digest("hex");
+    const { card, image, warnings } = readCardFile(bytes);
     const db = deps.database.require();
-    const existing = await findGalleryByCardHash(db, cardHash);
-    if (existing) return { scenario: existing, alreadyImported: true, warnings: parsed.warnings };
-    const d = card.data;
-    const slugBase = d.name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "character";
+    const existing = await findGalleryByCardHash(db, hashOf(card));
+    if (existing) return { scenario: existing, alreadyImported: true, warnings };
+    const slugBase = card.data.name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "character";
     const scenario = await insertScenario(db, {
-      slug: `${slugBase}-${randomUUID().slice(0, 6)}`,
-      title: d.name.slice(0, 120),
-      characterName: characterNameOf(d).slice(0, 80),
-      description: (d.creator_notes.trim() || d.description.trim()).replace(/\s+/g, " ").slice(0, SUMMARY_CHARS) || d.name,
-      category: "story",
-      // Within what the admin's form accepts, so the scenario can be edited as it is.
-      tags: d.tags.map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= 30).slice(0, 12),
-      contentRating: "general",
-      openingMessage: d.first_mes.trim() ? d.first_mes : `*${characterNameOf(d)} is here.*`,
-      avatarStyle: "adventurer",
-      avatarSeed: d.name.slice(0, MAX_SEED_LENGTH),
+      ...scenarioOf(card, `${slugBase}-${randomUUID().slice(0, 6)}`, undefined),
       // What {{original}} in the card's own system prompt stands for; the admin may change it.
       systemPrompt: DEFAULT_CHARACTER_PROMPT,
       isActive: false,
-      card,
-      cardHash,
     });
-    if (parsed.image) await saveCharacterImage(db, scenario.id, "image/png", parsed.image);
-    return { scenario, alreadyImported: false, warnings: parsed.warnings };
+    // Stored for the card's export; the gallery tile keeps a DiceBear avatar, which the admin's form can edit.
+    if (image) await saveCharacterImage(db, scenario.id, image.contentType, image.bytes);
+    return { scenario, alreadyImported: false, warnings };
   }
 
   async function list(clientId: string): Promise<CharacterView[]> {
     const rows = await listOwnedCharacters(deps.database.require(), clientId);
-    return rows.map(({ card, createdAt: _, ...s }) => view(s, card));
+    return rows.map(({ card, ...s }) => view(s, card));
   }
 
   /** The card back out: V3 JSON, a PNG carrying it (ccv3 and a V2 chara) in the character's picture, or CHARX. */
@@ -111,7 +106,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     const base = card.data.name.replace(/[^\p{L}\p{N} _-]+/gu, "").trim() || "character";
     if (format === "json") return { filename: `${base}.json`, contentType: "application/json", bytes: Buffer.from(JSON.stringify(card, null, 2)) };
     if (format === "png") {
-      if (!image) throw new AppError(409, "no_image", "This character has no picture to carry its card: export it as JSON or CHARX");
+      if (image?.contentType !== "image/png") throw new AppError(409, "no_image", "This character has no PNG picture to carry its card: export it as JSON or CHARX");
       return { filename: `${base}.png`, contentType: "image/png", bytes: Buffer.from(writePngCard(image.bytes, card)) };
     }
     // The card's own icon goes back where its card says it lives.

@@ -3,15 +3,16 @@ import type { AppEnv } from "../app-env.js";
 import type { CharacterService } from "../chat/characters.js";
 import { z } from "zod";
 import { notFound } from "../errors.js";
+import { attachment } from "./attachment.js";
 import { readBinary, validate } from "./validation.js";
+
+const exportQuery = z.object({ format: z.enum(["png", "json", "charx"], "Choose png, json or charx").default("png") });
 
 /**
  * A person's own characters: `POST /` takes one card file (PNG, CHARX or JSON) as the request's
  * body — a browser sends several files one request each, so each succeeds or fails on its own —
  * and `GET /` lists them. Importing counts like creating a conversation.
  */
-const exportQuery = z.object({ format: z.enum(["png", "json", "charx"], "Choose png, json or charx").default("png") });
-
 export function characterRoutes(deps: { characters: CharacterService; limitCreate: MiddlewareHandler<AppEnv> }) {
   return new Hono<AppEnv>()
     // The card as a file to keep or take to another app.
@@ -20,7 +21,7 @@ export function characterRoutes(deps: { characters: CharacterService; limitCreat
       const file = await deps.characters.exportCard(c.var.clientId, c.req.param("slug"), format);
       return c.body(new Uint8Array(file.bytes), 200, {
         "Content-Type": file.contentType,
-        "Content-Disposition": `attachment; filename="${file.filename.replace(/[^\x20-\x7e]|"/g, "_")}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`,
+        "Content-Disposition": attachment(file.filename),
       });
     })
     // The character's own picture (its card's image), for the avatar.

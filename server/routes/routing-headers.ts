@@ -20,7 +20,7 @@ export function servedBy(served: { provider: string; model: string } | undefined
     : { "x-parley-attempts": String(attempts) };
 }
 
-export function servedByHeaders(c: Context, served: { provider: string; model: string } | undefined, attempts: number) {
+function servedByHeaders(c: Context, served: { provider: string; model: string } | undefined, attempts: number) {
   for (const [k, v] of Object.entries(servedBy(served, attempts))) c.header(k, v);
 }
 

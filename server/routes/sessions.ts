@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import type { AppEnv } from "../app-env.js";
 import { streamReply } from "./reply-stream.js";
 import { readJson, UUID_RE, validate } from "./validation.js";
+import { attachment } from "./attachment.js";
 
 const createSessionBody = z.object({ scenario: z.string().min(1).max(200) });
 const sendMessageBody = z.object({ content: z.string() });
@@ -69,7 +70,7 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       const q = validate(exportQuery, c.req.query());
       const file = await chat.exportSession({ clientId: c.var.clientId, sessionId: id, format: q.format });
       c.header("Content-Type", `${file.type}; charset=utf-8`);
-      c.header("Content-Disposition", `attachment; filename="${file.filename.replace(/[^\w .-]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
+      c.header("Content-Disposition", attachment(file.filename));
       return c.body(file.body);
     })
     .patch("/:id", async (c) => {

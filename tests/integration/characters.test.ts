@@ -128,6 +128,10 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     const picture = await c.fetch(`/api/characters/${slug}/image`);
     expect(picture.status).toBe(200);
     expect(picture.headers.get("content-type")).toBe("image/png");
+    // The picture alone: the card's definition does not travel inside it.
+    const pictureText = Buffer.from(await picture.arrayBuffer()).toString("latin1");
+    expect(pictureText).toContain("IHDR");
+    expect(pictureText).not.toMatch(/chara|ccv3/);
     const other = stack.parley.client();
     expect((await exported("json", other)).status).toBe(404);
     expect((await other.fetch(`/api/characters/${slug}/image`)).status).toBe(404);
@@ -163,6 +167,7 @@ describe("an admin importing a card into the gallery", () => {
     const c = stack.parley.client();
     const hidden = await c.json<{ scenarios: { slug: string }[] }>("/api/scenarios");
     expect(hidden.body.scenarios.map((s) => s.slug)).not.toContain(scenario.slug);
+    expect((await c.fetch(`/api/characters/${scenario.slug}/image`)).status).toBe(404);
     const published = await fetch(`${stack.parley.url}/api/admin/scenarios/${scenario.id}`, {
       method: "PATCH",
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
@@ -174,6 +179,10 @@ describe("an admin importing a card into the gallery", () => {
     expect(text).toContain(scenario.slug);
     expect(text).not.toContain("commands the airship");
     expect(text).not.toContain("Stay in the year 1890");
+    // Published, its picture is anyone's to see, and holds none of the card.
+    const picture = await c.fetch(`/api/characters/${scenario.slug}/image`);
+    expect(picture.status).toBe(200);
+    expect(Buffer.from(await picture.arrayBuffer()).toString("latin1")).not.toMatch(/chara|ccv3|commands the airship/);
 
     const sessionId = await createSession(c, scenario.slug);
     stack.upstream.enqueue({ kind: "stream", chunks: ["Aye."] });

@@ -43,7 +43,7 @@ export async function getScenarioToStart(db: Database, slug: string, clientId: s
 /** A person's own characters, newest first, with what the list shows of their cards. */
 export function listOwnedCharacters(db: Database, clientId: string) {
   return db
-    .select({ ...publicScenarioColumns, card: scenarios.card, createdAt: scenarios.createdAt })
+    .select({ ...publicScenarioColumns, card: scenarios.card })
     .from(scenarios)
     .where(eq(scenarios.ownerClientId, clientId))
     .orderBy(desc(scenarios.createdAt));
@@ -91,7 +91,7 @@ export async function getCharacterImage(db: Database, slug: string, clientId: st
     .select({ contentType: characterImages.contentType, bytes: characterImages.bytes })
     .from(characterImages)
     .innerJoin(scenarios, eq(scenarios.id, characterImages.scenarioId))
-    .where(and(eq(scenarios.slug, slug), visibleTo(clientId)))
+    .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true), visibleTo(clientId)))
     .limit(1);
   return row;
 }
