@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { TOKENIZERS } from "./tokenizers.js";
-import { AVATAR_STYLES, MAX_SEED_LENGTH } from "./avatar-styles.js";
+import { AVATAR_STYLES, CARD_AVATAR_STYLE, MAX_SEED_LENGTH } from "./avatar-styles.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, PROVIDER_KINDS, SCENARIO_CATEGORIES } from "./enums.js";
 
 const text = (max: number) => z.string().trim().min(1, "Required").max(max, `At most ${max} characters`);
@@ -174,7 +174,8 @@ const scenarioShape = {
   tags: z.array(z.string().trim().min(1, "An empty tag").max(30, "A tag has at most 30 characters")).max(12, "At most 12 tags"),
   contentRating: z.enum(CONTENT_RATINGS, "Choose general, teen or mature"),
   openingMessage: text(4000),
-  avatarStyle: z.enum(AVATAR_STYLES, `Choose one of ${AVATAR_STYLES.join(", ")}`),
+  // `card`: the character's own picture, from its card.
+  avatarStyle: z.enum([...AVATAR_STYLES, CARD_AVATAR_STYLE], `Choose one of ${AVATAR_STYLES.join(", ")} or ${CARD_AVATAR_STYLE}`),
   avatarSeed: text(MAX_SEED_LENGTH),
   /** Private: sent to the model, never to a browser outside the dashboard. */
   systemPrompt: text(20_000),

@@ -5,6 +5,7 @@
 import type { ScenarioInput } from "./admin-schemas.js";
 import type { MessageRole } from "./enums.js";
 import type { ErrorCode } from "./errors.js";
+import type { CardData, CardLorebook } from "./character-card.js";
 import type { Persona } from "./persona.js";
 
 /** Everything a browser may see of a scenario. The system prompt is deliberately absent. */
@@ -84,6 +85,8 @@ export type SessionView = MessagePageView & {
   persona: Persona | null;
   /** Whether the conversation has a persona of its own. */
   ownPersona: boolean;
+  /** The character is the person's own ("My characters"): they may see what the model saw for each reply. */
+  ownCharacter: boolean;
 };
 
 /** The server-sent events of a reply, in order: start, delta*, then done or error. */
@@ -92,3 +95,22 @@ export type ReplyEvent =
   | { type: "delta"; text: string }
   | { type: "done"; message: MessageView }
   | { type: "error"; code: ErrorCode; message: string; partial?: MessageView };
+
+/** A lorebook in its owner's list: what it is and where it is used. */
+export type LorebookSummaryView = {
+  id: string;
+  name: string;
+  entries: number;
+  updatedAt: Date;
+  /** The characters whose prompts draw on it; `embedded`: the card it came with (its export carries it). */
+  characters: { slug: string; title: string; embedded: boolean }[];
+};
+
+/** A lorebook whole, for its editor: the card spec's shape, every field kept. */
+export type LorebookView = LorebookSummaryView & { book: CardLorebook };
+
+/** A character of the person's own, whole: its card's fields for its editor, and its lorebooks. */
+export type CharacterDefinitionView = CharacterView & {
+  card: CardData;
+  lorebooks: LorebookSummaryView[];
+};

@@ -79,3 +79,30 @@ export const cardDataSchema = z
 export type CardData = z.infer<typeof cardDataSchema>;
 
 export type CardV3 = { spec: "chara_card_v3"; spec_version: string; data: CardData };
+
+/** What a person (or an admin) may change of a character's card in Parley's editor; what is left out stays as it is. */
+export const characterEditSchema = z
+  .object({
+    name: z.string().trim().min(1, "Give the character a name").max(120),
+    nickname: z.string().max(120),
+    description: z.string().max(50_000),
+    personality: z.string().max(20_000),
+    scenario: z.string().max(20_000),
+    first_mes: z.string().max(50_000),
+    alternate_greetings: z.array(z.string().max(50_000)).max(50, "At most 50 alternate greetings"),
+    mes_example: z.string().max(50_000),
+    system_prompt: z.string().max(20_000),
+    post_history_instructions: z.string().max(20_000),
+    creator_notes: z.string().max(20_000),
+    tags: z.array(z.string().trim().min(1).max(30, "A tag is at most 30 characters")).max(12, "At most 12 tags"),
+    creator: z.string().max(200),
+    character_version: z.string().max(100),
+  })
+  .partial();
+export type CharacterEdit = z.infer<typeof characterEditSchema>;
+
+/** A lorebook saved from the editor: the whole book (what the editor does not show rides along), and its name. */
+export const lorebookSaveSchema = z.object({
+  name: z.string().trim().min(1, "Give the lorebook a name").max(200),
+  book: cardLorebookSchema,
+});

@@ -25,6 +25,9 @@ import { avatarRoutes } from "./routes/avatars.js";
 import { enhanceRoutes } from "./routes/enhance.js";
 import { characterRoutes } from "./routes/characters.js";
 import type { CharacterService } from "./chat/characters.js";
+import type { LorebookService } from "./chat/lorebooks.js";
+import { lorebookRoutes } from "./routes/lorebooks.js";
+import { MAX_LOREBOOK_BYTES } from "./cards/lorebook-formats.js";
 import { MAX_CARD_BYTES } from "./cards/card-file.js";
 import { failureHeaders } from "./routes/routing-headers.js";
 import { openaiRoutes, v1Headers } from "./routes/openai.js";
@@ -42,6 +45,7 @@ export type AppDeps = {
   chat: ChatService;
   enhance: EnhanceService;
   characters: CharacterService;
+  lorebooks: LorebookService;
   gateway: Gateway;
   registry: Registry;
   apiKeys: string[];
@@ -177,7 +181,11 @@ export function createApp(deps: AppDeps) {
   // A card file carries its art (and a CHARX its assets); it is the body itself, not JSON.
   const cardBody = limitBody(MAX_CARD_BYTES);
   const CARD_UPLOADS = new Set(["/api/characters", "/api/admin/scenarios/import-card"]);
+  // A lorebook file, or a whole book saved from its editor.
+  const lorebookBody = limitBody(MAX_LOREBOOK_BYTES);
+  const LOREBOOK_PATH = /^\/api\/(admin\/)?lorebooks(\/[^/]+)?$/;
   api.use("*", (c, next) => {
+    if ((c.req.method === "POST" || c.req.method === "PUT") && LOREBOOK_PATH.test(c.req.path)) return lorebookBody(c, next);
     if (c.req.method !== "POST") return messageBody(c, next);
     if (c.req.path === "/api/sessions/import") return importBody(c, next);
     if (CARD_UPLOADS.has(c.req.path)) {
@@ -192,8 +200,13 @@ export function createApp(deps: AppDeps) {
   api.use("/enhance", identify);
   api.use("/persona", identify);
   api.use("/characters/*", identify); // matches /characters itself too
+  api.use("/lorebooks/*", identify);
   // A person's own character is found by its slug only with their cookie (never minted here).
   api.use("/scenarios/*", knownClient(deps.clientIds));
+  api.use("/lorebooks/*", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
   api.use("/characters/*", async (c, next) => {
     await next();
     c.header("Cache-Control", "no-store");
@@ -217,6 +230,7 @@ export function createApp(deps: AppDeps) {
   api.route("/sessions", sessionRoutes({ ...deps, limit: limitBrowser, limitCreate }));
   api.route("/persona", personaRoutes(deps));
   api.route("/characters", characterRoutes({ characters: deps.characters, limitCreate }));
+  api.route("/lorebooks", lorebookRoutes({ lorebooks: deps.lorebooks, owner: (c) => (c as Context<AppEnv>).var.clientId, limitCreate }));
   api.route("/enhance", enhanceRoutes({ ...deps, limit: limitBrowser }));
   api.route("/admin", adminRoutes({ ...deps, auth: deps.adminAuth, address, isHttps }));
   // Unknown API paths answer in JSON rather than falling through to the SPA.

@@ -3,7 +3,8 @@ import type { Lorebook } from "../../contracts/lorebook.js";
 import type { Persona } from "../../contracts/persona.js";
 import type { CardData } from "../../contracts/character-card.js";
 import type { PromptWindow } from "../gateway/types.js";
-import { activateLore, type LoreResult } from "./lore-activation.js";
+import { activateLore, type Activation, type LoreResult } from "./lore-activation.js";
+import type { LoreFired } from "../../contracts/prompt-report.js";
 import type { PromptPlan } from "./prompt.js";
 
 /**
@@ -32,9 +33,7 @@ export function characterPlan(input: {
   recent: readonly { content: string }[];
   /** Tokens in a text, for the lore budget (an estimate is enough: the fitter counts exactly). */
   estimateTokens: (text: string) => number;
-  /** Receives what fired, per window tried: "what the model saw" shows the last. */
-  onLore?: (results: LoreResult[]) => void;
-}): PromptPlan {
+}): CharacterPlan {
   const { card, names } = input;
   const r = (text: string) => resolveMacros(text, names);
   const base = card.system_prompt.trim()
@@ -59,12 +58,15 @@ export function characterPlan(input: {
     const results = input.lorebooks.map((book) =>
       activateLore(book, { messages: input.recent, contextTokens: window?.contextLength ?? 8192, countTokens: input.estimateTokens }),
     );
-    input.onLore?.(results);
+    const fired = (pick: (r: LoreResult) => LoreResult["active"]) =>
+      results.flatMap((res, i) => pick(res).map((a) => loreFired(input.lorebooks[i]!, a, input.estimateTokens)));
+    const report = { fired: fired((r) => r.active), dropped: fired((r) => r.dropped) };
     const active = results.flatMap((res) => res.active.map((a) => a.entry));
     return {
       before: active.filter((e) => e.position.at === "before_char").map((e) => e.content),
       after: active.filter((e) => e.position.at === "after_char").map((e) => e.content),
       atDepth: active.flatMap((e) => (e.position.at === "depth" ? [{ depth: e.position.depth, role: e.position.role, content: r(e.content) }] : [])),
+      report,
     };
   };
   const systemWith = (l: ReturnType<typeof lore>) => r(join([base, ...l.before, ...definition, ...l.after, about]));
@@ -75,6 +77,25 @@ export function characterPlan(input: {
     examples: exampleBlocks(card.mes_example).map((block) => r(`Example of how ${names.char} talks:\n${block}`)),
     postHistory: card.post_history_instructions.trim() ? r(card.post_history_instructions.trim()) : undefined,
     atDepth: (window) => lore(window).atDepth,
+    loreFor: (window) => lore(window).report,
+  };
+}
+
+export type CharacterPlan = PromptPlan & {
+  /** The lore a window's prompt carried, and what its budget left out: for "what the model saw". */
+  loreFor: (window: PromptWindow | undefined) => { fired: LoreFired[]; dropped: LoreFired[] };
+};
+
+function loreFired(book: Lorebook, a: Activation, estimateTokens: (text: string) => number): LoreFired {
+  const e = a.entry;
+  const p = e.position;
+  return {
+    book: book.name?.trim() || "Lorebook",
+    entry: e.name?.trim() || e.comment?.trim() || e.keys[0] || `entry ${String(e.id ?? book.entries.indexOf(e) + 1)}`,
+    ...(a.key !== undefined ? { key: a.key } : {}),
+    why: a.why,
+    position: p.at === "depth" ? `depth ${p.depth} as ${p.role}` : p.at,
+    tokens: estimateTokens(e.content),
   };
 }
 

@@ -1,17 +1,29 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { CharacterView } from "../../contracts/api-views.js";
-import { MAX_SEED_LENGTH } from "../../contracts/avatar-styles.js";
-import type { CardV3 } from "../../contracts/character-card.js";
+import type { CharacterDefinitionView, CharacterView } from "../../contracts/api-views.js";
+import { CARD_AVATAR_STYLE, MAX_SEED_LENGTH } from "../../contracts/avatar-styles.js";
+import type { CardData, CardLorebook, CardV3, CharacterEdit } from "../../contracts/character-card.js";
 import { readCardFile, type CardImage } from "../cards/card-file.js";
-import type { DatabaseLifecycle } from "../db/lifecycle.js";
-import { findGalleryByCardHash, findOwnedByCardHash, getCharacterImage, getOwnedCharacter, insertOwnedCharacter, listOwnedCharacters, saveCharacterImage } from "../db/queries/scenarios.js";
 import { writeCharx } from "../cards/charx.js";
 import { writePngCard } from "../cards/png-card.js";
-import { AppError, notFound } from "../errors.js";
-import { CARD_AVATAR_STYLE } from "../../contracts/avatar-styles.js";
-import type { PublicScenario } from "../views.js";
-import { characterNameOf, DEFAULT_CHARACTER_PROMPT } from "./character-prompt.js";
+import type { Database } from "../db/client.js";
+import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { insertScenario } from "../db/queries/admin.js";
+import { attachLorebook, insertLorebook, listLorebooks, lorebooksOf, type Owner } from "../db/queries/lorebooks.js";
+import {
+  findGalleryByCardHash,
+  findOwnedByCardHash,
+  getCharacterImage,
+  getCharacterRow,
+  insertOwnedCharacter,
+  listOwnedCharacters,
+  saveCharacterImage,
+  updateCharacter,
+} from "../db/queries/scenarios.js";
+import type { ScenarioRow } from "../db/schema.js";
+import { AppError, notFound } from "../errors.js";
+import { pickFields, PUBLIC_SCENARIO_FIELDS, type PublicScenario } from "../views.js";
+import { characterNameOf, DEFAULT_CHARACTER_PROMPT } from "./character-prompt.js";
+import { bookName } from "./lorebooks.js";
 
 /** How much of a card's notes the gallery tile shows as its description. */
 const SUMMARY_CHARS = 300;
@@ -19,57 +31,112 @@ const SUMMARY_CHARS = 300;
 const hashOf = (card: CardV3) => createHash("sha256").update(JSON.stringify(card)).digest("hex");
 
 /**
- * The scenario a card becomes, wherever it goes (a person's own, or the gallery): within what the
- * admin's scenario form accepts, so it can be edited as it is; the card itself rides along whole.
+ * The scenario columns a card's fields make (wherever it goes: a person's own, or the gallery),
+ * within what the admin's scenario form accepts, so it can be edited as it is.
  */
-function scenarioOf(card: CardV3, slug: string, image: CardImage | undefined) {
-  const d = card.data;
+function columnsOf(d: CardData) {
   const name = characterNameOf(d);
   return {
-    slug,
     title: d.name.slice(0, 120),
     characterName: name.slice(0, 80),
     description: (d.creator_notes.trim() || d.description.trim()).replace(/\s+/g, " ").slice(0, SUMMARY_CHARS) || d.name.slice(0, SUMMARY_CHARS),
-    category: "story" as const,
     tags: d.tags.map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= 30).slice(0, 12),
-    contentRating: "general" as const,
     openingMessage: d.first_mes.trim() ? d.first_mes : `*${name} is here.*`,
-    // The card's own picture when it has one (the Avatar component's "card" style), else DiceBear.
-    ...(image ? { avatarStyle: CARD_AVATAR_STYLE, avatarSeed: slug } : { avatarStyle: "adventurer", avatarSeed: d.name.slice(0, MAX_SEED_LENGTH) }),
-    card,
-    cardHash: hashOf(card),
+  };
+}
+
+/** A new scenario from a card: its columns, its picture (the Avatar's "card" style) or DiceBear, the card itself riding along whole. */
+function scenarioOf(card: CardV3, slug: string, image: CardImage | undefined) {
+  return {
+    slug,
+    ...columnsOf(card.data),
+    category: "story" as const,
+    contentRating: "general" as const,
+    ...(image ? { avatarStyle: CARD_AVATAR_STYLE, avatarSeed: slug } : { avatarStyle: "adventurer", avatarSeed: card.data.name.slice(0, MAX_SEED_LENGTH) }),
+  };
+}
+
+/** A card's lorebook lives apart from it (editable, attachable to others); the card keeps the rest. */
+function splitBook(card: CardV3): { card: CardV3; book: CardLorebook | undefined } {
+  const { character_book: book, ...data } = card.data;
+  return { card: { ...card, data: data as CardData }, book };
+}
+
+/**
+ * A scenario made in the admin (or shipped with Parley), as a card: its character and private
+ * system prompt, for an admin's export. `{{original}}` is not used: the prompt is the scenario's own.
+ */
+function cardOfScenario(s: ScenarioRow): CardV3 {
+  return {
+    spec: "chara_card_v3",
+    spec_version: "3.0",
+    data: {
+      name: s.characterName,
+      description: "",
+      personality: "",
+      scenario: "",
+      first_mes: s.openingMessage,
+      mes_example: "",
+      creator_notes: s.description,
+      system_prompt: s.systemPrompt,
+      post_history_instructions: "",
+      alternate_greetings: [],
+      tags: s.tags,
+      creator: "Parley",
+      character_version: "",
+      extensions: { parley: { slug: s.slug, title: s.title, category: s.category, contentRating: s.contentRating } },
+      group_only_greetings: [],
+      creation_date: Math.floor(s.createdAt.getTime() / 1000),
+      modification_date: Math.floor(s.updatedAt.getTime() / 1000),
+    },
   };
 }
 
 /**
  * Characters from cards: a person's own ("My characters": theirs alone like their conversations),
- * or the gallery's, imported by an admin. Each is a scenario keeping its card whole.
+ * or the gallery's (`owner` null), imported and edited by an admin. Each is a scenario keeping its
+ * card whole; the card's lorebook is a lorebook of the owner's, attached to it.
  */
 export function createCharacterService(deps: { database: DatabaseLifecycle }) {
-  const view = (s: PublicScenario, card: CardV3 | null): CharacterView => ({
+  const view = (s: PublicScenario, card: CardV3 | null, lorebookEntries: number): CharacterView => ({
     ...s,
     creator: card?.data.creator ?? "",
     creatorNotes: card?.data.creator_notes ?? "",
     characterVersion: card?.data.character_version ?? "",
     alternateGreetings: card?.data.alternate_greetings.length ?? 0,
-    lorebookEntries: card?.data.character_book?.entries.length ?? 0,
+    lorebookEntries,
   });
+
+  /** The card's book into a lorebook of the owner's, attached as the card's own. */
+  async function keepBook(db: Database, owner: Owner, scenarioId: string, card: CardV3, book: CardLorebook | undefined) {
+    if (!book) return;
+    const row = await insertLorebook(db, { ownerClientId: owner, name: bookName(book, card.data.name), book });
+    await attachLorebook(db, scenarioId, row.id, true);
+  }
 
   /** One card file into a character of the person's own; the same card again is recognised, not doubled. */
   async function importCard(clientId: string, bytes: Uint8Array) {
-    const { card, image, warnings, from } = readCardFile(bytes);
+    const { card: whole, image, warnings, from } = readCardFile(bytes);
+    const cardHash = hashOf(whole);
+    const { card, book } = splitBook(whole);
     const db = deps.database.require();
-    const existing = await findOwnedByCardHash(db, clientId, hashOf(card));
-    if (existing) return { character: view(existing, card), alreadyImported: true, warnings, from };
-    const created = await insertOwnedCharacter(db, {
-      ...scenarioOf(card, `my-${randomUUID().slice(0, 12)}`, image),
-      ownerClientId: clientId,
-      // The card's own prompt is used (server/chat/character-prompt.ts); empty, {{original}} is Parley's default.
-      systemPrompt: "",
-      isActive: true,
+    const existing = await findOwnedByCardHash(db, clientId, cardHash);
+    if (existing) return { character: (await list(clientId, existing.slug))[0]!, alreadyImported: true, warnings, from };
+    const created = await db.transaction(async (tx) => {
+      const row = await insertOwnedCharacter(tx, {
+        ...scenarioOf(card, `my-${randomUUID().slice(0, 12)}`, image),
+        card,
+        cardHash,
+        ownerClientId: clientId,
+        // The card's own prompt is used (server/chat/character-prompt.ts); empty, {{original}} is Parley's default.
+        systemPrompt: "",
+        isActive: true,
+      });
+      await keepBook(tx, clientId, row.id, card, book);
+      if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes);
+      return row;
     });
-    if (image) await saveCharacterImage(db, created.id, image.contentType, image.bytes);
-    return { character: view(created, card), alreadyImported: false, warnings, from };
+    return { character: view(created, card, book?.entries.length ?? 0), alreadyImported: false, warnings, from };
   }
 
   /**
@@ -77,49 +144,85 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
    * definition as private as any scenario's system prompt. The same card again is recognised.
    */
   async function importToGallery(bytes: Uint8Array) {
-    const { card, image, warnings } = readCardFile(bytes);
+    const { card: whole, image, warnings } = readCardFile(bytes);
+    const cardHash = hashOf(whole);
+    const { card, book } = splitBook(whole);
     const db = deps.database.require();
-    const existing = await findGalleryByCardHash(db, hashOf(card));
+    const existing = await findGalleryByCardHash(db, cardHash);
     if (existing) return { scenario: existing, alreadyImported: true, warnings };
     const slugBase = card.data.name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "character";
-    const scenario = await insertScenario(db, {
-      ...scenarioOf(card, `${slugBase}-${randomUUID().slice(0, 6)}`, undefined),
-      // What {{original}} in the card's own system prompt stands for; the admin may change it.
-      systemPrompt: DEFAULT_CHARACTER_PROMPT,
-      isActive: false,
+    const scenario = await db.transaction(async (tx) => {
+      const row = await insertScenario(tx, {
+        ...scenarioOf(card, `${slugBase}-${randomUUID().slice(0, 6)}`, image),
+        card,
+        cardHash,
+        // What {{original}} in the card's own system prompt stands for; the admin may change it.
+        systemPrompt: DEFAULT_CHARACTER_PROMPT,
+        isActive: false,
+      });
+      await keepBook(tx, null, row.id, card, book);
+      if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes);
+      return row;
     });
-    // Stored for the card's export; the gallery tile keeps a DiceBear avatar, which the admin's form can edit.
-    if (image) await saveCharacterImage(db, scenario.id, image.contentType, image.bytes);
     return { scenario, alreadyImported: false, warnings };
   }
 
-  async function list(clientId: string): Promise<CharacterView[]> {
-    const rows = await listOwnedCharacters(deps.database.require(), clientId);
-    return rows.map(({ card, ...s }) => view(s, card));
+  async function list(clientId: string, slug?: string): Promise<CharacterView[]> {
+    const rows = await listOwnedCharacters(deps.database.require(), clientId, slug);
+    return rows.map(({ card, lorebookEntries, ...s }) => view(s, card, lorebookEntries));
   }
 
-  /** The card back out: V3 JSON, a PNG carrying it (ccv3 and a V2 chara) in the character's picture, or CHARX. */
-  async function exportCard(clientId: string, slug: string, format: "json" | "png" | "charx") {
-    const found = await getOwnedCharacter(deps.database.require(), slug, clientId);
-    if (!found?.card) throw notFound("Character");
-    const { card, image } = found;
-    const base = card.data.name.replace(/[^\p{L}\p{N} _-]+/gu, "").trim() || "character";
-    if (format === "json") return { filename: `${base}.json`, contentType: "application/json", bytes: Buffer.from(JSON.stringify(card, null, 2)) };
+  async function load(owner: Owner, slug: string) {
+    const found = await getCharacterRow(deps.database.require(), slug, owner);
+    if (!found) throw notFound("Character");
+    return found;
+  }
+
+  /** A character whole, for its editor: its card's fields (its lorebooks apart) and the books it draws on. */
+  async function definition(owner: Owner, slug: string): Promise<CharacterDefinitionView> {
+    const row = await load(owner, slug);
+    if (!row.card) throw new AppError(409, "invalid_card", "This scenario was not made from a character card: edit it in the Scenarios tab");
+    const books = (await listLorebooks(deps.database.require(), owner)).filter((b) => b.characters.some((c) => c.slug === slug));
+    return { ...view(pickFields(row, PUBLIC_SCENARIO_FIELDS), row.card, row.lorebookEntries), card: row.card.data, lorebooks: books };
+  }
+
+  /** The owner changes the card's fields: what is not given stays, the scenario's columns follow. */
+  async function edit(owner: Owner, slug: string, changes: CharacterEdit): Promise<CharacterDefinitionView> {
+    const row = await load(owner, slug);
+    if (!row.card) throw new AppError(409, "invalid_card", "This scenario was not made from a character card: edit it in the Scenarios tab");
+    const data: CardData = { ...row.card.data, ...changes, modification_date: Math.floor(Date.now() / 1000) };
+    await updateCharacter(deps.database.require(), row.id, { card: { ...row.card, data }, ...columnsOf(data) });
+    return definition(owner, slug);
+  }
+
+  /**
+   * The card back out: V3 JSON, a PNG carrying it (ccv3 and a V2 chara) in the character's
+   * picture, or CHARX; its own lorebook back inside it. A scenario that came from no card (the
+   * admin's, or Parley's own) is exported as one, for an admin.
+   */
+  async function exportCard(owner: Owner, slug: string, format: "json" | "png" | "charx") {
+    const row = await load(owner, slug);
+    const image = row.image;
+    const embedded = (await lorebooksOf(deps.database.require(), row.id)).find((b) => b.embedded);
+    const base = row.card ?? cardOfScenario(row);
+    const card: CardV3 = embedded ? { ...base, data: { ...base.data, character_book: embedded.book } } : base;
+    const name = card.data.name.replace(/[^\p{L}\p{N} _-]+/gu, "").trim() || "character";
+    if (format === "json") return { filename: `${name}.json`, contentType: "application/json", bytes: Buffer.from(JSON.stringify(card, null, 2)) };
     if (format === "png") {
       if (image?.contentType !== "image/png") throw new AppError(409, "no_image", "This character has no PNG picture to carry its card: export it as JSON or CHARX");
-      return { filename: `${base}.png`, contentType: "image/png", bytes: Buffer.from(writePngCard(image.bytes, card)) };
+      return { filename: `${name}.png`, contentType: "image/png", bytes: Buffer.from(writePngCard(image.bytes, card)) };
     }
     // The card's own icon goes back where its card says it lives.
     const icon = card.data.assets?.find((a) => a.type === "icon" && a.uri.startsWith("embeded://"));
     const assets = new Map<string, Uint8Array>(icon && image ? [[icon.uri.slice("embeded://".length), image.bytes]] : []);
-    return { filename: `${base}.charx`, contentType: "application/zip", bytes: Buffer.from(writeCharx(card, assets)) };
+    return { filename: `${name}.charx`, contentType: "application/zip", bytes: Buffer.from(writeCharx(card, assets)) };
   }
 
   async function image(clientId: string | undefined, slug: string) {
     return getCharacterImage(deps.database.require(), slug, clientId);
   }
 
-  return { importCard, importToGallery, list, exportCard, image };
+  return { importCard, importToGallery, list, definition, edit, exportCard, image };
 }
 
 export type CharacterService = ReturnType<typeof createCharacterService>;

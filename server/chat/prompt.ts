@@ -3,6 +3,7 @@ import type { Persona } from "../../contracts/persona.js";
 import { ESTIMATED, type TokenizerName } from "../../contracts/tokenizers.js";
 import type { ChatMessage, FittedPrompt, PromptWindow } from "../gateway/types.js";
 import type { MessageRole } from "../../contracts/enums.js";
+import type { PromptPartKind, StoredPromptPart } from "../../contracts/prompt-report.js";
 
 /** A message of the thread as the prompt needs it; `tokenCounts` are those stored with it, filled in as they are counted. */
 type HistoryMessage = { id?: string; role: MessageRole; content: string; tokenCounts?: Record<string, number> };
@@ -66,6 +67,8 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
   const kept = history.filter((m) => m.content.trim() !== "");
   const turns = kept.map((m) => ({ role: m.role, content: names ? resolveMacros(m.content, names) : m.content }));
   const fresh: FreshCount[] = [];
+  /** The latest fit that made a prompt: the one the serving model got, for "what the model saw". */
+  let last: { window: PromptWindow; systemPrompt: string; examples: number; start: number; inserts: Insert[] } | undefined;
 
   /** The newest turns that fit beside `fixed` tokens: where they start, or the prompt's refusal. */
   const fitTurns = async ({ contextLength, maxTokens, tokenizer, count }: PromptWindow, fixed: number) => {
@@ -116,30 +119,49 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
       fitted = await fitTurns(window, fixed + exampleCosts.slice(0, kept).reduce((a, b) => a + b, 0));
     }
     if (fitted.tooLong) return { tooLong: fitted.tooLong };
-    return { messages: assemble(systemPrompt, examples.slice(0, kept), turns.slice(fitted.start), inserts) };
+    last = { window, systemPrompt, examples: kept, start: fitted.start, inserts };
+    return { messages: assemble(systemPrompt, examples.slice(0, kept), fitted.start, inserts).map((p) => p.message) };
   };
 
-  function assemble(systemPrompt: string, exampleBlocks: string[], sent: ChatMessage[], inserts: ReturnType<NonNullable<PromptPlan["atDepth"]>>): ChatMessage[] {
-    const body = [...sent];
+  /** The prompt in order, each message with what it is (a history turn by its index in `kept`). */
+  function assemble(systemPrompt: string, exampleBlocks: string[], start: number, inserts: Insert[]) {
+    type Part = { message: ChatMessage; kind: PromptPartKind; turn?: number; depth?: number };
+    const body: Part[] = turns.slice(start).map((message, i) => ({ message, kind: "history", turn: start + i }));
     // Deepest first, so each depth counts from the end of the history as it was.
     for (const i of [...inserts].sort((a, b) => b.depth - a.depth)) {
-      body.splice(Math.max(0, body.length - i.depth), 0, { role: i.role, content: i.content });
+      body.splice(Math.max(0, body.length - i.depth), 0, { message: { role: i.role, content: i.content }, kind: "lore", depth: i.depth });
     }
+    const system = (kind: PromptPartKind, content: string): Part => ({ message: { role: "system", content }, kind });
     return [
-      { role: "system", content: systemPrompt },
-      ...exampleBlocks.map((content) => ({ role: "system" as const, content })),
+      system("system", systemPrompt),
+      ...exampleBlocks.map((content) => system("example", content)),
       ...body,
-      ...(postHistory ? [{ role: "system" as const, content: postHistory }] : []),
+      ...(postHistory ? [system("post_history", postHistory)] : []),
     ];
   }
 
   return Object.assign(fit, {
     /** The whole prompt, unfitted: for a request without a window to fit (what the plan says without one). */
-    all: (): ChatMessage[] => assemble(system, examples, turns, []),
+    all: (): ChatMessage[] => assemble(system, examples, 0, []).map((p) => p.message),
     /** Counts taken by real tokenizers that the messages did not have yet, to be stored. */
     fresh: () => fresh,
+    /**
+     * The prompt the latest fit made, as "what the model saw" keeps it: history turns by message id,
+     * and what was left out. Undefined when no fit made one.
+     */
+    sent: () => {
+      if (!last) return undefined;
+      const parts = assemble(last.systemPrompt, examples.slice(0, last.examples), last.start, last.inserts).map((p): StoredPromptPart => {
+        const id = p.turn === undefined ? undefined : kept[p.turn]!.id;
+        if (p.kind === "history" && id) return { kind: "history", role: p.message.role, messageId: id };
+        return { kind: p.kind === "history" ? "system" : p.kind, role: p.message.role, content: p.message.content, ...(p.depth !== undefined ? { depth: p.depth } : {}) };
+      });
+      return { window: last.window, parts, historyLeftOut: last.start, examplesDropped: examples.length - last.examples };
+    },
   });
 }
+
+type Insert = ReturnType<NonNullable<PromptPlan["atDepth"]>>[number];
 
 /** Messages counted per call to a tokenizer: a window reaches back a few hundred at most, mostly already counted. */
 const COUNT_BATCH = 200;

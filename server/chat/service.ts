@@ -2,10 +2,13 @@ import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import type { Database } from "../db/client.js";
 import { getPersona, savePersona } from "../db/queries/personas.js";
 import { getPublicScenario, getScenarioToStart } from "../db/queries/scenarios.js";
-import type { CardV3 } from "../../contracts/character-card.js";
+import type { CardLorebook, CardV3 } from "../../contracts/character-card.js";
+import type { PromptReport, PromptReportView } from "../../contracts/prompt-report.js";
+import { getReplyPrompt, messageTexts, saveReplyPrompt } from "../db/queries/reply-prompts.js";
+import { resolveMacros } from "../../contracts/macros.js";
 import type { MacroNames } from "../../contracts/macros.js";
 import { lorebookFromCard } from "../cards/lorebook-formats.js";
-import { characterPlan, DEFAULT_CHARACTER_PROMPT, LORE_SCAN_MESSAGES } from "./character-prompt.js";
+import { characterPlan, DEFAULT_CHARACTER_PROMPT, LORE_SCAN_MESSAGES, type CharacterPlan } from "./character-prompt.js";
 import {
   activePath,
   claimSessionForReply,
@@ -38,7 +41,7 @@ import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Persona } from "../../contracts/persona.js";
-import { charsFor, macroNames, promptFitter, systemMessage, type PromptPlan } from "./prompt.js";
+import { charsFor, macroNames, promptFitter, systemMessage } from "./prompt.js";
 import { parseSillyTavernJsonl, toMarkdown, toSillyTavernJsonl, type ThreadEntry } from "./chat-files.js";
 import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
@@ -81,6 +84,8 @@ type ReplyContext = {
   systemPrompt: string;
   /** The character card the scenario came from: its prompt (and lorebook) instead of the system prompt. */
   card: CardV3 | null;
+  /** The lorebooks the card's prompt draws on. */
+  lorebooks: CardLorebook[];
   /** The scenario's own task and model, when an admin set them. */
   task: string | null;
   modelKey: string | null;
@@ -99,6 +104,8 @@ type ReplyContext = {
   history?: { rows: HistoryRow[]; maxChars: number };
   /** The prompt's fitter: the token counts it took are stored once the reply is over. */
   fit?: ReturnType<typeof promptFitter>;
+  /** A card's prompt plan: the lore each window's prompt carried. */
+  plan?: CharacterPlan;
 };
 
 export function createChatService(deps: {
@@ -242,6 +249,7 @@ export function createChatService(deps: {
       title: owned.session.title,
       persona: own ?? (await getPersona(db, clientId)) ?? null,
       ownPersona: own !== null,
+      ownCharacter: owned.ownCharacter,
       ...page,
     };
   }
@@ -515,7 +523,9 @@ export function createChatService(deps: {
     ctx.history = { rows: history, maxChars };
     ctx.writer.replyTo(ctx.parentId);
     const names = macroNames(ctx.persona, ctx.characterName);
-    const fit = promptFitter(promptPlan(ctx, history, names), history, names);
+    const plan = promptPlan(ctx, history, names);
+    if (typeof plan !== "string") ctx.plan = plan;
+    const fit = promptFitter(plan, history, names);
     ctx.fit = fit;
     try {
       const open = await gateway.openStream({
@@ -555,18 +565,59 @@ export function createChatService(deps: {
   }
 
   /** A card's prompt, with its lorebook; a scenario's system prompt and the persona otherwise. */
-  function promptPlan(ctx: ReplyContext, history: HistoryRow[], names: MacroNames): string | PromptPlan {
+  function promptPlan(ctx: ReplyContext, history: HistoryRow[], names: MacroNames): string | CharacterPlan {
     if (!ctx.card) return systemMessage(ctx.systemPrompt, ctx.persona, names);
-    const book = ctx.card.data.character_book;
     return characterPlan({
       card: ctx.card.data,
       defaultSystemPrompt: ctx.systemPrompt.trim() || DEFAULT_CHARACTER_PROMPT,
       persona: ctx.persona,
       names,
-      lorebooks: book ? [lorebookFromCard(book)] : [],
+      lorebooks: ctx.lorebooks.map(lorebookFromCard),
       recent: history.slice(-LORE_SCAN_MESSAGES),
       estimateTokens: (text) => Math.ceil(text.length / 3.5),
     });
+  }
+
+  /**
+   * "What the model saw" for one reply: to the person when the character is their own (a gallery
+   * character's prompt is as private as its system prompt), to an admin (`viewer` "admin") for any.
+   */
+  async function promptReport(viewer: { clientId: string } | "admin", sessionId: string, messageId: string): Promise<PromptReportView> {
+    const db = database.require();
+    const row = await getReplyPrompt(db, sessionId, messageId, viewer === "admin" ? undefined : viewer.clientId);
+    if (!row) throw notFound("Message");
+    if (viewer !== "admin" && row.ownerClientId !== viewer.clientId) {
+      throw new AppError(403, "prompt_private", "What the model saw is shown for your own characters only: this character's prompt is private");
+    }
+    if (!row.report) throw new AppError(404, "no_prompt_report", "Nothing was kept of this message's prompt: it is not a reply, or it was written before Parley kept prompts");
+    const { report } = row;
+    const ids = report.parts.flatMap((p) => (p.kind === "history" ? [p.messageId] : []));
+    const texts = await messageTexts(db, sessionId, ids);
+    return {
+      ...report,
+      parts: report.parts.map((p) => (p.kind === "history" ? { ...p, content: resolveMacros(texts.get(p.messageId) ?? "", report.names) } : p)),
+    };
+  }
+
+  /** "What the model saw" for a stored reply; a failure to keep it costs the reply nothing. */
+  async function keepPromptReport(ctx: ReplyContext, open: OpenStream, messageId: string) {
+    const sent = ctx.fit?.sent();
+    if (!sent) return;
+    const lore = ctx.plan?.loreFor(sent.window);
+    const report: PromptReport = {
+      model: open.candidate.model.modelKey,
+      provider: open.candidate.provider.name,
+      contextLength: sent.window.contextLength,
+      maxTokens: sent.window.maxTokens ?? null,
+      tokenizer: sent.window.tokenizer,
+      parts: sent.parts,
+      trimmed: { historyLeftOut: sent.historyLeftOut, examplesDropped: sent.examplesDropped, lore: lore?.dropped ?? [] },
+      lore: lore?.fired ?? [],
+      names: macroNames(ctx.persona, ctx.characterName),
+    };
+    await saveReplyPrompt(ctx.db, messageId, report).catch((err: unknown) =>
+      log.warn({ ...errorFields(err), session: ctx.sessionId }, "keeping what the model saw failed"),
+    );
   }
 
   /** The oldest message of `history` among the newest `turns` that went into the prompt (empty turns are never sent). */
@@ -588,6 +639,7 @@ export function createChatService(deps: {
         if (counts.length) {
           saveTokenCounts(ctx.db, counts).catch((err: unknown) => log.warn({ ...errorFields(err), session: ctx.sessionId }, "storing token counts failed; they will be counted again"));
         }
+        if (result.stored && result.stored.finishReason !== "streaming") await keepPromptReport(ctx, open, result.stored.id);
         // The thread now ends at the stored reply: the next message starts from it.
         if (result.stored && ctx.history && result.stored.finishReason !== "streaming") {
           const rows = [...ctx.history.rows, result.stored];
@@ -657,6 +709,7 @@ export function createChatService(deps: {
     deleteMessage,
     restoreMessage,
     forkAt,
+    promptReport,
     sendMessage,
     regenerate,
     idle,

@@ -7,6 +7,7 @@ import {
   doublePrecision,
   index,
   integer,
+  primaryKey,
   jsonb,
   pgTable,
   text,
@@ -17,7 +18,8 @@ import {
 
 import type { Persona } from "../../contracts/persona.js";
 import type { SamplingParams } from "../../contracts/openai.js";
-import type { CardV3 } from "../../contracts/character-card.js";
+import type { CardLorebook, CardV3 } from "../../contracts/character-card.js";
+import type { PromptReport } from "../../contracts/prompt-report.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
@@ -69,8 +71,44 @@ export const characterImages = pgTable("character_images", {
     .references(() => scenarios.id, { onDelete: "cascade" }),
   contentType: text("content_type").notNull(),
   bytes: bytea("bytes").notNull(),
+  /** The picture resized for avatars (WebP); null for one stored before resizing existed: the original is served. */
+  thumb: bytea("thumb"),
   createdAt: createdAt(),
 });
+
+/**
+ * Lorebooks (World Info): a card's own book, or one imported on its own, kept in the card spec's
+ * shape (V3 `lorebook`, whole, `extensions` included) so an export gives it back. Owned like
+ * characters: a client's, or the gallery's (null, an admin's).
+ */
+export const lorebooks = pgTable(
+  "lorebooks",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    ownerClientId: text("owner_client_id"),
+    name: text("name").notNull(),
+    book: jsonb("book").$type<CardLorebook>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("lorebooks_owner_idx").on(t.ownerClientId)],
+);
+
+/** Which lorebooks a character's prompt draws on; `embedded`: the one its card carries (it goes back into the card's export). */
+export const scenarioLorebooks = pgTable(
+  "scenario_lorebooks",
+  {
+    scenarioId: uuid("scenario_id")
+      .notNull()
+      .references(() => scenarios.id, { onDelete: "cascade" }),
+    lorebookId: uuid("lorebook_id")
+      .notNull()
+      .references(() => lorebooks.id, { onDelete: "cascade" }),
+    embedded: boolean("embedded").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.scenarioId, t.lorebookId] }), index("scenario_lorebooks_book_idx").on(t.lorebookId)],
+);
 
 export const sessions = pgTable(
   "sessions",
@@ -161,6 +199,19 @@ export const messages = pgTable(
     index("messages_streaming_idx").on(t.sessionId).where(sql`${t.finishReason} = 'streaming'`),
   ],
 );
+
+/**
+ * What the model saw for one reply: the parts of its prompt around the history (the history itself
+ * by reference: its messages never change), what was trimmed to fit, and the lore that fired.
+ * Private like a system prompt: shown to the character's owner, or an admin.
+ */
+export const replyPrompts = pgTable("reply_prompts", {
+  messageId: uuid("message_id")
+    .primaryKey()
+    .references(() => messages.id, { onDelete: "cascade" }),
+  report: jsonb("report").$type<PromptReport>().notNull(),
+  createdAt: createdAt(),
+});
 
 /** The person's persona, one per browser (client): their name for `{{user}}` and what the character is told of them. */
 export const personas = pgTable("personas", {

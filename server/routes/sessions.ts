@@ -32,16 +32,20 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(PAGE_SIZE),
 });
 
+/** Ids from the path: anything but a UUID is simply not found. */
+export const sessionIdOf = (id: string) => {
+  if (!UUID_RE.test(id)) throw notFound("Session");
+  return id;
+};
+export const messageIdOf = (id: string) => {
+  if (!UUID_RE.test(id)) throw notFound("Message");
+  return id;
+};
+
 export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: MiddlewareHandler<AppEnv>; limitCreate: MiddlewareHandler<AppEnv> }) {
   const { chat, log } = deps;
-  const sessionId = (id: string) => {
-    if (!UUID_RE.test(id)) throw notFound("Session");
-    return id;
-  };
-  const messageId = (id: string) => {
-    if (!UUID_RE.test(id)) throw notFound("Message");
-    return id;
-  };
+  const sessionId = sessionIdOf;
+  const messageId = messageIdOf;
 
   return new Hono<AppEnv>()
     // The person's conversations, newest first: any of them is one click away, however old.
@@ -137,6 +141,10 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       return c.json({ session: await chat.restoreMessage({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) }) });
     })
     // "Continue in a new conversation from here": counted like creating a session.
+    // What the model saw for one reply: the character's owner only (an admin: /api/admin).
+    .get("/:id/messages/:messageId/prompt", async (c) =>
+      c.json(await chat.promptReport({ clientId: c.var.clientId }, sessionId(c.req.param("id")), messageId(c.req.param("messageId")))),
+    )
     .post("/:id/messages/:messageId/fork", deps.limitCreate, async (c) => {
       const id = sessionId(c.req.param("id"));
       return c.json({ session: await chat.forkAt({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) }) }, 201);

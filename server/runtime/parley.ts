@@ -8,6 +8,7 @@ import { ClientIds } from "../middleware/client-id.js";
 import { createApp } from "../app.js";
 import { createEnhanceService } from "../chat/enhance.js";
 import { createCharacterService } from "../chat/characters.js";
+import { createLorebookService } from "../chat/lorebooks.js";
 import { createChatService } from "../chat/service.js";
 import type { Config } from "../config.js";
 import { DatabaseLifecycle } from "../db/lifecycle.js";
@@ -180,6 +181,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     chat,
     enhance,
     characters: createCharacterService({ database }),
+    lorebooks: createLorebookService({ database }),
     gateway,
     registry,
     apiKeys: config.apiKeys,

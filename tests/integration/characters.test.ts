@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { sql } from "drizzle-orm";
+import { describe, expect, inject, it } from "vitest";
+import { openDatabase } from "../../server/db/client.js";
+import { olderDatabase, rowsOf } from "../support/older-schema.js";
 import { useChatStack } from "../support/chat-stack.js";
 import { cardPng, png } from "../support/cards.js";
 import { createSession, readSse, type Client } from "../support/parley.js";
@@ -141,6 +144,135 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     const noPng = await c.json<ErrorBody>(`/api/characters/${plain.body.character.slug}/export?format=png`);
     expect(noPng).toMatchObject({ status: 409, body: { error: { code: "no_image" } } });
   });
+
+  it("keeps a card's lorebook as the character's own book, takes a World Info file, attaches it to two characters, edits it, and shows what the model saw", async () => {
+    const c = stack.parley.client();
+    const mira = (await upload(c, cardPng({ ...card, data: { ...card.data, name: "Lore Mira" } }))).body.character;
+    const bo = (await upload(c, Buffer.from(JSON.stringify({ ...card, data: { ...card.data, name: "Lore Bo", character_book: null } })))).body.character;
+    expect(bo.lorebookEntries).toBe(0);
+    type Book = { id: string; name: string; entries: number; characters: { slug: string; embedded: boolean }[]; book: { name?: string; entries: { keys: string[]; content: string; extensions: Record<string, unknown> }[] } };
+    const own = (await c.json<{ lorebooks: Book[] }>("/api/lorebooks")).body.lorebooks;
+    expect(own).toHaveLength(1);
+    expect(own[0]).toMatchObject({ name: "Lore Mira", entries: 2, characters: [{ slug: mira.slug, embedded: true }] });
+
+    // SillyTavern's World Info file, as its editor saves one.
+    const worldInfo = {
+      entries: {
+        "0": { uid: 0, key: ["lighthouse"], keysecondary: [], comment: "The lighthouse", content: "The lighthouse keeper is blind.", constant: false, selective: false, order: 50, position: 4, depth: 1, role: 0, disable: false, selectiveLogic: 0, probability: 100 },
+        "1": { uid: 1, key: ["/ghost(s)?/i"], keysecondary: ["night"], comment: "Ghosts", content: "Ghosts walk at night.", constant: false, selective: true, order: 60, position: 0, disable: false, selectiveLogic: 0 },
+      },
+    };
+    const imported = await c.json<{ lorebook: Book } & ErrorBody>("/api/lorebooks?name=Vell.json", { method: "POST", body: JSON.stringify(worldInfo) });
+    expect(imported.status).toBe(201);
+    const vell = imported.body.lorebook;
+    expect(vell).toMatchObject({ name: "Vell", entries: 2, characters: [] });
+    expect(vell.book.entries[0]!.extensions).toMatchObject({ position: 4, depth: 1, probability: 100 });
+    const bad = await c.json<ErrorBody>("/api/lorebooks", { method: "POST", body: JSON.stringify({ hello: "world" }) });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: "invalid_lorebook" } } });
+
+    for (const slug of [mira.slug, bo.slug]) expect((await c.json(`/api/lorebooks/${vell.id}/characters/${slug}`, { method: "PUT" })).status).toBe(200);
+    const attached = (await c.json<{ lorebook: Book }>(`/api/lorebooks/${vell.id}`)).body.lorebook;
+    expect(attached.characters.map((x) => x.slug).sort()).toEqual([mira.slug, bo.slug].sort());
+
+    // Another person sees none of it, and cannot attach it to their own character.
+    const other = stack.parley.client();
+    expect((await other.json<{ lorebooks: Book[] }>("/api/lorebooks")).body.lorebooks).toEqual([]);
+    expect((await other.json<ErrorBody>(`/api/lorebooks/${vell.id}`)).status).toBe(404);
+    expect((await other.json<ErrorBody>(`/api/lorebooks/${vell.id}`, { method: "PUT", body: JSON.stringify({ name: "x", book: vell.book }) })).status).toBe(404);
+
+    // Edited: the lighthouse entry also answers to "beacon"; unknown fields ride along.
+    const book = structuredClone(attached.book);
+    book.entries[0]!.keys.push("beacon");
+    const saved = await c.json<{ lorebook: Book } & ErrorBody>(`/api/lorebooks/${vell.id}`, { method: "PUT", body: JSON.stringify({ name: "Vell, the port", book }) });
+    expect(saved.status).toBe(200);
+    expect(saved.body.lorebook).toMatchObject({ name: "Vell, the port" });
+    expect(saved.body.lorebook.book.entries[0]!.keys).toEqual(["lighthouse", "beacon"]);
+    expect(saved.body.lorebook.book.entries[0]!.extensions).toMatchObject({ probability: 100 });
+    const tooBig = await c.json<ErrorBody>(`/api/lorebooks/${vell.id}`, { method: "PUT", body: JSON.stringify({ name: "", book }) });
+    expect(tooBig).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
+
+    // Bo's reply: the edited key fires the entry at its depth, as a system line above the newest message.
+    const sessionId = await createSession(c, bo.slug);
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Aye."] });
+    const events = await readSse(await c.fetch(`/api/sessions/${sessionId}/messages`, { method: "POST", body: JSON.stringify({ content: "Is the beacon lit?" }) }));
+    expect(events.at(-1)!.event).toBe("done");
+    const sent = stack.upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
+    expect(sent.at(-3)).toMatchObject({ role: "system", content: "The lighthouse keeper is blind." });
+    expect(JSON.stringify(sent)).not.toContain("Ghosts walk");
+
+    type Report = { model: string; parts: { kind: string; role: string; content: string }[]; lore: { book: string; entry: string; key?: string; why: string; position: string }[]; trimmed: { historyLeftOut: number; examplesDropped: number } };
+    const reply = (events.at(-1)!.data as { message: { id: string } }).message;
+    const report = await c.json<Report>(`/api/sessions/${sessionId}/messages/${reply.id}/prompt`);
+    expect(report.status).toBe(200);
+    expect(report.body.lore).toEqual([expect.objectContaining({ book: "Vell, the port", entry: "The lighthouse", key: "beacon", why: "key", position: "depth 1 as system" })]);
+    // The parts are the prompt as sent, in order, the history with its text.
+    expect(report.body.parts.map((p) => [p.role, p.content])).toEqual(sent.map((m) => [m.role, m.content]));
+    expect(report.body.parts.map((p) => p.kind)).toContain("lore");
+    expect(report.body.trimmed).toEqual({ historyLeftOut: 0, examplesDropped: 0, lore: [] });
+    // Not for someone else; and the person's own message has none.
+    expect((await other.json<ErrorBody>(`/api/sessions/${sessionId}/messages/${reply.id}/prompt`)).status).toBe(404);
+    const mine = (events[0]!.data as { userMessage: { id: string } }).userMessage;
+    expect((await c.json<ErrorBody>(`/api/sessions/${sessionId}/messages/${mine.id}/prompt`)).body.error.code).toBe("no_prompt_report");
+
+    // Detached, deleted: gone from the list; the card's own book goes back into Mira's export.
+    expect((await c.json(`/api/lorebooks/${vell.id}/characters/${bo.slug}`, { method: "DELETE" })).status).toBe(200);
+    expect((await c.fetch(`/api/lorebooks/${vell.id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await c.json<{ lorebooks: Book[] }>("/api/lorebooks")).body.lorebooks.map((b) => b.name)).toEqual(["Lore Mira"]);
+    const exported = (await (await c.fetch(`/api/characters/${mira.slug}/export?format=json`)).json()) as { data: { character_book: { entries: unknown[] } } };
+    expect(exported.data.character_book.entries).toHaveLength(2);
+  });
+
+  it("lets the owner edit a character's definition, and the prompt follows", async () => {
+    const c = stack.parley.client();
+    const { slug } = (await upload(c, cardPng({ ...card, data: { ...card.data, name: "Edit Me" } }))).body.character;
+    type Definition = { title: string; characterName: string; card: { name: string; description: string; nickname?: string; extensions: unknown; character_book?: unknown }; lorebooks: { name: string }[] };
+    const before = await c.json<{ character: Definition }>(`/api/characters/${slug}`);
+    expect(before.body.character.card).toMatchObject({ name: "Edit Me", description: card.data.description, extensions: card.data.extensions });
+    expect(before.body.character.card.character_book).toBeUndefined();
+    expect(before.body.character.lorebooks.map((b) => b.name)).toEqual(["Edit Me"]);
+
+    const edited = await c.json<{ character: Definition } & ErrorBody>(`/api/characters/${slug}`, {
+      method: "PATCH",
+      body: JSON.stringify({ nickname: "Eddie", description: "{{char}} flies a balloon now." }),
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body.character).toMatchObject({ title: "Edit Me", characterName: "Eddie", card: { nickname: "Eddie", extensions: card.data.extensions } });
+    const refused = await c.json<ErrorBody>(`/api/characters/${slug}`, { method: "PATCH", body: JSON.stringify({ name: " " }) });
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
+    expect((await stack.parley.client().json<ErrorBody>(`/api/characters/${slug}`, { method: "PATCH", body: JSON.stringify({ nickname: "x" }) })).status).toBe(404);
+
+    const sessionId = await createSession(c, slug);
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Up we go."] });
+    const events = await readSse(await c.fetch(`/api/sessions/${sessionId}/messages`, { method: "POST", body: JSON.stringify({ content: "Hello" }) }));
+    expect(events.at(-1)!.event).toBe("done");
+    const system = (stack.upstream.requests.at(-1)!.body.messages as { content: string }[])[0]!.content;
+    expect(system).toContain("You are Eddie.");
+    expect(system).toContain("Eddie flies a balloon now.");
+  });
+});
+
+describe.each(["pglite", "postgres"] as const)("a card's lorebook stored by an older Parley on %s", (kind) => {
+  it("moves into a lorebook of its own, attached to its character, and comes back in the card's export", async () => {
+    const older = await olderDatabase(kind, "0011", inject("postgresUrl"));
+    try {
+      const data = { ...card.data, character_book: { name: "Old book", entries: [{ keys: ["harbour"], content: "The harbour burned.", extensions: { keep: 1 }, enabled: true, insertion_order: 10 }] } };
+      await older.exec(sql`insert into scenarios (slug, title, character_name, description, category, opening_message, avatar_style, avatar_seed, system_prompt, owner_client_id, card, card_hash)
+        values ('my-old', 'Old', 'Old', 'd', 'story', 'Hi', 'adventurer', 'old', '', 'old-client', ${JSON.stringify({ spec: "chara_card_v3", spec_version: "3.0", data })}::jsonb, 'h')`);
+      await older.close();
+      const handle = await openDatabase({ databaseUrl: older.databaseUrl, dataDir: older.dataDir });
+      try {
+        const books = rowsOf<{ name: string; owner_client_id: string; book: { entries: { extensions: unknown }[] }; embedded: boolean; has_book: boolean }>(
+          await handle.db.execute(sql`select l.name, l.owner_client_id, l.book, sl.embedded, (s.card->'data' ? 'character_book') as has_book
+            from lorebooks l join scenario_lorebooks sl on sl.lorebook_id = l.id join scenarios s on s.id = sl.scenario_id`),
+        );
+        expect(books).toEqual([{ name: "Old book", owner_client_id: "old-client", book: data.character_book, embedded: true, has_book: false }]);
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await older.dispose();
+    }
+  });
 });
 
 describe("an admin importing a card into the gallery", () => {
@@ -152,6 +284,9 @@ describe("an admin importing a card into the gallery", () => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream" },
       body: new Uint8Array(bytes),
     });
+
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${stack.parley.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers } });
 
   it("makes a hidden scenario of it, published by the admin, its definition never sent to browsers", async () => {
     const res = await asAdmin(cardPng({ ...card, data: { ...card.data, name: "Gallery Mira" } }));
@@ -190,5 +325,34 @@ describe("an admin importing a card into the gallery", () => {
     expect(events.at(-1)!.event).toBe("done");
     const sent = stack.upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
     expect(sent[0]!.content).toContain("Gallery Mira commands the airship Kestrel.");
+
+    // What the model saw: the gallery character's prompt is private to the person, open to the admin.
+    const reply = (events.at(-1)!.data as { message: { id: string } }).message;
+    const refused = await c.json<{ error: { code: string } }>(`/api/sessions/${sessionId}/messages/${reply.id}/prompt`);
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: "prompt_private" } } });
+    const seen = await admin(`/api/admin/sessions/${sessionId}/messages/${reply.id}/prompt`);
+    expect(seen.status).toBe(200);
+    expect(((await seen.json()) as { parts: { content: string }[] }).parts[0]!.content).toContain("Gallery Mira commands the airship Kestrel.");
+
+    // The admin edits the gallery character's card; the gallery's lorebook is the admin's to edit.
+    const edited = await admin(`/api/admin/characters/${scenario.slug}`, { method: "PATCH", body: JSON.stringify({ personality: "stern" }) });
+    expect(edited.status).toBe(200);
+    const books = (await (await admin("/api/admin/lorebooks")).json()) as { lorebooks: { name: string; characters: { slug: string }[] }[] };
+    expect(books.lorebooks.find((b) => b.characters.some((x) => x.slug === scenario.slug))).toBeTruthy();
+    expect((await c.json<{ lorebooks: unknown[] }>("/api/lorebooks")).body.lorebooks).toEqual([]);
+  });
+
+  it("exports any scenario, Parley's own included, as a card for an admin only, its system prompt in it", async () => {
+    const res = await admin("/api/admin/characters/refund-request/export?format=json");
+    expect(res.status).toBe(200);
+    const exported = (await res.json()) as { spec: string; data: { name: string; system_prompt: string; first_mes: string } };
+    expect(exported.spec).toBe("chara_card_v3");
+    expect(exported.data.system_prompt.length).toBeGreaterThan(20);
+    expect(exported.data.first_mes.length).toBeGreaterThan(5);
+    // It imports back as a character of someone's own.
+    const c = stack.parley.client();
+    expect((await upload(c, Buffer.from(JSON.stringify(exported)))).status).toBe(201);
+    expect((await c.fetch("/api/characters/refund-request/export?format=json")).status).toBe(404);
+    expect((await fetch(`${stack.parley.url}/api/admin/characters/refund-request/export?format=json`)).status).toBe(401);
   });
 });

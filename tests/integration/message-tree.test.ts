@@ -1,11 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { useChatStack } from "../support/chat-stack.js";
 import { openDatabase } from "../../server/db/client.js";
-import { createTestDatabase } from "../support/db.js";
+import { olderDatabase, rowsOf } from "../support/older-schema.js";
 import { HAIKU, SONNET, registryReloaded, startGatewayStack, type GatewayStack } from "../support/gateway.js";
 import { createSession, readSse, type Client } from "../support/parley.js";
 
@@ -15,54 +12,14 @@ import { createSession, readSse, type Client } from "../support/parley.js";
  * reply can be swiped (another reply beside it) anywhere, then switched back to.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const MIGRATIONS = path.join(ROOT, "server/db/migrations");
-const tmpDirs: string[] = [];
-afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** The migrations as they were before the tree (0000–0004), to build a database as an older Parley left it. */
-function migrationsBeforeTree(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "parley-mig-"));
-  tmpDirs.push(dir);
-  cpSync(MIGRATIONS, dir, { recursive: true });
-  const journalPath = path.join(dir, "meta/_journal.json");
-  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.filter((e) => e.tag < "0005");
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
-
 type Row = { id: string; parent_id: string | null; content: string };
 
 describe.each(["pglite", "postgres"] as const)("existing conversations on %s", (kind) => {
   it("become chains, with each regenerated reply a sibling of the one that replaced it, and the leaf at the last visible message", async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), "parley-tree-"));
-    tmpDirs.push(dataDir);
-    const pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
+    // As an older Parley left it: migrations up to 0004, and a conversation with a regenerated reply.
+    const older = await olderDatabase(kind, "0005", inject("postgresUrl"));
+    const { exec } = older;
     try {
-      // As an older Parley left it: migrations up to 0004, and a conversation with a regenerated reply.
-      const folder = migrationsBeforeTree();
-      let exec: (q: ReturnType<typeof sql>) => Promise<unknown>;
-      let close: () => Promise<void>;
-      if (pg) {
-        const { default: postgres } = await import("postgres");
-        const { drizzle } = await import("drizzle-orm/postgres-js");
-        const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-        const client = postgres(pg.url, { max: 1, onnotice: () => {} });
-        const db = drizzle({ client });
-        await migrate(db, { migrationsFolder: folder });
-        exec = (q) => db.execute(q);
-        close = () => client.end();
-      } else {
-        const { PGlite } = await import("@electric-sql/pglite");
-        const { drizzle } = await import("drizzle-orm/pglite");
-        const { migrate } = await import("drizzle-orm/pglite/migrator");
-        const client = await PGlite.create(path.join(dataDir, "pglite"));
-        const db = drizzle({ client });
-        await migrate(db, { migrationsFolder: folder });
-        exec = (q) => db.execute(q);
-        close = () => client.close();
-      }
       // A scenario as that schema had it (today's seed writes columns it did not have yet).
       await exec(sql`insert into scenarios (slug, title, character_name, description, category, opening_message, avatar_style, avatar_seed, system_prompt)
         values ('refund-request', 'The Refund Request', 'Dana', 'An upset customer', 'practice', 'opening', 'avataaars', 'dana', 'You are Dana.')`);
@@ -77,12 +34,11 @@ describe.each(["pglite", "postgres"] as const)("existing conversations on %s", (
       await add(4, "assistant", "a2 (replaced)", true);
       await add(5, "assistant", "a2 (replaced again)", true);
       await add(6, "assistant", "a2");
-      await close();
+      await older.close();
 
       // The current Parley opens it: migration 0005 turns it into a tree.
-      const handle = await openDatabase({ databaseUrl: pg?.url, dataDir });
-      const result = (await handle.db.execute(sql`select id, parent_id, content from messages order by seq`)) as unknown;
-      const rows = (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+      const handle = await openDatabase({ databaseUrl: older.databaseUrl, dataDir: older.dataDir });
+      const rows = rowsOf<Row>(await handle.db.execute(sql`select id, parent_id, content from messages order by seq`));
       const id = (content: string) => rows.find((r) => r.content === content)!.id;
       const parentOf = (content: string) => rows.find((r) => r.content === content)!.parent_id;
       expect(parentOf("opening")).toBeNull();
@@ -93,12 +49,11 @@ describe.each(["pglite", "postgres"] as const)("existing conversations on %s", (
       expect(parentOf("a2 (replaced)")).toBe(id("u2"));
       expect(parentOf("a2 (replaced again)")).toBe(id("u2"));
       expect(parentOf("a2")).toBe(id("u2"));
-      const leaf = (await handle.db.execute(sql`select leaf_id from sessions`)) as unknown;
-      const leafRows = (Array.isArray(leaf) ? leaf : (leaf as { rows: { leaf_id: string }[] }).rows) as { leaf_id: string }[];
+      const leafRows = rowsOf<{ leaf_id: string }>(await handle.db.execute(sql`select leaf_id from sessions`));
       expect(leafRows[0]!.leaf_id).toBe(id("a2"));
       await handle.close();
     } finally {
-      await pg?.drop();
+      await older.dispose();
     }
   });
 });

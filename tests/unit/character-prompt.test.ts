@@ -31,11 +31,11 @@ const lorebooks = [
   }),
 ];
 const history = [
-  { role: "assistant" as const, content: "Welcome aboard." },
-  { role: "user" as const, content: "Is the harbour open?" },
+  { id: "m1", role: "assistant" as const, content: "Welcome aboard." },
+  { id: "m2", role: "user" as const, content: "Is the harbour open?" },
 ];
 const names = { user: "Sam", char: characterNameOf(card) };
-const plan = (fired?: string[]) =>
+const plan = () =>
   characterPlan({
     card,
     defaultSystemPrompt: "You are {{char}}.",
@@ -44,13 +44,15 @@ const plan = (fired?: string[]) =>
     lorebooks,
     recent: history,
     estimateTokens: words,
-    onLore: (results) => fired?.push(...results.flatMap((r) => r.active.map((a) => a.key ?? ""))),
   });
 
 describe("a character card's prompt", () => {
   it("follows the documented order, with macros resolved and the creator's notes left out", async () => {
-    const fired: string[] = [];
-    const out = await promptFitter(plan(fired), history, names)(window(8192));
+    const p = plan();
+    const w = window(8192);
+    const fitter = promptFitter(p, history, names);
+    const out = await fitter(w);
+    const fired = p.loreFor(w).fired.map((f) => f.key);
     if (!("messages" in out)) throw new Error("did not fit");
     const [system, ...rest] = out.messages;
     expect(system!.role).toBe("system");
@@ -73,6 +75,12 @@ describe("a character card's prompt", () => {
       ["system", "Answer in under 50 words."],
     ]);
     expect(fired).toContain("harbour");
+    // What "what the model saw" keeps: the same prompt, part by part, the history by reference.
+    const sent = fitter.sent()!;
+    expect(sent.parts.map((x) => x.kind)).toEqual(["system", "example", "example", "history", "lore", "history", "post_history"]);
+    expect(sent.parts.filter((x) => x.kind === "history").map((x) => ("messageId" in x ? x.messageId : ""))).toEqual(["m1", "m2"]);
+    expect(sent.parts.find((x) => x.kind === "lore")).toMatchObject({ depth: 1, role: "system" });
+    expect(sent).toMatchObject({ historyLeftOut: 0, examplesDropped: 0 });
   });
 
   it("drops example dialogue, the last block first, before any turn of the history", async () => {

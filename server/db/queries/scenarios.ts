@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, or } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { characterImages, scenarios } from "../schema.js";
 import { PUBLIC_SCENARIO_FIELDS, type PublicScenario } from "../../views.js";
@@ -40,13 +40,44 @@ export async function getScenarioToStart(db: Database, slug: string, clientId: s
   return row && { id: row.id, openingMessage: row.openingMessage, alternateGreetings: row.card?.data.alternate_greetings ?? [] };
 }
 
+/** Entries in the lorebooks a character draws on. */
+const lorebookEntries = sql<number>`coalesce((
+  select sum(jsonb_array_length(l.book->'entries'))
+  from scenario_lorebooks sl join lorebooks l on l.id = sl.lorebook_id
+  where sl.scenario_id = "scenarios"."id"), 0)`.mapWith(Number);
+
 /** A person's own characters, newest first, with what the list shows of their cards. */
-export function listOwnedCharacters(db: Database, clientId: string) {
+export function listOwnedCharacters(db: Database, clientId: string, slug?: string) {
   return db
-    .select({ ...publicScenarioColumns, card: scenarios.card })
+    .select({ ...publicScenarioColumns, card: scenarios.card, lorebookEntries })
     .from(scenarios)
-    .where(eq(scenarios.ownerClientId, clientId))
+    .where(and(eq(scenarios.ownerClientId, clientId), slug === undefined ? undefined : eq(scenarios.slug, slug)))
     .orderBy(desc(scenarios.createdAt));
+}
+
+/**
+ * A character whole, for its owner (a client's id, or null: the gallery's, for an admin), with its
+ * picture: what its editor and its export need. The system prompt is in it: never for a browser
+ * that does not own the character.
+ */
+export async function getCharacterRow(db: Database, slug: string, owner: string | null) {
+  const [row] = await db
+    .select({ scenario: scenarios, contentType: characterImages.contentType, bytes: characterImages.bytes, lorebookEntries })
+    .from(scenarios)
+    .leftJoin(characterImages, eq(characterImages.scenarioId, scenarios.id))
+    .where(and(eq(scenarios.slug, slug), owner === null ? isNull(scenarios.ownerClientId) : eq(scenarios.ownerClientId, owner)))
+    .limit(1);
+  return (
+    row && {
+      ...row.scenario,
+      lorebookEntries: row.lorebookEntries,
+      image: row.bytes && row.contentType ? { contentType: row.contentType, bytes: row.bytes } : undefined,
+    }
+  );
+}
+
+export async function updateCharacter(db: Database, id: string, values: Partial<typeof scenarios.$inferInsert>) {
+  await db.update(scenarios).set({ ...values, updatedAt: new Date() }).where(eq(scenarios.id, id));
 }
 
 /** The gallery's scenario made from the same card, if an admin imported it before. */
@@ -72,17 +103,6 @@ export async function insertOwnedCharacter(db: Database, values: typeof scenario
 
 export async function saveCharacterImage(db: Database, scenarioId: string, contentType: string, bytes: Uint8Array): Promise<void> {
   await db.insert(characterImages).values({ scenarioId, contentType, bytes }).onConflictDoUpdate({ target: characterImages.scenarioId, set: { contentType, bytes } });
-}
-
-/** A person's own character's card and picture, for export: theirs alone. */
-export async function getOwnedCharacter(db: Database, slug: string, clientId: string) {
-  const [row] = await db
-    .select({ card: scenarios.card, contentType: characterImages.contentType, bytes: characterImages.bytes })
-    .from(scenarios)
-    .leftJoin(characterImages, eq(characterImages.scenarioId, scenarios.id))
-    .where(and(eq(scenarios.slug, slug), eq(scenarios.ownerClientId, clientId)))
-    .limit(1);
-  return row && { card: row.card, image: row.bytes && row.contentType ? { contentType: row.contentType, bytes: row.bytes } : undefined };
 }
 
 /** A character's picture, for whoever may see the character. */

@@ -1,3 +1,5 @@
+import type { CardLorebook } from "../../../contracts/character-card.js";
+import { lorebooksJson } from "./lorebooks.js";
 import { and, asc, desc, eq, getTableColumns, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
@@ -37,7 +39,7 @@ export async function createSession(
 /** The session if, and only if, it belongs to this client: another client's session is "not found". */
 export async function getOwnedSession(db: Database, id: string, clientId: string) {
   const [row] = await db
-    .select({ session: sessions, scenario: publicScenarioColumns })
+    .select({ session: sessions, scenario: publicScenarioColumns, ownCharacter: sql<boolean>`${scenarios.ownerClientId} is not null` })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
     .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId), isNull(sessions.deletedAt)))
@@ -92,6 +94,8 @@ export async function claimSessionForReply(db: Database, id: string, clientId: s
       characterName: scenarios.characterName,
       /** The character card the scenario came from, if any: its prompt replaces the system prompt's. */
       card: scenarios.card,
+      /** The lorebooks the card's prompt draws on (none without a card). */
+      lorebooks: sql<CardLorebook[]>`case when ${scenarios.card} is null then '[]'::jsonb else ${lorebooksJson} end`,
       leafId: sessions.leafId,
       /** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
       persona: sql<Persona | null>`coalesce(${sessions.persona}, (select jsonb_build_object('name', ${personas.name}, 'description', ${personas.description}) from ${personas} where ${personas.clientId} = ${sessions.clientId}))`,

@@ -6,6 +6,9 @@ import { modelRoutes } from "./models.js";
 import { monitorRoutes } from "./monitor.js";
 import { providerRoutes } from "./providers.js";
 import { scenarioAdminRoutes } from "./scenarios.js";
+import { characterEditorRoutes } from "../characters.js";
+import { lorebookRoutes } from "../lorebooks.js";
+import { messageIdOf, sessionIdOf } from "../sessions.js";
 import type { AdminDeps } from "./shared.js";
 
 export type { AdminDeps };
@@ -18,6 +21,13 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/providers", providerRoutes(deps));
   app.route("/models", modelRoutes(deps));
   app.route("/scenarios", scenarioAdminRoutes(deps));
+  // The gallery's characters and lorebooks (owner null), edited as a person edits their own.
+  app.route("/characters", characterEditorRoutes({ characters: deps.characters, owner: () => null }));
+  app.route("/lorebooks", lorebookRoutes({ lorebooks: deps.lorebooks, owner: () => null }));
+  // What the model saw for any reply, whoever's character.
+  app.get("/sessions/:id/messages/:messageId/prompt", async (c) =>
+    c.json(await deps.chat.promptReport("admin", sessionIdOf(c.req.param("id")), messageIdOf(c.req.param("messageId")))),
+  );
   app.route("/", monitorRoutes(deps));
   app.all("*", (c) => c.json(errorBody("not_found", `No admin route ${c.req.method} ${c.req.path}`), 404));
   return app;

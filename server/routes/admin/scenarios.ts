@@ -14,6 +14,7 @@ import {
   updateScenario,
 } from "../../db/queries/admin.js";
 import { AppError, notFound } from "../../errors.js";
+import { CARD_AVATAR_STYLE } from "../../../contracts/avatar-styles.js";
 import type { AdminEnv } from "../../middleware/admin-auth.js";
 import { readBinary, readJson, UUID_RE, validate } from "../validation.js";
 import { editable, unique, type AdminDeps } from "./shared.js";
@@ -68,6 +69,8 @@ export function scenarioAdminRoutes(deps: Pick<AdminDeps, "database" | "log" | "
       const patch = await readJson(c, scenarioPatchSchema);
       const ctx = await context(db, row.id);
       const input = validate(scenarioSchema(ctx), { ...editable(scenarioSchema(ctx), row), ...patch });
+      // The card's picture is found by the scenario's slug, whatever it becomes.
+      if (input.avatarStyle === CARD_AVATAR_STYLE) input.avatarSeed = input.slug;
       const updated = await unique(updateScenario(db, row.id, input), "slug", taken(input.slug));
       if (!updated) throw notFound("Scenario");
       deps.log.info({ scenario: updated.slug }, "admin edited a scenario");

@@ -10,11 +10,15 @@ import type { Logger } from "../../logger.js";
 import type { LocalWorkerStatus } from "../health.js";
 import type { RateLimits } from "../../ratelimit/rate-limits.js";
 import type { Context } from "hono";
+import type { LorebookService } from "../../chat/lorebooks.js";
+import type { ChatService } from "../../chat/service.js";
 import type { CharacterService } from "../../chat/characters.js";
 
 export type AdminDeps = {
   database: DatabaseLifecycle;
   characters: CharacterService;
+  lorebooks: LorebookService;
+  chat: ChatService;
   registry: Registry;
   gateway: Gateway;
   auth: AdminAuth;
