@@ -103,4 +103,57 @@ describe("my characters", () => {
     await p.screenshot({ path: path.join(SHOTS, "characters-alternate-greeting.png"), fullPage: true });
     await context.close();
   });
+
+  it("edits a character's lorebook entry, and the keyword in a message shows the entry in what the model saw", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(15_000);
+    const p = await context.newPage();
+    p.on("pageerror", (err) => pageErrors.push(err.message));
+    await p.goto(parley.url);
+    const withBook = {
+      ...card("Harbour Master", "State your business.", "Again?"),
+    };
+    (withBook.data as Record<string, unknown>).character_book = {
+      name: "Port of Vell",
+      entries: [{ keys: ["harbour"], content: "The harbour of Vell burned last spring.", extensions: {}, enabled: true, insertion_order: 10, name: "The fire" }],
+    };
+    await dropFiles(p, "card-drop-zone", [{ name: "master.png", type: "image/png", bytes: cardPng(withBook) }]);
+    await p.getByText("master.png: Imported as Harbour Master").waitFor();
+    const mine = p.getByRole("region", { name: "My characters" });
+    await mine.getByRole("listitem").filter({ has: p.getByRole("heading", { name: "Harbour Master" }) }).getByRole("link", { name: "Edit character & lorebooks" }).click();
+
+    // The card's book is attached; its entry now also answers to "docks".
+    await p.getByTestId("attached-lorebook").filter({ hasText: "Port of Vell" }).getByRole("button", { name: "Edit entries" }).click();
+    const editor = p.getByTestId("lorebook-editor");
+    await editor.getByRole("button", { name: /The fire/ }).click();
+    await editor.getByLabel("Keys", { exact: true }).fill("harbour, docks");
+    await editor.getByLabel("Keys", { exact: true }).blur();
+    await editor.getByRole("button", { name: "Save lorebook" }).click();
+    await editor.getByRole("status").getByText("Saved.").waitFor();
+    await p.screenshot({ path: path.join(SHOTS, "characters-lorebook-editor.png"), fullPage: true });
+
+    // Its description edited too: the character's page keeps it.
+    await p.getByLabel("Personality").fill("gruff but fair");
+    await p.getByRole("button", { name: "Save character" }).click();
+    await p.getByRole("form", { name: "Character definition" }).getByRole("status").getByText("Saved.").waitFor();
+
+    await p.getByRole("link", { name: "All scenarios" }).click();
+    await mine.getByRole("heading", { name: "Harbour Master" }).click();
+    await p.getByText("State your business.").waitFor();
+    await p.getByLabel("Your message").fill("What happened at the docks?");
+    await p.getByLabel("Your message").press("Enter");
+    await p.getByText("The lamp is lit.").waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    const sent = upstream.requests.at(-1)!.body.messages as { content: string }[];
+    expect(sent[0]!.content).toContain("The harbour of Vell burned last spring.");
+    expect(sent[0]!.content).toContain("gruff but fair");
+
+    await p.getByTestId("message-assistant").last().getByRole("button", { name: "What the model saw" }).click();
+    const inspector = p.getByTestId("prompt-inspector");
+    await inspector.getByTestId("lore-fired").getByText("The fire").waitFor();
+    expect(await inspector.getByTestId("lore-fired").innerText()).toContain("matched “docks”");
+    await inspector.getByText("What happened at the docks?").first().waitFor();
+    await p.screenshot({ path: path.join(SHOTS, "characters-what-the-model-saw.png"), fullPage: true });
+    await context.close();
+  });
 });

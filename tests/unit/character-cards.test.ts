@@ -2,7 +2,8 @@ import { deflateSync } from "node:zlib";
 import { b64, png, tEXt } from "../support/cards.js";
 import { describe, expect, it } from "vitest";
 import { parseCardJson } from "../../server/cards/card-json.js";
-import { lorebookFromCard, lorebookFromWorldInfo } from "../../server/cards/lorebook-formats.js";
+import { lorebookFromCard, lorebookFromWorldInfo, readLorebookFile, withDecorators } from "../../server/cards/lorebook-formats.js";
+import { loreEntrySchema, type LoreEntry } from "../../contracts/lorebook.js";
 import { readCardChunks, readPngCard, writePngCard } from "../../server/cards/png-card.js";
 import { CHARX_LIMITS, embeddedAsset, readCharx, writeCharx } from "../../server/cards/charx.js";
 import { strToU8, zipSync } from "fflate";
@@ -163,6 +164,45 @@ describe("lorebooks from cards and World Info files", () => {
       { constant: true, enabled: false, position: { at: "depth", depth: 3, role: "assistant" } },
     ]);
     expect(() => lorebookFromWorldInfo({ nope: 1 })).toThrow(/entries/);
+  });
+
+  it("takes each kind of lorebook file, and refuses what is none with a clear error", () => {
+    const entry = { keys: ["k"], content: "c", extensions: { x: 1 }, enabled: true, insertion_order: 1 };
+    expect(readLorebookFile({ spec: "lorebook_v3", data: { name: "V3", entries: [entry], extensions: {} } })).toMatchObject({ name: "V3", entries: [entry] });
+    expect(readLorebookFile({ name: "Bare", entries: [entry] })).toMatchObject({ name: "Bare" });
+    expect(readLorebookFile({ entries: { "0": { uid: 0, key: ["k"], content: "c" } } }).entries[0]).toMatchObject({ keys: ["k"], content: "c" });
+    expect(readLorebookFile({ spec: "chara_card_v2", data: { character_book: { entries: [entry] } } }).entries).toHaveLength(1);
+    const refused = (json: unknown) => {
+      try {
+        readLorebookFile(json);
+      } catch (err) {
+        return err as AppError;
+      }
+      throw new Error("accepted");
+    };
+    expect(refused([1, 2])).toMatchObject({ status: 400, code: "invalid_lorebook" });
+    expect(refused({ hello: 1 }).message).toMatch(/no lorebook/);
+    expect(refused({ spec: "chara_card_v3", data: {} }).message).toMatch(/no lorebook/);
+    expect(refused({ entries: [{ keys: "not a list", content: 1 }] }).message).toMatch(/malformed: entries\.0/);
+    expect(refused({ entries: Array.from({ length: 5001 }, () => entry) }).message).toMatch(/malformed/);
+  });
+});
+
+describe("V3 decorators", () => {
+  const decorated = (content: string, fields: Partial<LoreEntry> = {}) => withDecorators(loreEntrySchema.parse({ keys: ["k"], content, ...fields }));
+  it.each([
+    ["@@activate: always in", "@@activate\nText", { constant: true, content: "Text" }],
+    ["@@dont_activate: never", "@@dont_activate\nText", { enabled: false, content: "Text" }],
+    ["@@depth and @@role: inside the history", "@@depth 3\n@@role assistant\nText", { position: { at: "depth", depth: 3, role: "assistant" } }],
+    ["@@depth alone: as system", "@@depth 0\nText", { position: { at: "depth", depth: 0, role: "system" } }],
+    ["@@position after_desc", "@@position after_desc\nText", { position: { at: "after_char" } }],
+    ["@@scan_depth", "@@scan_depth 7\nText", { scanDepth: 7 }],
+    ["@@additional_keys: one of them too", "@@additional_keys night, moon\nText", { selective: true, selectiveLogic: "and_any", secondaryKeys: ["night", "moon"] }],
+    ["@@exclude_keys: none of them", "@@exclude_keys day\nText", { selective: true, selectiveLogic: "not_any", secondaryKeys: ["day"] }],
+    ["unknown and @@@ fallback lines: left out, ignored", "@@is_greeting 1\n@@@depth 2\nText", { content: "Text", position: { at: "before_char" } }],
+    ["no decorators: as written", "Text\n@@depth 3", { content: "Text\n@@depth 3", position: { at: "before_char" } }],
+  ])("%s", (_name, content, expected) => {
+    expect(decorated(content)).toMatchObject(expected);
   });
 });
 

@@ -6,6 +6,8 @@ import { Gallery } from "./pages/Gallery";
 const AdminApp = lazy(() => import("./admin/AdminApp"));
 /** The chat's Markdown renderer and windowed list load with the chat, not with the gallery. */
 const Chat = lazy(() => import("./pages/Chat").then((m) => ({ default: m.Chat })));
+/** A person's own character, edited with its lorebooks. */
+const CharacterPage = lazy(() => import("./characters/CharacterPage"));
 const Conversations = lazy(() => import("./pages/Conversations").then((m) => ({ default: m.Conversations })));
 
 const loading = (
@@ -19,6 +21,20 @@ export function App() {
     <Switch>
       <Route path="/">
         <Gallery />
+      </Route>
+      <Route path="/admin/characters/:slug">
+        {(params) => (
+          <Suspense fallback={<main className="admin"><p className="muted">Loading…</p></main>}>
+            <AdminApp tab="scenarios" character={params.slug} />
+          </Suspense>
+        )}
+      </Route>
+      <Route path="/characters/:slug">
+        {(params) => (
+          <Suspense fallback={loading}>
+            <CharacterPage slug={params.slug} />
+          </Suspense>
+        )}
       </Route>
       <Route path="/admin/:tab?">
         {(params) => (

@@ -1,7 +1,8 @@
 import { createContext, useCallback, useContext, useEffect, useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { ApiError } from "../api/client";
-import { admin } from "./api";
+import { admin, galleryCharacters } from "./api";
+import { CharacterEditor } from "../characters/CharacterEditor";
 import { HealthTab } from "./HealthTab";
 import { ModelsTab } from "./ModelsTab";
 import { ProvidersTab } from "./ProvidersTab";
@@ -34,7 +35,7 @@ export function useApiError() {
   );
 }
 
-export default function AdminApp({ tab }: { tab?: string }) {
+export default function AdminApp({ tab, character }: { tab?: string; /** A gallery character to edit, with its lorebooks. */ character?: string }) {
   const [state, setState] = useState<"checking" | "out" | "in">("checking");
 
   useEffect(() => {
@@ -68,7 +69,11 @@ export default function AdminApp({ tab }: { tab?: string }) {
             </button>
           </div>
         </header>
-        <current.Component />
+        {character ? (
+          <CharacterEditor backend={galleryCharacters} slug={character} backHref="/admin/scenarios" backLabel="Scenarios" />
+        ) : (
+          <current.Component />
+        )}
       </main>
     </SessionContext.Provider>
   );

@@ -1,10 +1,11 @@
 import { useMemo, useState } from "react";
-import { AVATAR_STYLES } from "../../../contracts/avatar-styles";
+import { AVATAR_STYLES, CARD_AVATAR_STYLE } from "../../../contracts/avatar-styles";
 import { scenarioSchema, type ScenarioInput } from "../../../contracts/admin-schemas";
 import { CONTENT_RATINGS, SCENARIO_CATEGORIES } from "../../../contracts/enums";
 import { ApiError } from "../api/client";
 import { Avatar } from "../components/Avatar";
-import { admin, type Scenario } from "./api";
+import { admin, galleryCharacters, type Scenario } from "./api";
+import { Link } from "wouter";
 import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { Alert, useResource } from "./useResource";
 
@@ -99,6 +100,14 @@ export function ScenariosTab() {
                   <button type="button" className="ghost" onClick={() => setEditing(s)}>
                     Edit
                   </button>
+                  {s.card && (
+                    <Link href={`/admin/characters/${s.slug}`} className="button ghost">
+                      Character &amp; lorebooks
+                    </Link>
+                  )}
+                  <a className="button ghost" href={galleryCharacters.exportUrl(s.slug, s.avatarStyle === CARD_AVATAR_STYLE ? "png" : "json")} download>
+                    Export card
+                  </a>
                   <button type="button" className="ghost" onClick={() => void act(() => admin.updateScenario(s.id, { isActive: !s.isActive }))}>
                     {s.isActive ? "Hide" : "Publish"}
                   </button>
@@ -197,6 +206,7 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
                   {AVATAR_STYLES.map((a) => (
                     <option key={a}>{a}</option>
                   ))}
+                  {s?.card && <option value={CARD_AVATAR_STYLE}>the card's picture</option>}
                 </select>
               </Field>
               <Field id="s-seed" name="avatarSeed" label="Avatar seed" errors={errors}>

@@ -1,5 +1,6 @@
 import type { UsageWindow } from "../../../contracts/enums";
-import { ApiError, toApiError, type Json } from "../api/client";
+import { ADMIN_SEEN_KEY, ApiError, toApiError, type Json } from "../api/client";
+import { characterBackend } from "../api/characters";
 import type {
   HealthView,
   ModelGroups,
@@ -44,6 +45,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     throw new ApiError(0, "network_error", "Parley's server cannot be reached. Check that it is running.");
   }
   if (!res.ok) throw await toApiError(res);
+  if (res.status === 204) return null as T;
   return (await res.json()) as T;
 }
 
@@ -52,20 +54,26 @@ const q = (params: Record<string, string | number | undefined>) => {
   return s.size ? `?${s}` : "";
 };
 
+/** The gallery's characters and lorebooks, edited as a person edits their own. */
+export const galleryCharacters = characterBackend(call, "/api/admin");
+
 export const admin = {
   async session() {
     const s = await call<{ csrfToken: string; expiresAt: string }>("GET", "/session");
     csrfToken = s.csrfToken;
+    localStorage.setItem(ADMIN_SEEN_KEY, "1");
     return s;
   },
   async login(token: string) {
     const s = await call<{ csrfToken: string; expiresAt: string }>("POST", "/login", { token });
     csrfToken = s.csrfToken;
+    localStorage.setItem(ADMIN_SEEN_KEY, "1");
     return s;
   },
   async logout() {
     await call("POST", "/logout");
     csrfToken = undefined;
+    localStorage.removeItem(ADMIN_SEEN_KEY);
   },
 
   providers: () => call<{ providers: Provider[] }>("GET", "/providers"),

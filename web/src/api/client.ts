@@ -11,6 +11,7 @@ import type {
   SessionView,
 } from "../../../contracts/api-views";
 import type { Persona } from "../../../contracts/persona";
+import { characterBackend, type PromptReport } from "./characters";
 
 export type { Persona };
 
@@ -51,6 +52,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     throw new ApiError(0, "network_error", "Parley's server cannot be reached. Check that it is running.");
   }
   if (!res.ok) throw await toApiError(res);
+  if (res.status === 204) return null as T;
   return (await res.json()) as T;
 }
 
@@ -66,7 +68,19 @@ export async function toApiError(res: Response): Promise<ApiError> {
   );
 }
 
+/** A person's own characters and lorebooks, edited. */
+export const characters = characterBackend(
+  <T,>(method: string, path: string, body?: unknown) => request<T>(`/api${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }),
+  "/api",
+);
+
+/** Set when this browser has logged in to the dashboard: the chat then offers an admin what the model saw for any reply. */
+export const ADMIN_SEEN_KEY = "parley.admin";
+
 export const api = {
+  /** What the model saw for one reply: the person's own character's, or (`asAdmin`) any, for an admin. */
+  promptReport: (sessionId: string, messageId: string, asAdmin = false) =>
+    request<PromptReport>(`/api${asAdmin ? "/admin" : ""}/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/prompt`),
   config: () => request<{ maxMessageChars: number }>("/api/config"),
   scenarios: () => request<{ source: ScenarioSource; scenarios: Scenario[] }>("/api/scenarios"),
   scenario: (slug: string) => request<{ scenario: Scenario }>(`/api/scenarios/${encodeURIComponent(slug)}`),

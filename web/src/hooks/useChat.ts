@@ -36,6 +36,8 @@ export function useChat(slug: string) {
   /** Who the person is here ({{user}}), and whether the conversation has a persona of its own. */
   const [persona, setPersona] = useState<Persona | null>(null);
   const [ownPersona, setOwnPersona] = useState(false);
+  /** The character is the person's own: they may see what the model saw for its replies. */
+  const [ownCharacter, setOwnCharacter] = useState(false);
   const [streaming, setStreaming] = useState<Streaming | null>(null);
   const [error, setError] = useState<ChatError | null>(null);
   const [loading, setLoading] = useState(true);
@@ -44,8 +46,9 @@ export function useChat(slug: string) {
   const sending = useRef(false);
 
   /** Shows a page of the thread ending at its leaf; what was loaded above it stays when it still leads there. */
-  const showPage = useCallback((page: { messages: Message[]; olderCursor: string | null } & Partial<Pick<Session, "persona" | "ownPersona">>) => {
+  const showPage = useCallback((page: { messages: Message[]; olderCursor: string | null } & Partial<Pick<Session, "persona" | "ownPersona" | "ownCharacter">>) => {
     if (page.persona !== undefined) setPersona(page.persona);
+    if (page.ownCharacter !== undefined) setOwnCharacter(page.ownCharacter);
     if (page.ownPersona !== undefined) setOwnPersona(page.ownPersona);
     setMessages((prev) => {
       const merged = mergePage(prev, page);
@@ -192,6 +195,7 @@ export function useChat(slug: string) {
             setSessionId(id);
             setMessages(session.messages);
             setOlderCursor(session.olderCursor);
+            setOwnCharacter(session.ownCharacter);
             rememberSession(slug, id);
           }
         } catch (err) {
@@ -395,6 +399,7 @@ export function useChat(slug: string) {
     firstItemIndex,
     persona,
     ownPersona,
+    ownCharacter,
     savePersona,
     loadOlder,
     streaming,

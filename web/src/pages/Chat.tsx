@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import { Virtuoso } from "react-virtuoso";
 import { Link } from "wouter";
-import { api, ApiError, type Message } from "../api/client";
+import { ADMIN_SEEN_KEY, api, ApiError, type Message } from "../api/client";
+import { PromptInspector } from "../components/PromptInspector";
 import { Avatar } from "../components/Avatar";
 import { Composer } from "../components/Composer";
 import { ErrorBanner } from "../components/ErrorBanner";
@@ -23,6 +24,14 @@ export function Chat({ slug }: { slug: string }) {
   const chat = useChat(slug);
   const [maxChars, setMaxChars] = useState(8000);
   const [editingPersona, setEditingPersona] = useState(false);
+  /** The reply whose prompt is shown ("what the model saw"). */
+  const [inspecting, setInspecting] = useState<string | null>(null);
+  /** A logged-in admin sees what the model saw for any character; learnt only in a browser that has used the dashboard. */
+  const [isAdmin, setIsAdmin] = useState(false);
+  useEffect(() => {
+    if (!localStorage.getItem(ADMIN_SEEN_KEY)) return;
+    fetch("/api/admin/session", { credentials: "same-origin" }).then((r) => setIsAdmin(r.ok), () => {});
+  }, []);
   const endRef = useRef<HTMLDivElement>(null);
   const { scenario, messages, streaming, error } = chat;
   const cooldown = useCooldown();
@@ -151,6 +160,9 @@ export function Chat({ slug }: { slug: string }) {
                 onSelect={(id) => void chat.selectVersion(id)}
                 onEdit={(text) => chat.editMessage(m.id, text)}
                 onFork={() => void chat.forkAt(m.id)}
+                onInspect={
+                  (chat.ownCharacter || isAdmin) && m.role === "assistant" && m.finishReason !== "opening" && chat.sessionId ? () => setInspecting(m.id) : undefined
+                }
                 onDelete={m.finishReason !== "opening" || (m.siblings?.length ?? 0) > 1 ? () => void chat.deleteMessage(m.id) : undefined}
               />
             </div>
@@ -166,6 +178,10 @@ export function Chat({ slug }: { slug: string }) {
         )}
         <div ref={endRef} />
       </div>
+
+      {inspecting && chat.sessionId && (
+        <PromptInspector sessionId={chat.sessionId} messageId={inspecting} asAdmin={!chat.ownCharacter} onClose={() => setInspecting(null)} />
+      )}
 
       {chat.deleted && <UndoNotice onUndo={() => void chat.undoDelete()} onDismiss={chat.dismissDeleted} />}
 
@@ -224,6 +240,7 @@ function MessageBubble({
   onEdit,
   onFork,
   onDelete,
+  onInspect,
 }: {
   message: Message;
   /** What {{user}} and {{char}} stand for in what is shown. */
@@ -239,6 +256,8 @@ function MessageBubble({
   /** Continues in a new conversation from this message. */
   onFork: () => void;
   onDelete?: () => void;
+  /** Shows what the model saw for this reply. */
+  onInspect?: () => void;
 }) {
   const note = message.finishReason ? FINISH_NOTE[message.finishReason] : undefined;
   const versions = message.siblings ?? [];
@@ -330,6 +349,11 @@ function MessageBubble({
             >
               ↱
             </button>
+            {onInspect && !local && (
+              <button type="button" className="ghost small" aria-label="What the model saw" title="What the model saw" onClick={onInspect}>
+                ⓘ
+              </button>
+            )}
             {onDelete && (
               <button type="button" className="ghost small" aria-label="Delete" title="Delete this message and what follows it" disabled={busy} onClick={onDelete}>
                 ✕

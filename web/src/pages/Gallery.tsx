@@ -112,7 +112,7 @@ export function Gallery() {
                     </Link>
                     {"creator" in s && (
                       <p className="card-actions">
-                        Export as{" "}
+                        <Link href={`/characters/${s.slug}`}>Edit character &amp; lorebooks</Link> · Export as{" "}
                         {(["png", "json", "charx"] as const).map((f, i) => (
                           <span key={f}>
                             {i > 0 && " · "}
