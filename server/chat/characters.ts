@@ -17,6 +17,7 @@ import {
   insertOwnedCharacter,
   listOwnedCharacters,
   saveCharacterImage,
+  saveCharacterThumb,
   updateCharacter,
 } from "../db/queries/scenarios.js";
 import type { ScenarioRow } from "../db/schema.js";
@@ -24,6 +25,9 @@ import { AppError, notFound } from "../errors.js";
 import { pickFields, PUBLIC_SCENARIO_FIELDS, type PublicScenario } from "../views.js";
 import { characterNameOf, DEFAULT_CHARACTER_PROMPT } from "./character-prompt.js";
 import { bookName } from "./lorebooks.js";
+import { thumbnail } from "../cards/thumbnail.js";
+import { errorFields } from "../error-report.js";
+import type { Logger } from "../logger.js";
 
 /** How much of a card's notes the gallery tile shows as its description. */
 const SUMMARY_CHARS = 300;
@@ -97,7 +101,7 @@ function cardOfScenario(s: ScenarioRow): CardV3 {
  * or the gallery's (`owner` null), imported and edited by an admin. Each is a scenario keeping its
  * card whole; the card's lorebook is a lorebook of the owner's, attached to it.
  */
-export function createCharacterService(deps: { database: DatabaseLifecycle }) {
+export function createCharacterService(deps: { database: DatabaseLifecycle; log: Logger }) {
   const view = (s: PublicScenario, card: CardV3 | null, lorebookEntries: number): CharacterView => ({
     ...s,
     creator: card?.data.creator ?? "",
@@ -122,6 +126,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     const db = deps.database.require();
     const existing = await findOwnedByCardHash(db, clientId, cardHash);
     if (existing) return { character: (await list(clientId, existing.slug))[0]!, alreadyImported: true, warnings, from };
+    const thumb = image ? await thumbOf(image.bytes) : null;
     const created = await db.transaction(async (tx) => {
       const row = await insertOwnedCharacter(tx, {
         ...scenarioOf(card, `my-${randomUUID().slice(0, 12)}`, image),
@@ -133,7 +138,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
         isActive: true,
       });
       await keepBook(tx, clientId, row.id, card, book);
-      if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes);
+      if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes, thumb);
       return row;
     });
     return { character: view(created, card, book?.entries.length ?? 0), alreadyImported: false, warnings, from };
@@ -150,6 +155,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     const db = deps.database.require();
     const existing = await findGalleryByCardHash(db, cardHash);
     if (existing) return { scenario: existing, alreadyImported: true, warnings };
+    const thumb = image ? await thumbOf(image.bytes) : null;
     const slugBase = card.data.name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48) || "character";
     const scenario = await db.transaction(async (tx) => {
       const row = await insertScenario(tx, {
@@ -161,7 +167,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
         isActive: false,
       });
       await keepBook(tx, null, row.id, card, book);
-      if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes);
+      if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes, thumb);
       return row;
     });
     return { scenario, alreadyImported: false, warnings };
@@ -218,8 +224,24 @@ export function createCharacterService(deps: { database: DatabaseLifecycle }) {
     return { filename: `${name}.charx`, contentType: "application/zip", bytes: Buffer.from(writeCharx(card, assets)) };
   }
 
-  async function image(clientId: string | undefined, slug: string) {
-    return getCharacterImage(deps.database.require(), slug, clientId);
+  /** A picture sharp cannot read is kept as it is, and served as it is. */
+  const thumbOf = (bytes: Uint8Array) =>
+    thumbnail(bytes).catch((err: unknown) => {
+      deps.log.warn({ ...errorFields(err) }, "a card's picture could not be resized; it is served as it is");
+      return null;
+    });
+
+  /** The character's avatar: its picture made small (made now, and kept, for one stored before Parley resized them). */
+  async function image(clientId: string | undefined, slug: string): Promise<{ contentType: string; bytes: Uint8Array } | undefined> {
+    const db = deps.database.require();
+    const row = await getCharacterImage(db, slug, clientId);
+    if (!row) return undefined;
+    if (row.thumb) return { contentType: "image/webp", bytes: row.thumb };
+    if (!row.bytes) return undefined;
+    const thumb = await thumbOf(row.bytes);
+    if (!thumb) return { contentType: row.contentType, bytes: row.bytes };
+    await saveCharacterThumb(db, row.scenarioId, thumb);
+    return { contentType: "image/webp", bytes: thumb };
   }
 
   return { importCard, importToGallery, list, definition, edit, exportCard, image };

@@ -180,7 +180,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     database,
     chat,
     enhance,
-    characters: createCharacterService({ database }),
+    characters: createCharacterService({ database, log }),
     lorebooks: createLorebookService({ database }),
     gateway,
     registry,

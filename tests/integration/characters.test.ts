@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
+import sharp from "sharp";
 import { openDatabase } from "../../server/db/client.js";
+import { THUMB_SIZE } from "../../server/cards/thumbnail.js";
 import { olderDatabase, rowsOf } from "../support/older-schema.js";
 import { useChatStack } from "../support/chat-stack.js";
 import { cardPng, png } from "../support/cards.js";
@@ -127,14 +129,17 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     expect(asCharx.headers.get("content-type")).toBe("application/zip");
     expect((await upload(c, Buffer.from(await asCharx.arrayBuffer()))).body.alreadyImported).toBe(true);
 
-    // The picture is the character's avatar, for its owner.
+    // The picture is the character's avatar, for its owner: made small (a square WebP).
     const picture = await c.fetch(`/api/characters/${slug}/image`);
     expect(picture.status).toBe(200);
-    expect(picture.headers.get("content-type")).toBe("image/png");
+    expect(picture.headers.get("content-type")).toBe("image/webp");
+    const pictureBytes = Buffer.from(await picture.arrayBuffer());
+    expect(await sharp(pictureBytes).metadata()).toMatchObject({ format: "webp", width: THUMB_SIZE, height: THUMB_SIZE });
     // The picture alone: the card's definition does not travel inside it.
-    const pictureText = Buffer.from(await picture.arrayBuffer()).toString("latin1");
-    expect(pictureText).toContain("IHDR");
-    expect(pictureText).not.toMatch(/chara|ccv3/);
+    expect(pictureBytes.toString("latin1")).not.toMatch(/chara|ccv3/);
+    // The PNG export carries the original picture, not the small copy.
+    const fromExport = Buffer.from(await (await exported("png")).arrayBuffer());
+    expect(await sharp(fromExport).metadata()).toMatchObject({ format: "png", width: 1, height: 1 });
     const other = stack.parley.client();
     expect((await exported("json", other)).status).toBe(404);
     expect((await other.fetch(`/api/characters/${slug}/image`)).status).toBe(404);

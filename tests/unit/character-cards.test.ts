@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { parseCardJson } from "../../server/cards/card-json.js";
 import { lorebookFromCard, lorebookFromWorldInfo, readLorebookFile, withDecorators } from "../../server/cards/lorebook-formats.js";
 import { loreEntrySchema, type LoreEntry } from "../../contracts/lorebook.js";
+import sharp from "sharp";
+import { thumbnail, THUMB_SIZE } from "../../server/cards/thumbnail.js";
 import { readCardChunks, readPngCard, writePngCard } from "../../server/cards/png-card.js";
 import { CHARX_LIMITS, embeddedAsset, readCharx, writeCharx } from "../../server/cards/charx.js";
 import { strToU8, zipSync } from "fflate";
@@ -237,5 +239,16 @@ describe("CHARX archives", () => {
     expect(codeOf(() => readCharx(zeros))).toMatch(/decompression bomb/);
     expect(codeOf(() => readCharx(zeros, { ...CHARX_LIMITS, maxEntryBytes: 1024 * 1024 }))).toMatch(/decompression bomb/);
     expect(codeOf(() => readCharx(zeros, { ...CHARX_LIMITS, maxArchiveBytes: 1000 }))).toMatch(/^card_too_large/);
+  });
+});
+
+describe("a card's picture made small", () => {
+  it("becomes a square WebP of the avatar size, cropped, whatever its shape", async () => {
+    const tall = await sharp({ create: { width: 300, height: 900, channels: 3, background: "#336699" } }).png().toBuffer();
+    const out = await thumbnail(tall);
+    expect(await sharp(out).metadata()).toMatchObject({ format: "webp", width: THUMB_SIZE, height: THUMB_SIZE });
+  });
+  it("refuses what is no picture, so the original is served instead", async () => {
+    await expect(thumbnail(Buffer.from("not a picture"))).rejects.toThrow();
   });
 });

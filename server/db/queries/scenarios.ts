@@ -101,14 +101,30 @@ export async function insertOwnedCharacter(db: Database, values: typeof scenario
   return row!;
 }
 
-export async function saveCharacterImage(db: Database, scenarioId: string, contentType: string, bytes: Uint8Array): Promise<void> {
-  await db.insert(characterImages).values({ scenarioId, contentType, bytes }).onConflictDoUpdate({ target: characterImages.scenarioId, set: { contentType, bytes } });
+export async function saveCharacterImage(db: Database, scenarioId: string, contentType: string, bytes: Uint8Array, thumb: Uint8Array | null): Promise<void> {
+  await db
+    .insert(characterImages)
+    .values({ scenarioId, contentType, bytes, thumb })
+    .onConflictDoUpdate({ target: characterImages.scenarioId, set: { contentType, bytes, thumb } });
 }
 
-/** A character's picture, for whoever may see the character. */
+export async function saveCharacterThumb(db: Database, scenarioId: string, thumb: Uint8Array): Promise<void> {
+  await db.update(characterImages).set({ thumb }).where(eq(characterImages.scenarioId, scenarioId));
+}
+
+/**
+ * A character's picture, for whoever may see the character: its avatar-sized copy, or (for one
+ * stored before those were made) the original, to make one from.
+ */
 export async function getCharacterImage(db: Database, slug: string, clientId: string | undefined) {
   const [row] = await db
-    .select({ contentType: characterImages.contentType, bytes: characterImages.bytes })
+    .select({
+      scenarioId: characterImages.scenarioId,
+      contentType: characterImages.contentType,
+      thumb: characterImages.thumb,
+      // The original only when there is no copy: it can be megabytes.
+      bytes: sql<Uint8Array | null>`case when ${characterImages.thumb} is null then ${characterImages.bytes} end`,
+    })
     .from(characterImages)
     .innerJoin(scenarios, eq(scenarios.id, characterImages.scenarioId))
     .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true), visibleTo(clientId)))
