@@ -19,6 +19,9 @@ export type PublicScenario = Pick<
 };
 export type ScenarioSource = "database" | "builtin";
 
+/** A scenario as its chat opens it: the opening message and what else the character may open with (a card's alternate greetings). */
+export type ScenarioDetail = PublicScenario & { alternateGreetings: string[] };
+
 /** One of a person's own characters, with what its card says for people (never sent to the model). */
 export type CharacterView = PublicScenario & {
   creator: string;

@@ -6,7 +6,7 @@
 import type { MessageView, PublicScenario } from "../contracts/api-views.js";
 import type { MessageRow, ScenarioRow } from "./db/schema.js";
 
-export type { MessagePageView, MessageView, PublicScenario, ReplyEvent, ReplyStartEvent, ScenarioSource, SessionSummaryView, SessionView } from "../contracts/api-views.js";
+export type { MessagePageView, MessageView, PublicScenario, ScenarioDetail, ReplyEvent, ReplyStartEvent, ScenarioSource, SessionSummaryView, SessionView } from "../contracts/api-views.js";
 
 export const PUBLIC_SCENARIO_FIELDS = [
   "id",

@@ -39,7 +39,10 @@ export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger 
       const slug = c.req.param("slug");
       const { value, source } = await load(
         (db) => getPublicScenario(db, slug, c.get("clientId")),
-        () => builtinPublic().find((s) => s.slug === slug),
+        () => {
+          const s = builtinPublic().find((b) => b.slug === slug);
+          return s && { ...s, alternateGreetings: [] };
+        },
       );
       if (!value) throw notFound(`Scenario "${slug}"`);
       return c.json({ scenario: { ...value, source } });

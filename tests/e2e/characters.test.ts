@@ -90,15 +90,22 @@ describe("my characters", () => {
 
     await mine.getByRole("heading", { name: "Old Keeper" }).click();
     await p.getByText("Mind the stairs.").waitFor();
-    await p.getByLabel("Your message").fill("Is the lamp lit?");
-    await p.getByLabel("Your message").press("Enter");
-    await p.getByText("The lamp is lit.").waitFor();
-    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
-
+    // The alternate greeting is chosen before writing: the conversation starts there.
     const opening = p.getByTestId("message-assistant").first();
     await opening.getByTestId("versions").getByText("1/2").waitFor();
     await opening.getByRole("button", { name: "Next version" }).click();
     await p.getByText("Back so soon?").waitFor();
+    await p.getByLabel("Your message").fill("Is the lamp lit?");
+    await p.getByLabel("Your message").press("Enter");
+    await p.getByText("The lamp is lit.").waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    const sent = upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
+    expect(sent.find((m) => m.role === "assistant")!.content).toBe("Back so soon?");
+    await opening.getByTestId("versions").getByText("2/2").waitFor();
+
+    // Swiped back to the first greeting, the conversation below the other one is not there.
+    await opening.getByRole("button", { name: "Previous version" }).click();
+    await p.getByText("Mind the stairs.").waitFor();
     expect(await p.getByText("Is the lamp lit?").count()).toBe(0);
     await p.screenshot({ path: path.join(SHOTS, "characters-alternate-greeting.png"), fullPage: true });
     await context.close();

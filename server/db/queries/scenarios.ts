@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { characterImages, scenarios } from "../schema.js";
-import { PUBLIC_SCENARIO_FIELDS, type PublicScenario } from "../../views.js";
+import { PUBLIC_SCENARIO_FIELDS, type PublicScenario, type ScenarioDetail } from "../../views.js";
 
 /** Only public columns are selected, so the system prompt is never even loaded for these. */
 export const publicScenarioColumns = Object.fromEntries(PUBLIC_SCENARIO_FIELDS.map((f) => [f, scenarios[f]])) as {
@@ -21,9 +21,13 @@ export function listPublicScenarios(db: Database): Promise<PublicScenario[]> {
 const visibleTo = (clientId: string | undefined) =>
   clientId ? or(isNull(scenarios.ownerClientId), eq(scenarios.ownerClientId, clientId)) : isNull(scenarios.ownerClientId);
 
-export async function getPublicScenario(db: Database, slug: string, clientId?: string): Promise<PublicScenario | undefined> {
+export async function getPublicScenario(db: Database, slug: string, clientId?: string): Promise<ScenarioDetail | undefined> {
   const [row] = await db
-    .select(publicScenarioColumns)
+    .select({
+      ...publicScenarioColumns,
+      // What the character may open with besides the opening message (a card's alternate greetings): shown in the chat anyway.
+      alternateGreetings: sql<string[]>`coalesce(${scenarios.card}->'data'->'alternate_greetings', '[]'::jsonb)`,
+    })
     .from(scenarios)
     .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true), visibleTo(clientId)))
     .limit(1);

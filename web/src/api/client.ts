@@ -5,6 +5,7 @@ import type {
   MessageView,
   PublicScenario,
   ReplyEvent,
+  ScenarioDetail,
   ReplyStartEvent,
   ScenarioSource,
   SessionSummaryView,
@@ -19,6 +20,8 @@ export type { Persona };
 export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
 
 export type Scenario = Json<PublicScenario> & { source: ScenarioSource };
+/** A scenario as its chat opens: with the alternate greetings to choose from before the first message. */
+export type ScenarioPage = Json<ScenarioDetail> & { source: ScenarioSource };
 export type Character = Json<CharacterView>;
 export type Message = Json<MessageView>;
 export type Session = Json<SessionView>;
@@ -83,7 +86,7 @@ export const api = {
     request<PromptReport>(`/api${asAdmin ? "/admin" : ""}/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(messageId)}/prompt`),
   config: () => request<{ maxMessageChars: number }>("/api/config"),
   scenarios: () => request<{ source: ScenarioSource; scenarios: Scenario[] }>("/api/scenarios"),
-  scenario: (slug: string) => request<{ scenario: Scenario }>(`/api/scenarios/${encodeURIComponent(slug)}`),
+  scenario: (slug: string) => request<{ scenario: ScenarioPage }>(`/api/scenarios/${encodeURIComponent(slug)}`),
   /** The person's own characters, imported from their cards. */
   characters: () => request<{ characters: Character[] }>("/api/characters"),
   /** One card file (PNG, CHARX or JSON) as the request's body. */

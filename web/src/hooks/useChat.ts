@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, ApiError, type Message, type Persona, type Scenario, type Session, type StreamEvent } from "../api/client";
+import { api, ApiError, type Message, type Persona, type ScenarioPage, type Session, type StreamEvent } from "../api/client";
 import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 
 export type ChatError = { code: string; message: string; retryAfterS?: number };
@@ -25,7 +25,9 @@ async function whenFree<T>(run: () => Promise<T>): Promise<T> {
  * message, streams replies, and keeps whatever arrived when a reply is stopped or fails.
  */
 export function useChat(slug: string) {
-  const [scenario, setScenario] = useState<Scenario | null>(null);
+  const [scenario, setScenario] = useState<ScenarioPage | null>(null);
+  /** Which greeting the conversation opens with, chosen before the first message (0: the opening message). */
+  const [greeting, setGreeting] = useState(0);
   const [sessionId, setSessionId] = useState<string | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
   /** The oldest message shown when more of the thread lies above it: the next older page is read from there. */
@@ -96,7 +98,8 @@ export function useChat(slug: string) {
           }
         }
         setSessionId(null);
-        setMessages([openingOf(scenario)]);
+        setGreeting(0);
+        setMessages([openingOf(scenario, 0)]);
         setOlderCursor(null);
         setOwnPersona(false);
         const { persona } = await api.persona();
@@ -193,10 +196,12 @@ export function useChat(slug: string) {
             const { session } = await api.createSession(scenario.slug);
             id = session.id;
             setSessionId(id);
-            setMessages(session.messages);
             setOlderCursor(session.olderCursor);
             setOwnCharacter(session.ownCharacter);
             rememberSession(slug, id);
+            // The greeting chosen before writing is where the thread starts.
+            const chosen = greeting > 0 ? session.messages[0]?.siblings?.[greeting] : undefined;
+            setMessages(chosen ? (await api.select(id, chosen)).session.messages : session.messages);
           }
         } catch (err) {
           setError(toChatError(err));
@@ -228,7 +233,7 @@ export function useChat(slug: string) {
         sending.current = false;
       }
     },
-    [scenario, sessionId, slug, runReply],
+    [scenario, sessionId, slug, runReply, greeting],
   );
 
   /** Reads the thread again: the versions of each message are known only to the server. */
@@ -308,7 +313,19 @@ export function useChat(slug: string) {
   );
 
   /** Shows another version of a message, and the branch that was below it. */
-  const selectVersion = useCallback((messageId: string) => changeThread((id) => api.select(id, messageId)), [changeThread]);
+  const selectVersion = useCallback(
+    (messageId: string) => {
+      // Before the first message there is no conversation yet: the greeting is chosen here, and kept when it starts.
+      if (!sessionId && scenario && messageId.startsWith(OPENING)) {
+        const k = Number(messageId.slice(messageId.lastIndexOf(":") + 1));
+        setGreeting(k);
+        setMessages([openingOf(scenario, k)]);
+        return Promise.resolve(true);
+      }
+      return changeThread((id) => api.select(id, messageId));
+    },
+    [changeThread, sessionId, scenario],
+  );
 
   /**
    * An edit. The person's own message: the thread is cut back to what it followed, the new text
@@ -386,7 +403,8 @@ export function useChat(slug: string) {
     controller.current?.abort();
     forgetSession(slug);
     setSessionId(null);
-    setMessages([openingOf(scenario)]);
+    setGreeting(0);
+    setMessages([openingOf(scenario, 0)]);
     setOlderCursor(null);
     setError(null);
   }, [scenario, slug]);
@@ -437,8 +455,13 @@ export function mergePage(prev: Message[], page: { messages: Message[]; olderCur
   return { messages: [...above, ...page.messages], olderCursor: above[0]?.parentId ? above[0].id : null };
 }
 
-function openingOf(s: Scenario): Message {
-  return { ...localReply(s.openingMessage, "opening"), id: `opening-${s.slug}` };
+const OPENING = "opening-";
+
+/** The character's first line before the conversation exists; with alternate greetings, each is a version to choose. */
+function openingOf(s: ScenarioPage, k: number): Message {
+  const texts = [s.openingMessage, ...s.alternateGreetings];
+  const ids = texts.map((_, i) => `${OPENING}${s.slug}:${i}`);
+  return { ...localReply(texts[k] ?? s.openingMessage, "opening"), id: ids[k] ?? ids[0]!, ...(ids.length > 1 ? { siblings: ids } : {}) };
 }
 
 function localReply(content: string, finishReason: string | null): Message {

@@ -310,11 +310,11 @@ function MessageBubble({
           <Markdown text={resolveMacros(message.content, names)} />
         </div>
         {note && <p className="finish-note">{note}</p>}
-        {!local && (
+        {(!local || versions.length > 1) && (
           <div className="message-tools">
             {versions.length > 1 && (
               <span className="versions" data-testid="versions">
-                <button type="button" className="ghost small" aria-label="Previous version" disabled={busy || at <= 0} onClick={() => onSelect(versions[at - 1]!)}>
+                <button type="button" className="ghost small" aria-label="Previous version" disabled={(busy && !local) || at <= 0} onClick={() => onSelect(versions[at - 1]!)}>
                   ‹
                 </button>
                 <span aria-label={`Version ${at + 1} of ${versions.length}`}>
@@ -324,13 +324,15 @@ function MessageBubble({
                   type="button"
                   className="ghost small"
                   aria-label="Next version"
-                  disabled={busy || at >= versions.length - 1}
+                  disabled={(busy && !local) || at >= versions.length - 1}
                   onClick={() => onSelect(versions[at + 1]!)}
                 >
                   ›
                 </button>
               </span>
             )}
+            {!local && (
+              <>
             {onSwipe && (
               <button type="button" className="ghost small" aria-label="Another reply here" title="Another reply here" disabled={busy} onClick={onSwipe}>
                 ↻
@@ -358,6 +360,8 @@ function MessageBubble({
               <button type="button" className="ghost small" aria-label="Delete" title="Delete this message and what follows it" disabled={busy} onClick={onDelete}>
                 ✕
               </button>
+            )}
+              </>
             )}
           </div>
         )}
