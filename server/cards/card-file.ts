@@ -29,7 +29,7 @@ function pictureOf(bytes: Uint8Array | undefined): CardImage | undefined {
 const RIFF = [0x52, 0x49, 0x46, 0x46];
 
 /** A card file of any format, told by its first bytes (not its name): PNG/APNG, CHARX, or JSON. */
-export function readCardFile(bytes: Uint8Array): ParsedCard & { format: "png" | "charx" | "json"; image?: CardImage } {
+export function readCardFile(bytes: Uint8Array): ParsedCard & { format: "png" | "charx" | "json"; image?: CardImage; assets?: Map<string, Uint8Array> } {
   if (startsWith(bytes, PNG)) {
     const parsed = parseCardJson(readPngCard(bytes));
     return { ...parsed, format: "png", image: { contentType: "image/png", bytes: withoutCard(bytes) } };
@@ -39,7 +39,7 @@ export function readCardFile(bytes: Uint8Array): ParsedCard & { format: "png" | 
     const parsed = parseCardJson(charx.cardJson);
     const icon = parsed.card.data.assets?.find((a) => a.type === "icon" && a.name === "main") ?? parsed.card.data.assets?.find((a) => a.type === "icon");
     const image = pictureOf(icon ? embeddedAsset(charx, icon.uri) : undefined);
-    return { ...parsed, format: "charx", ...(image ? { image } : {}) };
+    return { ...parsed, format: "charx", assets: charx.assets, ...(image ? { image } : {}) };
   }
   let json: unknown;
   try {

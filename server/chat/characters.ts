@@ -16,6 +16,8 @@ import {
   getCharacterRow,
   insertOwnedCharacter,
   listOwnedCharacters,
+  characterAssetsOf,
+  saveCharacterAssets,
   saveCharacterImage,
   saveCharacterThumb,
   updateCharacter,
@@ -120,7 +122,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle; log:
 
   /** One card file into a character of the person's own; the same card again is recognised, not doubled. */
   async function importCard(clientId: string, bytes: Uint8Array) {
-    const { card: whole, image, warnings, from } = readCardFile(bytes);
+    const { card: whole, image, assets, warnings, from } = readCardFile(bytes);
     const cardHash = hashOf(whole);
     const { card, book } = splitBook(whole);
     const db = deps.database.require();
@@ -139,6 +141,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle; log:
       });
       await keepBook(tx, clientId, row.id, card, book);
       if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes, thumb);
+      if (assets) await saveCharacterAssets(tx, row.id, assets);
       return row;
     });
     return { character: view(created, card, book?.entries.length ?? 0), alreadyImported: false, warnings, from };
@@ -149,7 +152,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle; log:
    * definition as private as any scenario's system prompt. The same card again is recognised.
    */
   async function importToGallery(bytes: Uint8Array) {
-    const { card: whole, image, warnings } = readCardFile(bytes);
+    const { card: whole, image, assets, warnings } = readCardFile(bytes);
     const cardHash = hashOf(whole);
     const { card, book } = splitBook(whole);
     const db = deps.database.require();
@@ -168,6 +171,7 @@ export function createCharacterService(deps: { database: DatabaseLifecycle; log:
       });
       await keepBook(tx, null, row.id, card, book);
       if (image) await saveCharacterImage(tx, row.id, image.contentType, image.bytes, thumb);
+      if (assets) await saveCharacterAssets(tx, row.id, assets);
       return row;
     });
     return { scenario, alreadyImported: false, warnings };
@@ -218,9 +222,10 @@ export function createCharacterService(deps: { database: DatabaseLifecycle; log:
       if (image?.contentType !== "image/png") throw new AppError(409, "no_image", "This character has no PNG picture to carry its card: export it as JSON or CHARX");
       return { filename: `${name}.png`, contentType: "image/png", bytes: Buffer.from(writePngCard(image.bytes, card)) };
     }
-    // The card's own icon goes back where its card says it lives.
+    // Every file the card came with, and its picture where the card says its icon lives (a card from a PNG says none).
+    const assets = await characterAssetsOf(deps.database.require(), row.id);
     const icon = card.data.assets?.find((a) => a.type === "icon" && a.uri.startsWith("embeded://"));
-    const assets = new Map<string, Uint8Array>(icon && image ? [[icon.uri.slice("embeded://".length), image.bytes]] : []);
+    if (icon && image && !assets.has(icon.uri.slice("embeded://".length))) assets.set(icon.uri.slice("embeded://".length), image.bytes);
     return { filename: `${name}.charx`, contentType: "application/zip", bytes: Buffer.from(writeCharx(card, assets)) };
   }
 

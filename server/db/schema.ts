@@ -77,6 +77,22 @@ export const characterImages = pgTable("character_images", {
 });
 
 /**
+ * Every file a CHARX card came with besides card.json (its icon, expressions, backgrounds, RisuAI
+ * modules), at its path in the archive: the card's CHARX export carries them all back.
+ */
+export const characterAssets = pgTable(
+  "character_assets",
+  {
+    scenarioId: uuid("scenario_id")
+      .notNull()
+      .references(() => scenarios.id, { onDelete: "cascade" }),
+    path: text("path").notNull(),
+    bytes: bytea("bytes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scenarioId, t.path] })],
+);
+
+/**
  * Lorebooks (World Info): a card's own book, or one imported on its own, kept in the card spec's
  * shape (V3 `lorebook`, whole, `extensions` included) so an export gives it back. Owned like
  * characters: a client's, or the gallery's (null, an admin's).

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, inject, it } from "vitest";
 import sharp from "sharp";
+import { strToU8, unzipSync, zipSync } from "fflate";
 import { openDatabase } from "../../server/db/client.js";
 import { THUMB_SIZE } from "../../server/cards/thumbnail.js";
 import { olderDatabase, rowsOf } from "../support/older-schema.js";
@@ -148,6 +149,42 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     const plain = await upload(c, Buffer.from(JSON.stringify({ ...card, data: { ...card.data, name: "No Picture" } })));
     const noPng = await c.json<ErrorBody>(`/api/characters/${plain.body.character.slug}/export?format=png`);
     expect(noPng).toMatchObject({ status: 409, body: { error: { code: "no_image" } } });
+  });
+
+  it("keeps every file a CHARX card came with, and gives them all back in its CHARX export", async () => {
+    const c = stack.parley.client();
+    const icon = png();
+    const expression = Buffer.from("pretend-expression-bytes");
+    const module = Buffer.from("risu-module-bytes");
+    const v3 = {
+      spec: "chara_card_v3",
+      spec_version: "3.0",
+      data: {
+        ...card.data,
+        name: "Charx Keeper",
+        group_only_greetings: [],
+        assets: [
+          { type: "icon", uri: "embeded://assets/icon/images/main.png", name: "main", ext: "png" },
+          { type: "emotion", uri: "embeded://assets/emotion/images/happy.webp", name: "happy", ext: "webp" },
+        ],
+      },
+    };
+    const archive = zipSync({
+      "card.json": strToU8(JSON.stringify(v3)),
+      "assets/icon/images/main.png": new Uint8Array(icon),
+      "assets/emotion/images/happy.webp": new Uint8Array(expression),
+      "module.risum": new Uint8Array(module),
+    });
+    const imported = await upload(c, Buffer.from(archive));
+    expect(imported.status).toBe(201);
+    const res = await c.fetch(`/api/characters/${imported.body.character.slug}/export?format=charx`);
+    const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
+    expect(Object.keys(files).sort()).toEqual(["assets/emotion/images/happy.webp", "assets/icon/images/main.png", "card.json", "module.risum"]);
+    expect(Buffer.from(files["assets/emotion/images/happy.webp"]!)).toEqual(expression);
+    expect(Buffer.from(files["module.risum"]!)).toEqual(module);
+    expect(Buffer.from(files["assets/icon/images/main.png"]!)).toEqual(icon);
+    // And it is the same card.
+    expect((await upload(c, Buffer.from(zipSync(files)))).body.alreadyImported).toBe(true);
   });
 
   it("keeps a card's lorebook as the character's own book, takes a World Info file, attaches it to two characters, edits it, and shows what the model saw", async () => {

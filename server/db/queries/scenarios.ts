@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { characterImages, scenarios } from "../schema.js";
+import { characterAssets, characterImages, scenarios } from "../schema.js";
 import { PUBLIC_SCENARIO_FIELDS, type PublicScenario, type ScenarioDetail } from "../../views.js";
 
 /** Only public columns are selected, so the system prompt is never even loaded for these. */
@@ -110,6 +110,16 @@ export async function saveCharacterImage(db: Database, scenarioId: string, conte
     .insert(characterImages)
     .values({ scenarioId, contentType, bytes, thumb })
     .onConflictDoUpdate({ target: characterImages.scenarioId, set: { contentType, bytes, thumb } });
+}
+
+/** A CHARX card's files, kept for its export. */
+export async function saveCharacterAssets(db: Database, scenarioId: string, assets: Map<string, Uint8Array>): Promise<void> {
+  for (const [path, bytes] of assets) await db.insert(characterAssets).values({ scenarioId, path, bytes }).onConflictDoNothing();
+}
+
+export async function characterAssetsOf(db: Database, scenarioId: string): Promise<Map<string, Uint8Array>> {
+  const rows = await db.select({ path: characterAssets.path, bytes: characterAssets.bytes }).from(characterAssets).where(eq(characterAssets.scenarioId, scenarioId));
+  return new Map(rows.map((r) => [r.path, r.bytes]));
 }
 
 export async function saveCharacterThumb(db: Database, scenarioId: string, thumb: Uint8Array): Promise<void> {
