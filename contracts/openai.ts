@@ -13,8 +13,31 @@ export type ChatMessage = { role: ChatRole; content: string };
 /** Sampling parameters a task profile sets and a model may override. */
 export type SamplingParams = { temperature: number; max_tokens: number; top_p: number };
 
+/**
+ * Structured output, as OpenAI defines it: any JSON object, or JSON matching a schema. Passed to
+ * providers as it is; Parley's local worker holds the model to it with a grammar.
+ */
+export const responseFormatSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.object({ type: z.literal("text") }),
+    z.object({ type: z.literal("json_object") }),
+    z.object({
+      type: z.literal("json_schema"),
+      json_schema: z.object({
+        name: z.string().min(1).max(64),
+        description: z.string().optional(),
+        schema: z.record(z.string(), z.unknown(), { error: "json_schema.schema must be a JSON Schema object" }),
+        strict: z.boolean().nullable().optional(),
+      }),
+    }),
+  ],
+  { error: "response_format.type must be text, json_object or json_schema" },
+);
+export type ResponseFormat = z.infer<typeof responseFormatSchema>;
+
 /** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
-export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number };
+export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number; response_format?: ResponseFormat };
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 const message = z.object({
@@ -48,6 +71,7 @@ export const chatCompletionRequest = z
     seed: z.number().int().nullable().optional(),
     n: z.literal(1, { error: "only n = 1 is supported" }).nullable().optional(),
     tools: z.array(z.unknown()).max(0, "tools are not supported").nullable().optional(),
+    response_format: responseFormatSchema.nullable().optional(),
     user: z.string().optional(),
   })
   .loose();
@@ -66,6 +90,7 @@ export function toGatewayInput(body: ChatCompletionRequest): { messages: ChatMes
     max_tokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     stop,
     seed: body.seed ?? undefined,
+    response_format: body.response_format ?? undefined,
   };
   return { messages, params };
 }

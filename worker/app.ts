@@ -14,7 +14,7 @@ import {
 } from "../contracts/openai.js";
 import { AppError, badRequest, type ErrorCode } from "../contracts/errors.js";
 import { parseJson } from "../contracts/json-input.js";
-import { PromptTooLongError, type Engine, type Generation, type Prepared, type Slot } from "./engine.js";
+import { PromptTooLongError, UnsupportedSchemaError, type Engine, type Generation, type Prepared, type Slot } from "./engine.js";
 import { QueueFullError, SlotPool } from "./slots.js";
 import { createTextBatcher } from "./text-batcher.js";
 
@@ -116,6 +116,10 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
       const body = parseJson(await c.req.text(), chatCompletionRequest);
       const { messages, params } = toGatewayInput(body);
       const prepared = prepare(engine, messages);
+      const grammar = await engine.grammarFor(params.response_format).catch((err: unknown) => {
+        if (err instanceof UnsupportedSchemaError) throw badRequest("invalid_request", `response_format: this JSON schema cannot be followed by the local worker (${err.message})`);
+        throw err;
+      });
 
       // The client's disconnect stops generation and frees the slot; so does a queued client leaving.
       const abort = new AbortController();
@@ -125,6 +129,7 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
       const heldSince = performance.now();
       const release = () => pool.release(slot, performance.now() - heldSince);
       const genParams = {
+        grammar,
         maxTokens: params.max_tokens,
         temperature: params.temperature,
         topP: params.top_p,

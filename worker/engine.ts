@@ -8,7 +8,10 @@ import {
   resolveChatWrapper,
   type ChatHistoryItem,
   type ChatWrapper,
+  type GbnfJsonSchema,
+  type Llama,
   type LlamaContext,
+  type LlamaGrammar,
   type LlamaContextSequence,
   type LlamaModel,
   type Token,
@@ -16,10 +19,13 @@ import {
 import type { Logger } from "pino";
 import type { WorkerConfig } from "./config.js";
 import type { ChatRole } from "../contracts/enums.js";
+import type { ResponseFormat } from "../contracts/openai.js";
 
 export type ChatTurn = { role: ChatRole; content: string };
 
 export type GenerateParams = {
+  /** Holds the reply to a shape (JSON, or JSON matching a schema). */
+  grammar?: LlamaGrammar;
   maxTokens?: number;
   temperature?: number;
   topP?: number;
@@ -54,6 +60,39 @@ export class PromptTooLongError extends Error {
   }
 }
 
+/** Schemas whose grammars are kept: a few tasks' worth. */
+const MAX_GRAMMARS = 32;
+
+/** A JSON schema the grammar builder cannot follow. */
+export class UnsupportedSchemaError extends Error {}
+
+const JSON_TYPES = new Set(["string", "number", "integer", "boolean", "null", "object", "array"]);
+
+/**
+ * What node-llama-cpp's grammar builder follows of JSON Schema: types, properties, items (and
+ * prefixItems), enum, const, oneOf, $defs/$ref, item counts and string lengths. A schema outside it
+ * is refused by name rather than followed loosely; keywords it ignores (minimum, pattern, …) are
+ * said in the README.
+ */
+export function checkGrammarSchema(node: unknown, at = "schema"): void {
+  if (typeof node === "boolean") return;
+  if (!node || typeof node !== "object" || Array.isArray(node)) throw new UnsupportedSchemaError(`${at} is not a schema object`);
+  const o = node as Record<string, unknown>;
+  const types = o.type === undefined ? [] : Array.isArray(o.type) ? o.type : [o.type];
+  for (const t of types) if (typeof t !== "string" || !JSON_TYPES.has(t)) throw new UnsupportedSchemaError(`${at}.type "${String(t)}" is not a JSON type`);
+  for (const k of ["anyOf", "allOf", "not", "if"]) if (k in o) throw new UnsupportedSchemaError(`${at}.${k} is not supported (oneOf is)`);
+  if (typeof o.$ref === "string" && !o.$ref.startsWith("#/$defs/")) throw new UnsupportedSchemaError(`${at}.$ref must point into #/$defs`);
+  const children: [string, unknown][] = [
+    ...Object.entries((o.properties as Record<string, unknown>) ?? {}).map(([k, v]) => [`${at}.properties.${k}`, v] as [string, unknown]),
+    ...Object.entries((o.$defs as Record<string, unknown>) ?? {}).map(([k, v]) => [`${at}.$defs.${k}`, v] as [string, unknown]),
+    ...((o.oneOf as unknown[]) ?? []).map((v, i) => [`${at}.oneOf.${i}`, v] as [string, unknown]),
+    ...((o.prefixItems as unknown[]) ?? []).map((v, i) => [`${at}.prefixItems.${i}`, v] as [string, unknown]),
+    ...(o.items !== undefined ? [[`${at}.items`, o.items] as [string, unknown]] : []),
+    ...(o.additionalProperties !== undefined && typeof o.additionalProperties === "object" ? [[`${at}.additionalProperties`, o.additionalProperties] as [string, unknown]] : []),
+  ];
+  for (const [where, child] of children) checkGrammarSchema(child, where);
+}
+
 export type TemplateInfo = { source: "model" | "fallback"; name: string };
 
 /**
@@ -61,7 +100,11 @@ export type TemplateInfo = { source: "model" | "fallback"; name: string };
  * prebuilt binaries only: `build: "never"` means a missing binary is an error, never a compile.
  */
 export class Engine {
+  /** Grammars by schema: making one compiles it, and a client sends the same schema again and again. */
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+
   private constructor(
+    private readonly llama: Llama,
     readonly modelId: string,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
@@ -91,7 +134,35 @@ export class Engine {
       return { sequence, chat: new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper }) };
     });
     const modelId = path.basename(modelPath).replace(/\.gguf$/i, "");
-    return new Engine(modelId, model, context, wrapper, template, slots);
+    return new Engine(llama, modelId, model, context, wrapper, template, slots);
+  }
+
+  /**
+   * The grammar that holds a reply to `response_format`: any JSON object, or node-llama-cpp's
+   * grammar for a JSON schema (a subset of JSON Schema: types, properties, enums, items and their
+   * counts, string lengths, $defs). Undefined for plain text. A schema it cannot turn into a
+   * grammar is the caller's error.
+   */
+  async grammarFor(format: ResponseFormat | undefined): Promise<LlamaGrammar | undefined> {
+    if (!format || format.type === "text") return undefined;
+    const key = format.type === "json_object" ? "json" : JSON.stringify(format.json_schema.schema);
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      if (format.type === "json_schema") checkGrammarSchema(format.json_schema.schema);
+      grammar =
+        format.type === "json_object"
+          ? this.llama.getGrammarFor("json")
+          : // A client's schema, checked by the grammar builder itself (it throws on what it cannot follow).
+            (this.llama.createGrammarForJsonSchema.bind(this.llama) as (schema: GbnfJsonSchema) => Promise<LlamaGrammar>)(format.json_schema.schema as GbnfJsonSchema);
+      if (this.grammars.size >= MAX_GRAMMARS) this.grammars.delete(this.grammars.keys().next().value!);
+      this.grammars.set(key, grammar);
+      grammar.catch(() => this.grammars.delete(key));
+    }
+    try {
+      return await grammar;
+    } catch (err) {
+      throw new UnsupportedSchemaError((err as Error).message);
+    }
   }
 
   /** Tokens per sequence; llama.cpp may round the requested size up. */
@@ -141,6 +212,7 @@ export class Engine {
       // node-llama-cpp's default seed is the current second: two requests in one second would match.
       seed: params.seed === undefined ? randomInt(2 ** 31) : params.seed >>> 0,
       customStopTriggers: params.stop?.filter((s) => s !== ""),
+      ...(params.grammar ? { grammar: params.grammar } : {}),
       signal: opts.signal,
       stopOnAbortSignal: true,
       onResponseChunk: (chunk) => {

@@ -121,6 +121,7 @@ describe("requests", () => {
       max_tokens: 33,
       stop: "END",
       seed: 7,
+      response_format: { type: "json_schema", json_schema: { name: "reply", schema: { type: "object", properties: { text: { type: "string" } } } } },
     });
     expect(res.status).toBe(200);
     const [req] = upstream.requests;
@@ -138,6 +139,8 @@ describe("requests", () => {
       top_p: 0.95, // from the roleplay profile: the client did not set it
       stop: ["END"],
       seed: 7,
+      // Structured output goes to the provider as the client asked for it.
+      response_format: { type: "json_schema", json_schema: { name: "reply", schema: { type: "object", properties: { text: { type: "string" } } } } },
       stream: true,
     });
   });
@@ -149,6 +152,8 @@ describe("requests", () => {
     ["tools", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function" }] }, 400, "invalid_request"],
     ["an image part", { model: "parley/roleplay", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }, 400, "invalid_request"],
     ["n = 2", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], n: 2 }, 400, "invalid_request"],
+    ["an unknown response_format", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], response_format: { type: "yaml" } }, 400, "invalid_request"],
+    ["a json_schema without its schema", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], response_format: { type: "json_schema", json_schema: { name: "x" } } }, 400, "invalid_request"],
   ])("refuses %s with a 4xx that says what is wrong", async (_, body, status, code) => {
     const res = await post(body);
     expect(res.status).toBe(status);

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readOpenAiStream } from "../support/gateway.js";
+import { debriefAnswerSchema, jsonSchemaForDebrief } from "../../contracts/practice.js";
 import { readUntil } from "../support/parley.js";
 import { runWorkerToExit, startWorker, testModel, type WorkerProcess } from "../support/worker.js";
 
@@ -156,6 +157,52 @@ describe.skipIf(!stories.available)("the chat worker on stories260K", () => {
 });
 
 // Skipped only outside CI when llama-2-tiny-random.gguf is missing: testModel() prints why, and under CI=true it throws.
+describe.skipIf(!stories.available)("the chat worker holding a tiny model to response_format", () => {
+  let w: WorkerProcess;
+  beforeAll(async () => {
+    w = await startWorker({ CHAT_WORKER_MODEL: stories.path, CHAT_WORKER_CONTEXT: "2048", CHAT_WORKER_SLOTS: "1" });
+  });
+  afterAll(() => w?.stop());
+  const evaluate = [
+    { role: "system", content: "You evaluate a practice conversation. Answer in JSON." },
+    { role: "user", content: "Transcript: the person said sorry and offered a refund." },
+  ];
+
+  it("answers the debrief's JSON schema with JSON that matches it, whatever the seed", async () => {
+    const schema = jsonSchemaForDebrief(2);
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const c = await complete(w, {
+        messages: evaluate,
+        max_tokens: 1700,
+        temperature: 1,
+        seed,
+        response_format: { type: "json_schema", json_schema: { name: "debrief", schema } },
+      });
+      const text = c.choices[0]!.message.content;
+      expect(c.choices[0]!.finish_reason, `seed ${seed}: ${text.slice(-80)}`).toBe("stop");
+      const parsed = debriefAnswerSchema(2).omit({ strengths: true, tryNext: true, weakest: true, objectives: true }).safeParse(JSON.parse(text));
+      expect(parsed.success, `seed ${seed}: ${text}`).toBe(true);
+      // The shape itself, field by field (the strings may be empty: a tiny model has little to say).
+      const o = JSON.parse(text) as { objectives: { objective: number; rating: string; evidence: string[] }[]; strengths: string[]; weakest: { quote: string; better: string } };
+      expect(o.objectives.map((x) => x.objective).every((n) => n === 1 || n === 2)).toBe(true);
+      expect(o.objectives).toHaveLength(2);
+      expect(o.objectives.every((x) => ["met", "partly", "not_met"].includes(x.rating) && x.evidence.length <= 2)).toBe(true);
+      expect(o.strengths.length).toBeGreaterThanOrEqual(2);
+      expect(typeof o.weakest.quote).toBe("string");
+    }
+  });
+
+  it("answers json_object with a JSON object, and refuses a schema it cannot follow", async () => {
+    const c = await complete(w, { messages: evaluate, max_tokens: 400, temperature: 0.8, seed: 7, response_format: { type: "json_object" } });
+    const text = c.choices[0]!.message.content;
+    if (c.choices[0]!.finish_reason === "stop") expect(typeof JSON.parse(text)).toBe("object");
+    else expect(text.trimStart().startsWith("{")).toBe(true);
+    const bad = await post(w, { messages: evaluate, max_tokens: 10, response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "no-such-type" } } } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain("response_format");
+  });
+});
+
 describe.skipIf(!random.available)("the chat worker on llama-2-tiny-random (one slot, a queue of one)", () => {
   let w: WorkerProcess;
   // Random weights almost never end a reply early: a reply of thousands of tokens lasts seconds.
