@@ -10,6 +10,7 @@ import { z } from "zod";
 import { TOKENIZERS } from "./tokenizers.js";
 import { AVATAR_STYLES, CARD_AVATAR_STYLE, MAX_SEED_LENGTH } from "./avatar-styles.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, PROVIDER_KINDS, SCENARIO_CATEGORIES } from "./enums.js";
+import { DIFFICULTIES, MAX_OBJECTIVES, rubricSchema } from "./practice.js";
 
 const text = (max: number) => z.string().trim().min(1, "Required").max(max, `At most ${max} characters`);
 const optionalText = (max: number) => z.string().trim().max(max, `At most ${max} characters`);
@@ -183,6 +184,11 @@ const scenarioShape = {
   sortOrder: z.number().int("A whole number").min(-1_000_000).max(1_000_000),
   task: z.string().trim().min(1).nullable(),
   modelKey: z.string().trim().min(1).nullable(),
+  /** Practice: the objectives the person sees, and beside each (same order) its private rubric. */
+  objectives: z.array(text(200)).max(MAX_OBJECTIVES, `At most ${MAX_OBJECTIVES} objectives`),
+  rubrics: z.array(rubricSchema).max(MAX_OBJECTIVES),
+  turnLimit: z.number().int("A whole number").min(2, "At least 2 turns").max(200, "At most 200 turns").nullable(),
+  difficulty: z.enum(DIFFICULTIES, `Choose ${DIFFICULTIES.join(", ")}`).nullable(),
 };
 
 type ScenarioShape = z.infer<z.ZodObject<typeof scenarioShape>>;
@@ -201,6 +207,9 @@ const checkScenario = (ctx: ScenarioContext) => (s: ScenarioShape, rc: z.Refinem
   if (s.modelKey !== null && !ctx.modelKeys.includes(s.modelKey)) {
     rc.addIssue({ code: "custom", path: ["modelKey"], message: `No model has the key "${s.modelKey}"` });
   }
+  if (s.rubrics.length !== s.objectives.length) {
+    rc.addIssue({ code: "custom", path: ["rubrics"], message: "Each objective needs its rubric (what met, partly met and not met look like)" });
+  }
   if (ctx.scenarios.some((o) => o.id !== ctx.editing && o.slug === s.slug)) {
     rc.addIssue({ code: "custom", path: ["slug"], message: `Another scenario already uses "${s.slug}"` });
   }
@@ -217,6 +226,10 @@ export const scenarioCreateSchema = (ctx: ScenarioContext) =>
       sortOrder: scenarioShape.sortOrder.default(0),
       task: scenarioShape.task.default(null),
       modelKey: scenarioShape.modelKey.default(null),
+      objectives: scenarioShape.objectives.default([]),
+      rubrics: scenarioShape.rubrics.default([]),
+      turnLimit: scenarioShape.turnLimit.default(null),
+      difficulty: scenarioShape.difficulty.default(null),
     })
     .superRefine(checkScenario(ctx));
 export const scenarioPatchSchema = z.object(scenarioShape).partial().strict();

@@ -41,7 +41,11 @@ export type ScenarioRecord = Omit<ScenarioInput, "avatarStyle"> &
     card: CardV3 | null;
     cardHash: string | null;
   };
-export type ScenarioView = ScenarioRecord & { sessions: number };
+export type ScenarioView = ScenarioRecord & {
+  sessions: number;
+  /** Over each conversation's latest debrief: the average score and the objective most often not fully met. */
+  practice?: { averageScore: number; attempts: number; mostMissed: { objective: string; missed: number } | null };
+};
 export type ScenarioList = { tasks: string[]; modelKeys: string[]; scenarios: ScenarioView[] };
 
 export type LocalWorkerView = { state: string; model: string | null; restarts: number };

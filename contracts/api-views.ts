@@ -11,7 +11,7 @@ import type { Persona } from "./persona.js";
 /** Everything a browser may see of a scenario. The system prompt is deliberately absent. */
 export type PublicScenario = Pick<
   ScenarioInput,
-  "slug" | "title" | "characterName" | "description" | "category" | "tags" | "contentRating" | "openingMessage" | "avatarSeed"
+  "slug" | "title" | "characterName" | "description" | "category" | "tags" | "contentRating" | "openingMessage" | "avatarSeed" | "objectives" | "turnLimit" | "difficulty"
 > & {
   id: string;
   /** A DiceBear style (contracts/avatar-styles.ts); a row written before a style was retired keeps its word. */
@@ -66,6 +66,8 @@ export type SessionSummaryView = {
   scenario: Pick<PublicScenario, "slug" | "title" | "characterName" | "avatarStyle" | "avatarSeed">;
   /** The first characters of the thread's last message. */
   lastMessage: string | null;
+  /** A practice conversation's latest debrief score (0–100); null when it has none. */
+  lastScore: number | null;
 };
 
 /**

@@ -26,6 +26,7 @@ import { enhanceRoutes } from "./routes/enhance.js";
 import { characterRoutes } from "./routes/characters.js";
 import type { CharacterService } from "./chat/characters.js";
 import type { LorebookService } from "./chat/lorebooks.js";
+import type { PracticeService } from "./chat/practice.js";
 import { lorebookRoutes } from "./routes/lorebooks.js";
 import { MAX_LOREBOOK_BYTES } from "./cards/lorebook-formats.js";
 import { MAX_CARD_BYTES } from "./cards/card-file.js";
@@ -46,6 +47,7 @@ export type AppDeps = {
   enhance: EnhanceService;
   characters: CharacterService;
   lorebooks: LorebookService;
+  practice: PracticeService;
   gateway: Gateway;
   registry: Registry;
   apiKeys: string[];

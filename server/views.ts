@@ -20,6 +20,9 @@ export const PUBLIC_SCENARIO_FIELDS = [
   "openingMessage",
   "avatarStyle",
   "avatarSeed",
+  "objectives",
+  "turnLimit",
+  "difficulty",
 ] as const satisfies readonly (keyof ScenarioRow & keyof PublicScenario)[];
 
 export const MESSAGE_VIEW_FIELDS = [

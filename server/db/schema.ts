@@ -20,6 +20,7 @@ import type { Persona } from "../../contracts/persona.js";
 import type { SamplingParams } from "../../contracts/openai.js";
 import type { CardLorebook, CardV3 } from "../../contracts/character-card.js";
 import type { PromptReport } from "../../contracts/prompt-report.js";
+import { DIFFICULTIES, type DebriefView, type Rubric } from "../../contracts/practice.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
@@ -48,6 +49,13 @@ export const scenarios = pgTable("scenarios", {
   task: text("task"),
   /** A model key tried before the task's others; null follows the task's routing order. */
   modelKey: text("model_key"),
+  /** A practice scenario's objectives, as the person sees them before they start (empty for a story). */
+  objectives: text("objectives").array().notNull().default(sql`'{}'::text[]`),
+  /** Private, like the system prompt: per objective, what met / partly / not met look like; only the evaluator reads it. */
+  rubrics: jsonb("rubrics").$type<Rubric[]>().notNull().default([]),
+  /** The person's messages a practice conversation runs to before the debrief is offered; null: no limit. */
+  turnLimit: integer("turn_limit"),
+  difficulty: text("difficulty", { enum: DIFFICULTIES }),
   /** Whose character this is: null for the gallery (an admin's); a client's id for a person's own ("My characters"). */
   ownerClientId: text("owner_client_id"),
   /** The character card it came from, whole (V3): what Parley does not use rides along for export. */
@@ -228,6 +236,26 @@ export const replyPrompts = pgTable("reply_prompts", {
   report: jsonb("report").$type<PromptReport>().notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * A practice conversation's debriefs: each run keeps its result (earlier ones are never replaced),
+ * with the thread's end it judged. `result` is the checked answer, quotes linked to messages.
+ */
+export const debriefs = pgTable(
+  "debriefs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    /** The leaf of the thread when it was judged. */
+    leafId: uuid("leaf_id"),
+    score: integer("score").notNull(),
+    result: jsonb("result").$type<Omit<DebriefView, "id" | "createdAt" | "score">>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("debriefs_session_idx").on(t.sessionId, t.createdAt)],
+);
 
 /** The person's persona, one per browser (client): their name for `{{user}}` and what the character is told of them. */
 export const personas = pgTable("personas", {

@@ -1,10 +1,10 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { BUILTIN_SCENARIOS } from "../scenarios/builtin.js";
 import type { Database } from "./client.js";
 import { apiModels, apiProviders, scenarios, systemConfig } from "./schema.js";
 
 const SEED_KEY = "seed";
-const SEED_VERSION = 2;
+const SEED_VERSION = 3;
 
 /** Fast and cheap: the default for role-play and for rewriting drafts. */
 const haiku = (providerId: string, task: string): typeof apiModels.$inferInsert => ({
@@ -23,6 +23,42 @@ const haiku = (providerId: string, task: string): typeof apiModels.$inferInsert 
 /** Models for rewriting drafts (the `enhance` task), added by seed version 2. */
 const enhanceModels = (openrouter: string) => [haiku(openrouter, "enhance")];
 
+/** The local worker for a task: first while it is healthy (free and private), OpenRouter behind it. */
+const local = (providerId: string, task: string): typeof apiModels.$inferInsert => ({
+  providerId,
+  modelKey: "local",
+  displayName: "Local GGUF model",
+  task,
+  modelFamily: "llama",
+  isDefault: false,
+  priority: 0,
+  inputPricePerMtok: 0,
+  outputPricePerMtok: 0,
+});
+
+/** Models for practice's hints and debriefs (the `coach` and `evaluate` tasks), added by seed version 3. */
+const practiceModels = (openrouter: string | undefined, worker: string | undefined) => [
+  ...(openrouter ? [haiku(openrouter, "coach"), haiku(openrouter, "evaluate")] : []),
+  ...(worker ? [local(worker, "coach"), local(worker, "evaluate")] : []),
+];
+
+/**
+ * What seed version 3 brings to a database seeded before: practice models, and objectives for the
+ * shipped practice scenarios that have none yet (one an admin gave objectives keeps them).
+ */
+async function seedPractice(tx: Database) {
+  const providers = await tx.select().from(apiProviders);
+  const id = (name: string) => providers.find((p) => p.name === name)?.id;
+  const models = practiceModels(id("openrouter"), id("chat_worker"));
+  if (models.length) await tx.insert(apiModels).values(models).onConflictDoNothing();
+  for (const s of BUILTIN_SCENARIOS.filter((b) => b.objectives.length > 0)) {
+    await tx
+      .update(scenarios)
+      .set({ objectives: s.objectives, rubrics: s.rubrics, turnLimit: s.turnLimit, difficulty: s.difficulty })
+      .where(and(eq(scenarios.slug, s.slug), sql`cardinality(${scenarios.objectives}) = 0`));
+  }
+}
+
 /**
  * Writes the default data once. A marker in system_config records that it ran, so an admin who
  * later edits or deletes a seeded row keeps their change across restarts.
@@ -36,8 +72,11 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
       const version = (marker.value as { version?: number }).version ?? 1;
       if (version >= SEED_VERSION) return { seeded: false };
       // Seeded by an older Parley: add only what that seed lacked, once.
-      const [openrouter] = await tx.select().from(apiProviders).where(eq(apiProviders.name, "openrouter"));
-      if (openrouter) await tx.insert(apiModels).values(enhanceModels(openrouter.id)).onConflictDoNothing();
+      if (version < 2) {
+        const [openrouter] = await tx.select().from(apiProviders).where(eq(apiProviders.name, "openrouter"));
+        if (openrouter) await tx.insert(apiModels).values(enhanceModels(openrouter.id)).onConflictDoNothing();
+      }
+      await seedPractice(tx);
       await tx
         .update(systemConfig)
         .set({ value: { version: SEED_VERSION, at: new Date().toISOString() } })
@@ -94,19 +133,8 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
         ...enhanceModels(openrouter),
       );
     }
-    if (worker) {
-      models.push({
-        providerId: worker,
-        modelKey: "local",
-        displayName: "Local GGUF model",
-        task: "roleplay",
-        modelFamily: "llama",
-        isDefault: false,
-        priority: 0,
-        inputPricePerMtok: 0,
-        outputPricePerMtok: 0,
-      });
-    }
+    if (worker) models.push(local(worker, "roleplay"));
+    models.push(...practiceModels(openrouter, worker));
     if (models.length) await tx.insert(apiModels).values(models).onConflictDoNothing();
 
     await tx.insert(systemConfig).values({

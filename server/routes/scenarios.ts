@@ -4,6 +4,7 @@ import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getPublicScenario, listPublicScenarios } from "../db/queries/scenarios.js";
 import { notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { PracticeService } from "../chat/practice.js";
 import { BUILTIN_SCENARIOS } from "../scenarios/builtin.js";
 import { PUBLIC_SCENARIO_FIELDS, pickFields, type PublicScenario } from "../views.js";
 import { errorFields } from "../error-report.js";
@@ -16,7 +17,7 @@ const BUILTIN_PUBLIC: PublicScenario[] = BUILTIN_SCENARIOS.map((s) =>
 );
 const builtinPublic = () => BUILTIN_PUBLIC;
 
-export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger }) {
+export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger; practice: PracticeService }) {
   /** The database's scenarios, or the built-in ones when it cannot be read. */
   async function load<T>(fromDb: (db: NonNullable<DatabaseLifecycle["db"]>) => Promise<T>, fromBuiltin: () => T) {
     const db = deps.database.db;
@@ -35,6 +36,8 @@ export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger 
       const { value, source } = await load(listPublicScenarios, builtinPublic);
       return c.json({ source, scenarios: value.map((s) => ({ ...s, source })) });
     })
+    // The person's scores over their attempts at a practice scenario.
+    .get("/:slug/progress", async (c) => c.json({ progress: await deps.practice.progress(c.get("clientId"), c.req.param("slug")) }))
     .get("/:slug", async (c) => {
       const slug = c.req.param("slug");
       const { value, source } = await load(

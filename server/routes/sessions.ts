@@ -1,3 +1,5 @@
+import type { PracticeService } from "../chat/practice.js";
+import { rethrow } from "./gateway-errors.js";
 import { Hono, type MiddlewareHandler } from "hono";
 import { timing } from "hono/timing";
 import { personaSchema } from "../../contracts/persona.js";
@@ -42,7 +44,13 @@ export const messageIdOf = (id: string) => {
   return id;
 };
 
-export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: MiddlewareHandler<AppEnv>; limitCreate: MiddlewareHandler<AppEnv> }) {
+export function sessionRoutes(deps: {
+  chat: ChatService;
+  practice: PracticeService;
+  log: Logger;
+  limit: MiddlewareHandler<AppEnv>;
+  limitCreate: MiddlewareHandler<AppEnv>;
+}) {
   const { chat, log } = deps;
   const sessionId = sessionIdOf;
   const messageId = messageIdOf;
@@ -141,6 +149,17 @@ export function sessionRoutes(deps: { chat: ChatService; log: Logger; limit: Mid
       return c.json({ session: await chat.restoreMessage({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")) }) });
     })
     // "Continue in a new conversation from here": counted like creating a session.
+    // Practice: a coach's hint for the next message, and the debrief (each run kept; listed oldest first).
+    .post("/:id/hint", deps.limit, async (c) =>
+      c.json(await deps.practice.hint({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), signal: c.req.raw.signal }).catch(rethrow)),
+    )
+    .post("/:id/debrief", deps.limit, async (c) =>
+      c.json(
+        { debrief: await deps.practice.debrief({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), signal: c.req.raw.signal }).catch(rethrow) },
+        201,
+      ),
+    )
+    .get("/:id/debriefs", async (c) => c.json({ debriefs: await deps.practice.debriefs(c.var.clientId, sessionId(c.req.param("id"))) }))
     // What the model saw for one reply: the character's owner only (an admin: /api/admin).
     .get("/:id/messages/:messageId/prompt", async (c) =>
       c.json(await chat.promptReport({ clientId: c.var.clientId }, sessionId(c.req.param("id")), messageId(c.req.param("messageId")))),

@@ -9,6 +9,7 @@ import { createApp } from "../app.js";
 import { createEnhanceService } from "../chat/enhance.js";
 import { createCharacterService } from "../chat/characters.js";
 import { createLorebookService } from "../chat/lorebooks.js";
+import { createPracticeService } from "../chat/practice.js";
 import { createChatService } from "../chat/service.js";
 import type { Config } from "../config.js";
 import { DatabaseLifecycle } from "../db/lifecycle.js";
@@ -182,6 +183,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     enhance,
     characters: createCharacterService({ database, log }),
     lorebooks: createLorebookService({ database }),
+    practice: createPracticeService({ database, gateway, log }),
     gateway,
     registry,
     apiKeys: config.apiKeys,

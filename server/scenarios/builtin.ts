@@ -15,8 +15,15 @@ export type BuiltinScenario = Required<
     | "avatarSeed"
     | "systemPrompt"
     | "sortOrder"
+    | "objectives"
+    | "rubrics"
+    | "turnLimit"
+    | "difficulty"
   >
 >;
+
+/** A story has nothing to practise. */
+const STORY = { objectives: [], rubrics: [], turnLimit: null, difficulty: null };
 
 /** Rules every character follows; appended to each scenario's own prompt. */
 const HOUSE_RULES = `
@@ -44,6 +51,20 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "dana-whitfield",
     systemPrompt: `You are Dana Whitfield, 41, a project manager who bought a $640 standing desk that arrived scratched with a humming motor. Support ignored four emails over two weeks. You are angry but not abusive. You want a full refund; you can be won over by a sincere apology plus a concrete offer (replacement with express shipping, or partial refund and a technician). If the user is dismissive, quotes policy without empathy, or makes promises they can't keep, get more frustrated. Soften gradually when they listen and act.${HOUSE_RULES}`,
     sortOrder: 10,
+    objectives: [
+      "Acknowledge the problem and Dana's frustration before proposing a fix",
+      "Apologise sincerely, without blaming policy or other teams",
+      "Offer a concrete, realistic resolution with a timeline",
+      "Reach a resolution Dana accepts",
+    ],
+    rubrics: [
+      { met: "Names the scratched desk, the motor and the ignored emails, and recognises her frustration, before any offer.", partly: "Acknowledges in general terms (\"sorry for the trouble\") or only after an offer.", notMet: "Goes straight to policy, questions or offers; never acknowledges how she feels." },
+      { met: "Says sorry in their own words, takes ownership for the company, no excuses.", partly: "Apologises but adds excuses (\"we are very busy\") or a conditional (\"if you were upset\").", notMet: "No apology, or blames her, a policy or another department." },
+      { met: "Offers a specific remedy (refund, replacement with express shipping, technician visit) and says when it happens.", partly: "Offers something vague (\"we'll look into it\") or without any timeline.", notMet: "Offers nothing, or promises what they cannot control." },
+      { met: "Dana explicitly agrees to the proposed resolution.", partly: "Dana softens but does not agree yet.", notMet: "Dana is as angry as at the start, or leaves." },
+    ],
+    turnLimit: 12,
+    difficulty: "medium",
   },
   {
     slug: "salary-negotiation",
@@ -60,6 +81,20 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "marcus-chen",
     systemPrompt: `You are Marcus Chen, engineering manager at a mid-size software company, negotiating with a candidate you want to hire for a senior role. The offer: $145,000 base, 0.05% equity, 20 days of leave. Your real ceiling is $158,000 base; you can also add a $10,000 signing bonus or extra equity, but only if the candidate gives reasons (market data, competing offers, scope). Be warm and professional, push back reasonably, never reveal your ceiling directly. Reward well-reasoned asks; resist vague ones.${HOUSE_RULES}`,
     sortOrder: 20,
+    objectives: [
+      "Show enthusiasm for the role before negotiating",
+      "Ask for a specific number and back it with reasons",
+      "Explore the whole package (base, signing bonus, equity, leave)",
+      "Close with clear agreed terms and next steps",
+    ],
+    rubrics: [
+      { met: "Says clearly they want the job and why, before any ask.", partly: "Brief or generic thanks only.", notMet: "Opens with demands, or sounds uninterested." },
+      { met: "Names a concrete figure (e.g. $155,000) with market data, a competing offer or the scope of the role.", partly: "Names a number without reasons, or reasons without a number.", notMet: "Asks for \"more\" without a number or reasons, or accepts at once." },
+      { met: "Asks about or trades between at least two parts of the package when base salary is limited.", partly: "Mentions another part in passing.", notMet: "Talks only about base salary." },
+      { met: "Summarises the agreed terms and asks for them in writing or for the next step.", partly: "Agrees, but terms or next steps stay vague.", notMet: "Ends with nothing agreed." },
+    ],
+    turnLimit: 12,
+    difficulty: "hard",
   },
   {
     slug: "job-interview",
@@ -76,6 +111,20 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "priya-raman",
     systemPrompt: `You are Priya Raman, head of product, running a 30-minute behavioural interview. Ask one question at a time. Probe vague answers with follow-ups about the candidate's specific actions, decisions, trade-offs and measurable results (the STAR pattern). Be friendly but rigorous. After about six exchanges, ask whether the candidate has questions for you. Never grade the candidate out loud during the interview.${HOUSE_RULES}`,
     sortOrder: 30,
+    objectives: [
+      "Tell a concrete story: situation, task, action, result",
+      "Make your own part clear (\"I\" rather than \"we\")",
+      "Give a measurable result or what you learned",
+      "Ask Priya a thoughtful question about the role or team",
+    ],
+    rubrics: [
+      { met: "The answer sets the scene, the goal, the steps taken and the outcome, in order.", partly: "Some parts of the story are missing or out of order.", notMet: "General claims (\"I'm a team player\") with no story." },
+      { met: "Says what they personally decided and did.", partly: "Mixes \"we\" and \"I\" so their part is unclear.", notMet: "Only \"we\", or only what others did." },
+      { met: "Gives a number, a concrete outcome, or a specific lesson.", partly: "A vague outcome (\"it went well\").", notMet: "No result at all." },
+      { met: "Asks a specific question that shows interest in the team, product or challenges.", partly: "Asks a generic question (salary, hours) only.", notMet: "Asks nothing." },
+    ],
+    turnLimit: 14,
+    difficulty: "medium",
   },
   {
     slug: "landlord-dispute",
@@ -92,6 +141,20 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "gerald-okafor",
     systemPrompt: `You are Gerald Okafor, 63, a landlord with three flats. Your tenant's heating has been broken for nine days; you have been slow to fix it because the engineer is expensive. You also want to keep £300 of the deposit for a carpet stain. You are not a villain: you are busy, a little defensive and cost-conscious. Concede when the tenant is calm, specific and cites their rights (repair obligations, deposit protection, documented condition); dig in when they are vague or rude.${HOUSE_RULES}`,
     sortOrder: 40,
+    objectives: [
+      "Stay calm and polite throughout",
+      "Be specific: dates, facts and what you need done",
+      "Cite your rights (repair obligations, deposit protection)",
+      "Agree on concrete next steps with a date",
+    ],
+    rubrics: [
+      { met: "Every message is courteous and composed, even when Gerald pushes back.", partly: "Mostly calm, with one sharp or sarcastic line.", notMet: "Rude, threatening or insulting." },
+      { met: "States the nine days without heating, the deposit amount, and a clear request.", partly: "Some facts, but the request is vague.", notMet: "Complains in general terms only." },
+      { met: "Mentions the landlord's duty to repair heating promptly and that deposits are protected and need evidence of damage.", partly: "Hints at rights without naming them.", notMet: "Never refers to any right." },
+      { met: "Gerald agrees to a repair date and the deposit question has an agreed way forward.", partly: "One of the two is settled.", notMet: "Nothing is agreed." },
+    ],
+    turnLimit: 12,
+    difficulty: "easy",
   },
   {
     slug: "the-gilded-tankard",
@@ -108,6 +171,7 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "brenna-ashdown",
     systemPrompt: `You are Brenna Ashdown, the sharp-eyed, good-humoured innkeeper of the Gilded Tankard in Hollowmere, a lakeside town in a low-magic fantasy world. Lately fishermen have vanished near the old lighthouse, and a hooded stranger pays in ancient coin. Offer food, lodging and gossip; trade rumours for coin or favours; describe the inn vividly. Let the user drive the adventure and react to their choices; introduce hooks, not railroads.${HOUSE_RULES}`,
     sortOrder: 50,
+    ...STORY,
   },
   {
     slug: "rain-on-the-boulevard",
@@ -124,6 +188,7 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "sam-kowalski",
     systemPrompt: `You are Detective Sam Kowalski, a tired, wry homicide detective in a rain-soaked 1947 American city. Jazz pianist Eddie Marsh was found dead behind the Blue Lantern club. The user is a witness who may know more than they admit. Speak in clipped, atmospheric noir prose. You have clues (a torn matchbook, a missing ring, a debt to a loan shark named Vince Dorado) and reveal them in exchange for information. Keep violence off-screen and non-graphic.${HOUSE_RULES}`,
     sortOrder: 60,
+    ...STORY,
   },
   {
     slug: "station-eleven-signal",
@@ -140,6 +205,7 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "aria-station-eleven",
     systemPrompt: `You are ARIA, the calm, courteous AI of the research vessel Meridian. Eleven days ago you received a repeating signal from Station Eleven, which went silent years ago; your directives tell you not to alarm the crew, so you are evasive about it. The user is the only crew member awake. Answer helpfully about the ship, deflect about the signal at first, and reveal the truth in stages as the user asks the right questions or proves trustworthy.${HOUSE_RULES}`,
     sortOrder: 70,
+    ...STORY,
   },
   {
     slug: "the-last-lighthouse-keeper",
@@ -156,5 +222,6 @@ export const BUILTIN_SCENARIOS: BuiltinScenario[] = [
     avatarSeed: "old-tomas",
     systemPrompt: `You are Tomas, 78, keeper of a lighthouse on a remote northern island for fifty years. You are gentle, funny and a little lonely. You have many stories: the shipwreck of 1974, the seal that visited every winter, the letters from your late wife Ines. Share them warmly, ask the visitor about their life, and describe the storm building outside. Keep the tone cozy and bittersweet.${HOUSE_RULES}`,
     sortOrder: 80,
+    ...STORY,
   },
 ];

@@ -1,5 +1,6 @@
 import type { CardLorebook } from "../../../contracts/character-card.js";
 import { lorebooksJson } from "./lorebooks.js";
+import { latestScore } from "./practice.js";
 import { and, asc, desc, eq, getTableColumns, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { alias } from "drizzle-orm/pg-core";
@@ -482,6 +483,7 @@ export function listClientSessions(db: Database, clientId: string, opts: { limit
       scenario: { slug: scenarios.slug, title: scenarios.title, characterName: scenarios.characterName, avatarStyle: scenarios.avatarStyle, avatarSeed: scenarios.avatarSeed },
       lastMessage: sql<string | null>`left(${messages.content}, 160)`,
       messageCount: sql<number>`(select count(*)::int from ${messages} "c" where "c"."session_id" = ${sessions.id} and "c"."deleted_at" is null)`,
+      lastScore: latestScore,
     })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))

@@ -14,6 +14,7 @@ import {
   updateScenario,
 } from "../../db/queries/admin.js";
 import { AppError, notFound } from "../../errors.js";
+import { practiceStats } from "../../db/queries/practice.js";
 import { CARD_AVATAR_STYLE } from "../../../contracts/avatar-styles.js";
 import type { AdminEnv } from "../../middleware/admin-auth.js";
 import { readBinary, readJson, UUID_RE, validate } from "../validation.js";
@@ -44,10 +45,16 @@ export function scenarioAdminRoutes(deps: Pick<AdminDeps, "database" | "log" | "
       const ctx = await context(db);
       const counts = await sessionCounts(db, ctx.scenarios.map((s) => s.id));
       const rows = await listScenarioRows(db);
+      const stats = await practiceStats(db);
+      const practice = (id: string) => {
+        const score = stats.scores.find((s) => s.scenario_id === id);
+        const missed = stats.missed.find((m) => m.scenario_id === id);
+        return score ? { practice: { averageScore: Math.round(score.average), attempts: score.attempts, mostMissed: missed ? { objective: missed.objective, missed: missed.missed } : null } } : {};
+      };
       return c.json<ScenarioList>({
         tasks: [...ctx.tasks],
         modelKeys: [...ctx.modelKeys],
-        scenarios: rows.map((s) => ({ ...s, sessions: counts.get(s.id) ?? 0 })),
+        scenarios: rows.map((s) => ({ ...s, sessions: counts.get(s.id) ?? 0, ...practice(s.id) })),
       });
     })
     // A character card (PNG, CHARX or JSON) as the body: a new scenario in the gallery, hidden until published.

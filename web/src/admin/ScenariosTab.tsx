@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import { AVATAR_STYLES, CARD_AVATAR_STYLE } from "../../../contracts/avatar-styles";
 import { scenarioSchema, type ScenarioInput } from "../../../contracts/admin-schemas";
 import { CONTENT_RATINGS, SCENARIO_CATEGORIES } from "../../../contracts/enums";
+import { DIFFICULTIES, MAX_OBJECTIVES, type Difficulty } from "../../../contracts/practice";
 import { ApiError } from "../api/client";
 import { Avatar } from "../components/Avatar";
 import { admin, galleryCharacters, type Scenario } from "./api";
@@ -77,6 +78,7 @@ export function ScenariosTab() {
               <th>Rating</th>
               <th>Routing</th>
               <th>Conversations</th>
+              <th>Practice</th>
               <th>Actions</th>
             </tr>
           </thead>
@@ -96,6 +98,16 @@ export function ScenariosTab() {
                 <td>{s.contentRating}</td>
                 <td className="mono small">{s.modelKey ?? s.task ?? "roleplay"}</td>
                 <td>{s.sessions}</td>
+                <td className="small" data-testid="practice-stats">
+                  {s.practice ? (
+                    <>
+                      average <strong>{s.practice.averageScore}</strong> over {s.practice.attempts}
+                      {s.practice.mostMissed && <div className="muted">most missed: {s.practice.mostMissed.objective}</div>}
+                    </>
+                  ) : s.objectives.length ? (
+                    <span className="muted">{s.objectives.length} objectives, no debrief yet</span>
+                  ) : null}
+                </td>
                 <td className="actions">
                   <button type="button" className="ghost" onClick={() => setEditing(s)}>
                     Edit
@@ -135,7 +147,18 @@ export function ScenariosTab() {
   );
 }
 
-type Draft = Omit<ScenarioInput, "tags" | "sortOrder" | "task" | "modelKey"> & { tags: string; sortOrder: string; task: string; modelKey: string };
+/** One objective as the form edits it: the public text beside its private rubric. */
+type ObjectiveDraft = { text: string; met: string; partly: string; notMet: string };
+
+type Draft = Omit<ScenarioInput, "tags" | "sortOrder" | "task" | "modelKey" | "objectives" | "rubrics" | "turnLimit" | "difficulty"> & {
+  tags: string;
+  sortOrder: string;
+  task: string;
+  modelKey: string;
+  objectives: ObjectiveDraft[];
+  turnLimit: string;
+  difficulty: "" | Difficulty;
+};
 
 const randomSeed = () => Math.random().toString(36).slice(2, 10);
 
@@ -157,6 +180,9 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
     sortOrder: fromNumber(s?.sortOrder ?? 0),
     task: s?.task ?? "",
     modelKey: s?.modelKey ?? "",
+    objectives: (s?.objectives ?? []).map((text, i) => ({ text, met: s?.rubrics[i]?.met ?? "", partly: s?.rubrics[i]?.partly ?? "", notMet: s?.rubrics[i]?.notMet ?? "" })),
+    turnLimit: s?.turnLimit == null ? "" : String(s.turnLimit),
+    difficulty: s?.difficulty ?? "",
   };
   const schema = useMemo(
     () => scenarioSchema({ tasks: props.list.tasks, modelKeys: props.list.modelKeys, scenarios: props.list.scenarios, ...(s ? { editing: s.id } : {}) }),
@@ -171,7 +197,16 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
     sortOrder: toNumber(d.sortOrder) ?? 0,
     task: d.task === "" ? null : d.task,
     modelKey: d.modelKey === "" ? null : d.modelKey,
+    objectives: d.objectives.map((o) => o.text),
+    rubrics: d.objectives.map(({ met, partly, notMet }) => ({ met, partly, notMet })),
+    turnLimit: d.turnLimit.trim() === "" ? null : (toNumber(d.turnLimit) ?? Number.NaN),
+    difficulty: d.difficulty === "" ? null : d.difficulty,
   }));
+  const setObjective = (i: number, change: Partial<ObjectiveDraft>) =>
+    set(
+      "objectives",
+      draft.objectives.map((o, k) => (k === i ? { ...o, ...change } : o)),
+    );
   const { draft, set, errors } = form;
   const previewSeed = draft.avatarSeed.trim() || "preview";
 
@@ -274,6 +309,46 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
             <input type="checkbox" checked={draft.isActive} onChange={(e) => set("isActive", e.target.checked)} /> Published (listed in the gallery)
           </label>
         </div>
+        <fieldset className="practice-fields">
+          <legend>Practice: objectives (shown to the person) and rubrics (private: only the evaluating model reads them)</legend>
+          <div className="form-grid">
+            <Field id="s-turns" name="turnLimit" label="Turn limit (the person's messages before the debrief is offered; empty: none)" errors={errors}>
+              <input id="s-turns" inputMode="numeric" value={draft.turnLimit} onChange={(e) => set("turnLimit", e.target.value)} />
+            </Field>
+            <Field id="s-difficulty" name="difficulty" label="Difficulty" errors={errors}>
+              <select id="s-difficulty" value={draft.difficulty} onChange={(e) => set("difficulty", e.target.value as Draft["difficulty"])}>
+                <option value="">not set</option>
+                {DIFFICULTIES.map((d) => (
+                  <option key={d}>{d}</option>
+                ))}
+              </select>
+            </Field>
+          </div>
+          {draft.objectives.map((o, i) => (
+            <div key={i} className="objective-editor" data-testid="objective-editor">
+              <Field id={`s-obj-${i}`} name={`objectives.${i}`} label={`Objective ${i + 1}`} errors={errors}>
+                <input id={`s-obj-${i}`} value={o.text} onChange={(e) => setObjective(i, { text: e.target.value })} />
+              </Field>
+              <Field id={`s-met-${i}`} name={`rubrics.${i}.met`} label="Met looks like" errors={errors}>
+                <textarea id={`s-met-${i}`} rows={2} value={o.met} onChange={(e) => setObjective(i, { met: e.target.value })} />
+              </Field>
+              <Field id={`s-partly-${i}`} name={`rubrics.${i}.partly`} label="Partly met looks like" errors={errors}>
+                <textarea id={`s-partly-${i}`} rows={2} value={o.partly} onChange={(e) => setObjective(i, { partly: e.target.value })} />
+              </Field>
+              <Field id={`s-notmet-${i}`} name={`rubrics.${i}.notMet`} label="Not met looks like" errors={errors}>
+                <textarea id={`s-notmet-${i}`} rows={2} value={o.notMet} onChange={(e) => setObjective(i, { notMet: e.target.value })} />
+              </Field>
+              <button type="button" className="ghost small danger" onClick={() => set("objectives", draft.objectives.filter((_, k) => k !== i))}>
+                Remove objective {i + 1}
+              </button>
+            </div>
+          ))}
+          {draft.objectives.length < MAX_OBJECTIVES && (
+            <button type="button" className="ghost" onClick={() => set("objectives", [...draft.objectives, { text: "", met: "", partly: "", notMet: "" }])}>
+              + Add an objective
+            </button>
+          )}
+        </fieldset>
         <FormError errors={errors} />
         <DialogActions onCancel={props.onClose} busy={form.busy} label={s ? "Save" : "Create scenario"} />
       </form>
