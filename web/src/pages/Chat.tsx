@@ -1,5 +1,8 @@
 import { useEffect, useRef, useState } from "react";
-import { Virtuoso } from "react-virtuoso";
+import { Virtuoso, type VirtuosoHandle } from "react-virtuoso";
+import { DebriefCard } from "../practice/DebriefCard";
+import { PracticePanel } from "../practice/PracticePanel";
+import { usePractice } from "../practice/usePractice";
 import { Link } from "wouter";
 import { ADMIN_SEEN_KEY, api, ApiError, type Message } from "../api/client";
 import { PromptInspector } from "../components/PromptInspector";
@@ -33,7 +36,12 @@ export function Chat({ slug }: { slug: string }) {
     fetch("/api/admin/session", { credentials: "same-origin" }).then((r) => setIsAdmin(r.ok), () => {});
   }, []);
   const endRef = useRef<HTMLDivElement>(null);
+  const list = useRef<VirtuosoHandle>(null);
+  /** A message a debrief's quote points to, shown highlighted for a moment. */
+  const [highlight, setHighlight] = useState<string | null>(null);
   const { scenario, messages, streaming, error } = chat;
+  const isPractice = (scenario?.objectives.length ?? 0) > 0;
+  const practice = usePractice(slug, chat.sessionId, isPractice);
   const cooldown = useCooldown();
   const rateLimited = error?.code === "rate_limited";
 
@@ -69,6 +77,15 @@ export function Chat({ slug }: { slug: string }) {
   const last = messages.at(-1);
   // The last prompt began at this message: older ones were left out to fit the model's window.
   const memoryFrom = messages.findLast((m) => m.contextFromId)?.contextFromId ?? null;
+  const turns = messages.filter((m) => m.role === "user" && !m.id.startsWith("pending-")).length;
+  const atTurnLimit = isPractice && scenario.turnLimit !== null && turns >= scenario.turnLimit;
+  const jumpTo = (messageId: string) => {
+    const index = messages.findIndex((m) => m.id === messageId);
+    if (index < 0) return;
+    list.current?.scrollToIndex({ index, align: "center" });
+    setHighlight(messageId);
+    setTimeout(() => setHighlight((h) => (h === messageId ? null : h)), 2500);
+  };
   const canRegenerate =
     !streaming && cooldown.secondsLeft === 0 && !!chat.sessionId && !!last && !(last.role === "assistant" && last.finishReason === "opening");
 
@@ -124,10 +141,12 @@ export function Chat({ slug }: { slug: string }) {
       )}
 
       <p className="scene">{resolveMacros(scenario.description, names)}</p>
+      {isPractice && <PracticePanel scenario={scenario} turns={turns} progress={practice.progress} />}
 
       <div className="messages" role="log" aria-label="Conversation" aria-live="polite">
         {/* Only the messages near the screen are rendered: a 10,000-message story scrolls like a short one. */}
         <Virtuoso
+          ref={list}
           key={chat.sessionId ?? "new"}
           useWindowScroll
           data={messages}
@@ -145,7 +164,7 @@ export function Chat({ slug }: { slug: string }) {
               ) : null,
           }}
           itemContent={(_, m) => (
-            <div className="message-row">
+            <div className={`message-row${highlight === m.id ? " highlighted" : ""}`} id={`message-${m.id}`}>
               {m.id === memoryFrom && m.parentId !== null && (
                 <p className="memory-line" data-testid="memory-line" role="note">
                   <span>{scenario.characterName} does not remember above this line</span>
@@ -179,6 +198,30 @@ export function Chat({ slug }: { slug: string }) {
         <div ref={endRef} />
       </div>
 
+      {practice.debriefs.length > 1 && (
+        <details className="earlier-debriefs">
+          <summary>Earlier feedback ({practice.debriefs.length - 1})</summary>
+          {practice.debriefs.slice(0, -1).map((d) => (
+            <DebriefCard key={d.id} debrief={d} onQuote={jumpTo} earlier />
+          ))}
+        </details>
+      )}
+      {practice.debriefs.length > 0 && <DebriefCard debrief={practice.debriefs.at(-1)!} onQuote={jumpTo} />}
+      {practice.error && <ErrorBanner message={practice.error.message} onDismiss={practice.dismissError} />}
+      {practice.hint && (
+        <aside className="hint" role="status" data-testid="hint">
+          <strong>Coach:</strong> {practice.hint}
+          <button type="button" className="ghost small" aria-label="Dismiss the hint" onClick={practice.dismissHint}>
+            ✕
+          </button>
+        </aside>
+      )}
+      {atTurnLimit && practice.debriefs.length === 0 && (
+        <p className="notice" role="status">
+          You have reached this scenario's {scenario.turnLimit} turns: finish to get your feedback.
+        </p>
+      )}
+
       {inspecting && chat.sessionId && (
         <PromptInspector sessionId={chat.sessionId} messageId={inspecting} asAdmin={!chat.ownCharacter} onClose={() => setInspecting(null)} />
       )}
@@ -201,6 +244,27 @@ export function Chat({ slug }: { slug: string }) {
       )}
 
       <div className="chat-actions">
+        {isPractice && (
+          <>
+            <button
+              type="button"
+              className="ghost"
+              disabled={!chat.sessionId || !!streaming || practice.busy !== null}
+              title={chat.sessionId ? "A suggestion for your next message, not part of the conversation" : "Write your first message, then ask"}
+              onClick={() => void practice.askHint()}
+            >
+              {practice.busy === "hint" ? "Thinking…" : "Ask for a hint"}
+            </button>
+            <button
+              type="button"
+              className={atTurnLimit ? "" : "ghost"}
+              disabled={turns === 0 || !!streaming || practice.busy !== null}
+              onClick={() => void practice.finish()}
+            >
+              {practice.busy === "debrief" ? "Evaluating…" : practice.debriefs.length ? "Get feedback again" : "Finish and get feedback"}
+            </button>
+          </>
+        )}
         {canRegenerate && (
           <button type="button" className="ghost" onClick={() => void chat.regenerate()}>
             ↻ Regenerate

@@ -4,6 +4,8 @@ import { api, type Scenario, type SessionSummary } from "../api/client";
 import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 import { Avatar } from "../components/Avatar";
 import { ErrorBanner } from "../components/ErrorBanner";
+import { practice, type Progress } from "../practice/api";
+import { ScoreChart } from "../practice/ScoreChart";
 
 /** How long the search waits after the last key before asking the server. */
 const SEARCH_DEBOUNCE_MS = 250;
@@ -98,6 +100,7 @@ export function Conversations() {
         value={query}
         onChange={(e) => setQuery(e.target.value)}
       />
+      {sessions && !query && <PracticeProgress sessions={sessions} />}
       {!sessions && !error && <p className="muted">Loading…</p>}
       {sessions && sessions.length === 0 && (
         <p className="muted">{query.trim() ? "No conversation holds that text." : "No conversations yet: pick a scenario to start one."}</p>
@@ -155,6 +158,11 @@ function ConversationItem({
               {s.scenario.characterName} · {s.scenario.title} · {s.messageCount} {s.messageCount === 1 ? "message" : "messages"}
             </span>
             {s.lastMessage && <span className="muted last-line">{s.lastMessage}</span>}
+            {s.lastScore !== null && (
+              <span className="badge score-badge" data-testid="conversation-score">
+                score {s.lastScore}
+              </span>
+            )}
           </span>
           <time dateTime={s.updatedAt}>{new Date(s.updatedAt).toLocaleString()}</time>
         </button>
@@ -270,5 +278,39 @@ function ImportChat({ onImported }: { onImported: (s: { id: string; scenario: { 
         )}
       </div>
     </details>
+  );
+}
+
+/** Per practice scenario the person has had feedback in: their scores over attempts and what they miss most. */
+function PracticeProgress({ sessions }: { sessions: SessionSummary[] }) {
+  const scored = [...new Map(sessions.filter((s) => s.lastScore !== null).map((s) => [s.scenario.slug, s.scenario])).values()];
+  const [progress, setProgress] = useState<Record<string, Progress>>({});
+  const key = scored.map((s) => s.slug).join(",");
+  useEffect(() => {
+    for (const slug of key ? key.split(",") : []) {
+      practice.progress(slug).then((r) => setProgress((p) => ({ ...p, [slug]: r.progress })), () => {});
+    }
+  }, [key]);
+  if (scored.length === 0) return null;
+  return (
+    <section aria-labelledby="progress-title" className="practice-progress" data-testid="practice-progress">
+      <h2 id="progress-title">Your practice</h2>
+      <ul className="progress-list">
+        {scored.map((sc) => {
+          const p = progress[sc.slug];
+          return (
+            <li key={sc.slug}>
+              <strong>{sc.title}</strong>
+              {p && (
+                <>
+                  <ScoreChart scores={p.attempts.map((a) => a.score)} width={180} height={48} />
+                  {p.mostMissed && <span className="muted small">Most often missed: {p.mostMissed.objective}</span>}
+                </>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
