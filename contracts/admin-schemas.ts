@@ -235,6 +235,18 @@ export const scenarioCreateSchema = (ctx: ScenarioContext) =>
 export const scenarioPatchSchema = z.object(scenarioShape).partial().strict();
 export type ScenarioInput = z.infer<ReturnType<typeof scenarioSchema>>;
 
+/** A task's profile: its sampling defaults (a model may override them per task) and what it is for. */
+export const taskProfileSchema = z
+  .object({
+    description: z.string().trim().max(300, "At most 300 characters"),
+    temperature: z.number().min(0, "0 to 2").max(2, "0 to 2"),
+    maxTokens: z.number().int("A whole number").min(1, "At least 1").max(131_072, "At most 131 072"),
+    topP: z.number().gt(0, "Above 0, at most 1").max(1, "Above 0, at most 1"),
+  })
+  .partial()
+  .strict();
+export type TaskProfileInput = z.infer<typeof taskProfileSchema>;
+
 export const loginSchema = z.object({ token: z.string().min(1, "Enter the admin token").max(1000) });
 
 /** One message per field, keyed by its dotted path ("" for the form as a whole): what forms show and the API returns. */

@@ -89,6 +89,8 @@ export type UsageView = {
   totals: UsageMeasures;
   byModel: (UsageMeasures & { provider: string | null; model: string | null })[];
   byProvider: (UsageMeasures & { provider: string | null })[];
+  /** Role-play, enhance, coach, evaluate, and /v1's own: what each kind of work costs. */
+  byTask: (UsageMeasures & { task: string | null })[];
   series: { at: string; requests: number; cost: number; errors: number; fallbacks: number; tokens: number }[];
 };
 

@@ -107,7 +107,7 @@ describe.each(["pglite", "postgres"] as const)("practice on %s", (kind) => {
     expect(d.weakest).toMatchObject({ quote: OFFER, messageId: idOf(OFFER) });
 
     // Asked for as JSON of a schema, with the rubric (server to model only).
-    const req = stack.upstream.requests.at(-1)!.body as { response_format: { type: string; json_schema: { schema: { properties: object } } }; messages: { content: string }[] };
+    const req = stack.upstream.requests.at(-1)!.body as unknown as { response_format: { type: string; json_schema: { schema: { properties: object } } }; messages: { content: string }[] };
     expect(req.response_format.type).toBe("json_schema");
     expect(Object.keys(req.response_format.json_schema.schema.properties)).toEqual(["objectives", "score", "strengths", "tryNext", "weakest"]);
     expect(req.messages[0]!.content).toContain(refund.rubrics[0]!.met);
@@ -168,6 +168,52 @@ describe.each(["pglite", "postgres"] as const)("practice on %s", (kind) => {
     const row = scenarios.find((s) => s.slug === "refund-request")!;
     expect(row.practice!.attempts).toBeGreaterThanOrEqual(2);
     expect(row.practice!.mostMissed.objective).toBeTruthy();
+  });
+});
+
+describe("the admin's practice settings", () => {
+  const stack = useChatStack("pglite", "sk-or-practice-admin", { ADMIN_TOKEN });
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${stack.parley.url}/api/admin${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" } });
+
+  it("edits objectives with their rubrics (the same field errors as any form), task profiles, and shows the tasks' usage", async () => {
+    const list = (await (await admin("/scenarios")).json()) as { scenarios: { id: string; slug: string; rubrics: unknown[] }[] };
+    const tankard = list.scenarios.find((s) => s.slug === "the-gilded-tankard")!;
+    const missing = await admin(`/scenarios/${tankard.id}`, { method: "PATCH", body: JSON.stringify({ objectives: ["Order a drink politely"] }) });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { fields: Record<string, string> } }).error.fields.rubrics).toMatch(/Each objective needs its rubric/);
+    const blank = await admin(`/scenarios/${tankard.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ objectives: ["Order a drink politely"], rubrics: [{ met: "", partly: "b", notMet: "c" }], turnLimit: 1 }),
+    });
+    expect(((await blank.json()) as { error: { fields: Record<string, string> } }).error.fields).toMatchObject({ "rubrics.0.met": expect.any(String), turnLimit: "At least 2 turns" });
+    const saved = await admin(`/scenarios/${tankard.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ objectives: ["Order a drink politely"], rubrics: [{ met: "Says please", partly: "Curt", notMet: "Rude" }], turnLimit: 6, difficulty: "easy" }),
+    });
+    expect(saved.status).toBe(200);
+    const c = stack.parley.client();
+    const page = await (await c.fetch("/api/scenarios/the-gilded-tankard")).text();
+    expect(JSON.parse(page).scenario).toMatchObject({ objectives: ["Order a drink politely"], turnLimit: 6, difficulty: "easy" });
+    expect(page).not.toContain("Says please");
+
+    const tasks = (await (await admin("/tasks")).json()) as { tasks: { task: string; maxTokens: number }[] };
+    expect(tasks.tasks.map((t) => t.task)).toEqual(expect.arrayContaining(["coach", "evaluate", "roleplay", "enhance"]));
+    const bad = await admin("/tasks/evaluate", { method: "PATCH", body: JSON.stringify({ temperature: 3 }) });
+    expect(((await bad.json()) as { error: { fields: Record<string, string> } }).error.fields.temperature).toBe("0 to 2");
+    expect((await admin("/tasks/evaluate", { method: "PATCH", body: JSON.stringify({ maxTokens: 1800 }) })).status).toBe(200);
+    expect((await admin("/tasks/nope", { method: "PATCH", body: JSON.stringify({ maxTokens: 10 }) })).status).toBe(404);
+
+    // A hint goes out with the coach's profile, and the Usage tab counts it under its task.
+    const session = await createSession(c, "refund-request");
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Fine."] });
+    await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "Hello Dana" }) }));
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Say sorry first."] });
+    expect((await c.fetch(`/api/sessions/${session}/hint`, { method: "POST", body: "{}" })).status).toBe(200);
+    expect(stack.upstream.requests.at(-1)!.body).toMatchObject({ max_tokens: 160, temperature: 0.6 });
+    await expect.poll(async () => ((await (await admin("/usage?window=hour")).json()) as { byTask: { task: string }[] }).byTask.map((t) => t.task)).toEqual(
+      expect.arrayContaining(["coach", "roleplay"]),
+    );
   });
 });
 

@@ -79,6 +79,13 @@ export async function writeTaskOrder(db: Database, orderedIds: string[]): Promis
 // Scenarios
 
 /** The gallery's scenarios (a person's own characters are theirs, not the admin's to list). */
+export const listTaskProfiles = (db: Database) => db.select().from(taskProfiles).orderBy(asc(taskProfiles.task));
+
+export async function updateTaskProfile(db: Database, task: string, values: Partial<typeof taskProfiles.$inferInsert>) {
+  const [row] = await db.update(taskProfiles).set({ ...values, updatedAt: new Date() }).where(eq(taskProfiles.task, task)).returning();
+  return row;
+}
+
 export const listScenarioRows = (db: Database) =>
   db.select().from(scenarios).where(isNull(scenarios.ownerClientId)).orderBy(asc(scenarios.sortOrder), asc(scenarios.title));
 

@@ -33,7 +33,7 @@ export async function usageSummary(db: Database, window: UsageWindow, now = new 
   // Inlined, not a parameter: GROUP BY must see the same expression as the SELECT (the width is ours, not input).
   const width = sql.raw(String(bucketS));
   const bucket = sql<number>`(floor(extract(epoch from ${requestLog.createdAt}) / ${width}) * ${width})::bigint`;
-  const [totals, byModel, byProvider, series] = await Promise.all([
+  const [totals, byModel, byProvider, byTask, series] = await Promise.all([
     db.select(measures).from(requestLog).where(inWindow),
     db
       .select({ provider: requestLog.provider, model: requestLog.model, ...measures })
@@ -42,6 +42,7 @@ export async function usageSummary(db: Database, window: UsageWindow, now = new 
       .groupBy(requestLog.provider, requestLog.model)
       .orderBy(sql`count(*) desc`),
     db.select({ provider: requestLog.provider, ...measures }).from(requestLog).where(inWindow).groupBy(requestLog.provider).orderBy(sql`count(*) desc`),
+    db.select({ task: requestLog.task, ...measures }).from(requestLog).where(inWindow).groupBy(requestLog.task).orderBy(sql`count(*) desc`),
     db.select({ bucket, ...measures }).from(requestLog).where(inWindow).groupBy(bucket).orderBy(bucket),
   ]);
   // Every bar of the period, empty ones included, so the chart's time axis is even.
@@ -59,6 +60,7 @@ export async function usageSummary(db: Database, window: UsageWindow, now = new 
     totals: totals[0]!,
     byModel,
     byProvider,
+    byTask,
     series: points,
   };
 }

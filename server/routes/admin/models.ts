@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { modelCreateSchema, modelPatchSchema, modelSchema, type ModelContext } from "../../../contracts/admin-schemas.js";
 import type { Database } from "../../db/client.js";
-import { deleteModel, getModelRow, insertModel, listModelRows, listTasks, updateModel, writeTaskOrder } from "../../db/queries/admin.js";
+import { deleteModel, getModelRow, insertModel, listModelRows, listTaskProfiles, listTasks, updateModel, updateTaskProfile, writeTaskOrder } from "../../db/queries/admin.js";
+import { taskProfileSchema } from "../../../contracts/admin-schemas.js";
 import type { ModelGroups, ModelView } from "../../admin/views.js";
 import type { ModelRow } from "../../db/schema.js";
 import { notFound } from "../../errors.js";
@@ -104,5 +105,20 @@ export function modelRoutes(deps: AdminDeps) {
       await deps.reloadRegistry();
       deps.log.info({ model: row.modelKey, task: row.task }, "admin deleted a model");
       return c.json({ deleted: row.id });
+    });
+}
+
+/** Task profiles (role-play, enhance, coach, evaluate, …): each task's sampling defaults, rows like the others. */
+export function taskRoutes(deps: Pick<AdminDeps, "database" | "log" | "reloadRegistry">) {
+  return new Hono<AdminEnv>()
+    .get("/", async (c) => c.json({ tasks: await listTaskProfiles(deps.database.require()) }))
+    .patch("/:task", async (c) => {
+      const input = await readJson(c, taskProfileSchema);
+      const row = await updateTaskProfile(deps.database.require(), c.req.param("task"), input);
+      if (!row) throw notFound("Task");
+      // The next request routes with the new profile on every instance before the answer goes.
+      await deps.reloadRegistry();
+      deps.log.info({ task: row.task }, "admin edited a task profile");
+      return c.json({ task: row });
     });
 }

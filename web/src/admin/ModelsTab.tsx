@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { modelSchema, type ModelInput } from "../../../contracts/admin-schemas";
 import { useApiError } from "./AdminApp";
+import { ApiError } from "../api/client";
 import { admin, type Model, type Provider, type UpstreamModel } from "./api";
 import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
@@ -113,6 +114,7 @@ export function ModelsTab() {
           </div>
         ))
       )}
+      <TaskProfiles />
       {editing && data && (
         <ModelForm
           model={editing === "new" ? undefined : editing}
@@ -358,5 +360,71 @@ function BrowseDialog(props: { provider: Provider; onClose: () => void; onPick: 
         </>
       )}
     </Dialog>
+  );
+}
+
+/** Each task's sampling defaults (a model's own overrides win): rows like the others, saved on their own. */
+function TaskProfiles() {
+  const { data, error, act } = useResource(admin.taskProfiles);
+  const [drafts, setDrafts] = useState<Record<string, { temperature: string; maxTokens: string; topP: string }>>({});
+  const [fieldErrors, setFieldErrors] = useState<Record<string, Record<string, string>>>({});
+  if (!data) return null;
+  return (
+    <section aria-labelledby="tasks-title" className="task-profiles">
+      <h3 id="tasks-title">Task profiles</h3>
+      <p className="muted">What each task asks of its models by default: coach (hints) and evaluate (debriefs, JSON) included.</p>
+      <Alert message={error} />
+      <table className="admin-table" data-table="task-profiles">
+        <thead>
+          <tr>
+            <th>Task</th>
+            <th>Temperature</th>
+            <th>Max tokens</th>
+            <th>Top p</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.tasks.map((t) => {
+            const d = drafts[t.task] ?? { temperature: String(t.temperature), maxTokens: String(t.maxTokens), topP: String(t.topP) };
+            const set = (k: keyof typeof d, v: string) => setDrafts({ ...drafts, [t.task]: { ...d, [k]: v } });
+            const errs = fieldErrors[t.task] ?? {};
+            return (
+              <tr key={t.task}>
+                <td>
+                  <strong>{t.task}</strong>
+                  <div className="muted small">{t.description}</div>
+                </td>
+                {(["temperature", "maxTokens", "topP"] as const).map((k) => (
+                  <td key={k}>
+                    <input aria-label={`${t.task} ${k}`} inputMode="decimal" value={d[k]} onChange={(e) => set(k, e.target.value)} size={6} />
+                    {errs[k] && <div className="field-error">{errs[k]}</div>}
+                  </td>
+                ))}
+                <td>
+                  <button
+                    type="button"
+                    className="ghost"
+                    onClick={() =>
+                      void act(async () => {
+                        try {
+                          await admin.updateTaskProfile(t.task, { temperature: Number(d.temperature), maxTokens: Number(d.maxTokens), topP: Number(d.topP) });
+                          setFieldErrors({ ...fieldErrors, [t.task]: {} });
+                        } catch (err) {
+                          if (err instanceof ApiError && Object.keys(err.fields).length) setFieldErrors({ ...fieldErrors, [t.task]: err.fields });
+                          else throw err;
+                        }
+                      })
+                    }
+                  >
+                    Save
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
   );
 }

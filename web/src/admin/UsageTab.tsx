@@ -96,6 +96,8 @@ export function UsageTab() {
           <MeasuresTable rows={perModel.map((m) => ({ key: m.name, ...m }))} first="Model" />
           <h3>By provider</h3>
           <MeasuresTable rows={usage.byProvider.map((p) => ({ key: p.provider ?? "(none answered)", ...p }))} first="Provider" />
+          <h3>By task</h3>
+          <MeasuresTable rows={usage.byTask.map((t) => ({ key: t.task ?? "(none)", ...t }))} first="Task" />
         </>
       )}
       <RequestLog />

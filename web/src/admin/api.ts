@@ -13,7 +13,10 @@ import type {
   UpstreamModel,
   UsageView,
 } from "../../../contracts/admin-views";
-import type { ModelInput, ProviderInput, ScenarioInput } from "../../../contracts/admin-schemas";
+import type { ModelInput, ProviderInput, ScenarioInput, TaskProfileInput } from "../../../contracts/admin-schemas";
+
+/** A task's profile as the dashboard shows it. */
+export type TaskProfile = { task: string; description: string; temperature: number; maxTokens: number; topP: number; updatedAt: string };
 
 export type Provider = Json<ProviderView>;
 export type Model = Json<ModelView>;
@@ -84,6 +87,8 @@ export const admin = {
   upstreamModels: (id: string) => call<{ models: UpstreamModel[] }>("GET", `/providers/${id}/upstream-models`),
 
   models: () => call<Json<ModelGroups>>("GET", "/models"),
+  taskProfiles: () => call<{ tasks: TaskProfile[] }>("GET", "/tasks"),
+  updateTaskProfile: (task: string, p: TaskProfileInput) => call<{ task: TaskProfile }>("PATCH", `/tasks/${encodeURIComponent(task)}`, p),
   createModel: (m: ModelInput) => call<{ model: Model }>("POST", "/models", m),
   updateModel: (id: string, m: Partial<ModelInput>) => call<{ model: Model }>("PATCH", `/models/${id}`, m),
   moveModel: (id: string, direction: "up" | "down") => call<Json<ModelGroups>>("POST", `/models/${id}/move`, { direction }),
