@@ -281,7 +281,7 @@ describe("models", () => {
     const base = { providerId: openrouter.id, modelKey: "x/new", displayName: "New", task: "roleplay" };
     const task = await call<ErrorBody>("POST", "/models", { ...base, task: "poetry" });
     expect(task.status).toBe(400);
-    expect(task.body.error.fields!.task).toBe('Unknown task "poetry"; choose one of enhance, roleplay');
+    expect(task.body.error.fields!.task).toBe('Unknown task "poetry"; choose one of coach, enhance, evaluate, roleplay');
     const price = await call<ErrorBody>("POST", "/models", { ...base, inputPricePerMtok: -1 });
     expect(price.body.error.fields).toEqual({ inputPricePerMtok: "A price cannot be negative" });
     const dup = await call<ErrorBody>("POST", "/models", { ...base, modelKey: HAIKU });
@@ -383,7 +383,7 @@ describe("scenarios", () => {
     const bad = await call<ErrorBody>("PATCH", `/scenarios/${id}`, { slug: "Not A Slug", avatarStyle: "clip-art", task: "poetry" });
     expect(Object.keys(bad.body.error.fields!).sort()).toEqual(["avatarStyle", "slug"]);
     const task = await call<ErrorBody>("PATCH", `/scenarios/${id}`, { task: "poetry", modelKey: "no/such" });
-    expect(task.body.error.fields).toEqual({ task: 'Unknown task "poetry"; choose one of enhance, roleplay', modelKey: 'No model has the key "no/such"' });
+    expect(task.body.error.fields).toEqual({ task: 'Unknown task "poetry"; choose one of coach, enhance, evaluate, roleplay', modelKey: 'No model has the key "no/such"' });
     const dup = await call<ErrorBody>("PATCH", `/scenarios/${id}`, { slug: "refund-request" });
     expect(dup.body.error.fields).toEqual({ slug: 'Another scenario already uses "refund-request"' });
   });

@@ -75,13 +75,12 @@ describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
   });
   afterAll(() => s?.stop());
 
-  it("registers the worker as the chat_worker provider with a role-play model named after the file", async () => {
+  it("registers the worker as the chat_worker provider with models named after the file, for role-play and the practice tasks", async () => {
     const rows = await s.db.sql<{ base_url: string; display_name: string; task: string; context_length: number; is_active: boolean }[]>`
       select p.base_url, m.display_name, m.task, m.context_length, m.is_active
-      from api_models m join api_providers p on p.id = m.provider_id where p.name = 'chat_worker'`;
-    expect(rows).toEqual([
-      { base_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/), display_name: "stories260K (local)", task: "roleplay", context_length: 2048, is_active: true },
-    ]);
+      from api_models m join api_providers p on p.id = m.provider_id where p.name = 'chat_worker' order by m.task`;
+    const row = (task: string) => ({ base_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/), display_name: "stories260K (local)", task, context_length: 2048, is_active: true });
+    expect(rows).toEqual([row("coach"), row("evaluate"), row("roleplay")]);
   });
 
   it("answers role-play from the worker, with real token counts", async () => {

@@ -117,8 +117,21 @@ describe.each(["pglite", "postgres"] as const)("practice on %s", (kind) => {
     expect((await debrief(c, session)).status).toBe(201);
     const all = await c.json<{ debriefs: Debrief[] }>(`/api/sessions/${session}/debriefs`);
     expect(all.body.debriefs.map((x) => x.score)).toEqual([72, 80]);
-    // Nothing the browser gets carries a rubric.
-    const seen = [JSON.stringify(all.body), JSON.stringify(res.body), await (await c.fetch(`/api/sessions/${session}`)).text(), await (await c.fetch("/api/sessions")).text()].join("\n");
+    // Nothing the browser gets carries a rubric: not the debriefs, the thread, the list, a reply's stream or a hint.
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Well?"] });
+    const stream = await (await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "Anything else?" }) })).text();
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Be specific."] });
+    const hint = await (await c.fetch(`/api/sessions/${session}/hint`, { method: "POST", body: "{}" })).text();
+    const seen = [
+      JSON.stringify(all.body),
+      JSON.stringify(res.body),
+      stream,
+      hint,
+      await (await c.fetch(`/api/sessions/${session}`)).text(),
+      await (await c.fetch("/api/sessions")).text(),
+      await (await c.fetch("/api/scenarios/refund-request/progress")).text(),
+    ].join("\n");
+    expect(seen).toContain("Be specific.");
     for (const r of RUBRIC_TEXTS) expect(seen).not.toContain(r);
     expect((await stack.parley.client().json<ErrorBody>(`/api/sessions/${session}/debriefs`)).status).toBe(404);
   });

@@ -27,8 +27,12 @@ export async function writeSystemConfig(db: Database, key: string, value: unknow
 
 /**
  * Makes Parley's own worker a routing option: the seeded `chat_worker` provider at the worker's
- * address, with a role-play model row named after the GGUF file. Rows an admin switched off stay off.
+ * address, with model rows named after the GGUF file for the tasks it serves: role-play, and the
+ * practice tasks (its grammar holds a debrief to its JSON schema). Rows an admin switched off stay off.
  */
+/** The tasks Parley's own worker serves. */
+const LOCAL_WORKER_TASKS = ["roleplay", "coach", "evaluate"];
+
 export async function registerLocalWorker(db: Database, w: { baseUrl: string; model: string; contextSize: number }): Promise<void> {
   await db.transaction(async (tx) => {
     const [provider] = await tx
@@ -39,16 +43,18 @@ export async function registerLocalWorker(db: Database, w: { baseUrl: string; mo
     const displayName = `${w.model} (local)`;
     await tx
       .insert(apiModels)
-      .values({
-        providerId: provider!.id,
-        modelKey: "local",
-        displayName,
-        task: "roleplay",
-        priority: 0,
-        contextLength: w.contextSize,
-        inputPricePerMtok: 0,
-        outputPricePerMtok: 0,
-      })
+      .values(
+        LOCAL_WORKER_TASKS.map((task) => ({
+          providerId: provider!.id,
+          modelKey: "local",
+          displayName,
+          task,
+          priority: 0,
+          contextLength: w.contextSize,
+          inputPricePerMtok: 0,
+          outputPricePerMtok: 0,
+        })),
+      )
       .onConflictDoUpdate({
         target: [apiModels.providerId, apiModels.modelKey, apiModels.task],
         set: { displayName, contextLength: w.contextSize, updatedAt: new Date() },
