@@ -91,6 +91,8 @@ export type UsageView = {
   byProvider: (UsageMeasures & { provider: string | null })[];
   /** Role-play, enhance, coach, evaluate, and /v1's own: what each kind of work costs. */
   byTask: (UsageMeasures & { task: string | null })[];
+  /** Requests that came with a Parley API key of the Keys tab, by key (its name, never its secret). */
+  byKey: (UsageMeasures & { apiKeyId: string; name: string })[];
   series: { at: string; requests: number; cost: number; errors: number; fallbacks: number; tokens: number }[];
 };
 
@@ -112,5 +114,8 @@ export type RequestView = {
   tokensEstimated: boolean;
   cost: number | null;
   error: string | null;
+  /** The Parley API key it came with (a row's id), and that key's name: never its secret. */
+  apiKeyId: string | null;
+  apiKeyName?: string | null;
 };
 export type RequestPage = { requests: RequestView[]; next: number | null };

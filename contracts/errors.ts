@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   "not_practice",
   "nothing_to_evaluate",
   "debrief_failed",
+  "insufficient_quota",
+  "key_not_allowed",
   "cannot_delete_opening",
   "nothing_to_regenerate",
   "reply_in_progress",

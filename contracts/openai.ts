@@ -161,7 +161,9 @@ const ERROR_TYPES: Record<number, string> = {
 
 /** OpenAI's error shape; it carries our `code` and `message` like every other error body. */
 export function openaiError(status: number, code: ErrorCode, message: string) {
-  return { error: { message, type: ERROR_TYPES[status] ?? "api_error", param: null, code } };
+  // A spent budget is OpenAI's own `insufficient_quota` type, which clients handle apart from a rate limit.
+  const type = code === "insufficient_quota" ? "insufficient_quota" : (ERROR_TYPES[status] ?? "api_error");
+  return { error: { message, type, param: null, code } };
 }
 
 /**

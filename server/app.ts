@@ -27,6 +27,7 @@ import { characterRoutes } from "./routes/characters.js";
 import type { CharacterService } from "./chat/characters.js";
 import type { LorebookService } from "./chat/lorebooks.js";
 import type { PracticeService } from "./chat/practice.js";
+import type { ApiKeys } from "./api-keys/api-keys.js";
 import { lorebookRoutes } from "./routes/lorebooks.js";
 import { MAX_LOREBOOK_BYTES } from "./cards/lorebook-formats.js";
 import { MAX_CARD_BYTES } from "./cards/card-file.js";
@@ -50,7 +51,7 @@ export type AppDeps = {
   practice: PracticeService;
   gateway: Gateway;
   registry: Registry;
-  apiKeys: string[];
+  apiKeys: ApiKeys;
   log: Logger;
   maxBodyBytes: number;
   /** The largest chat file an import takes (MAX_IMPORT_BYTES). */

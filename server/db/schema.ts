@@ -21,6 +21,7 @@ import type { SamplingParams } from "../../contracts/openai.js";
 import type { CardLorebook, CardV3 } from "../../contracts/character-card.js";
 import type { PromptReport } from "../../contracts/prompt-report.js";
 import { DIFFICULTIES, type DebriefView, type Rubric } from "../../contracts/practice.js";
+import { BUDGET_PERIODS } from "../../contracts/api-keys.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
@@ -360,8 +361,70 @@ export const requestLog = pgTable(
     tokensEstimated: boolean("tokens_estimated").notNull().default(false),
     cost: doublePrecision("cost"),
     error: text("error"),
+    /** The Parley API key (a row of api_keys) a /v1 request came with. */
+    apiKeyId: uuid("api_key_id"),
   },
-  (t) => [index("request_log_created_idx").on(t.createdAt), index("request_log_session_idx").on(t.sessionId)],
+  (t) => [index("request_log_created_idx").on(t.createdAt), index("request_log_session_idx").on(t.sessionId), index("request_log_key_idx").on(t.apiKeyId, t.createdAt)],
+);
+
+/**
+ * Parley API keys as rows (PARLEY_API_KEYS still works for keys without limits): the secret's
+ * SHA-256 only, with what the key may use, how fast and how much. A change bumps the routing
+ * version (migration 0014's trigger), so every instance sees a revocation before the admin's
+ * answer; what changes per request (use, spend) lives in the tables below, which do not.
+ */
+export const apiKeys = pgTable("api_keys", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  /** The secret's first characters, to recognise it by (`pk-parley-AbC1`). */
+  prefix: text("prefix").notNull(),
+  secretHash: text("secret_hash").notNull().unique(),
+  ownerNote: text("owner_note").notNull().default(""),
+  allowedTasks: text("allowed_tasks").array().notNull().default(sql`'{}'::text[]`),
+  allowedModels: text("allowed_models").array().notNull().default(sql`'{}'::text[]`),
+  rpm: integer("rpm"),
+  tpm: integer("tpm"),
+  budgetUsd: doublePrecision("budget_usd"),
+  budgetPeriod: text("budget_period", { enum: BUDGET_PERIODS }).notNull().default("monthly"),
+  expiresAt: timestamp("expires_at", { withTimezone: true }),
+  enabled: boolean("enabled").notNull().default(true),
+  /** Set when revoked: the key never works again (its row stays, so the request log keeps its name). */
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** A key's spend per budget period (the period's start, UTC), charged from each request's real cost when it ends. */
+export const apiKeySpend = pgTable(
+  "api_key_spend",
+  {
+    keyId: uuid("key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    periodStart: timestamp("period_start", { withTimezone: true }).notNull(),
+    costUsd: doublePrecision("cost_usd").notNull().default(0),
+    requests: integer("requests").notNull().default(0),
+    tokens: bigint("tokens", { mode: "number" }).notNull().default(0),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.periodStart] })],
+);
+
+/**
+ * A key's requests and tokens per minute, for its rpm and tpm when no Redis is configured (the
+ * database holds them across instances). Old minutes are deleted as new ones are written.
+ */
+export const apiKeyMinutes = pgTable(
+  "api_key_minutes",
+  {
+    keyId: uuid("key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    minute: bigint("minute", { mode: "number" }).notNull(),
+    requests: integer("requests").notNull().default(0),
+    tokens: bigint("tokens", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.minute] })],
 );
 
 /** Admin logins: the cookie holds a random token, the table only its SHA-256 (a leaked row opens nothing). */

@@ -48,7 +48,8 @@ export const publicOnly = (p: Provider, allowPrivate: boolean | undefined) => !a
  */
 export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: string, attempts: Attempt[], deadline: number): Promise<Opened> {
   const { registry, breaker, outcomes } = opts;
-  const candidates = registry.candidates(task, req.model);
+  const all = registry.candidates(task, req.model);
+  const candidates = req.allowModels?.length ? all.filter((c) => req.allowModels!.includes(c.model.modelKey)) : all;
   const skips: string[] = [];
   let tooLong: { budgetTokens: number; neededTokens: number } | undefined;
 

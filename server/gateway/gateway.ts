@@ -83,7 +83,7 @@ export function createGateway(opts: GatewayOptions) {
     const deadline = started + opts.timeouts.requestMs;
     const task = (req.model && registry.findModel(req.model)?.task) || req.task;
     const attempts: Attempt[] = [];
-    const base: RecordBase = { at: new Date(), clientId: req.meta?.clientId, sessionId: req.meta?.sessionId, task, requestedModel: req.model, attempts };
+    const base: RecordBase = { at: new Date(), clientId: req.meta?.clientId, sessionId: req.meta?.sessionId, apiKeyId: req.meta?.apiKeyId, task, requestedModel: req.model, attempts };
 
     try {
       const opened = await firstAnswer(loop, req, task, attempts, deadline);

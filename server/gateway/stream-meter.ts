@@ -5,7 +5,7 @@ import type { RequestRecord, StreamEvent, Usage } from "./types.js";
 import { errorFields } from "../error-report.js";
 
 /** What every request's record starts with, before its stream says how it went. */
-export type RecordBase = Pick<RequestRecord, "at" | "clientId" | "sessionId" | "task" | "requestedModel" | "attempts">;
+export type RecordBase = Pick<RequestRecord, "at" | "clientId" | "sessionId" | "apiKeyId" | "task" | "requestedModel" | "attempts">;
 
 export type MeterOptions = {
   outcomes: Outcomes;

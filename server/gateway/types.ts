@@ -34,7 +34,9 @@ export type ChatRequest = {
   /** Aborted when the caller goes away; the upstream request is cancelled with it. */
   signal: AbortSignal;
   /** Who asked, for the request log. */
-  meta?: { clientId?: string; sessionId?: string };
+  meta?: { clientId?: string; sessionId?: string; apiKeyId?: string };
+  /** Only these model keys may answer (a Parley API key's allowed models); unset or empty: any. */
+  allowModels?: readonly string[];
 };
 
 /** What the gateway needs of a provider: the row, with deployment settings (env) applied. */
@@ -87,6 +89,8 @@ export type RequestRecord = CompletionOutcome & {
   at: Date;
   clientId?: string;
   sessionId?: string;
+  /** The Parley API key (a row's id) the request came with. */
+  apiKeyId?: string;
   task: string;
   requestedModel?: string;
   provider?: string;

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { AppError } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
@@ -11,10 +10,14 @@ import { eventStream, readBodyText, requestHeader, writeJson, type EventWriter }
 import type { HeaderSink } from "../middleware/rate-limit.js";
 import { parseJson } from "./validation.js";
 import { errorFields, errorFieldsWithStack } from "../error-report.js";
+import { KeyLimitError, type ApiKeys, type KeyAccess } from "../api-keys/api-keys.js";
+import type { RequestRecord } from "../gateway/types.js";
 
 export type V1Env = {
   Variables: {
     apiClient: string;
+    /** The key the request came with: a Keys-tab row with its limits, or one of PARLEY_API_KEYS. */
+    access: KeyAccess;
     /** Headers for the response the route writes itself (the rate limiter's, set before it runs). */
     headers?: Record<string, string>;
   };
@@ -29,28 +32,27 @@ export const v1Headers: HeaderSink = (c, headers) => {
 /** A task alias: `parley/roleplay` routes to the task's models like the app's own chat does. */
 const TASK_ALIAS = /^parley\/([a-z0-9_-]+)$/;
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
-
 /**
- * The gateway as an OpenAI-compatible API, for other clients. Keys come from PARLEY_API_KEYS;
- * a request is logged under a fingerprint of its key, never the key.
+ * The gateway as an OpenAI-compatible API, for other clients. Keys are rows of the Keys tab (with
+ * what they may use, their rates and budgets) or PARLEY_API_KEYS (no limits); a request is logged
+ * under its key's row (its name, in the dashboard) or a fingerprint, never the secret.
  */
 export function openaiRoutes(deps: {
   gateway: Gateway;
   registry: Registry;
-  apiKeys: string[];
+  apiKeys: ApiKeys;
   log: Logger;
   limit: MiddlewareHandler<V1Env>;
   /** The largest request body (whole conversations arrive here, not single messages). */
   maxBodyBytes: number;
 }) {
-  const keys = deps.apiKeys.map(digest);
   const app = new Hono<V1Env>();
 
   app.onError((err, c) => {
     // An error is a response Hono builds: it carries what the route would have written itself.
     for (const [k, v] of Object.entries({ "X-Content-Type-Options": "nosniff", ...c.get("headers") })) c.header(k, v);
     failureHeaders(c, err);
+    if (err instanceof KeyLimitError && err.retryAfterS !== undefined) c.header("Retry-After", String(err.retryAfterS));
     if (err instanceof AppError) return c.json(openaiError(err.status, err.code, err.message), err.status);
     deps.log.error({ ...errorFieldsWithStack(err), path: c.req.path }, "unhandled error");
     return c.json(openaiError(500, "internal_error", "Something went wrong on the server"), 500);
@@ -59,16 +61,9 @@ export function openaiRoutes(deps: {
 
   app.use("*", async (c, next) => {
     const header = requestHeader(c, "authorization") ?? "";
-    const key = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-    if (keys.length === 0) {
-      throw new AppError(401, "api_disabled", "The OpenAI-compatible API is off: set PARLEY_API_KEYS on the server");
-    }
-    const given = key ? digest(key) : undefined;
-    // Compared as fixed-length digests in constant time, so timing says nothing about a key.
-    if (!given || !keys.some((k) => timingSafeEqual(k, given))) {
-      throw new AppError(401, "invalid_api_key", "Incorrect or missing API key: send Authorization: Bearer <key>");
-    }
-    c.set("apiClient", `key:${given.toString("hex").slice(0, 12)}`);
+    const access = deps.apiKeys.authenticate(/^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim());
+    c.set("access", access);
+    c.set("apiClient", access.client);
     await next();
   });
 
@@ -98,19 +93,29 @@ export function openaiRoutes(deps: {
       throw new AppError(404, "model_not_found", `The model "${body.model}" does not exist or is switched off; GET /v1/models lists them`);
     }
     const { messages, params } = toGatewayInput(body);
+    const access = c.var.access;
+    const task = alias ?? deps.registry.findModel(body.model)?.task ?? "roleplay";
+    // What the key may use, its rates and its budget: refused here, before any upstream is called.
+    await deps.apiKeys.admit(access, { task, model: alias ? undefined : body.model });
     const request = {
       task: alias ?? "roleplay",
       model: alias ? undefined : body.model,
       messages,
       params,
       signal: c.req.raw.signal,
-      meta: { clientId: c.var.apiClient },
+      meta: { clientId: c.var.apiClient, ...(access.kind === "row" ? { apiKeyId: access.key.id } : {}) },
+      ...(access.kind === "row" && access.key.allowedModels.length ? { allowModels: access.key.allowedModels } : {}),
     };
+    // Charged from the request's real cost and tokens when it ends (before its last byte, so the
+    // key's next request sees it), however it ends; once.
+    let charged: Promise<void> | undefined;
+    const charge = (record: RequestRecord) => (charged ??= deps.apiKeys.charge(access, record));
     const id = completionId();
     const created = Math.floor(Date.now() / 1000);
 
     if (!body.stream) {
       const done = await deps.gateway.complete(request).catch(rethrow);
+      await charge(done.record);
       const headers = { ...c.get("headers"), ...routingHeaderValues(done.candidate, done.attempts) };
       if (done.record.status === "error") {
         return writeJson(c, 502, headers, openaiError(502, "upstream_error", done.record.error ?? "The model failed mid-reply"));
@@ -119,6 +124,8 @@ export function openaiRoutes(deps: {
     }
 
     const open = await deps.gateway.openStream(request).catch(rethrow);
+    // A client that leaves mid-stream is charged for what was generated until then.
+    void open.record.then(charge, () => {});
     const model = open.candidate.model.modelKey;
     const relay = async (out: EventWriter) => {
       const stream = completionStream(out.send, id, created, model);
@@ -130,6 +137,7 @@ export function openaiRoutes(deps: {
         }
         if (out.aborted) return;
         const record = await open.record;
+        await charge(record);
         const error = record.status === "error" ? { code: 502, message: record.error ?? "The model failed mid-reply" } : undefined;
         await stream.end(record, { error, usage: true });
       } catch (err) {

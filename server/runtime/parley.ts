@@ -15,6 +15,8 @@ import type { Config } from "../config.js";
 import { DatabaseLifecycle } from "../db/lifecycle.js";
 import { registerLocalWorker, writeSystemConfig } from "../db/queries/registry.js";
 import { RegistrySync } from "./registry-sync.js";
+import { createApiKeys } from "../api-keys/api-keys.js";
+import { DatabaseCounters } from "../api-keys/counters.js";
 import { RequestLogWriter } from "./request-log-writer.js";
 import { seedDefaults } from "../db/seed.js";
 import { CircuitBreaker } from "../gateway/breaker.js";
@@ -157,6 +159,10 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     await registerWorker();
     await registrySync.start(handle);
   });
+  // Keys' per-minute counts are shared by every instance: in Redis when configured, else in the database.
+  const keyCounters = config.redisUrl ? new (await import("../api-keys/redis-counters.js")).RedisCounters(config.redisUrl) : new DatabaseCounters(database);
+  const apiKeys = createApiKeys({ database, counters: keyCounters, envKeys: config.apiKeys, log });
+  registrySync.keyRing = apiKeys;
   // Buffered request-log rows are written before the connection closes.
   database.onClose.push(() => registrySync.stop(), () => requestLog.close());
   await database.start();
@@ -186,7 +192,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     practice: createPracticeService({ database, gateway, log }),
     gateway,
     registry,
-    apiKeys: config.apiKeys,
+    apiKeys,
     log,
     maxBodyBytes: config.maxBodyBytes,
     maxImportBytes: config.maxImportBytes,
@@ -233,6 +239,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
       await worker?.stop();
       await workerHealth.stop();
       await rateLimits.close();
+      await keyCounters.close();
       await database.close().catch((err: unknown) => log.error(errorFields(err), "closing the database failed"));
     })());
   return { url, port, stop };

@@ -28,6 +28,8 @@ export class RegistrySync {
   private reloading: Promise<void> | undefined;
   private again = false;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The API keys /v1 checks in memory: reloaded with the routing rows (one trigger bumps the version for both). */
+  keyRing: { replace(rows: Awaited<ReturnType<typeof loadRegistryRows>>["keys"]): void } | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -101,6 +103,7 @@ export class RegistrySync {
         const version = await readRegistryVersion(db);
         const rows = await loadRegistryRows(db);
         this.registry.replace(rows.providers, rows.models, rows.profiles, version);
+        this.keyRing?.replace(rows.keys);
         this.version = version;
         await reportInstance(db, this.instanceId, version);
         this.log.debug({ version, models: rows.models.length }, "registry loaded");

@@ -13,6 +13,7 @@ const toRow = (r: RequestRecord): RequestLogInsert => ({
   createdAt: r.at,
   clientId: r.clientId ?? null,
   sessionId: r.sessionId ?? null,
+  apiKeyId: r.apiKeyId ?? null,
   task: r.task,
   requestedModel: r.requestedModel ?? null,
   provider: r.provider ?? null,

@@ -1,15 +1,16 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { apiModels, apiProviders, systemConfig, taskProfiles } from "../schema.js";
+import { apiKeys, apiModels, apiProviders, systemConfig, taskProfiles } from "../schema.js";
 
-/** Every provider, model and task profile, for the gateway's in-memory registry. */
+/** Every provider, model and task profile, for the gateway's in-memory registry, and the API keys /v1 checks in memory. */
 export async function loadRegistryRows(db: Database) {
-  const [providers, models, profiles] = await Promise.all([
+  const [providers, models, profiles, keys] = await Promise.all([
     db.select().from(apiProviders),
     db.select().from(apiModels),
     db.select().from(taskProfiles),
+    db.select().from(apiKeys),
   ]);
-  return { providers, models, profiles };
+  return { providers, models, profiles, keys };
 }
 
 /** Bumped by a trigger on every change to routing rows (migration 0001). */

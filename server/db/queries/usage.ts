@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../client.js";
 import type { RequestView, UsageView } from "../../admin/views.js";
-import { requestLog } from "../schema.js";
+import { apiKeys, requestLog } from "../schema.js";
 import type { RequestStatus, UsageWindow } from "../../../contracts/enums.js";
 
 /** The periods the Usage tab offers, and the width of a chart bar in each. */
@@ -26,14 +26,15 @@ const measures = {
   fallbacks: sql<number>`(count(*) filter (where ${isFallback}))::int`,
 };
 
-export async function usageSummary(db: Database, window: UsageWindow, now = new Date()): Promise<UsageView> {
+export async function usageSummary(db: Database, window: UsageWindow, now = new Date(), apiKeyId?: string): Promise<UsageView> {
   const { ms, bucketS } = SPANS[window];
   const since = new Date(now.getTime() - ms);
-  const inWindow = gte(requestLog.createdAt, since);
+  // One key's requests only, when the Usage tab is filtered by key.
+  const inWindow = and(gte(requestLog.createdAt, since), apiKeyId ? eq(requestLog.apiKeyId, apiKeyId) : undefined)!;
   // Inlined, not a parameter: GROUP BY must see the same expression as the SELECT (the width is ours, not input).
   const width = sql.raw(String(bucketS));
   const bucket = sql<number>`(floor(extract(epoch from ${requestLog.createdAt}) / ${width}) * ${width})::bigint`;
-  const [totals, byModel, byProvider, byTask, series] = await Promise.all([
+  const [totals, byModel, byProvider, byTask, byKey, series] = await Promise.all([
     db.select(measures).from(requestLog).where(inWindow),
     db
       .select({ provider: requestLog.provider, model: requestLog.model, ...measures })
@@ -43,6 +44,13 @@ export async function usageSummary(db: Database, window: UsageWindow, now = new 
       .orderBy(sql`count(*) desc`),
     db.select({ provider: requestLog.provider, ...measures }).from(requestLog).where(inWindow).groupBy(requestLog.provider).orderBy(sql`count(*) desc`),
     db.select({ task: requestLog.task, ...measures }).from(requestLog).where(inWindow).groupBy(requestLog.task).orderBy(sql`count(*) desc`),
+    db
+      .select({ apiKeyId: requestLog.apiKeyId, name: apiKeys.name, ...measures })
+      .from(requestLog)
+      .innerJoin(apiKeys, eq(apiKeys.id, requestLog.apiKeyId))
+      .where(inWindow)
+      .groupBy(requestLog.apiKeyId, apiKeys.name)
+      .orderBy(sql`count(*) desc`),
     db.select({ bucket, ...measures }).from(requestLog).where(inWindow).groupBy(bucket).orderBy(bucket),
   ]);
   // Every bar of the period, empty ones included, so the chart's time axis is even.
@@ -61,12 +69,13 @@ export async function usageSummary(db: Database, window: UsageWindow, now = new 
     byModel,
     byProvider,
     byTask,
+    byKey: byKey.map(({ apiKeyId, ...k }) => ({ ...k, apiKeyId: apiKeyId! })),
     series: points,
   };
 }
 
 /** `status: "error"` is every failure (see isError), the other statuses themselves. */
-export type RequestLogFilter = { status?: RequestStatus; model?: string; sessionId?: string; before?: number; limit: number };
+export type RequestLogFilter = { status?: RequestStatus; model?: string; sessionId?: string; apiKeyId?: string; before?: number; limit: number };
 
 /** The newest requests first; `before` (an id) pages back. The client id is left out: it is the browser's session credential. */
 export async function listRequests(db: Database, f: RequestLogFilter): Promise<RequestView[]> {
@@ -75,6 +84,7 @@ export async function listRequests(db: Database, f: RequestLogFilter): Promise<R
   else if (f.status) where.push(eq(requestLog.status, f.status));
   if (f.model) where.push(eq(requestLog.model, f.model));
   if (f.sessionId) where.push(eq(requestLog.sessionId, f.sessionId));
+  if (f.apiKeyId) where.push(eq(requestLog.apiKeyId, f.apiKeyId));
   if (f.before !== undefined) where.push(lt(requestLog.id, f.before));
   return db
     .select({
@@ -94,8 +104,11 @@ export async function listRequests(db: Database, f: RequestLogFilter): Promise<R
       tokensEstimated: requestLog.tokensEstimated,
       cost: requestLog.cost,
       error: requestLog.error,
+      apiKeyId: requestLog.apiKeyId,
+      apiKeyName: apiKeys.name,
     })
     .from(requestLog)
+    .leftJoin(apiKeys, eq(apiKeys.id, requestLog.apiKeyId))
     .where(where.length ? and(...where) : undefined)
     .orderBy(desc(requestLog.id))
     .limit(f.limit) as Promise<RequestView[]>;

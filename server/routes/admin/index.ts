@@ -3,6 +3,7 @@ import { errorBody } from "../../errors.js";
 import { requireAdmin, type AdminEnv } from "../../middleware/admin-auth.js";
 import { loginRoutes } from "./login.js";
 import { modelRoutes, taskRoutes } from "./models.js";
+import { keyRoutes } from "./keys.js";
 import { monitorRoutes } from "./monitor.js";
 import { providerRoutes } from "./providers.js";
 import { scenarioAdminRoutes } from "./scenarios.js";
@@ -21,6 +22,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/providers", providerRoutes(deps));
   app.route("/models", modelRoutes(deps));
   app.route("/tasks", taskRoutes(deps));
+  app.route("/keys", keyRoutes(deps));
   app.route("/scenarios", scenarioAdminRoutes(deps));
   // The gallery's characters and lorebooks (owner null), edited as a person edits their own.
   app.route("/characters", characterEditorRoutes({ characters: deps.characters, owner: () => null }));

@@ -12,11 +12,13 @@ import type { AdminEnv } from "../../middleware/admin-auth.js";
 import { UUID_RE, validate } from "../validation.js";
 import type { AdminDeps } from "./shared.js";
 
-const usageQuery = z.object({ window: z.enum(USAGE_WINDOWS, "Choose hour, day or week").default("day") });
+const keyId = z.string().regex(UUID_RE, "A key id is a UUID").optional();
+const usageQuery = z.object({ window: z.enum(USAGE_WINDOWS, "Choose hour, day or week").default("day"), key: keyId });
 const requestsQuery = z.object({
   status: z.enum(REQUEST_STATUSES, "Unknown status").optional(),
   model: z.string().trim().min(1).max(200).optional(),
   session: z.string().regex(UUID_RE, "A session id is a UUID").optional(),
+  key: keyId,
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -65,12 +67,12 @@ export function monitorRoutes(deps: AdminDeps) {
       return c.json(view);
     })
     .get("/usage", async (c) => {
-      const { window } = validate(usageQuery, c.req.query());
-      return c.json(await usageSummary(database.require(), window));
+      const { window, key } = validate(usageQuery, c.req.query());
+      return c.json(await usageSummary(database.require(), window, new Date(), key));
     })
     .get("/requests", async (c) => {
       const q = validate(requestsQuery, c.req.query());
-      const rows = await listRequests(database.require(), { status: q.status, model: q.model, sessionId: q.session, before: q.before, limit: q.limit });
+      const rows = await listRequests(database.require(), { status: q.status, model: q.model, sessionId: q.session, apiKeyId: q.key, before: q.before, limit: q.limit });
       return c.json<RequestPage>({ requests: rows, next: rows.length === q.limit ? rows.at(-1)!.id : null });
     });
 }

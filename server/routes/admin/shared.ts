@@ -11,6 +11,7 @@ import type { LocalWorkerStatus } from "../health.js";
 import type { RateLimits } from "../../ratelimit/rate-limits.js";
 import type { Context } from "hono";
 import type { LorebookService } from "../../chat/lorebooks.js";
+import type { ApiKeys } from "../../api-keys/api-keys.js";
 import type { ChatService } from "../../chat/service.js";
 import type { CharacterService } from "../../chat/characters.js";
 
@@ -18,6 +19,7 @@ export type AdminDeps = {
   database: DatabaseLifecycle;
   characters: CharacterService;
   lorebooks: LorebookService;
+  apiKeys: ApiKeys;
   chat: ChatService;
   registry: Registry;
   gateway: Gateway;

@@ -1,0 +1,99 @@
+import { and, eq, lt, sql } from "drizzle-orm";
+import type { DatabaseLifecycle } from "../db/lifecycle.js";
+import { apiKeyMinutes } from "../db/schema.js";
+
+/**
+ * A key's requests and tokens over the last minute, shared by every instance: per-minute counts
+ * (in Redis when configured, else in the database), read as a sliding window — this minute's count
+ * plus the last minute's, weighted by how much of it is still inside the window. An estimate, but
+ * never one that lets a burst of twice the limit through at a minute's edge.
+ */
+export interface KeyCounters {
+  /** Counts one request now; what the window holds with it. */
+  countRequest(keyId: string, now: number): Promise<Window>;
+  /** Takes a request counted by `countRequest` back (it was refused by another limit). */
+  uncountRequest(keyId: string, now: number): Promise<void>;
+  /** What the window holds now, without counting. */
+  peek(keyId: string, now: number): Promise<Window>;
+  addTokens(keyId: string, tokens: number, now: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** This minute's and the last minute's counts. */
+export type Buckets = { current: { requests: number; tokens: number }; previous: { requests: number; tokens: number } };
+export type Window = Buckets & { requests: number; tokens: number };
+
+export const minuteOf = (now: number) => Math.floor(now / 60_000);
+
+/** The sliding estimate over the two minutes' counts. */
+export function windowOf(b: Buckets, now: number): Window {
+  const weight = 1 - (now % 60_000) / 60_000;
+  return { ...b, requests: b.current.requests + b.previous.requests * weight, tokens: b.current.tokens + b.previous.tokens * weight };
+}
+
+/**
+ * When a window at or over `limit` has room again (ms from now), by what each minute holds:
+ * the last minute's share fades out as the window slides, then this minute's does.
+ */
+export function msUntilRoom(b: Buckets, field: "requests" | "tokens", limit: number, now: number): number {
+  const into = now % 60_000;
+  const cur = b.current[field];
+  const prev = b.previous[field];
+  if (cur < limit && prev > 0) {
+    const fraction = 1 - (limit - cur) / prev; // of the minute, when prev * (1 - f) + cur < limit
+    return Math.max(0, Math.ceil(fraction * 60_000 - into));
+  }
+  // This minute alone is full: next minute it becomes the fading one.
+  return 60_000 - into + Math.ceil(Math.max(0, 1 - limit / Math.max(cur, 1)) * 60_000);
+}
+
+export class DatabaseCounters implements KeyCounters {
+  constructor(private readonly database: DatabaseLifecycle) {}
+
+  async countRequest(keyId: string, now: number): Promise<Window> {
+    const db = this.database.require();
+    const minute = minuteOf(now);
+    const [row] = await db
+      .insert(apiKeyMinutes)
+      .values({ keyId, minute, requests: 1 })
+      .onConflictDoUpdate({ target: [apiKeyMinutes.keyId, apiKeyMinutes.minute], set: { requests: sql`${apiKeyMinutes.requests} + 1` } })
+      .returning({ requests: apiKeyMinutes.requests, tokens: apiKeyMinutes.tokens });
+    // The first request of a minute clears the minutes no window reads any more.
+    if (row!.requests === 1) await db.delete(apiKeyMinutes).where(and(eq(apiKeyMinutes.keyId, keyId), lt(apiKeyMinutes.minute, minute - 1)));
+    const previous = await this.bucket(keyId, minute - 1);
+    return windowOf({ current: { requests: row!.requests, tokens: Number(row!.tokens) }, previous }, now);
+  }
+
+  async uncountRequest(keyId: string, now: number): Promise<void> {
+    await this.database
+      .require()
+      .update(apiKeyMinutes)
+      .set({ requests: sql`greatest(${apiKeyMinutes.requests} - 1, 0)` })
+      .where(and(eq(apiKeyMinutes.keyId, keyId), eq(apiKeyMinutes.minute, minuteOf(now))));
+  }
+
+  async peek(keyId: string, now: number): Promise<Window> {
+    const minute = minuteOf(now);
+    const [current, previous] = await Promise.all([this.bucket(keyId, minute), this.bucket(keyId, minute - 1)]);
+    return windowOf({ current, previous }, now);
+  }
+
+  async addTokens(keyId: string, tokens: number, now: number): Promise<void> {
+    await this.database
+      .require()
+      .insert(apiKeyMinutes)
+      .values({ keyId, minute: minuteOf(now), tokens })
+      .onConflictDoUpdate({ target: [apiKeyMinutes.keyId, apiKeyMinutes.minute], set: { tokens: sql`${apiKeyMinutes.tokens} + ${tokens}` } });
+  }
+
+  private async bucket(keyId: string, minute: number) {
+    const [row] = await this.database
+      .require()
+      .select({ requests: apiKeyMinutes.requests, tokens: apiKeyMinutes.tokens })
+      .from(apiKeyMinutes)
+      .where(and(eq(apiKeyMinutes.keyId, keyId), eq(apiKeyMinutes.minute, minute)));
+    return { requests: row?.requests ?? 0, tokens: Number(row?.tokens ?? 0) };
+  }
+
+  async close(): Promise<void> {}
+}
