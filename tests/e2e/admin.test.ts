@@ -247,6 +247,42 @@ describe("admin dashboard", () => {
     await shot("health");
   });
 
+  it("Keys: a new key's secret is shown once, works on /v1 within its limits, and its spend shows", async () => {
+    await tab("Keys");
+    await page.getByRole("button", { name: "New key" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name").fill("e2e-app");
+    await dialog.getByLabel("Requests per minute (empty: any)").fill("0");
+    await dialog.getByRole("button", { name: "Create key" }).click();
+    // Checked in the browser with the server's own schema before anything is sent.
+    await dialog.getByText("At least 1 request").waitFor();
+    await dialog.getByLabel("Requests per minute (empty: any)").fill("1");
+    await dialog.getByLabel("Budget in USD (empty: none)").fill("5");
+    await dialog.getByRole("button", { name: "Create key" }).click();
+    const secret = (await page.getByTestId("secret").innerText()).trim();
+    expect(secret).toMatch(/^pk-parley-/);
+    await shot("keys-secret-once");
+    await page.getByTestId("secret-once").getByRole("button", { name: "Done" }).click();
+    expect(await page.getByTestId("secret").count()).toBe(0);
+    const row = page.locator("tr[data-key=e2e-app]");
+    expect(await row.textContent()).toContain("1 req/min");
+    expect(await page.content()).not.toContain(secret);
+
+    const call = () =>
+      fetch(`${parley.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "parley/roleplay", messages: [{ role: "user", content: "Hi" }] }),
+      });
+    expect((await call()).status).toBe(200);
+    expect((await call()).status).toBe(429);
+    await page.reload();
+    await row.waitFor();
+    expect(await row.getByTestId("key-spend").textContent()).toMatch(/of \$5\.00 \(monthly\)/);
+    expect(await row.textContent()).toContain("used ");
+    await shot("keys");
+  });
+
   it("Providers shows the health of each provider and a test result; logging out ends the session", async () => {
     await tab("Providers");
     const row = page.locator('tr[data-provider="e2e-upstream"]');

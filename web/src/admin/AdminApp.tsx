@@ -8,6 +8,7 @@ import { ModelsTab } from "./ModelsTab";
 import { ProvidersTab } from "./ProvidersTab";
 import { ScenariosTab } from "./ScenariosTab";
 import { UsageTab } from "./UsageTab";
+import { KeysTab } from "./KeysTab";
 
 const TABS = [
   { id: "providers", label: "Providers", Component: ProvidersTab },
@@ -15,6 +16,7 @@ const TABS = [
   { id: "scenarios", label: "Scenarios", Component: ScenariosTab },
   { id: "health", label: "Health", Component: HealthTab },
   { id: "usage", label: "Usage", Component: UsageTab },
+  { id: "keys", label: "Keys", Component: KeysTab },
 ] as const;
 
 /** Lets any tab send the admin back to the login form when the session has ended. */

@@ -3,7 +3,7 @@ import { Fragment, useCallback, useEffect, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useApiError } from "./AdminApp";
 import { Alert } from "./useResource";
-import { admin, type Requests, type Usage } from "./api";
+import { admin, type ApiKey, type Requests, type Usage } from "./api";
 
 
 const money = (n: number) => (n === 0 ? "$0" : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
@@ -17,11 +17,17 @@ export function UsageTab() {
   const [window, setWindow] = useState<UsageWindow>("day");
   const [usage, setUsage] = useState<Usage>();
   const [error, setError] = useState<string>();
+  /** One API key's usage only ("": everything). */
+  const [key, setKey] = useState("");
+  const [keys, setKeys] = useState<ApiKey[]>([]);
+  useEffect(() => {
+    admin.keys().then((r) => setKeys(r.keys), () => {});
+  }, []);
 
   useEffect(() => {
     setUsage(undefined);
-    admin.usage(window).then(setUsage, (err) => setError(explain(err)));
-  }, [window, explain]);
+    admin.usage(window, key || undefined).then(setUsage, (err) => setError(explain(err)));
+  }, [window, key, explain]);
 
   const series = usage?.series.map((p) => ({ ...p, t: label(p.at, window), ok: p.requests - p.errors }));
   const perModel = usage?.byModel.map((m) => ({ ...m, name: m.model ? `${m.provider}/${m.model}` : "(none answered)" }));
@@ -30,6 +36,16 @@ export function UsageTab() {
     <section aria-labelledby="usage-title">
       <div className="section-head">
         <h2 id="usage-title">Usage</h2>
+        {keys.length > 0 && (
+          <select aria-label="API key" value={key} onChange={(e) => setKey(e.target.value)}>
+            <option value="">every client</option>
+            {keys.map((k) => (
+              <option key={k.id} value={k.id}>
+                key {k.name}
+              </option>
+            ))}
+          </select>
+        )}
         <div className="segmented" role="group" aria-label="Period">
           {USAGE_WINDOWS.map((w) => (
             <button key={w} type="button" className={w === window ? "" : "ghost"} aria-pressed={w === window} onClick={() => setWindow(w)}>
@@ -98,9 +114,15 @@ export function UsageTab() {
           <MeasuresTable rows={usage.byProvider.map((p) => ({ key: p.provider ?? "(none answered)", ...p }))} first="Provider" />
           <h3>By task</h3>
           <MeasuresTable rows={usage.byTask.map((t) => ({ key: t.task ?? "(none)", ...t }))} first="Task" />
+          {usage.byKey.length > 0 && (
+            <>
+              <h3>By API key</h3>
+              <MeasuresTable rows={usage.byKey.map((k) => ({ ...k, key: k.name }))} first="Key" />
+            </>
+          )}
         </>
       )}
-      <RequestLog />
+      <RequestLog apiKey={key} />
     </section>
   );
 }
@@ -152,7 +174,7 @@ function MeasuresTable({ rows, first }: { rows: MeasureRow[]; first: string }) {
 const STATUSES = ["", "ok", "error", "aborted", "no_provider", "upstream_unavailable", "upstream_rejected", "prompt_too_long"];
 
 /** The newest requests first, filtered, with each request's attempts a click away. */
-function RequestLog() {
+function RequestLog({ apiKey }: { apiKey: string }) {
   const explain = useApiError();
   const [filter, setFilter] = useState({ status: "", model: "", session: "" });
   const [page, setPage] = useState<Requests["requests"]>();
@@ -164,7 +186,7 @@ function RequestLog() {
     (before?: number) => {
       setError(undefined);
       admin
-        .requests({ status: filter.status || undefined, model: filter.model.trim() || undefined, session: filter.session.trim() || undefined, before })
+        .requests({ status: filter.status || undefined, model: filter.model.trim() || undefined, session: filter.session.trim() || undefined, key: apiKey || undefined, before })
         .then(
           (r) => {
             setPage((p) => (before ? [...(p ?? []), ...r.requests] : r.requests));
@@ -173,7 +195,7 @@ function RequestLog() {
           (err) => setError(explain(err)),
         );
     },
-    [filter, explain],
+    [filter, apiKey, explain],
   );
   useEffect(() => load(), [load]);
 
@@ -219,7 +241,10 @@ function RequestLog() {
               <Fragment key={r.id}>
                 <tr data-request={r.id}>
                   <td title={r.createdAt}>{new Date(r.createdAt).toLocaleString()}</td>
-                  <td>{r.task}</td>
+                  <td>
+                    {r.task}
+                    {r.apiKeyName && <div className="muted small">key {r.apiKeyName}</div>}
+                  </td>
                   <td className="mono">{r.model ? `${r.provider}/${r.model}` : "—"}</td>
                   <td>
                     <span className={`badge ${r.status === "ok" ? "ok" : r.status === "aborted" ? "off" : "bad"}`}>{r.status}</span>

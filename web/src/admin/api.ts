@@ -1,6 +1,7 @@
 import type { UsageWindow } from "../../../contracts/enums";
 import { ADMIN_SEEN_KEY, ApiError, toApiError, type Json } from "../api/client";
 import { characterBackend } from "../api/characters";
+import type { ApiKeyInput, ApiKeyView } from "../../../contracts/api-keys";
 import type {
   HealthView,
   ModelGroups,
@@ -14,6 +15,8 @@ import type {
   UsageView,
 } from "../../../contracts/admin-views";
 import type { ModelInput, ProviderInput, ScenarioInput, TaskProfileInput } from "../../../contracts/admin-schemas";
+
+export type ApiKey = Json<ApiKeyView>;
 
 /** A task's profile as the dashboard shows it. */
 export type TaskProfile = { task: string; description: string; temperature: number; maxTokens: number; topP: number; updatedAt: string };
@@ -103,6 +106,13 @@ export const admin = {
     call<{ deleted: string; sessions: number }>("DELETE", `/scenarios/${id}${withSessions ? "?withSessions=true" : ""}`),
 
   health: () => call<Health>("GET", "/health"),
-  usage: (window: UsageWindow) => call<Usage>("GET", `/usage${q({ window })}`),
-  requests: (f: { status?: string; model?: string; session?: string; before?: number }) => call<Requests>("GET", `/requests${q(f)}`),
+  usage: (window: UsageWindow, key?: string) => call<Usage>("GET", `/usage${q({ window, key })}`),
+  requests: (f: { status?: string; model?: string; session?: string; key?: string; before?: number }) => call<Requests>("GET", `/requests${q(f)}`),
+
+  keys: () => call<{ keys: ApiKey[] }>("GET", "/keys"),
+  /** The answer holds the key's secret: shown once, never again. */
+  createKey: (k: ApiKeyInput) => call<{ key: ApiKey; secret: string }>("POST", "/keys", k),
+  updateKey: (id: string, k: Partial<ApiKeyInput>) => call<{ key: ApiKey }>("PATCH", `/keys/${id}`, k),
+  rotateKey: (id: string) => call<{ key: ApiKey; secret: string }>("POST", `/keys/${id}/rotate`, {}),
+  revokeKey: (id: string) => call<{ key: ApiKey }>("POST", `/keys/${id}/revoke`, {}),
 };
