@@ -203,6 +203,34 @@ describe.skipIf(!stories.available)("the chat worker holding a tiny model to res
   });
 });
 
+describe.skipIf(!random.available)("the chat worker holding a random-weight model to the debrief's schema", () => {
+  let w: WorkerProcess;
+  beforeAll(async () => {
+    w = await startWorker({ CHAT_WORKER_MODEL: random.path, CHAT_WORKER_CONTEXT: "4096", CHAT_WORKER_SLOTS: "1" });
+  });
+  afterAll(() => w?.stop());
+
+  it("answers JSON of the schema on every seed, from a vocabulary of 32,000 pieces", async () => {
+    const schema = jsonSchemaForDebrief(3);
+    for (const seed of [11, 12, 13, 14]) {
+      const c = await complete(w, {
+        messages: [{ role: "user", content: "Evaluate." }],
+        max_tokens: 3000,
+        temperature: 1,
+        seed,
+        response_format: { type: "json_schema", json_schema: { name: "debrief", schema } },
+      });
+      const text = c.choices[0]!.message.content;
+      expect(c.choices[0]!.finish_reason, `seed ${seed}: ${text.slice(-80)}`).toBe("stop");
+      const o = JSON.parse(text) as { objectives: { objective: number; rating: string }[]; score: number; strengths: string[] };
+      expect(o.objectives).toHaveLength(3);
+      expect(o.objectives.every((x) => [1, 2, 3].includes(x.objective) && ["met", "partly", "not_met"].includes(x.rating))).toBe(true);
+      expect(Number.isInteger(o.score) && o.score >= 0 && o.score <= 100).toBe(true);
+      expect(o.strengths.length).toBeGreaterThanOrEqual(2);
+    }
+  });
+});
+
 describe.skipIf(!random.available)("the chat worker on llama-2-tiny-random (one slot, a queue of one)", () => {
   let w: WorkerProcess;
   // Random weights almost never end a reply early: a reply of thousands of tokens lasts seconds.
