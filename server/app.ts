@@ -28,6 +28,8 @@ import type { CharacterService } from "./chat/characters.js";
 import type { LorebookService } from "./chat/lorebooks.js";
 import type { PracticeService } from "./chat/practice.js";
 import type { ApiKeys } from "./api-keys/api-keys.js";
+import type { Metrics } from "./metrics/metrics.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { lorebookRoutes } from "./routes/lorebooks.js";
 import { MAX_LOREBOOK_BYTES } from "./cards/lorebook-formats.js";
 import { MAX_CARD_BYTES } from "./cards/card-file.js";
@@ -52,6 +54,9 @@ export type AppDeps = {
   gateway: Gateway;
   registry: Registry;
   apiKeys: ApiKeys;
+  metrics: Metrics;
+  /** Bearer token for GET /metrics; unset, /metrics answers 404. */
+  metricsToken: string | undefined;
   log: Logger;
   maxBodyBytes: number;
   /** The largest chat file an import takes (MAX_IMPORT_BYTES). */
@@ -95,17 +100,21 @@ export function createApp(deps: AppDeps) {
   const perAddress = { name: "address", limit: deps.rateLimitPerAddressPerMin, windowMs: 60_000 };
   const creations = { name: "session-creations", limit: deps.rateLimitPerMin, windowMs: 60_000 };
   const addressLimit = { limiter: deps.rateLimits.limiter(perAddress), policy: perAddress, key: (c: Context) => `address:${address(c)}` };
-  const limitBrowser = rateLimit([
-    { limiter: deps.rateLimits.limiter(requests), policy: requests, key: (c) => `browser:${c.get("clientId")}|${address(c)}` },
-    addressLimit,
-  ]);
-  const limitCreate = rateLimit([
-    { limiter: deps.rateLimits.limiter(creations), policy: creations, key: (c) => `browser:${c.get("clientId")}|${address(c)}` },
-    addressLimit,
-  ]);
+  const refused = (policy: string) => deps.metrics.refused(policy);
+  const limitBrowser = rateLimit(
+    [{ limiter: deps.rateLimits.limiter(requests), policy: requests, key: (c) => `browser:${c.get("clientId")}|${address(c)}` }, addressLimit],
+    undefined,
+    refused,
+  );
+  const limitCreate = rateLimit(
+    [{ limiter: deps.rateLimits.limiter(creations), policy: creations, key: (c) => `browser:${c.get("clientId")}|${address(c)}` }, addressLimit],
+    undefined,
+    refused,
+  );
   const limitApiKey = rateLimit(
     [{ limiter: deps.rateLimits.limiter(requests), policy: requests, key: (c) => `v1:${c.get("apiClient")}|${address(c)}` }],
     v1Headers,
+    refused,
   );
 
   app.onError((err, c) => {
@@ -134,6 +143,8 @@ export function createApp(deps: AppDeps) {
   // The OpenAI-compatible API is mounted before the page headers below: its answers are JSON and
   // event streams for programs, written straight to Node's response (routes/node-io.ts) with the
   // headers they need, and its body limit is the route's own.
+  // Prometheus scrapes here, with its own token, off every rate limit.
+  app.route("/metrics", metricsRoute(deps));
   app.route("/v1", openaiRoutes({ ...deps, limit: limitApiKey, maxBodyBytes: deps.maxBodyBytes * 16 }));
   // Defence in depth behind the Markdown renderer: no inline or foreign scripts, ever.
   const pageHeaders = secureHeaders({

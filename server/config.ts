@@ -49,6 +49,7 @@ const envSchema = z.object({
   PROVIDER_SECRET_NAMES: optionalString,
   ALLOW_PRIVATE_UPSTREAMS: z.preprocess(emptyToUndefined, z.enum(["true", "false"], "must be true or false").default("false")),
   ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
+  METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
   ADMIN_SESSION_HOURS: int(12, 1, 24 * 30),
   RATE_LIMIT_PER_MIN: int(20, 1, 1_000_000),
   RATE_LIMIT_PER_ADDRESS_PER_MIN: int(120, 1, 10_000_000),
@@ -111,6 +112,8 @@ export type Config = {
   apiKeys: string[];
   /** The admin secret when set in the environment; otherwise one is generated and only its hash stored. */
   adminToken: string | undefined;
+  /** Bearer token for GET /metrics; unset, /metrics is off. */
+  metricsToken: string | undefined;
   adminSessionMs: number;
   /** Requests per client per minute on the routes that call a model. */
   rateLimitPerMin: number;
@@ -198,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((k) => k.trim())
       .filter(Boolean),
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     adminSessionMs: e.ADMIN_SESSION_HOURS * 3_600_000,
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
     rateLimitPerAddressPerMin: e.RATE_LIMIT_PER_ADDRESS_PER_MIN,

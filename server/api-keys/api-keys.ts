@@ -41,10 +41,12 @@ export function createApiKeys(deps: { database: DatabaseLifecycle; counters: Key
   const now = deps.now ?? Date.now;
   const envDigests = deps.envKeys.map(sha256);
   let byHash = new Map<string, ApiKeyRow>();
+  let byId = new Map<string, ApiKeyRow>();
 
   /** The ring: every key row, by its secret's hash (called by the registry sync). */
   function replace(rows: ApiKeyRow[]) {
     byHash = new Map(rows.map((r) => [r.secretHash, r]));
+    byId = new Map(rows.map((r) => [r.id, r]));
   }
 
   /** Whether /v1 is on at all: some key exists. */
@@ -156,6 +158,8 @@ export function createApiKeys(deps: { database: DatabaseLifecycle; counters: Key
 
   return {
     replace,
+    /** A key's name, for metrics and logs (never its secret). */
+    keyName: (id: string) => byId.get(id)?.name,
     authenticate,
     admit,
     charge,

@@ -38,7 +38,7 @@ export type RateWindow = { limiter: Limiter; policy: RatePolicy; key: (c: Contex
  * 429 when one of them is full; a refused request is taken back out of the windows it had already
  * counted in, so what is refused costs nothing. The headers describe the tightest window.
  */
-export function rateLimit(windows: RateWindow[], headersTo: HeaderSink = onResponse): MiddlewareHandler {
+export function rateLimit(windows: RateWindow[], headersTo: HeaderSink = onResponse, onRefused?: (policy: string) => void): MiddlewareHandler {
   return async (c, next) => {
     const counted: { w: RateWindow; key: string; d: RateDecision }[] = [];
     let shown: RateDecision | undefined;
@@ -47,6 +47,7 @@ export function rateLimit(windows: RateWindow[], headersTo: HeaderSink = onRespo
       const d = await w.limiter.consume(key);
       if (!d.allowed) {
         await Promise.all(counted.map((x) => x.w.limiter.refund(x.key, x.d)));
+        onRefused?.(w.policy.name);
         const now = Date.now();
         const wait = retryAfterS(d, now);
         // A refusal is an error response, which Hono builds.

@@ -12,6 +12,7 @@ import { parseJson } from "./validation.js";
 import { errorFields, errorFieldsWithStack } from "../error-report.js";
 import { KeyLimitError, type ApiKeys, type KeyAccess } from "../api-keys/api-keys.js";
 import type { RequestRecord } from "../gateway/types.js";
+import type { Metrics } from "../metrics/metrics.js";
 
 export type V1Env = {
   Variables: {
@@ -41,6 +42,7 @@ export function openaiRoutes(deps: {
   gateway: Gateway;
   registry: Registry;
   apiKeys: ApiKeys;
+  metrics: Pick<Metrics, "refused">;
   log: Logger;
   limit: MiddlewareHandler<V1Env>;
   /** The largest request body (whole conversations arrive here, not single messages). */
@@ -52,7 +54,10 @@ export function openaiRoutes(deps: {
     // An error is a response Hono builds: it carries what the route would have written itself.
     for (const [k, v] of Object.entries({ "X-Content-Type-Options": "nosniff", ...c.get("headers") })) c.header(k, v);
     failureHeaders(c, err);
-    if (err instanceof KeyLimitError && err.retryAfterS !== undefined) c.header("Retry-After", String(err.retryAfterS));
+    if (err instanceof KeyLimitError) {
+      deps.metrics.refused(err.code === "insufficient_quota" ? "key_budget" : "key_rate");
+      if (err.retryAfterS !== undefined) c.header("Retry-After", String(err.retryAfterS));
+    }
     if (err instanceof AppError) return c.json(openaiError(err.status, err.code, err.message), err.status);
     deps.log.error({ ...errorFieldsWithStack(err), path: c.req.path }, "unhandled error");
     return c.json(openaiError(500, "internal_error", "Something went wrong on the server"), 500);

@@ -16,6 +16,7 @@ import { DatabaseLifecycle } from "../db/lifecycle.js";
 import { registerLocalWorker, writeSystemConfig } from "../db/queries/registry.js";
 import { RegistrySync } from "./registry-sync.js";
 import { createApiKeys } from "../api-keys/api-keys.js";
+import { createMetrics } from "../metrics/metrics.js";
 import { DatabaseCounters } from "../api-keys/counters.js";
 import { RequestLogWriter } from "./request-log-writer.js";
 import { seedDefaults } from "../db/seed.js";
@@ -80,6 +81,12 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     onError: (err) => log.warn(errorFields(err), "saving the worker health cache failed"),
   });
   registry.onChange((workers) => workerHealth.setWorkers(workers));
+  // Read at scrape time: the gateway's circuits and the workers' health, a key's name by its id.
+  const metrics = createMetrics({
+    circuits: () => gateway.status().circuits,
+    workers: () => workerHealth.snapshot(),
+    keyName: (id) => apiKeys.keyName(id),
+  });
   const gateway = createGateway({
     registry,
     breaker: new CircuitBreaker({ failureThreshold: config.breakerFailureThreshold, cooldownMs: config.breakerCooldownMs }),
@@ -94,7 +101,10 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     },
     retryAfterMaxS: config.retryAfterMaxS,
     allowPrivateUpstreams: config.allowPrivateUpstreams,
-    onRecord: (record) => requestLog.push(record),
+    onRecord: (record) => {
+      requestLog.push(record);
+      metrics.observe(record);
+    },
     log,
   });
   const registrySync = new RegistrySync(registry, config.registryPollMs, log, config.instanceId);
@@ -193,6 +203,8 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     gateway,
     registry,
     apiKeys,
+    metrics,
+    metricsToken: config.metricsToken,
     log,
     maxBodyBytes: config.maxBodyBytes,
     maxImportBytes: config.maxImportBytes,

@@ -179,6 +179,8 @@ describe("admin dashboard", () => {
         async () => {
           await tab("Providers");
           await tab("Usage");
+          // Counted once the tab has its numbers, not while it is still loading them.
+          await page.getByTestId("usage-totals").waitFor();
           return modelRow.count();
         },
         { timeout: 10_000 },
