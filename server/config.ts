@@ -60,6 +60,7 @@ const envSchema = z.object({
       .regex(/^(true|false|\d{1,2})$/i, "must be true, false or the number of proxies in front of Parley")
       .default("false"),
   ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional()),
   REDIS_URL: z.preprocess(emptyToUndefined, z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional()),
   UPSTASH_REDIS_REST_URL: optionalUrl,
   UPSTASH_REDIS_REST_TOKEN: optionalString,
@@ -122,6 +123,8 @@ export type Config = {
   /** How many proxies in front of Parley append to X-Forwarded-For (0: the header is ignored). */
   trustedProxies: number;
   redisUrl: string | undefined;
+  /** Where OpenTelemetry traces go (OTLP over HTTP); unset, none are made. */
+  otlpEndpoint: string | undefined;
   upstash: { url: string; token: string } | undefined;
   /** Names this process in /api/health and the logs, so instances behind a load balancer can be told apart. */
   instanceId: string;
@@ -207,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerAddressPerMin: e.RATE_LIMIT_PER_ADDRESS_PER_MIN,
     trustedProxies: trust === "true" ? 1 : trust === "false" ? 0 : Number(trust),
     redisUrl: e.REDIS_URL,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     upstash: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN } : undefined,
     instanceId: e.PARLEY_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     logLevel: e.LOG_LEVEL,

@@ -17,6 +17,7 @@ import { registerLocalWorker, writeSystemConfig } from "../db/queries/registry.j
 import { RegistrySync } from "./registry-sync.js";
 import { createApiKeys } from "../api-keys/api-keys.js";
 import { createMetrics } from "../metrics/metrics.js";
+import { startTracing } from "../metrics/tracing.js";
 import { DatabaseCounters } from "../api-keys/counters.js";
 import { RequestLogWriter } from "./request-log-writer.js";
 import { seedDefaults } from "../db/seed.js";
@@ -81,6 +82,10 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     onError: (err) => log.warn(errorFields(err), "saving the worker health cache failed"),
   });
   registry.onChange((workers) => workerHealth.setWorkers(workers));
+  const tracing = config.otlpEndpoint
+    ? await startTracing({ endpoint: config.otlpEndpoint, serviceName: "parley", version, instanceId: config.instanceId })
+    : undefined;
+  if (tracing) log.info({ endpoint: config.otlpEndpoint }, "OpenTelemetry traces on");
   // Read at scrape time: the gateway's circuits and the workers' health, a key's name by its id.
   const metrics = createMetrics({
     circuits: () => gateway.status().circuits,
@@ -104,6 +109,7 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     onRecord: (record) => {
       requestLog.push(record);
       metrics.observe(record);
+      tracing?.record(record);
     },
     log,
   });
@@ -252,6 +258,8 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
       await workerHealth.stop();
       await rateLimits.close();
       await keyCounters.close();
+      // Spans still batched are sent before the process goes.
+      await tracing?.shutdown().catch((err: unknown) => log.warn(errorFields(err), "sending the last traces failed"));
       await database.close().catch((err: unknown) => log.error(errorFields(err), "closing the database failed"));
     })());
   return { url, port, stop };
