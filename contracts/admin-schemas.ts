@@ -115,6 +115,8 @@ const modelShape = {
   isDefault: z.boolean(),
   priority: z.number().int("A whole number").min(0, "0 or more").max(1_000_000, "At most 1 000 000"),
   contextLength: nullableNumber(z.number().int("A whole number").min(1, "At least 1 token").max(10_000_000, "At most 10 000 000")),
+  /** It reads image parts (a /v1 request carrying one goes only to models that do). */
+  acceptsImages: z.boolean(),
   /** How its tokens are counted when a prompt is fitted; null picks from the model key. */
   tokenizer: z.enum(TOKENIZERS, "Choose a tokenizer").nullable(),
   inputPricePerMtok: price,
@@ -154,6 +156,7 @@ export const modelCreateSchema = (ctx: ModelContext) =>
       isDefault: modelShape.isDefault.default(false),
       priority: modelShape.priority.default(100),
       contextLength: modelShape.contextLength.default(null),
+      acceptsImages: modelShape.acceptsImages.default(false),
       tokenizer: modelShape.tokenizer.default(null),
       inputPricePerMtok: price.default(null),
       outputPricePerMtok: price.default(null),

@@ -116,6 +116,10 @@ export type RequestView = {
   error: string | null;
   /** The Parley API key it came with (a row's id), and that key's name: never its secret. */
   apiKeyId: string | null;
+  cachedTokens: number | null;
+  cacheWriteTokens: number | null;
+  reasoningTokens: number | null;
+  generationId: string | null;
   apiKeyName?: string | null;
 };
 export type RequestPage = { requests: RequestView[]; next: number | null };

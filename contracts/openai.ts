@@ -36,17 +36,59 @@ export const responseFormatSchema = z.discriminatedUnion(
 );
 export type ResponseFormat = z.infer<typeof responseFormatSchema>;
 
-/** What a caller may set on top of the task profile (the `/v1` API passes its client's choices). */
-export type RequestParams = Partial<SamplingParams> & { stop?: string[]; seed?: number; response_format?: ResponseFormat };
+/**
+ * What a caller may set on top of the task profile (the `/v1` API passes its client's choices):
+ * sampling, and what goes to the provider as the client wrote it — tools, the tool choice,
+ * reasoning settings, structured output.
+ */
+export type RequestParams = Partial<SamplingParams> & {
+  stop?: string[];
+  seed?: number;
+  response_format?: ResponseFormat;
+  tools?: unknown[];
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean;
+  reasoning?: Record<string, unknown>;
+  reasoning_effort?: string;
+};
 
-const textPart = z.object({ type: z.literal("text"), text: z.string() });
-const message = z.object({
-  role: z.enum(["system", "developer", "user", "assistant"], {
-    error: "role must be system, developer, user or assistant (tool messages are not supported)",
-  }),
-  content: z.union([z.string(), z.array(textPart, { error: "only text content parts are supported" })]).nullable(),
-  name: z.string().optional(),
-});
+/** Content parts: text (with Anthropic's `cache_control`, or anything else a provider reads, passed on), and images. */
+const textPart = z.object({ type: z.literal("text"), text: z.string() }).loose();
+const imagePart = z.object({ type: z.literal("image_url"), image_url: z.object({ url: z.string().min(1), detail: z.string().optional() }).loose() }).loose();
+const part = z.discriminatedUnion("type", [textPart, imagePart], { error: "a content part is text or image_url" });
+const toolCall = z
+  .object({ id: z.string(), type: z.literal("function"), function: z.object({ name: z.string(), arguments: z.string() }).loose() })
+  .loose();
+const message = z
+  .object({
+    role: z.enum(["system", "developer", "user", "assistant", "tool"], { error: "role must be system, developer, user, assistant or tool" }),
+    content: z.union([z.string(), z.array(part)]).nullable().optional(),
+    name: z.string().optional(),
+    /** An assistant's calls of the client's tools, and a tool message's answer to one of them. */
+    tool_calls: z.array(toolCall).optional(),
+    tool_call_id: z.string().optional(),
+  })
+  .loose()
+  .superRefine((m, ctx) => {
+    if (m.role === "tool" && !m.tool_call_id) ctx.addIssue({ code: "custom", path: ["tool_call_id"], message: "a tool message answers a call: give its tool_call_id" });
+    if (m.content == null && !(m.role === "assistant" && m.tool_calls?.length)) ctx.addIssue({ code: "custom", path: ["content"], message: "content is required (only an assistant's tool calls may come without)" });
+  });
+
+/** A tool call as it streams: pieces by index, the id and name first, the arguments in parts. */
+export type ToolCallDelta = { index: number; id?: string; type?: "function"; function?: { name?: string; arguments?: string } };
+/** A whole tool call, its pieces put together. */
+export type ToolCall = { id: string; type: "function"; function: { name: string; arguments: string } };
+
+/** Puts streamed tool-call pieces together, by index, in order. */
+export function mergeToolCalls(into: ToolCall[], deltas: readonly ToolCallDelta[]): ToolCall[] {
+  for (const d of deltas) {
+    const at = (into[d.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+    if (d.id) at.id = d.id;
+    if (d.function?.name) at.function.name += d.function.name;
+    if (d.function?.arguments) at.function.arguments += d.function.arguments;
+  }
+  return into;
+}
 
 export const MAX_COMPLETION_TOKENS = 131_072;
 
@@ -70,7 +112,11 @@ export const chatCompletionRequest = z
     stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
     seed: z.number().int().nullable().optional(),
     n: z.literal(1, { error: "only n = 1 is supported" }).nullable().optional(),
-    tools: z.array(z.unknown()).max(0, "tools are not supported").nullable().optional(),
+    tools: z.array(z.object({ type: z.literal("function", "a tool is of type function"), function: z.object({ name: z.string().min(1) }).loose() }).loose()).max(128).nullable().optional(),
+    tool_choice: z.union([z.enum(["none", "auto", "required"]), z.object({ type: z.literal("function") }).loose()]).nullable().optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
+    reasoning: z.record(z.string(), z.unknown()).nullable().optional(),
+    reasoning_effort: z.string().max(20).nullable().optional(),
     response_format: responseFormatSchema.nullable().optional(),
     user: z.string().optional(),
   })
@@ -78,11 +124,20 @@ export const chatCompletionRequest = z
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
 
-export function toGatewayInput(body: ChatCompletionRequest): { messages: ChatMessage[]; params: RequestParams } {
+/** What a request asks of the model that not every one takes: tools (calls, or their answers) and images. */
+export type RequestNeeds = { tools: boolean; images: boolean };
+
+export function toGatewayInput(body: ChatCompletionRequest): { messages: ChatMessage[]; raw: unknown[]; needs: RequestNeeds; params: RequestParams } {
+  // Flattened to text for what Parley counts and estimates; `raw` is what the provider gets.
   const messages = body.messages.map((m) => ({
-    role: m.role === "developer" ? "system" : m.role,
-    content: typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => p.text).join(""),
+    role: m.role === "developer" ? "system" : m.role === "tool" ? "user" : m.role,
+    content: typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => (p.type === "text" ? p.text : "")).join(""),
   })) as ChatMessage[];
+  const raw = body.messages.map((m) => (m.role === "developer" ? { ...m, role: "system" } : m));
+  const needs: RequestNeeds = {
+    tools: (body.tools?.length ?? 0) > 0 || body.messages.some((m) => m.role === "tool" || (m.tool_calls?.length ?? 0) > 0),
+    images: body.messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === "image_url")),
+  };
   const stop = body.stop == null ? undefined : typeof body.stop === "string" ? [body.stop] : body.stop;
   const params: RequestParams = {
     temperature: body.temperature ?? undefined,
@@ -91,8 +146,13 @@ export function toGatewayInput(body: ChatCompletionRequest): { messages: ChatMes
     stop,
     seed: body.seed ?? undefined,
     response_format: body.response_format ?? undefined,
+    tools: body.tools ?? undefined,
+    tool_choice: body.tool_choice ?? undefined,
+    parallel_tool_calls: body.parallel_tool_calls ?? undefined,
+    reasoning: body.reasoning ?? undefined,
+    reasoning_effort: body.reasoning_effort ?? undefined,
   };
-  return { messages, params };
+  return { messages, raw, needs, params };
 }
 
 /** 24 random hex digits, as OpenAI's ids have (Web Crypto's UUID: the same in Node and a browser, and cheap). */
@@ -102,6 +162,13 @@ export const completionId = () => `chatcmpl-${crypto.randomUUID().replaceAll("-"
 export type CompletionOutcome = {
   /** The reply as received. */
   text: string;
+  /** The model's calls of the client's tools, put together. */
+  toolCalls?: ToolCall[];
+  /** A reasoning model's thinking, apart from the reply. */
+  reasoning?: string;
+  cachedTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
   status: RequestStatus;
   finishReason?: string;
   promptTokens: number;
@@ -109,10 +176,12 @@ export type CompletionOutcome = {
   cost: number | null;
 };
 
-const usageOf = (r: Pick<CompletionOutcome, "promptTokens" | "completionTokens" | "cost">) => ({
+const usageOf = (r: Pick<CompletionOutcome, "promptTokens" | "completionTokens" | "cost" | "cachedTokens" | "cacheWriteTokens" | "reasoningTokens">) => ({
   prompt_tokens: r.promptTokens,
   completion_tokens: r.completionTokens,
   total_tokens: r.promptTokens + r.completionTokens,
+  ...(r.cachedTokens || r.cacheWriteTokens ? { prompt_tokens_details: { cached_tokens: r.cachedTokens ?? 0, ...(r.cacheWriteTokens ? { cache_write_tokens: r.cacheWriteTokens } : {}) } } : {}),
+  ...(r.reasoningTokens ? { completion_tokens_details: { reasoning_tokens: r.reasoningTokens } } : {}),
   ...(r.cost != null ? { cost: r.cost } : {}),
 });
 
@@ -125,12 +194,31 @@ export function completion(id: string, created: number, model: string, r: Comple
     object: "chat.completion" as const,
     created,
     model,
-    choices: [{ index: 0, message: { role: "assistant" as const, content: r.text }, logprobs: null, finish_reason: finishReason(r) }],
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant" as const,
+          // A reply that only calls tools has no content, as OpenAI sends it.
+          content: r.text === "" && r.toolCalls?.length ? null : r.text,
+          ...(r.toolCalls?.length ? { tool_calls: r.toolCalls } : {}),
+          ...(r.reasoning ? { reasoning: r.reasoning } : {}),
+        },
+        logprobs: null,
+        finish_reason: finishReason(r),
+      },
+    ],
     usage: usageOf(r),
   };
 }
 
-export function chunk(id: string, created: number, model: string, delta: { role?: "assistant"; content?: string }, finish: string | null = null) {
+export function chunk(
+  id: string,
+  created: number,
+  model: string,
+  delta: { role?: "assistant"; content?: string; tool_calls?: readonly ToolCallDelta[]; reasoning?: string },
+  finish: string | null = null,
+) {
   return {
     id,
     object: "chat.completion.chunk" as const,
@@ -176,6 +264,9 @@ export function completionStream(send: (data: string) => void | Promise<void>, i
   return {
     start: () => send(JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" }))),
     delta: (text: string) => send(JSON.stringify(chunk(id, created, model, { content: text }))),
+    toolCalls: (calls: readonly ToolCallDelta[]) => send(JSON.stringify(chunk(id, created, model, { tool_calls: calls }))),
+    /** Reasoning goes in its own field of the delta, never mixed into `content`. */
+    reasoning: (text: string) => send(JSON.stringify(chunk(id, created, model, { reasoning: text }))),
     async end(outcome: CompletionOutcome, opts: { error?: { code: number; message: string }; usage: boolean }): Promise<void> {
       const last = finalChunk(id, created, model, outcome);
       await send(JSON.stringify(opts.error ? { ...last, error: opts.error } : last));

@@ -114,7 +114,10 @@ export function createWorkerApp(state: WorkerState, log: Logger) {
       const { engine, pool } = state;
       if (!engine || !pool) throw new RetryLaterError("model_loading", "The model is still loading", 2);
       const body = parseJson(await c.req.text(), chatCompletionRequest);
-      const { messages, params } = toGatewayInput(body);
+      const { messages, params, needs } = toGatewayInput(body);
+      // Said plainly rather than ignored: Parley routes such requests past the worker anyway.
+      if (needs.tools) throw badRequest("invalid_request", "tools are not supported by the local worker");
+      if (needs.images) throw badRequest("invalid_request", "image parts are not supported by the local worker");
       const prepared = prepare(engine, messages);
       const grammar = await engine.grammarFor(params.response_format).catch((err: unknown) => {
         if (err instanceof UnsupportedSchemaError) throw badRequest("invalid_request", `response_format: this JSON schema cannot be followed by the local worker (${err.message})`);

@@ -302,6 +302,8 @@ export const apiModels = pgTable(
     isDefault: boolean("is_default").notNull().default(false),
     priority: integer("priority").notNull().default(100),
     contextLength: integer("context_length"),
+    /** The model reads image parts: a request carrying one goes only to models that do. */
+    acceptsImages: boolean("accepts_images").notNull().default(false),
     /** How the model's tokens are counted (contracts/tokenizers.ts); null picks from the model key. */
     tokenizer: text("tokenizer", { enum: TOKENIZERS }),
     inputPricePerMtok: doublePrecision("input_price_per_mtok"),
@@ -363,6 +365,11 @@ export const requestLog = pgTable(
     error: text("error"),
     /** The Parley API key (a row of api_keys) a /v1 request came with. */
     apiKeyId: uuid("api_key_id"),
+    /** Prompt tokens read from and written to the provider's cache; tokens spent reasoning; the provider's generation id. */
+    cachedTokens: integer("cached_tokens"),
+    cacheWriteTokens: integer("cache_write_tokens"),
+    reasoningTokens: integer("reasoning_tokens"),
+    generationId: text("generation_id"),
   },
   (t) => [index("request_log_created_idx").on(t.createdAt), index("request_log_session_idx").on(t.sessionId), index("request_log_key_idx").on(t.apiKeyId, t.createdAt)],
 );

@@ -16,6 +16,7 @@ const haiku = (providerId: string, task: string): typeof apiModels.$inferInsert 
   isDefault: true,
   priority: 1,
   contextLength: 200_000,
+  acceptsImages: true,
   inputPricePerMtok: 0.25,
   outputPricePerMtok: 1.25,
 });
@@ -127,6 +128,7 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
           isDefault: false,
           priority: 2,
           contextLength: 200_000,
+          acceptsImages: true,
           inputPricePerMtok: 3,
           outputPricePerMtok: 15,
         },

@@ -57,6 +57,9 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
     // Passed over before anything is asked of it: switched off, no key, down, an open circuit.
     const unusable =
       registry.skipReason(c) ??
+      // What the request asks that this one cannot take: the client's tools, images.
+      (req.needs?.tools && !adapterFor(c.provider.kind).takesTools ? "no_tools" : undefined) ??
+      (req.needs?.images && !c.model.acceptsImages ? "no_images" : undefined) ??
       (outcomes.isLive(c.provider) ? undefined : "worker_unhealthy") ??
       (breaker.state(breakerKey(c)) === "open" ? "circuit_open" : undefined);
     // Each usable candidate gets the prompt that fits its own window (counted by its tokenizer, before
@@ -102,6 +105,15 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
       attempts,
     );
   }
+  if (attempts.length === 0 && skips.length > 0 && skips.every((s) => s === "no_tools" || s === "no_images")) {
+    throw new GatewayError(
+      "no_provider",
+      skips.includes("no_images")
+        ? "No model for this task accepts images: mark one that does in the dashboard's Models tab (Accepts images)"
+        : "No model for this task takes tools (Parley's local worker does not)",
+      attempts,
+    );
+  }
   if (attempts.length === 0 && skips.every((s) => s === "missing_secret" || s === "worker_not_configured")) {
     throw new GatewayError("no_provider", NO_PROVIDER_MESSAGE, attempts);
   }
@@ -138,7 +150,8 @@ async function tryCandidate(
     const result = await callCandidate({
       candidate: c,
       secret: opts.registry.secretFor(c.provider),
-      messages,
+      // The client's own messages (parts, tool calls) go as they are when nothing was fitted to this model.
+      messages: req.rawMessages && !req.fit ? req.rawMessages : messages,
       params: opts.registry.paramsFor(c, task, req.params),
       app: opts.app,
       timeouts: {

@@ -2,6 +2,7 @@ import type { Opened } from "./candidate-loop.js";
 import type { Outcomes } from "./outcomes.js";
 import { costOf, countTokens } from "./usage.js";
 import type { RequestRecord, StreamEvent, Usage } from "./types.js";
+import { mergeToolCalls, type ToolCall } from "../../contracts/openai.js";
 import { errorFields } from "../error-report.js";
 
 /** What every request's record starts with, before its stream says how it went. */
@@ -40,6 +41,8 @@ export function meterStream(
   /** The stream in batches as they were read, observed; ends after an error event. */
   async function* batches(): AsyncGenerator<StreamEvent[]> {
     let text = "";
+    let reasoning = "";
+    const toolCalls: ToolCall[] = [];
     let ttftMs: number | undefined;
     let usage: Usage | undefined;
     let finish: string | undefined;
@@ -51,7 +54,11 @@ export function meterStream(
         if (ev.type === "delta") {
           ttftMs ??= Math.round(performance.now() - started);
           text += ev.text;
-        } else if (ev.type === "usage") usage = ev.usage;
+        } else if (ev.type === "tool_calls") {
+          ttftMs ??= Math.round(performance.now() - started);
+          mergeToolCalls(toolCalls, ev.calls);
+        } else if (ev.type === "reasoning") reasoning += ev.text;
+        else if (ev.type === "usage") usage = ev.usage;
         else if (ev.type === "finish") finish = ev.reason;
         else {
           finish = "error";
@@ -140,8 +147,14 @@ export function meterStream(
         ttftMs,
         totalMs: Math.round(performance.now() - started),
         text,
+        ...(toolCalls.length ? { toolCalls: toolCalls.filter(Boolean) } : {}),
+        ...(reasoning ? { reasoning } : {}),
         finishReason: finish ?? "stop",
         ...tokens,
+        ...(usage?.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
+        ...(usage?.cacheWriteTokens !== undefined ? { cacheWriteTokens: usage.cacheWriteTokens } : {}),
+        ...(usage?.reasoningTokens !== undefined ? { reasoningTokens: usage.reasoningTokens } : {}),
+        ...(usage?.generationId ? { generationId: usage.generationId } : {}),
         cost: costOf(usage, c.model, tokens.promptTokens, tokens.completionTokens),
         error,
       };

@@ -1,6 +1,6 @@
 import type { ChatRole, RequestStatus } from "../../contracts/enums.js";
 import type { TokenizerName } from "../../contracts/tokenizers.js";
-import type { ChatMessage, CompletionOutcome, RequestParams, SamplingParams } from "../../contracts/openai.js";
+import type { ChatMessage, CompletionOutcome, RequestNeeds, RequestParams, SamplingParams, ToolCallDelta } from "../../contracts/openai.js";
 import type { Attempt } from "../../contracts/gateway-status.js";
 import type { ModelRow, ProviderRow } from "../db/schema.js";
 
@@ -35,6 +35,10 @@ export type ChatRequest = {
   signal: AbortSignal;
   /** Who asked, for the request log. */
   meta?: { clientId?: string; sessionId?: string; apiKeyId?: string };
+  /** The messages as the client wrote them (parts, tool calls, tool answers), sent as they are when nothing is fitted. */
+  rawMessages?: readonly unknown[];
+  /** What the request asks that not every model takes: candidates that cannot are passed over. */
+  needs?: RequestNeeds;
   /** Only these model keys may answer (a Parley API key's allowed models); unset or empty: any. */
   allowModels?: readonly string[];
 };
@@ -66,6 +70,7 @@ export type Model = Pick<
   | "isDefault"
   | "priority"
   | "contextLength"
+  | "acceptsImages"
   | "tokenizer"
   | "inputPricePerMtok"
   | "outputPricePerMtok"
@@ -74,10 +79,24 @@ export type Model = Pick<
 >;
 export type Candidate = { provider: Provider; model: Model };
 
-export type Usage = { promptTokens: number; completionTokens: number; cost?: number };
+export type Usage = {
+  promptTokens: number;
+  completionTokens: number;
+  cost?: number;
+  /** Prompt tokens read from the provider's cache, and written to it (Anthropic's prompt caching through OpenRouter). */
+  cachedTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
+  /** The provider's id of the generation (OpenRouter's, to look it up there). */
+  generationId?: string;
+};
 
 export type StreamEvent =
   | { type: "delta"; text: string }
+  /** Pieces of the model's calls of the client's tools, as they stream. */
+  | { type: "tool_calls"; calls: ToolCallDelta[] }
+  /** A reasoning model's thinking, apart from the reply. */
+  | { type: "reasoning"; text: string }
   | { type: "usage"; usage: Usage }
   | { type: "finish"; reason: string }
   /** An error after the stream began: no failover is possible any more. */
@@ -101,4 +120,5 @@ export type RequestRecord = CompletionOutcome & {
   /** True when the provider reported no usage and the counts are estimates. */
   tokensEstimated: boolean;
   error?: string;
+  generationId?: string;
 };

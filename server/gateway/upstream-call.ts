@@ -66,7 +66,7 @@ export const redirectError = (status: number) => `the provider answered with a r
 export async function callCandidate(input: {
   candidate: Candidate;
   secret: string | undefined;
-  messages: ChatMessage[];
+  messages: readonly ChatMessage[] | readonly unknown[];
   params: RequestParams;
   app: AppIdentity;
   timeouts: CallTimeouts;

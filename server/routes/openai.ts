@@ -97,7 +97,7 @@ export function openaiRoutes(deps: {
     if (!alias && !deps.registry.findModel(body.model)) {
       throw new AppError(404, "model_not_found", `The model "${body.model}" does not exist or is switched off; GET /v1/models lists them`);
     }
-    const { messages, params } = toGatewayInput(body);
+    const { messages, raw, needs, params } = toGatewayInput(body);
     const access = c.var.access;
     const task = alias ?? deps.registry.findModel(body.model)?.task ?? "roleplay";
     // What the key may use, its rates and its budget: refused here, before any upstream is called.
@@ -106,6 +106,9 @@ export function openaiRoutes(deps: {
       task: alias ?? "roleplay",
       model: alias ? undefined : body.model,
       messages,
+      // The client's messages go to the provider as written (parts with cache_control, tool calls and answers).
+      rawMessages: raw,
+      needs,
       params,
       signal: c.req.raw.signal,
       meta: { clientId: c.var.apiClient, ...(access.kind === "row" ? { apiKeyId: access.key.id } : {}) },
@@ -139,6 +142,8 @@ export function openaiRoutes(deps: {
         for await (const ev of open.events) {
           if (out.aborted) break;
           if (ev.type === "delta") await stream.delta(ev.text);
+          else if (ev.type === "tool_calls") await stream.toolCalls(ev.calls);
+          else if (ev.type === "reasoning") await stream.reasoning(ev.text);
         }
         if (out.aborted) return;
         const record = await open.record;

@@ -44,6 +44,7 @@ function gateway(requestMs: number) {
     isDefault,
     priority,
     contextLength: null,
+    acceptsImages: false,
     tokenizer: null,
     inputPricePerMtok: 1,
     outputPricePerMtok: 2,

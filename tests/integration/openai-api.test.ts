@@ -2,7 +2,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateText, streamText } from "ai";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { HAIKU, SONNET, lastLogId, logRowAfter, startGatewayStack, type GatewayStack } from "../support/gateway.js";
+import { HAIKU, SONNET, lastLogId, logRowAfter, readOpenAiStream, startGatewayStack, type GatewayStack } from "../support/gateway.js";
 import type { ParleyProcess } from "../support/parley.js";
 import type { ScriptedUpstream } from "../support/upstream.js";
 
@@ -130,9 +130,10 @@ describe("requests", () => {
     expect(req!.headers["x-title"]).toBe("Parley Test");
     expect(req!.body).toMatchObject({
       model: HAIKU,
+      // As the client wrote them: a developer message as system, content parts as parts.
       messages: [
         { role: "system", content: "Be brief." },
-        { role: "user", content: "Hello there" },
+        { role: "user", content: [{ type: "text", text: "Hello " }, { type: "text", text: "there" }] },
       ],
       temperature: 0.2,
       max_tokens: 33,
@@ -149,8 +150,9 @@ describe("requests", () => {
     ["malformed JSON", "{nope", 400, "invalid_json"],
     ["no messages", { model: "parley/roleplay", messages: [] }, 400, "invalid_request"],
     ["no model", { messages: [{ role: "user", content: "hi" }] }, 400, "invalid_request"],
-    ["tools", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function" }] }, 400, "invalid_request"],
-    ["an image part", { model: "parley/roleplay", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }, 400, "invalid_request"],
+    ["a tool that is not a function", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], tools: [{ type: "retrieval" }] }, 400, "invalid_request"],
+    ["a tool message without its call's id", { model: "parley/roleplay", messages: [{ role: "tool", content: "42" }] }, 400, "invalid_request"],
+    ["a content part of an unknown kind", { model: "parley/roleplay", messages: [{ role: "user", content: [{ type: "video", url: "x" }] }] }, 400, "invalid_request"],
     ["n = 2", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], n: 2 }, 400, "invalid_request"],
     ["an unknown response_format", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], response_format: { type: "yaml" } }, 400, "invalid_request"],
     ["a json_schema without its schema", { model: "parley/roleplay", messages: [{ role: "user", content: "hi" }], response_format: { type: "json_schema", json_schema: { name: "x" } } }, 400, "invalid_request"],
@@ -211,6 +213,99 @@ describe("official clients", () => {
     expect(text).toBe(FULL_TEXT);
     expect(finish).toBe("stop");
     expect(usage).toMatchObject({ prompt_tokens: 42, completion_tokens: 7 });
+  });
+
+  const WEATHER_TOOL = {
+    type: "function" as const,
+    function: { name: "get_weather", description: "The weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+  };
+  const callDeltas = [
+    { role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "get_weather", arguments: "" } }] },
+    { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] },
+    { tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] },
+  ];
+
+  it.each([false, true])("the openai package runs a tool call round trip through Parley (streamed: %s)", async (streamed) => {
+    // First the model calls the tool; then, given its answer, it replies.
+    upstream.enqueue({ kind: "stream", chunks: callDeltas, finishReason: "tool_calls", usage: { prompt_tokens: 30, completion_tokens: 9 } });
+    upstream.enqueue({ kind: "stream", chunks: ["It is ", "sunny in Oslo."], usage: { prompt_tokens: 50, completion_tokens: 6 } });
+    const client = openai();
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "Weather in Oslo?" }];
+    let call: OpenAI.ChatCompletionMessageToolCall;
+    if (streamed) {
+      const stream = await client.chat.completions.create({ model: "parley/roleplay", messages, tools: [WEATHER_TOOL], tool_choice: "auto", stream: true });
+      const calls: { id?: string; name: string; args: string }[] = [];
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        for (const d of chunk.choices[0]?.delta.tool_calls ?? []) {
+          const at = (calls[d.index] ??= { name: "", args: "" });
+          if (d.id) at.id = d.id;
+          at.name += d.function?.name ?? "";
+          at.args += d.function?.arguments ?? "";
+        }
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(finish).toBe("tool_calls");
+      expect(calls).toEqual([{ id: "call_1", name: "get_weather", args: '{"city":"Oslo"}' }]);
+      call = { id: calls[0]!.id!, type: "function", function: { name: calls[0]!.name, arguments: calls[0]!.args } };
+    } else {
+      const first = await client.chat.completions.create({ model: "parley/roleplay", messages, tools: [WEATHER_TOOL], tool_choice: "auto" });
+      expect(first.choices[0]!.finish_reason).toBe("tool_calls");
+      expect(first.choices[0]!.message.content).toBeNull();
+      call = first.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageToolCall;
+      expect(call).toEqual({ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } });
+    }
+    // The upstream got the tools as the client wrote them.
+    expect(upstream.requests[0]!.body).toMatchObject({ tools: [WEATHER_TOOL], tool_choice: "auto" });
+
+    messages.push({ role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: '{"sky":"sunny"}' });
+    const second = await client.chat.completions.create({ model: "parley/roleplay", messages, tools: [WEATHER_TOOL] });
+    expect(second.choices[0]!.message.content).toBe("It is sunny in Oslo.");
+    // The call and its answer went on as they were.
+    expect(upstream.requests[1]!.body.messages).toEqual([
+      { role: "user", content: "Weather in Oslo?" },
+      { role: "assistant", content: null, tool_calls: [call] },
+      { role: "tool", tool_call_id: "call_1", content: '{"sky":"sunny"}' },
+    ]);
+  });
+
+  it("the openai package asks for a json_schema answer, passed on as asked", async () => {
+    upstream.enqueue({ kind: "stream", chunks: ['{"mood":', '"calm"}'] });
+    const schema = { type: "object", properties: { mood: { type: "string" } }, required: ["mood"], additionalProperties: false };
+    const res = await openai().chat.completions.create({
+      model: "parley/roleplay",
+      messages: [{ role: "user", content: "How do you feel?" }],
+      response_format: { type: "json_schema", json_schema: { name: "mood", schema, strict: true } },
+    });
+    expect(JSON.parse(res.choices[0]!.message.content!)).toEqual({ mood: "calm" });
+    expect(upstream.requests[0]!.body.response_format).toEqual({ type: "json_schema", json_schema: { name: "mood", schema, strict: true } });
+  });
+
+  it("passes content parts with cache_control and images on, and gives reasoning apart from the content, with cached and reasoning tokens", async () => {
+    upstream.enqueue({
+      kind: "stream",
+      chunks: [{ reasoning: "The user greets; " }, { reasoning: "be brief." }, "Hello ", "again."],
+      usage: { prompt_tokens: 900, completion_tokens: 20, cost: 0.0004, prompt_tokens_details: { cached_tokens: 800, cache_write_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 12 } },
+    });
+    const before = await lastLogId(db.sql);
+    const system = [{ type: "text", text: "A long, stable instruction.", cache_control: { type: "ephemeral" } }];
+    const user = [
+      { type: "text", text: "What is this?" },
+      { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+    ];
+    const res = await post({ model: "parley/roleplay", stream: true, stream_options: { include_usage: true }, reasoning: { effort: "low" }, messages: [{ role: "system", content: system }, { role: "user", content: user }] });
+    expect(res.status).toBe(200);
+    const { chunks } = await readOpenAiStream(res);
+    const deltas = chunks.flatMap((c: { choices: { delta: { content?: string; reasoning?: string } }[] }) => c.choices.map((ch) => ch.delta));
+    expect(deltas.map((d: { reasoning?: string }) => d.reasoning ?? "").join("")).toBe("The user greets; be brief.");
+    expect(deltas.map((d: { content?: string }) => d.content ?? "").join("")).toBe("Hello again.");
+    const usage = chunks.at(-1).usage;
+    expect(usage).toMatchObject({ prompt_tokens: 900, prompt_tokens_details: { cached_tokens: 800 }, completion_tokens_details: { reasoning_tokens: 12 } });
+    expect(upstream.requests[0]!.body).toMatchObject({ reasoning: { effort: "low" }, messages: [{ role: "system", content: system }, { role: "user", content: user }] });
+    // The request log keeps the cache and reasoning counts and the provider's generation id (written in batches).
+    await expect
+      .poll(async () => (await db.sql`select cached_tokens, reasoning_tokens, generation_id from request_log where id > ${before} and cached_tokens is not null`)[0], { timeout: 10_000 })
+      .toEqual({ cached_tokens: 800, reasoning_tokens: 12, generation_id: "chatcmpl-scripted" });
   });
 
   it("the openai package sees a 401 as an AuthenticationError", async () => {

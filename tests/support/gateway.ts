@@ -25,6 +25,11 @@ export type LogRow = {
   tokens_estimated: boolean;
   cost: number | null;
   error: string | null;
+  cached_tokens: number | null;
+  cache_write_tokens: number | null;
+  reasoning_tokens: number | null;
+  generation_id: string | null;
+  api_key_id: string | null;
 };
 
 /** The highest request_log id so far: rows written after a request have larger ids. */

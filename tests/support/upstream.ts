@@ -8,10 +8,11 @@ import type { AddressInfo } from "node:net";
 export type Script =
   | {
       kind: "stream";
-      chunks: string[];
+      /** Text of the reply, piece by piece; an object is sent as a chunk's whole delta (tool calls, reasoning). */
+      chunks: (string | Record<string, unknown>)[];
       /** Pause between chunks, as a slow model would. */
       delayMs?: number;
-      usage?: { prompt_tokens: number; completion_tokens: number; cost?: number } | null;
+      usage?: { prompt_tokens: number; completion_tokens: number; cost?: number; [detail: string]: unknown } | null;
       finishReason?: string;
       /** Send `: OPENROUTER PROCESSING` comments before the first chunk. */
       keepAlives?: number;
@@ -225,7 +226,7 @@ export class ScriptedUpstream {
         object: "chat.completion",
         created: Math.floor(Date.now() / 1000),
         model,
-        choices: [{ index: 0, message: { role: "assistant", content: s.chunks.join("") }, finish_reason: s.finishReason ?? "stop" }],
+        choices: [{ index: 0, message: { role: "assistant", content: s.chunks.filter((c) => typeof c === "string").join("") }, finish_reason: s.finishReason ?? "stop" }],
         ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
       }),
     );
@@ -266,7 +267,8 @@ export class ScriptedUpstream {
         return void res.end();
       }
       if (s.malformedAt === i) send("{not json");
-      send(chunk({ content: s.chunks[i] }));
+      const piece = s.chunks[i]!;
+      send(chunk(typeof piece === "string" ? { content: piece } : piece));
       if (s.delayMs) await pause(s.delayMs);
     }
     if (s.holdAfter === s.chunks.length) return void (await closed);

@@ -24,6 +24,7 @@ const model = (m: Partial<Model> & Pick<Model, "id" | "modelKey" | "providerId">
   inputPricePerMtok: null,
   outputPricePerMtok: null,
   contextLength: null,
+  acceptsImages: false,
   tokenizer: null,
   paramOverrides: {},
   ...m,

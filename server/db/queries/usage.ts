@@ -106,6 +106,10 @@ export async function listRequests(db: Database, f: RequestLogFilter): Promise<R
       error: requestLog.error,
       apiKeyId: requestLog.apiKeyId,
       apiKeyName: apiKeys.name,
+      cachedTokens: requestLog.cachedTokens,
+      cacheWriteTokens: requestLog.cacheWriteTokens,
+      reasoningTokens: requestLog.reasoningTokens,
+      generationId: requestLog.generationId,
     })
     .from(requestLog)
     .leftJoin(apiKeys, eq(apiKeys.id, requestLog.apiKeyId))

@@ -29,6 +29,8 @@ export type ProviderAdapter = {
   headers(app: AppIdentity): Record<string, string>;
   /** Fields this kind adds to every chat request's body. */
   bodyExtras: Readonly<Record<string, unknown>>;
+  /** It takes the client's tools (and their calls and answers in the conversation). */
+  takesTools: boolean;
   /** Parley checks this provider's liveness itself (its `/health`), and routes around it while it is down. */
   tracksLiveness: boolean;
   /** What a try says of the provider's liveness: up (true), down (false), or nothing (undefined). */
@@ -45,6 +47,7 @@ export const openAICompatible: ProviderAdapter = {
   unconfigured: () => undefined,
   headers: () => ({}),
   bodyExtras: {},
+  takesTools: true,
   tracksLiveness: false,
   liveness: () => undefined,
   tieRank: 1,

@@ -13,6 +13,8 @@ export const chatWorker: ProviderAdapter = {
   resolve: (p, settings) => (p.name === SEEDED_WORKER && settings.chatWorkerUrl ? { ...p, baseUrl: settings.chatWorkerUrl } : p),
   unconfigured: (p, settings) => (p.name === SEEDED_WORKER && !settings.chatWorkerUrl ? "worker_not_configured" : undefined),
   tracksLiveness: true,
+  // Parley's worker runs a chat template without tool calling; a tool request goes past it.
+  takesTools: false,
   // A refused connection or a 5xx means the process is down or broken; a 4xx is about the request.
   liveness: (evidence) => (evidence === "answered" ? true : evidence === "other_error" ? undefined : false),
   tieRank: 0,

@@ -5,6 +5,7 @@
 
 import { createParser } from "eventsource-parser";
 import type { Candidate, ChatMessage, RequestParams, StreamEvent, Usage } from "../types.js";
+import type { ToolCallDelta } from "../../../contracts/openai.js";
 import { adapterFor, type AppIdentity } from "./index.js";
 
 /** A provider's headers: its extra headers first, which can never replace the credentials or protocol headers after them. */
@@ -27,7 +28,7 @@ export function providerHeaders(p: Candidate["provider"], secret: string | undef
 export function buildChatRequest(
   c: Candidate,
   secret: string | undefined,
-  messages: ChatMessage[],
+  messages: readonly ChatMessage[] | readonly unknown[],
   params: RequestParams,
   app: AppIdentity,
 ): { url: string; headers: Record<string, string>; body: string } {
@@ -45,8 +46,15 @@ export function buildChatRequest(
 }
 
 type Chunk = {
-  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number; cost?: number } | null;
+  id?: string;
+  choices?: { delta?: { content?: string | null; tool_calls?: ToolCallDelta[] | null; reasoning?: string | null; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    cost?: number;
+    prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number } | null;
+    completion_tokens_details?: { reasoning_tokens?: number } | null;
+  } | null;
   error?: { message?: string; code?: number | string };
 };
 
@@ -78,11 +86,16 @@ export async function* readChatStream(body: AsyncIterable<Uint8Array | string>):
         return;
       }
       const choice = chunk.choices?.[0];
-      const content = choice?.delta?.content;
+      const delta = choice?.delta;
+      const content = delta?.content;
       // Postgres text cannot hold NUL: a reply carrying one could be shown but never stored.
       const text = typeof content === "string" ? withoutNul(content) : undefined;
+      // Reasoning has its own field (OpenRouter's `reasoning`, DeepSeek's `reasoning_content`), never the reply's.
+      const thought = delta?.reasoning ?? delta?.reasoning_content;
+      if (typeof thought === "string" && thought) ready.push({ type: "reasoning", text: withoutNul(thought) });
       if (text) ready.push({ type: "delta", text });
-      if (chunk.usage) ready.push({ type: "usage", usage: toUsage(chunk.usage) });
+      if (Array.isArray(delta?.tool_calls) && delta.tool_calls.length) ready.push({ type: "tool_calls", calls: delta.tool_calls });
+      if (chunk.usage) ready.push({ type: "usage", usage: { ...toUsage(chunk.usage), ...(chunk.id ? { generationId: chunk.id } : {}) } });
       if (choice?.finish_reason && choice.finish_reason !== "error") ready.push({ type: "finish", reason: choice.finish_reason });
     },
   });
@@ -100,10 +113,16 @@ export async function* readChatStream(body: AsyncIterable<Uint8Array | string>):
 }
 
 function toUsage(u: NonNullable<Chunk["usage"]>): Usage {
+  const cached = u.prompt_tokens_details?.cached_tokens;
+  const written = u.prompt_tokens_details?.cache_write_tokens;
+  const reasoning = u.completion_tokens_details?.reasoning_tokens;
   return {
     promptTokens: u.prompt_tokens ?? 0,
     completionTokens: u.completion_tokens ?? 0,
     ...(typeof u.cost === "number" ? { cost: u.cost } : {}),
+    ...(typeof cached === "number" ? { cachedTokens: cached } : {}),
+    ...(typeof written === "number" ? { cacheWriteTokens: written } : {}),
+    ...(typeof reasoning === "number" ? { reasoningTokens: reasoning } : {}),
   };
 }
 

@@ -142,6 +142,7 @@ type Draft = {
   isDefault: boolean;
   priority: string;
   contextLength: string;
+  acceptsImages: boolean;
   /** "" picks from the model key. */
   tokenizer: TokenizerName | "";
   inputPricePerMtok: string;
@@ -165,6 +166,7 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
     isDefault: model?.isDefault ?? false,
     priority: fromNumber(model?.priority ?? 100),
     contextLength: fromNumber(model?.contextLength),
+    acceptsImages: model?.acceptsImages ?? false,
     tokenizer: model?.tokenizer ?? "",
     inputPricePerMtok: fromNumber(model?.inputPricePerMtok),
     outputPricePerMtok: fromNumber(model?.outputPricePerMtok),
@@ -189,6 +191,7 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
       isDefault: d.isDefault,
       priority: toNumber(d.priority),
       contextLength: toNumber(d.contextLength),
+      acceptsImages: d.acceptsImages,
       tokenizer: d.tokenizer === "" ? null : d.tokenizer,
       inputPricePerMtok: toNumber(d.inputPricePerMtok),
       outputPricePerMtok: toNumber(d.outputPricePerMtok),
@@ -253,6 +256,10 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
           <Field id="m-ctx" name="contextLength" label="Context length (tokens)" errors={errors}>
             <input id="m-ctx" inputMode="numeric" value={draft.contextLength} onChange={(e) => set("contextLength", e.target.value)} />
           </Field>
+          <label className="check">
+            <input type="checkbox" checked={draft.acceptsImages} onChange={(e) => set("acceptsImages", e.target.checked)} /> Accepts images (a /v1 request with image parts
+            goes only to models that do)
+          </label>
           <Field id="m-tok" name="tokenizer" label="Tokenizer (prompts are fitted by its count)" errors={errors}>
             <select id="m-tok" value={draft.tokenizer} onChange={(e) => set("tokenizer", e.target.value as TokenizerName | "")}>
               <option value="">Automatic: {TOKENIZER_LABELS[defaultTokenizer(draft.modelKey, provider?.kind ?? "")]}</option>
