@@ -52,9 +52,27 @@ const providerShape = {
   connectTimeoutMs: timeoutMs,
   firstByteTimeoutMs: timeoutMs,
   idleTimeoutMs: timeoutMs,
+  /** OpenRouter rows only: which upstream providers serve (order, only, ignore, data collection, sort, max price). */
+  routingPreferences: z.lazy(() => openRouterPreferencesSchema).nullable(),
 };
 
 type ProviderShape = z.infer<z.ZodObject<typeof providerShape>>;
+
+/** OpenRouter's provider routing preferences, sent as its `provider` object with every request of the row. */
+export const openRouterPreferencesSchema = z
+  .object({
+    order: z.array(z.string().trim().min(1)).max(50),
+    only: z.array(z.string().trim().min(1)).max(50),
+    ignore: z.array(z.string().trim().min(1)).max(50),
+    allow_fallbacks: z.boolean(),
+    require_parameters: z.boolean(),
+    data_collection: z.enum(["allow", "deny"], 'data_collection is "allow" or "deny"'),
+    sort: z.enum(["price", "throughput", "latency"], 'sort is "price", "throughput" or "latency"'),
+    max_price: z.object({ prompt: z.number().min(0), completion: z.number().min(0), request: z.number().min(0), image: z.number().min(0) }).partial().strict(),
+  })
+  .partial()
+  .strict();
+export type OpenRouterPreferences = z.infer<typeof openRouterPreferencesSchema>;
 
 function checkProvider(p: ProviderShape, ctx: z.RefinementCtx) {
   for (const k of Object.keys(p.extraHeaders)) {
@@ -62,6 +80,9 @@ function checkProvider(p: ProviderShape, ctx: z.RefinementCtx) {
     if (RESERVED_HEADERS.includes(lower) || lower === p.authHeaderName.toLowerCase()) {
       ctx.addIssue({ code: "custom", path: ["extraHeaders"], message: `"${k}" is set by Parley and cannot be overridden here` });
     }
+  }
+  if (p.routingPreferences && p.kind !== "openrouter") {
+    ctx.addIssue({ code: "custom", path: ["routingPreferences"], message: "Provider preferences are OpenRouter's: only an OpenRouter row takes them" });
   }
   if (p.authScheme !== "none" && !p.secretName) {
     ctx.addIssue({ code: "custom", path: ["secretName"], message: "Name the environment variable that holds the key, or choose no authentication" });
@@ -83,6 +104,7 @@ export const providerCreateSchema = z
     connectTimeoutMs: timeoutMs.default(null),
     firstByteTimeoutMs: timeoutMs.default(null),
     idleTimeoutMs: timeoutMs.default(null),
+    routingPreferences: providerShape.routingPreferences.default(null),
   })
   .superRefine(checkProvider);
 export const providerPatchSchema = z.object(providerShape).partial().strict();

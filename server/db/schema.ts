@@ -22,6 +22,7 @@ import type { CardLorebook, CardV3 } from "../../contracts/character-card.js";
 import type { PromptReport } from "../../contracts/prompt-report.js";
 import { DIFFICULTIES, type DebriefView, type Rubric } from "../../contracts/practice.js";
 import { BUDGET_PERIODS } from "../../contracts/api-keys.js";
+import type { OpenRouterPreferences } from "../../contracts/admin-schemas.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
@@ -278,6 +279,8 @@ export const apiProviders = pgTable("api_providers", {
   secretName: text("secret_name"),
   isActive: boolean("is_active").notNull().default(true),
   extraHeaders: jsonb("extra_headers").$type<Record<string, string>>().notNull().default({}),
+  /** OpenRouter rows: its `provider` object (order, only, ignore, data collection, sort, max price), sent with each request. */
+  routingPreferences: jsonb("routing_preferences").$type<OpenRouterPreferences>(),
   /** Per-provider timeouts; null means the deployment default (UPSTREAM_*_TIMEOUT_MS). */
   connectTimeoutMs: integer("connect_timeout_ms"),
   firstByteTimeoutMs: integer("first_byte_timeout_ms"),

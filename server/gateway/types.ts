@@ -56,6 +56,7 @@ export type Provider = Pick<
   | "secretName"
   | "isActive"
   | "extraHeaders"
+  | "routingPreferences"
   | "connectTimeoutMs"
   | "firstByteTimeoutMs"
   | "idleTimeoutMs"

@@ -275,6 +275,29 @@ describe("providers", () => {
   });
 });
 
+describe("OpenRouter provider preferences", () => {
+  it("are sent as OpenRouter's provider object with every request of the row, and refused on another kind", async () => {
+    const providers = (await call<{ providers: { id: string; name: string }[] }>("GET", "/providers")).body.providers;
+    const openrouter = providers.find((p) => p.name === "openrouter")!;
+    const prefs = { order: ["anthropic", "amazon-bedrock"], allow_fallbacks: false, data_collection: "deny", sort: "price", max_price: { prompt: 1, completion: 5 } };
+    const bad = await call<ErrorBody>("PATCH", `/providers/${openrouter.id}`, { routingPreferences: { sort: "cheapest" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields!["routingPreferences.sort"]).toContain("price");
+    expect((await call("PATCH", `/providers/${openrouter.id}`, { routingPreferences: prefs })).status).toBe(200);
+    await registryReloaded(stack.parley, stack.db.sql);
+    await chatModel();
+    expect(stack.upstream.requests.at(-1)!.body.provider).toEqual(prefs);
+    expect((await call("PATCH", `/providers/${openrouter.id}`, { routingPreferences: null })).status).toBe(200);
+    await registryReloaded(stack.parley, stack.db.sql);
+    await chatModel();
+    expect(stack.upstream.requests.at(-1)!.body.provider).toBeUndefined();
+
+    const created = await call<ErrorBody>("POST", "/providers", validProvider({ name: "prefs-elsewhere", routingPreferences: { sort: "price" } }));
+    expect(created.status).toBe(400);
+    expect(created.body.error.fields!.routingPreferences).toMatch(/only an OpenRouter row/);
+  });
+});
+
 describe("models", () => {
   it("refuses an unknown task, a negative price, a duplicate key, with the field named", async () => {
     const openrouter = (await call("GET", "/providers")).body.providers.find((p: { name: string }) => p.name === "openrouter");

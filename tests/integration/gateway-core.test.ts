@@ -34,6 +34,7 @@ function gateway(requestMs: number) {
     connectTimeoutMs: null,
     firstByteTimeoutMs: null,
     idleTimeoutMs: null,
+    routingPreferences: null,
   };
   const model = (id: string, modelKey: string, priority: number, isDefault = false): Model => ({
     id,

@@ -13,6 +13,7 @@ const provider = (p: Partial<Provider> & Pick<Provider, "id" | "name" | "kind">)
   connectTimeoutMs: null,
   firstByteTimeoutMs: null,
   idleTimeoutMs: null,
+  routingPreferences: null,
   ...p,
 });
 const model = (m: Partial<Model> & Pick<Model, "id" | "modelKey" | "providerId">): Model => ({

@@ -28,7 +28,8 @@ export type ProviderAdapter = {
   /** Headers this kind adds to every request (beside the row's own and its credentials). */
   headers(app: AppIdentity): Record<string, string>;
   /** Fields this kind adds to every chat request's body. */
-  bodyExtras: Readonly<Record<string, unknown>>;
+  /** Fields this kind adds to every request body, from the row (OpenRouter's usage accounting and provider preferences). */
+  bodyExtras(p: Provider): Readonly<Record<string, unknown>>;
   /** It takes the client's tools (and their calls and answers in the conversation). */
   takesTools: boolean;
   /** Parley checks this provider's liveness itself (its `/health`), and routes around it while it is down. */
@@ -46,7 +47,7 @@ export const openAICompatible: ProviderAdapter = {
   resolve: (p) => p,
   unconfigured: () => undefined,
   headers: () => ({}),
-  bodyExtras: {},
+  bodyExtras: () => ({}),
   takesTools: true,
   tracksLiveness: false,
   liveness: () => undefined,

@@ -40,7 +40,7 @@ export function buildChatRequest(
     stream: true,
     stream_options: { include_usage: true },
     ...params,
-    ...adapterFor(c.provider.kind).bodyExtras,
+    ...adapterFor(c.provider.kind).bodyExtras(c.provider),
   };
   return { url: `${c.provider.baseUrl}/chat/completions`, headers, body: JSON.stringify(body) };
 }

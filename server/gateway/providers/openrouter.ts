@@ -1,9 +1,12 @@
 import { openAICompatible, type ProviderAdapter } from "./adapter.js";
 
-/** OpenRouter: one deployment-wide base URL, app attribution headers, and the exact cost in the usage chunk. */
+/**
+ * OpenRouter: one deployment-wide base URL, app attribution headers, the exact cost in the usage
+ * chunk, and the row's provider preferences as OpenRouter's `provider` object.
+ */
 export const openRouter: ProviderAdapter = {
   ...openAICompatible,
   resolve: (p, settings) => ({ ...p, baseUrl: settings.openrouterBaseUrl }),
   headers: (app) => ({ "HTTP-Referer": app.url, "X-Title": app.title }),
-  bodyExtras: { usage: { include: true } },
+  bodyExtras: (p) => ({ usage: { include: true }, ...(p.routingPreferences && Object.keys(p.routingPreferences).length ? { provider: p.routingPreferences } : {}) }),
 };

@@ -132,8 +132,10 @@ export function ProvidersTab() {
   );
 }
 
-type Draft = Omit<ProviderInput, "extraHeaders" | "connectTimeoutMs" | "firstByteTimeoutMs" | "idleTimeoutMs" | "secretName"> & {
+type Draft = Omit<ProviderInput, "extraHeaders" | "connectTimeoutMs" | "firstByteTimeoutMs" | "idleTimeoutMs" | "secretName" | "routingPreferences"> & {
   secretName: string;
+  /** OpenRouter's `provider` object, as JSON. */
+  routingPreferences: string;
   extraHeaders: string;
   connectTimeoutMs: string;
   firstByteTimeoutMs: string;
@@ -157,6 +159,16 @@ const textToHeaders = (t: string) =>
       }),
   );
 
+/** The JSON as written; text that is not JSON goes on as it is, for the schema to name the field. */
+const parsePreferences = (text: string): unknown => {
+  if (text.trim() === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
 function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onClose: () => void; onSaved: () => void }) {
   const initial: Draft = {
     name: provider?.name ?? "",
@@ -171,6 +183,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
     connectTimeoutMs: fromNumber(provider?.connectTimeoutMs),
     firstByteTimeoutMs: fromNumber(provider?.firstByteTimeoutMs),
     idleTimeoutMs: fromNumber(provider?.idleTimeoutMs),
+    routingPreferences: provider?.routingPreferences ? JSON.stringify(provider.routingPreferences, null, 2) : "",
   };
   const form = useZodForm(initial, providerSchema, (d) => ({
     ...d,
@@ -179,6 +192,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
     connectTimeoutMs: toNumber(d.connectTimeoutMs),
     firstByteTimeoutMs: toNumber(d.firstByteTimeoutMs),
     idleTimeoutMs: toNumber(d.idleTimeoutMs),
+    routingPreferences: parsePreferences(d.routingPreferences),
   }));
   const { draft, set, errors } = form;
 
@@ -231,6 +245,23 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
           >
             <input id="p-secret" value={draft.secretName} onChange={(e) => set("secretName", e.target.value)} placeholder="MY_PROVIDER_API_KEY" />
           </Field>
+          {draft.kind === "openrouter" && (
+            <Field
+              id="p-prefs"
+              name="routingPreferences"
+              label="OpenRouter provider preferences (JSON: order, only, ignore, allow_fallbacks, data_collection, sort, max_price)"
+              errors={errors}
+            >
+              <textarea
+                id="p-prefs"
+                rows={4}
+                className="mono"
+                placeholder='{"order": ["anthropic"], "data_collection": "deny", "sort": "price"}'
+                value={draft.routingPreferences}
+                onChange={(e) => set("routingPreferences", e.target.value)}
+              />
+            </Field>
+          )}
           <Field id="p-headers" name="extraHeaders" label="Extra headers (one “Name: value” per line)" errors={errors}>
             <textarea id="p-headers" rows={3} value={draft.extraHeaders} onChange={(e) => set("extraHeaders", e.target.value)} />
           </Field>

@@ -252,6 +252,13 @@ function RequestLog({ apiKey }: { apiKey: string }) {
                   <td>
                     {r.promptTokens ?? 0} + {r.completionTokens ?? 0}
                     {r.tokensEstimated ? " (est.)" : ""}
+                    {Boolean(r.cachedTokens || r.cacheWriteTokens || r.reasoningTokens) && (
+                      <div className="muted small" data-testid="token-details">
+                        {r.cachedTokens ? `${r.cachedTokens} cached` : ""}
+                        {r.cacheWriteTokens ? ` · ${r.cacheWriteTokens} written to cache` : ""}
+                        {r.reasoningTokens ? ` · ${r.reasoningTokens} reasoning` : ""}
+                      </div>
+                    )}
                   </td>
                   <td>{r.cost === null ? "—" : money(r.cost)}</td>
                   <td>
@@ -278,6 +285,7 @@ function RequestLog({ apiKey }: { apiKey: string }) {
                       </ol>
                       {r.error && <p className="small">Error: {r.error}</p>}
                       {r.sessionId && <p className="small mono">Session {r.sessionId}</p>}
+                      {r.generationId && <p className="small mono">Generation {r.generationId}</p>}
                     </td>
                   </tr>
                 )}

@@ -1,0 +1,1 @@
+ALTER TABLE "api_providers" ADD COLUMN "routing_preferences" jsonb;
