@@ -54,6 +54,8 @@ const providerShape = {
   idleTimeoutMs: timeoutMs,
   /** OpenRouter rows only: which upstream providers serve (order, only, ignore, data collection, sort, max price). */
   routingPreferences: z.lazy(() => openRouterPreferencesSchema).nullable(),
+  /** Over the default rule per status (429 retry after, 5xx next, 400 stop, …). */
+  failoverRules: z.lazy(() => failoverRulesSchema),
 };
 
 type ProviderShape = z.infer<z.ZodObject<typeof providerShape>>;
@@ -73,6 +75,14 @@ export const openRouterPreferencesSchema = z
   .partial()
   .strict();
 export type OpenRouterPreferences = z.infer<typeof openRouterPreferencesSchema>;
+
+/** Per HTTP status a provider answers with: go to the next model, stop (the answer goes to the client), or wait and retry as Retry-After says. */
+export const FAILOVER_ACTIONS = ["next", "stop", "retry_after"] as const;
+export const failoverRulesSchema = z.record(
+  z.string().regex(/^[1-5][0-9][0-9]$/, "An HTTP status, like 429 or 503"),
+  z.enum(FAILOVER_ACTIONS, `Choose ${FAILOVER_ACTIONS.join(", ")}`),
+);
+export type FailoverRules = z.infer<typeof failoverRulesSchema>;
 
 function checkProvider(p: ProviderShape, ctx: z.RefinementCtx) {
   for (const k of Object.keys(p.extraHeaders)) {
@@ -105,6 +115,7 @@ export const providerCreateSchema = z
     firstByteTimeoutMs: timeoutMs.default(null),
     idleTimeoutMs: timeoutMs.default(null),
     routingPreferences: providerShape.routingPreferences.default(null),
+    failoverRules: providerShape.failoverRules.default({}),
   })
   .superRefine(checkProvider);
 export const providerPatchSchema = z.object(providerShape).partial().strict();
@@ -139,6 +150,8 @@ const modelShape = {
   contextLength: nullableNumber(z.number().int("A whole number").min(1, "At least 1 token").max(10_000_000, "At most 10 000 000")),
   /** It reads image parts (a /v1 request carrying one goes only to models that do). */
   acceptsImages: z.boolean(),
+  /** Shares traffic with equal-priority models that have one, in proportion; null: none. */
+  weight: z.number().int("A whole number").min(1, "At least 1").max(1000, "At most 1000").nullable(),
   /** How its tokens are counted when a prompt is fitted; null picks from the model key. */
   tokenizer: z.enum(TOKENIZERS, "Choose a tokenizer").nullable(),
   inputPricePerMtok: price,
@@ -179,6 +192,7 @@ export const modelCreateSchema = (ctx: ModelContext) =>
       priority: modelShape.priority.default(100),
       contextLength: modelShape.contextLength.default(null),
       acceptsImages: modelShape.acceptsImages.default(false),
+      weight: modelShape.weight.default(null),
       tokenizer: modelShape.tokenizer.default(null),
       inputPricePerMtok: price.default(null),
       outputPricePerMtok: price.default(null),

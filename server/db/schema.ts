@@ -22,7 +22,7 @@ import type { CardLorebook, CardV3 } from "../../contracts/character-card.js";
 import type { PromptReport } from "../../contracts/prompt-report.js";
 import { DIFFICULTIES, type DebriefView, type Rubric } from "../../contracts/practice.js";
 import { BUDGET_PERIODS } from "../../contracts/api-keys.js";
-import type { OpenRouterPreferences } from "../../contracts/admin-schemas.js";
+import type { FailoverRules, OpenRouterPreferences } from "../../contracts/admin-schemas.js";
 import { TOKENIZERS } from "../../contracts/tokenizers.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, MESSAGE_ROLES, PROVIDER_KINDS, REQUEST_STATUSES, SCENARIO_CATEGORIES } from "../../contracts/enums.js";
 
@@ -281,6 +281,8 @@ export const apiProviders = pgTable("api_providers", {
   extraHeaders: jsonb("extra_headers").$type<Record<string, string>>().notNull().default({}),
   /** OpenRouter rows: its `provider` object (order, only, ignore, data collection, sort, max price), sent with each request. */
   routingPreferences: jsonb("routing_preferences").$type<OpenRouterPreferences>(),
+  /** What a failed try with a given HTTP status leads to, over the defaults (docs: Routing and reliability). */
+  failoverRules: jsonb("failover_rules").$type<FailoverRules>().notNull().default({}),
   /** Per-provider timeouts; null means the deployment default (UPSTREAM_*_TIMEOUT_MS). */
   connectTimeoutMs: integer("connect_timeout_ms"),
   firstByteTimeoutMs: integer("first_byte_timeout_ms"),
@@ -307,6 +309,8 @@ export const apiModels = pgTable(
     contextLength: integer("context_length"),
     /** The model reads image parts: a request carrying one goes only to models that do. */
     acceptsImages: boolean("accepts_images").notNull().default(false),
+    /** Equal-priority models with a weight share the traffic in proportion to it; null: the routing order as it is. */
+    weight: integer("weight"),
     /** How the model's tokens are counted (contracts/tokenizers.ts); null picks from the model key. */
     tokenizer: text("tokenizer", { enum: TOKENIZERS }),
     inputPricePerMtok: doublePrecision("input_price_per_mtok"),

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CircuitBreaker } from "./breaker.js";
 import { GatewayError } from "./errors.js";
-import { classify, FAILURE_POLICY, type FailedCall, type FailureKind } from "./failover.js";
+import { classify, FAILURE_POLICY, type FailedCall, type FailoverAction, type FailureKind } from "./failover.js";
+import { balanced } from "./balance.js";
 import type { Outcomes } from "./outcomes.js";
 import { breakerKeyOf } from "./provider-health.js";
 import { adapterFor, type AppIdentity } from "./providers/index.js";
@@ -48,7 +49,7 @@ export const publicOnly = (p: Provider, allowPrivate: boolean | undefined) => !a
  */
 export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: string, attempts: Attempt[], deadline: number): Promise<Opened> {
   const { registry, breaker, outcomes } = opts;
-  const all = registry.candidates(task, req.model);
+  const all = balanced(registry.candidates(task, req.model), (c) => adapterFor(c.provider.kind).tieRank);
   const candidates = req.allowModels?.length ? all.filter((c) => req.allowModels!.includes(c.model.modelKey)) : all;
   const skips: string[] = [];
   let tooLong: { budgetTokens: number; neededTokens: number } | undefined;
@@ -80,7 +81,7 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
     const messages = fitted?.messages ?? req.messages;
     // The slot is held from here: counted or given back when this block is left, unless a stream took it.
     let slot: "held" | "streaming" | "failure" = "held";
-    let failure: { kind: FailureKind; result: FailedCall } | undefined;
+    let failure: { kind: FailureKind; then: FailoverAction; result: FailedCall } | undefined;
     try {
       const tried = await tryCandidate(opts, c, messages, task, req, attempts, deadline, index === candidates.length - 1);
       if (tried.ok) {
@@ -95,7 +96,7 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
       if (slot === "failure") breaker.failure(breakerKey(c), failure?.result.error);
       else if (slot === "held") breaker.release(breakerKey(c));
     }
-    if (FAILURE_POLICY[failure.kind].then === "stop") throw rejected(c, failure.result.status ?? 400, failure.result.error, attempts);
+    if (failure.then === "stop") throw rejected(c, failure.result.status ?? 400, failure.result.error, attempts);
   }
 
   if (attempts.length === 0 && tooLong && skips.every((s) => s === "prompt_too_long" || s === "missing_secret" || s === "worker_not_configured")) {
@@ -138,7 +139,7 @@ async function tryCandidate(
   attempts: Attempt[],
   deadline: number,
   isLast: boolean,
-): Promise<Extract<CallResult, { ok: true }> | { ok: false; kind: FailureKind; result: FailedCall }> {
+): Promise<Extract<CallResult, { ok: true }> | { ok: false; kind: FailureKind; then: FailoverAction; result: FailedCall }> {
   const cancelled = () => new GatewayError("aborted", "The request was cancelled", attempts);
   for (let waits = 0; ; waits++) {
     if (req.signal.aborted) throw cancelled();
@@ -172,7 +173,9 @@ async function tryCandidate(
     if (req.signal.aborted) throw cancelled();
 
     const kind = classify(result, isLast);
-    if (FAILURE_POLICY[kind].then === "retry_after") {
+    // The provider's own rule for this status, else the default for its kind.
+    const then = (result.status !== undefined ? c.provider.failoverRules[String(result.status)] : undefined) ?? FAILURE_POLICY[kind].then;
+    if (then === "retry_after") {
       const seconds = parseRetryAfter(result.retryAfter);
       const waitMs = seconds === undefined ? undefined : withJitter(seconds);
       if (waitMs !== undefined && seconds! <= opts.retryAfterMaxS && waits < MAX_RETRY_AFTER_WAITS && performance.now() + waitMs < deadline) {
@@ -186,7 +189,7 @@ async function tryCandidate(
       }
     }
     opts.outcomes.failed(c, kind, result.error);
-    return { ok: false, kind, result };
+    return { ok: false, kind, then, result };
   }
 }
 

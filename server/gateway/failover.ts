@@ -1,3 +1,4 @@
+import type { FailoverRules } from "../../contracts/admin-schemas.js";
 import type { ProviderCondition } from "./provider-status.js";
 import type { LivenessEvidence } from "./providers/index.js";
 import type { CallResult } from "./upstream-call.js";
@@ -15,13 +16,16 @@ export type FailureKind =
   | "server_error"
   | "failed";
 
+/** What routing does after a failed try (a provider row may choose it per HTTP status: its failover rules). */
+export type FailoverAction = FailoverRules[string];
+
 export type FailurePolicy = {
   /**
    * What routing does next: wait as long as Retry-After asks and try the same candidate again
    * (the next one when that is too long or unsaid), try the next candidate at once, or stop and
    * answer with the upstream's refusal.
    */
-  then: "retry_after" | "next" | "stop";
+  then: FailoverAction;
   /** Whether the failure counts against the model's circuit, or only gives back the slot it held. */
   breaker: "failure" | "release";
   /** What admins are shown about the provider until it answers again. */

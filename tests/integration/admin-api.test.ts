@@ -573,3 +573,26 @@ describe("failed logins", () => {
     await from.close();
   });
 });
+
+describe("a provider's failover rules", () => {
+  it("override what a status leads to: a 500 that stops instead of going to the next model", async () => {
+    const providers = (await call<{ providers: { id: string; name: string }[] }>("GET", "/providers")).body.providers;
+    const openrouter = providers.find((p) => p.name === "openrouter")!;
+    const bad = await call<ErrorBody>("PATCH", `/providers/${openrouter.id}`, { failoverRules: { "5xx": "stop" } });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.error.fields!).some((k) => k.startsWith("failoverRules"))).toBe(true);
+    expect((await call("PATCH", `/providers/${openrouter.id}`, { failoverRules: { "500": "stop" } })).status).toBe(200);
+    await registryReloaded(stack.parley, stack.db.sql);
+    const before = stack.upstream.requests.length;
+    stack.upstream.enqueue({ kind: "status", status: 500 });
+    await chatModel();
+    // One try only: by default a 500 goes on to the next model.
+    expect(stack.upstream.requests.length - before).toBe(1);
+    expect((await call("PATCH", `/providers/${openrouter.id}`, { failoverRules: {} })).status).toBe(200);
+    await registryReloaded(stack.parley, stack.db.sql);
+    stack.upstream.enqueue({ kind: "status", status: 500 });
+    const mark = stack.upstream.requests.length;
+    expect(await chatModel()).toBeTruthy();
+    expect(stack.upstream.requests.length - mark).toBe(2);
+  });
+});

@@ -35,6 +35,7 @@ function gateway(requestMs: number) {
     firstByteTimeoutMs: null,
     idleTimeoutMs: null,
     routingPreferences: null,
+    failoverRules: {},
   };
   const model = (id: string, modelKey: string, priority: number, isDefault = false): Model => ({
     id,
@@ -46,6 +47,7 @@ function gateway(requestMs: number) {
     priority,
     contextLength: null,
     acceptsImages: false,
+    weight: null,
     tokenizer: null,
     inputPricePerMtok: 1,
     outputPricePerMtok: 2,

@@ -14,6 +14,7 @@ const provider = (p: Partial<Provider> & Pick<Provider, "id" | "name" | "kind">)
   firstByteTimeoutMs: null,
   idleTimeoutMs: null,
   routingPreferences: null,
+  failoverRules: {},
   ...p,
 });
 const model = (m: Partial<Model> & Pick<Model, "id" | "modelKey" | "providerId">): Model => ({
@@ -26,6 +27,7 @@ const model = (m: Partial<Model> & Pick<Model, "id" | "modelKey" | "providerId">
   outputPricePerMtok: null,
   contextLength: null,
   acceptsImages: false,
+  weight: null,
   tokenizer: null,
   paramOverrides: {},
   ...m,

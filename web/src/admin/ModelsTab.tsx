@@ -143,6 +143,7 @@ type Draft = {
   priority: string;
   contextLength: string;
   acceptsImages: boolean;
+  weight: string;
   /** "" picks from the model key. */
   tokenizer: TokenizerName | "";
   inputPricePerMtok: string;
@@ -167,6 +168,7 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
     priority: fromNumber(model?.priority ?? 100),
     contextLength: fromNumber(model?.contextLength),
     acceptsImages: model?.acceptsImages ?? false,
+    weight: fromNumber(model?.weight),
     tokenizer: model?.tokenizer ?? "",
     inputPricePerMtok: fromNumber(model?.inputPricePerMtok),
     outputPricePerMtok: fromNumber(model?.outputPricePerMtok),
@@ -192,6 +194,7 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
       priority: toNumber(d.priority),
       contextLength: toNumber(d.contextLength),
       acceptsImages: d.acceptsImages,
+      weight: toNumber(d.weight),
       tokenizer: d.tokenizer === "" ? null : d.tokenizer,
       inputPricePerMtok: toNumber(d.inputPricePerMtok),
       outputPricePerMtok: toNumber(d.outputPricePerMtok),
@@ -255,6 +258,9 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
           </Field>
           <Field id="m-ctx" name="contextLength" label="Context length (tokens)" errors={errors}>
             <input id="m-ctx" inputMode="numeric" value={draft.contextLength} onChange={(e) => set("contextLength", e.target.value)} />
+          </Field>
+          <Field id="m-weight" name="weight" label="Weight (shares traffic with equal-priority models that have one; empty: none)" errors={errors}>
+            <input id="m-weight" inputMode="numeric" value={draft.weight} onChange={(e) => set("weight", e.target.value)} />
           </Field>
           <label className="check">
             <input type="checkbox" checked={draft.acceptsImages} onChange={(e) => set("acceptsImages", e.target.checked)} /> Accepts images (a /v1 request with image parts

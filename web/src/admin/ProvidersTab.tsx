@@ -132,7 +132,9 @@ export function ProvidersTab() {
   );
 }
 
-type Draft = Omit<ProviderInput, "extraHeaders" | "connectTimeoutMs" | "firstByteTimeoutMs" | "idleTimeoutMs" | "secretName" | "routingPreferences"> & {
+type Draft = Omit<ProviderInput, "extraHeaders" | "connectTimeoutMs" | "firstByteTimeoutMs" | "idleTimeoutMs" | "secretName" | "routingPreferences" | "failoverRules"> & {
+  /** "status: action" lines. */
+  failoverRules: string;
   secretName: string;
   /** OpenRouter's `provider` object, as JSON. */
   routingPreferences: string;
@@ -184,6 +186,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
     firstByteTimeoutMs: fromNumber(provider?.firstByteTimeoutMs),
     idleTimeoutMs: fromNumber(provider?.idleTimeoutMs),
     routingPreferences: provider?.routingPreferences ? JSON.stringify(provider.routingPreferences, null, 2) : "",
+    failoverRules: headersToText(provider?.failoverRules ?? {}),
   };
   const form = useZodForm(initial, providerSchema, (d) => ({
     ...d,
@@ -193,6 +196,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
     firstByteTimeoutMs: toNumber(d.firstByteTimeoutMs),
     idleTimeoutMs: toNumber(d.idleTimeoutMs),
     routingPreferences: parsePreferences(d.routingPreferences),
+    failoverRules: textToHeaders(d.failoverRules),
   }));
   const { draft, set, errors } = form;
 
@@ -262,6 +266,9 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
               />
             </Field>
           )}
+          <Field id="p-failover" name="failoverRules" label="Failover rules (one “status: next | stop | retry_after” per line, over the defaults)" errors={errors}>
+            <textarea id="p-failover" rows={2} className="mono" placeholder="529: next" value={draft.failoverRules} onChange={(e) => set("failoverRules", e.target.value)} />
+          </Field>
           <Field id="p-headers" name="extraHeaders" label="Extra headers (one “Name: value” per line)" errors={errors}>
             <textarea id="p-headers" rows={3} value={draft.extraHeaders} onChange={(e) => set("extraHeaders", e.target.value)} />
           </Field>
