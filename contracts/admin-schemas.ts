@@ -11,6 +11,7 @@ import { TOKENIZERS } from "./tokenizers.js";
 import { AVATAR_STYLES, CARD_AVATAR_STYLE, MAX_SEED_LENGTH } from "./avatar-styles.js";
 import { AUTH_SCHEMES, CONTENT_RATINGS, PROVIDER_KINDS, SCENARIO_CATEGORIES } from "./enums.js";
 import { DIFFICULTIES, MAX_OBJECTIVES, rubricSchema } from "./practice.js";
+import { PROVIDER_KIND_FACTS } from "./provider-kinds.js";
 
 const text = (max: number) => z.string().trim().min(1, "Required").max(max, `At most ${max} characters`);
 const optionalText = (max: number) => z.string().trim().max(max, `At most ${max} characters`);
@@ -91,7 +92,7 @@ function checkProvider(p: ProviderShape, ctx: z.RefinementCtx) {
       ctx.addIssue({ code: "custom", path: ["extraHeaders"], message: `"${k}" is set by Parley and cannot be overridden here` });
     }
   }
-  if (p.routingPreferences && p.kind !== "openrouter") {
+  if (p.routingPreferences && !PROVIDER_KIND_FACTS[p.kind].routingPreferences) {
     ctx.addIssue({ code: "custom", path: ["routingPreferences"], message: "Provider preferences are OpenRouter's: only an OpenRouter row takes them" });
   }
   if (p.authScheme !== "none" && !p.secretName) {

@@ -249,7 +249,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
           >
             <input id="p-secret" value={draft.secretName} onChange={(e) => set("secretName", e.target.value)} placeholder="MY_PROVIDER_API_KEY" />
           </Field>
-          {draft.kind === "openrouter" && (
+          {PROVIDER_KIND_FACTS[draft.kind].routingPreferences && (
             <Field
               id="p-prefs"
               name="routingPreferences"
