@@ -265,6 +265,8 @@ describe("export and import", () => {
 
     await p.getByRole("link", { name: "Conversations" }).click();
     await p.getByText("Import a SillyTavern chat").click();
+    // The file input takes a file once the scenarios to import into have loaded (it is disabled until then).
+    await expect.poll(() => p.getByLabel("Scenario to import into").inputValue(), { timeout: 15_000 }).toBe("refund-request");
     await p.getByLabel("Chat file").setInputFiles(file);
     await p.waitForURL(/\/s\/refund-request$/);
     await p.getByText("Second answer.").waitFor();
