@@ -97,3 +97,42 @@ export class DatabaseCounters implements KeyCounters {
 
   async close(): Promise<void> {}
 }
+
+/**
+ * Redis first and, while it fails, the database — shared by every instance too — so an outage of
+ * Redis costs the keys' limits some precision, never a request (as rate limits fall back to memory).
+ * After a failure Redis is left alone for a second before it is tried again.
+ */
+export class FallbackCounters implements KeyCounters {
+  private downUntil = 0;
+  private warned = false;
+
+  constructor(
+    private readonly primary: KeyCounters,
+    private readonly fallback: KeyCounters,
+    private readonly log: { warn(obj: object, msg: string): void },
+    private readonly retryMs = 1000,
+  ) {}
+
+  private async use<T>(call: (c: KeyCounters) => Promise<T>): Promise<T> {
+    if (Date.now() < this.downUntil) return call(this.fallback);
+    try {
+      const result = await call(this.primary);
+      this.warned = false;
+      return result;
+    } catch (err) {
+      this.downUntil = Date.now() + this.retryMs;
+      if (!this.warned) this.log.warn({ error: (err as Error).message }, "Redis is unavailable: API keys' per-minute counts are kept in the database until it is back");
+      this.warned = true;
+      return call(this.fallback);
+    }
+  }
+
+  countRequest = (keyId: string, now: number) => this.use((c) => c.countRequest(keyId, now));
+  uncountRequest = (keyId: string, now: number) => this.use((c) => c.uncountRequest(keyId, now));
+  peek = (keyId: string, now: number) => this.use((c) => c.peek(keyId, now));
+  addTokens = (keyId: string, tokens: number, now: number) => this.use((c) => c.addTokens(keyId, tokens, now));
+  close = async () => {
+    await Promise.all([this.primary.close(), this.fallback.close()]);
+  };
+}

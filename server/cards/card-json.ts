@@ -75,16 +75,16 @@ export function toV2(card: CardV3): { spec: "chara_card_v2"; spec_version: "2.0"
   if (book) {
     data.character_book = {
       ...book,
-      entries: book.entries.map(({ use_regex: _, ...e }) => ({ ...e, content: withoutDecorators(e.content) })),
+      entries: book.entries.map(({ use_regex: _, ...e }) => ({ ...e, content: splitDecorators(e.content).text })),
     };
   }
   return { spec: "chara_card_v2", spec_version: "2.0", data };
 }
 
-/** V3 decorators are lines starting with `@@` before an entry's text. */
-const withoutDecorators = (content: string) => {
+/** V3 decorators are lines starting with `@@` before an entry's text: those lines, and the text after them. */
+export function splitDecorators(content: string): { decorators: string[]; text: string } {
   const lines = content.split("\n");
   let i = 0;
   while (i < lines.length && lines[i]!.startsWith("@@")) i++;
-  return lines.slice(i).join("\n");
-};
+  return { decorators: lines.slice(0, i), text: lines.slice(i).join("\n") };
+}

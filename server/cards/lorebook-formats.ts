@@ -2,6 +2,7 @@ import { lorebookSchema, SELECTIVE_LOGICS, type LoreEntry, type LorePosition, ty
 import { cardLorebookSchema, type CardLorebook } from "../../contracts/character-card.js";
 import { ZodError } from "zod";
 import { AppError } from "../errors.js";
+import { splitDecorators } from "./card-json.js";
 
 /**
  * Lorebooks from the shapes they come in, onto contracts/lorebook.ts: a card's `character_book`
@@ -76,13 +77,12 @@ export function lorebookFromCard(book: CardLorebook): Lorebook {
  * these). Others are left out of the content and otherwise ignored; `@@@` fallbacks too.
  */
 export function withDecorators(entry: LoreEntry): LoreEntry {
-  const lines = entry.content.split("\n");
-  let i = 0;
-  const e: LoreEntry = { ...entry };
+  const { decorators, text } = splitDecorators(entry.content);
+  if (decorators.length === 0) return entry;
+  const e: LoreEntry = { ...entry, content: text };
   let depth: number | undefined;
   let role: (typeof ROLES)[number] | undefined;
-  for (; i < lines.length && lines[i]!.startsWith("@@"); i++) {
-    const line = lines[i]!;
+  for (const line of decorators) {
     if (line.startsWith("@@@")) continue;
     const [, name = "", arg = ""] = /^@@(\w+)\s*(.*)$/.exec(line.trim()) ?? [];
     const n = Number.parseInt(arg, 10);
@@ -97,11 +97,9 @@ export function withDecorators(entry: LoreEntry): LoreEntry {
     else if (name === "additional_keys" && list.length) Object.assign(e, { selective: true, selectiveLogic: "and_any", secondaryKeys: list });
     else if (name === "exclude_keys" && list.length) Object.assign(e, { selective: true, selectiveLogic: "not_any", secondaryKeys: list });
   }
-  if (i === 0) return entry;
   if (depth !== undefined || role !== undefined) {
     e.position = { at: "depth", depth: depth ?? (e.position.at === "depth" ? e.position.depth : 4), role: role ?? (e.position.at === "depth" ? e.position.role : "system") };
   }
-  e.content = lines.slice(i).join("\n");
   return e;
 }
 

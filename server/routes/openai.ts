@@ -94,12 +94,13 @@ export function openaiRoutes(deps: {
     if (alias && !deps.registry.tasks().includes(alias)) {
       throw new AppError(404, "model_not_found", `No task "${alias}": use one of ${deps.registry.tasks().map((t) => `parley/${t}`).join(", ")}`);
     }
-    if (!alias && !deps.registry.findModel(body.model)) {
+    const named = alias ? undefined : deps.registry.findModel(body.model);
+    if (!alias && !named) {
       throw new AppError(404, "model_not_found", `The model "${body.model}" does not exist or is switched off; GET /v1/models lists them`);
     }
     const { messages, raw, needs, params } = toGatewayInput(body);
     const access = c.var.access;
-    const task = alias ?? deps.registry.findModel(body.model)?.task ?? "roleplay";
+    const task = alias ?? named!.task;
     // What the key may use, its rates and its budget: refused here, before any upstream is called.
     await deps.apiKeys.admit(access, { task, model: alias ? undefined : body.model });
     const request = {

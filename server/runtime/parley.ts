@@ -18,7 +18,7 @@ import { RegistrySync } from "./registry-sync.js";
 import { createApiKeys } from "../api-keys/api-keys.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { startTracing } from "../metrics/tracing.js";
-import { DatabaseCounters } from "../api-keys/counters.js";
+import { DatabaseCounters, FallbackCounters } from "../api-keys/counters.js";
 import { RequestLogWriter } from "./request-log-writer.js";
 import { seedDefaults } from "../db/seed.js";
 import { CircuitBreaker } from "../gateway/breaker.js";
@@ -175,8 +175,10 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     await registerWorker();
     await registrySync.start(handle);
   });
-  // Keys' per-minute counts are shared by every instance: in Redis when configured, else in the database.
-  const keyCounters = config.redisUrl ? new (await import("../api-keys/redis-counters.js")).RedisCounters(config.redisUrl) : new DatabaseCounters(database);
+  // Keys' per-minute counts are shared by every instance: in Redis when configured (the database while it fails), else in the database.
+  const keyCounters = config.redisUrl
+    ? new FallbackCounters(new (await import("../api-keys/redis-counters.js")).RedisCounters(config.redisUrl), new DatabaseCounters(database), log)
+    : new DatabaseCounters(database);
   const apiKeys = createApiKeys({ database, counters: keyCounters, envKeys: config.apiKeys, log });
   registrySync.keyRing = apiKeys;
   // Buffered request-log rows are written before the connection closes.

@@ -167,3 +167,42 @@ describe.each(["database", "redis"] as const)("API keys with their counts in the
     expect(filtered.totals.requests).toBe(1);
   });
 });
+
+describe("API keys while Redis is down", () => {
+  let upstream: ScriptedUpstream;
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let redis: TempRedis;
+  let p: ParleyProcess;
+  beforeAll(async () => {
+    [upstream, db, redis] = await Promise.all([ScriptedUpstream.start(), createTestDatabase(inject("postgresUrl")), startTempRedis()]);
+    upstream.setDefault({ kind: "stream", chunks: ["Fine."], usage: { prompt_tokens: 2, completion_tokens: 1 } });
+    p = await startParley({
+      env: { DATABASE_URL: db.url, REDIS_URL: redis.url, OPENROUTER_BASE_URL: upstream.baseUrl, OPENROUTER_API_KEY: "sk-or-keys", ADMIN_TOKEN, RATE_LIMIT_PER_MIN: "100000" },
+    });
+  });
+  afterAll(async () => {
+    await p?.stop();
+    await upstream?.close();
+    await db?.drop();
+  });
+
+  it("keeps answering, counting in the database instead, and still refuses past the rate", async () => {
+    const res = await fetch(`${p.url}/api/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "redis-down", rpm: 2 }),
+    });
+    const { secret } = (await res.json()) as Made;
+    const chat = () =>
+      fetch(`${p.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "parley/roleplay", messages: [{ role: "user", content: "Hi" }] }),
+      });
+    await redis.close();
+    expect((await chat()).status).toBe(200);
+    expect((await chat()).status).toBe(200);
+    expect((await chat()).status).toBe(429);
+    expect(p.logs.join("\n")).toContain("Redis is unavailable: API keys' per-minute counts are kept in the database");
+  });
+});

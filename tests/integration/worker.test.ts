@@ -156,7 +156,7 @@ describe.skipIf(!stories.available)("the chat worker on stories260K", () => {
   });
 });
 
-// Skipped only outside CI when llama-2-tiny-random.gguf is missing: testModel() prints why, and under CI=true it throws.
+// Skipped only outside CI when stories260K.gguf is missing: testModel() prints why, and under CI=true it throws.
 describe.skipIf(!stories.available)("the chat worker holding a tiny model to response_format", () => {
   let w: WorkerProcess;
   beforeAll(async () => {
@@ -203,6 +203,7 @@ describe.skipIf(!stories.available)("the chat worker holding a tiny model to res
   });
 });
 
+// Skipped only outside CI when llama-2-tiny-random.gguf is missing: testModel() prints why, and under CI=true it throws.
 describe.skipIf(!random.available)("the chat worker holding a random-weight model to the debrief's schema", () => {
   let w: WorkerProcess;
   beforeAll(async () => {
@@ -231,6 +232,7 @@ describe.skipIf(!random.available)("the chat worker holding a random-weight mode
   });
 });
 
+// Skipped only outside CI when llama-2-tiny-random.gguf is missing: testModel() prints why, and under CI=true it throws.
 describe.skipIf(!random.available)("the chat worker on llama-2-tiny-random (one slot, a queue of one)", () => {
   let w: WorkerProcess;
   // Random weights almost never end a reply early: a reply of thousands of tokens lasts seconds.

@@ -144,12 +144,12 @@ type Draft = Omit<ProviderInput, "extraHeaders" | "connectTimeoutMs" | "firstByt
   idleTimeoutMs: string;
 };
 
-/** Extra headers are edited as "Name: value" lines. */
-const headersToText = (h: Record<string, string>) =>
+/** Extra headers and failover rules are edited as "name: value" lines. */
+const pairsToLines = (h: Record<string, string>) =>
   Object.entries(h)
     .map(([k, v]) => `${k}: ${v}`)
     .join("\n");
-const textToHeaders = (t: string) =>
+const linesToPairs = (t: string) =>
   Object.fromEntries(
     t
       .split("\n")
@@ -181,22 +181,22 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
     authHeaderName: provider?.authHeaderName ?? "Authorization",
     secretName: provider?.secretName ?? "",
     isActive: provider?.isActive ?? true,
-    extraHeaders: headersToText(provider?.extraHeaders ?? {}),
+    extraHeaders: pairsToLines(provider?.extraHeaders ?? {}),
     connectTimeoutMs: fromNumber(provider?.connectTimeoutMs),
     firstByteTimeoutMs: fromNumber(provider?.firstByteTimeoutMs),
     idleTimeoutMs: fromNumber(provider?.idleTimeoutMs),
     routingPreferences: provider?.routingPreferences ? JSON.stringify(provider.routingPreferences, null, 2) : "",
-    failoverRules: headersToText(provider?.failoverRules ?? {}),
+    failoverRules: pairsToLines(provider?.failoverRules ?? {}),
   };
   const form = useZodForm(initial, providerSchema, (d) => ({
     ...d,
     secretName: d.secretName.trim() === "" ? null : d.secretName,
-    extraHeaders: textToHeaders(d.extraHeaders),
+    extraHeaders: linesToPairs(d.extraHeaders),
     connectTimeoutMs: toNumber(d.connectTimeoutMs),
     firstByteTimeoutMs: toNumber(d.firstByteTimeoutMs),
     idleTimeoutMs: toNumber(d.idleTimeoutMs),
     routingPreferences: parsePreferences(d.routingPreferences),
-    failoverRules: textToHeaders(d.failoverRules),
+    failoverRules: linesToPairs(d.failoverRules),
   }));
   const { draft, set, errors } = form;
 
