@@ -25,7 +25,7 @@ if (out) {
     renameSync(`${out}.tmp`, out);
     h.reset();
     session?.post("Profiler.stop", (err, res) => {
-      if (!err) writeFileSync(path.join(profileDir, `phase-${seq}.cpuprofile`), JSON.stringify(res.profile));
+      if (!err) writeFileSync(path.join(profileDir, `${process.pid}-phase-${seq}.cpuprofile`), JSON.stringify(res.profile));
       session.post("Profiler.start");
     });
   });

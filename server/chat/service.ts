@@ -12,6 +12,7 @@ import { characterPlan, DEFAULT_CHARACTER_PROMPT, LORE_SCAN_MESSAGES, type Chara
 import {
   activePath,
   claimSessionForReply,
+  claimAndAddMessage,
   createSession,
   forkSession,
   getMessage,
@@ -328,11 +329,21 @@ export function createChatService(deps: {
   async function claim(clientId: string, sessionId: string) {
     const db = database.require();
     const owned = replying.has(sessionId) ? undefined : await claimSessionForReply(db, sessionId, clientId, deps.instanceId, claimMs);
-    if (!owned) {
-      if (!(await getOwnedSessionForReply(db, sessionId, clientId))) throw notFound("Session");
-      throw new AppError(409, "reply_in_progress", "The character is still replying; wait for it or press Stop");
-    }
-    return { db, owned };
+    return { db, owned: owned ?? (await refusedClaim(db, clientId, sessionId)) };
+  }
+
+  /** `claim`, with the person's new message written by the same statement. */
+  async function claimAndAdd(clientId: string, sessionId: string, content: string) {
+    const db = database.require();
+    const won = replying.has(sessionId) ? undefined : await claimAndAddMessage(db, { sessionId, clientId, instanceId: deps.instanceId, holdMs: claimMs, content });
+    if (!won) return { db, owned: await refusedClaim(db, clientId, sessionId) };
+    return { db, owned: won.owned, message: won.message };
+  }
+
+  /** Why a claim was not won: not the client's session (404), or a reply under way (409). */
+  async function refusedClaim(db: Database, clientId: string, sessionId: string): Promise<never> {
+    if (!(await getOwnedSessionForReply(db, sessionId, clientId))) throw notFound("Session");
+    throw new AppError(409, "reply_in_progress", "The character is still replying; wait for it or press Stop");
   }
 
   function writerFor(sessionId: string): ReplyWriter {
@@ -457,12 +468,18 @@ export function createChatService(deps: {
   /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
   async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: AbortSignal; editing?: MessageRow }) {
     const content = cleanContent(input.content);
-    const { db, owned } = await claim(input.clientId, input.sessionId);
+    // A new message at the end of the thread is written with the claim, in one round trip; an
+    // edit first records where the person was, so it claims, then writes.
+    const added = input.editing ? undefined : await claimAndAdd(input.clientId, input.sessionId, content);
+    const { db, owned } = added ?? (await claim(input.clientId, input.sessionId));
     const writer = writerFor(input.sessionId);
     return claimed(writer, async () => {
-      if (input.editing) await leaveVersion(db, owned.leafId, input.editing);
-      const parentId = input.editing ? input.editing.parentId : owned.leafId;
-      const userMessage = await insertMessage(db, { sessionId: input.sessionId, parentId, role: "user", content });
+      let userMessage = added?.message;
+      if (!userMessage) {
+        if (input.editing) await leaveVersion(db, owned.leafId, input.editing);
+        const parentId = input.editing ? input.editing.parentId : owned.leafId;
+        userMessage = await insertMessage(db, { sessionId: input.sessionId, parentId, role: "user", content });
+      }
       const reply = await startReply({
         db,
         clientId: input.clientId,

@@ -38,14 +38,14 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
 }
 
 async function openPglite(dataDir: string) {
-  const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const dir = path.join(dataDir, "pglite");
   mkdirSync(dir, { recursive: true });
   if (!existsSync(path.join(dir, "PG_VERSION"))) await initdbApart(dir);
-  const client = yieldingBetweenQueries(await PGlite.create(dir, { postgresqlconf: PGLITE_CONF }));
-  const db = drizzle({ client, schema });
+  const { RemotePglite } = await import("./pglite-remote.js");
+  const client = await RemotePglite.open(dir, PGLITE_CONF);
+  const db = drizzle({ client: client as unknown as import("@electric-sql/pglite").PGlite, schema });
   return {
     db: db as unknown as Database,
     kind: "pglite" as const,
@@ -99,32 +99,6 @@ async function initdbApart(dir: string): Promise<void> {
   renameSync(making, dir);
 }
 
-
-type PgliteClient = import("@electric-sql/pglite").PGlite;
-type PgliteTransaction = import("@electric-sql/pglite").Transaction;
-type PgliteQuery = PgliteClient["query"];
-
-/**
- * PGlite runs each query synchronously on this thread and hands back a settled promise, so a route
- * awaiting ten queries ran them all in one turn of the event loop (50–100 ms in which no other
- * stream moved). A turn is given back before each query, as a network database gives it while it waits.
- */
-function yieldingBetweenQueries(client: PgliteClient): PgliteClient {
-  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-  const yielding = (query: PgliteQuery): PgliteQuery =>
-    (async (...args: Parameters<PgliteQuery>) => {
-      await turn();
-      return query(...args);
-    }) as PgliteQuery;
-  client.query = yielding(client.query.bind(client));
-  const transaction = client.transaction.bind(client);
-  client.transaction = (<T>(callback: (tx: PgliteTransaction) => Promise<T>) =>
-    transaction((tx: PgliteTransaction) => {
-      tx.query = yielding(tx.query.bind(tx));
-      return callback(tx);
-    })) as PgliteClient["transaction"];
-  return client;
-}
 
 async function openPostgres(url: string) {
   const { default: postgres } = await import("postgres");

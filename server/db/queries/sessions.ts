@@ -62,6 +62,11 @@ export async function getOwnedSessionForReply(db: Database, id: string, clientId
   return row;
 }
 
+/** The lorebooks the card's prompt draws on (none without a card). */
+const claimedLorebooks = sql<CardLorebook[]>`case when ${scenarios.card} is null then '[]'::jsonb else ${lorebooksJson} end`;
+/** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
+const claimedPersona = sql<Persona | null>`coalesce(${sessions.persona}, (select jsonb_build_object('name', ${personas.name}, 'description', ${personas.description}) from ${personas} where ${personas.clientId} = ${sessions.clientId}))`;
+
 /**
  * Claims the client's session for one reply, on whichever instance asks, and returns what the
  * reply needs, in one statement: undefined when the session is not theirs or another reply is
@@ -96,15 +101,63 @@ export async function claimSessionForReply(db: Database, id: string, clientId: s
       /** The character card the scenario came from, if any: its prompt replaces the system prompt's. */
       card: scenarios.card,
       /** The lorebooks the card's prompt draws on (none without a card). */
-      lorebooks: sql<CardLorebook[]>`case when ${scenarios.card} is null then '[]'::jsonb else ${lorebooksJson} end`,
+      lorebooks: claimedLorebooks,
       leafId: sessions.leafId,
       /** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
-      persona: sql<Persona | null>`coalesce(${sessions.persona}, (select jsonb_build_object('name', ${personas.name}, 'description', ${personas.description}) from ${personas} where ${personas.clientId} = ${sessions.clientId}))`,
+      persona: claimedPersona,
       lapsedClaim: sql<boolean>`${before.replyingUntil} is not null`,
     });
   if (row?.lapsedClaim) await markInterrupted(db, id);
   return row;
 }
+
+/**
+ * The claim and the person's new message in one statement (one round trip, on the way to every
+ * reply's first token): the session is claimed as `claimSessionForReply` claims it, moved to the new
+ * message, and the message written below what was its leaf. Nothing is written unless the claim is
+ * won, since the insert reads the claim's own result. Undefined when the claim is not won.
+ */
+export async function claimAndAddMessage(
+  db: Database,
+  input: { sessionId: string; clientId: string; instanceId: string; holdMs: number; content: string },
+): Promise<{ owned: ClaimedSession; message: MessageRow } | undefined> {
+  const id = randomUUID();
+  const col = (c: { name: string }) => sql.identifier(c.name); // SET and INSERT take bare column names
+  const result = await db.execute(sql`with "claimed" as (
+      update ${sessions} set ${col(sessions.replyingUntil)} = now() + make_interval(secs => ${input.holdMs / 1000}),
+        ${col(sessions.replyingInstance)} = ${input.instanceId}, ${col(sessions.updatedAt)} = now(), ${col(sessions.leafId)} = ${id}
+      from ${scenarios}, ${sessions} as "before"
+      where "before"."id" = ${sessions.id} and ${sessions.id} = ${input.sessionId} and ${sessions.clientId} = ${input.clientId}
+        and ${sessions.deletedAt} is null and ${scenarios.id} = ${sessions.scenarioId}
+        and (${sessions.replyingUntil} is null or ${sessions.replyingUntil} < now())
+      returning ${sessions.id} as "session_id", ${scenarios.systemPrompt} as "system_prompt", ${scenarios.task} as "task",
+        ${scenarios.modelKey} as "model_key", ${scenarios.characterName} as "character_name", ${scenarios.card} as "card",
+        ${claimedLorebooks} as "lorebooks", ${claimedPersona} as "persona",
+        "before"."leaf_id" as "parent_id", "before"."replying_until" is not null as "lapsed_claim"
+    ), "added" as (
+      insert into ${messages} (${col(messages.id)}, ${col(messages.sessionId)}, ${col(messages.parentId)}, ${col(messages.role)}, ${col(messages.content)})
+      select ${id}, "session_id", "parent_id", 'user', ${input.content} from "claimed"
+      returning *
+    ) select "claimed".*, to_jsonb("added".*) as "message" from "claimed", "added"`);
+  const [row] = rowsOf<Record<string, unknown>>(result);
+  if (!row) return undefined;
+  if (row.lapsed_claim) await markInterrupted(db, input.sessionId);
+  const owned: ClaimedSession = {
+    sessionId: row.session_id as string,
+    systemPrompt: row.system_prompt as string,
+    task: row.task as ClaimedSession["task"],
+    modelKey: row.model_key as string | null,
+    characterName: row.character_name as string,
+    card: row.card as ClaimedSession["card"],
+    lorebooks: row.lorebooks as CardLorebook[],
+    leafId: row.parent_id as string | null,
+    persona: row.persona as Persona | null,
+    lapsedClaim: Boolean(row.lapsed_claim),
+  };
+  return { owned, message: toMessageRow(row.message as Record<string, unknown>) };
+}
+
+export type ClaimedSession = NonNullable<Awaited<ReturnType<typeof claimSessionForReply>>>;
 
 /** Keeps this instance's claim alive while its reply runs. */
 export async function renewClaim(db: Database, id: string, instanceId: string, holdMs: number): Promise<void> {

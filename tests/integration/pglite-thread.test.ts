@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type DbHandle } from "../../server/db/client.js";
+import { classifyDatabaseError } from "../../server/db/failures.js";
+import { isUniqueViolation } from "../../server/db/queries/admin.js";
+import { systemConfig } from "../../server/db/schema.js";
+
+/**
+ * The embedded database runs on a thread of its own (server/db/pglite-thread.mjs): what Parley
+ * relies on of a database must hold across that crossing — transactions that see only their own
+ * statements, Postgres's error codes, NOTIFY, and a clear failure once it is gone.
+ */
+describe("PGlite on its own thread", () => {
+  let dir: string;
+  let handle: DbHandle;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "parley-thread-"));
+    handle = await openDatabase({ dataDir: dir });
+  });
+  afterAll(async () => {
+    await handle?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("commits a transaction whole, rolls one back whole, and holds other statements back meanwhile", async () => {
+    const db = handle.db;
+    await db.transaction(async (tx) => {
+      await tx.insert(systemConfig).values({ key: "thread-a", value: 1 });
+      await tx.insert(systemConfig).values({ key: "thread-b", value: 1 });
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.insert(systemConfig).values({ key: "thread-c", value: 1 });
+        throw new Error("changed my mind");
+      }),
+    ).rejects.toThrow("changed my mind");
+    const ids = (await db.select({ key: systemConfig.key }).from(systemConfig).where(sql`${systemConfig.key} like 'thread-%'`)).map((r) => r.key).sort();
+    expect(ids).toEqual(["thread-a", "thread-b"]);
+
+    // A statement sent while a transaction is open runs after it ends, and sees what it committed.
+    let release!: () => void;
+    let inserted!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const insertedInTx = new Promise<void>((r) => (inserted = r));
+    const order: string[] = [];
+    const tx = db.transaction(async (t) => {
+      await t.insert(systemConfig).values({ key: "thread-d", value: 1 });
+      inserted();
+      await held;
+      order.push("tx");
+    });
+    await insertedInTx;
+    const outside = db.select({ key: systemConfig.key }).from(systemConfig).where(eq(systemConfig.key, "thread-d")).then((rows) => {
+      order.push("outside");
+      return rows;
+    });
+    release();
+    await tx;
+    expect(await outside).toEqual([{ key: "thread-d" }]);
+    expect(order).toEqual(["tx", "outside"]);
+  });
+
+  it("reports Postgres's errors with their codes, and delivers NOTIFY", async () => {
+    const err = await handle.db.insert(systemConfig).values({ key: "thread-a", value: 1 }).catch((e: unknown) => e);
+    expect(isUniqueViolation(err)).toBe(true);
+
+    const heard: string[] = [];
+    const stop = await handle.listen("parley_thread_test", (p) => heard.push(p));
+    const got = new Promise<void>((resolve) => {
+      const check = setInterval(() => heard.length && (clearInterval(check), resolve()), 5);
+    });
+    await handle.db.execute(sql`select pg_notify('parley_thread_test', 'hello')`);
+    await got;
+    expect(heard).toEqual(["hello"]);
+    await stop();
+  });
+
+  it("once closed, every statement fails as an unreachable database, not a crash", async () => {
+    const other = mkdtempSync(path.join(tmpdir(), "parley-thread-"));
+    try {
+      const h = await openDatabase({ dataDir: other });
+      await h.close();
+      const err = await h.db.select().from(systemConfig).catch((e: unknown) => e);
+      expect(classifyDatabaseError(err)).toBe("unreachable");
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
