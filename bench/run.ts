@@ -14,6 +14,28 @@ import { benchWorker } from "./worker.js";
 import { buildEntries } from "../tests/support/parley.js";
 
 const only = process.env.BENCH_ONLY;
+
+// What CPU profiles (BENCH_PROF_DIR, bench/loop-monitor.mjs) showed for the figures still missed.
+// Written by hand from the profiles of the date given, not computed by this run.
+const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
+
+- **/v1 under load** (c=10, non-streamed; Parley's main thread busy ~90 %, about 0.5 ms of CPU per request against
+  the bare proxy's ~0.1 ms): socket writes (\`writev\` syscalls, 9–13 %), garbage collection (~10 %), Node's HTTP parsing
+  (~8 %), undici's request machinery (~7 %), Hono's routing and middleware (~4 %), prom-client (~2 %); the rest is
+  Parley's own path, spread thin (reading the upstream's SSE, the stream meter, the candidate loop, the JSON answer),
+  no single function above 5 %. The request log's batched inserts into PGlite took ~10 % and held the loop 50–110 ms
+  at a time: PGlite now runs on its own thread, which took the loop's max delay under load from 77–108 ms to ~20 ms.
+- **Chat route, first delta**: a database round trip costs 1.5–2 ms on this machine although Postgres executes the
+  statements in 0.2–0.3 ms (\`log_min_duration_statement=0\`): waking the other process or thread dominates. The route
+  makes one round trip before the model is called (the claim and the person's message are one statement, which
+  must be stored first). On PGlite that statement itself runs ~2.2 ms in WebAssembly, plus ~1.3 ms crossing to its
+  thread. The gateway's own share of the first delta is ~0.5 ms over the upstream's.
+- **Long sessions with a 200,000-token window**: every reply sends the ~800 KB prompt. The remaining event-loop
+  stalls are building that body, undici copying it into a Buffer (~16 % of the stalled time) and collecting the
+  garbage both leave (~19 %); PGlite's statements no longer count there.
+- **Idle memory**: PGlite's thread adds its own V8 isolate and heap beside its WebAssembly memory (~+25–30 MB
+  against PGlite on the main thread, in paired starts).
+`;
 // Parley and the worker are measured as `npm start` runs them: the built bundles, no TypeScript loader.
 await buildEntries();
 const sections: string[] = [];
@@ -27,6 +49,7 @@ const report = `# Benchmarks
 
 Run with \`npm run bench\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.
 
-${sections.join("\n")}`;
+${sections.join("\n")}
+${only ? "" : WHERE_THE_TIME_GOES}`;
 console.log(report);
 if (!only && process.env.BENCH_WRITE !== "0") writeFileSync(new URL("./RESULTS.md", import.meta.url), report);
