@@ -21,7 +21,7 @@ import { seedDefaults } from "../server/db/seed.js";
 import { writeLongThread } from "../tests/support/long-thread.js";
 import { startParley, type ParleyProcess } from "../tests/support/parley.js";
 import type { Script } from "../tests/support/upstream.js";
-import { loopMonitor, loopMonitorEnv } from "./loop-report.js";
+import { heapAfterGc, loopMonitor, loopMonitorEnv } from "./loop-report.js";
 import { fmt, pct } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 400);
@@ -284,12 +284,14 @@ export async function benchGateway(): Promise<string> {
     for (let i = 0; i < 50; i++) await timeOne(agent, targets[2]!, true);
     await upstream.setDefault({ kind: "stream", chunks: ["s1 ", "s2 ", "s3 "], delayMs: 1000 });
     const bursts: { name: string; before: number; peak: number; completed: number }[] = [];
+    const heldAfter: number[] = [(await heapAfterGc(loopReport, parley.pid)).heapUsedMb];
     for (const t of through) {
       const pid = t.name === "parley" ? parley.pid : bare.proc.pid!;
       for (let b = 0; b < 3; b++) {
         bursts.push({ name: t.name, ...(await slowBurst(pid, t, SLOW_STREAMS)) });
         progress(`burst ${b + 1} of ${t.name}: ${JSON.stringify(bursts.at(-1))}`);
         await upstream.clear();
+        if (t.name === "parley") heldAfter.push((await heapAfterGc(loopReport, parley.pid)).heapUsedMb);
       }
       bursts.push({ name: `${t.name} after`, before: rssOf(pid), peak: rssOf(pid), completed: 0 });
     }
@@ -303,6 +305,9 @@ export async function benchGateway(): Promise<string> {
         .map((b, i) => `| ${b.name} | ${(i % 3) + 1} | ${fmt(b.before)} | ${fmt(b.peak)} | ${fmt(((b.peak - b.before) * 1024) / SLOW_STREAMS)} | ${b.completed} / ${SLOW_STREAMS} |`),
       "",
       `RSS after the three bursts: ${bursts.filter((b) => b.name.endsWith("after")).map((b) => `${b.name.replace(" after", "")} ${fmt(b.before)} MB`).join(", ")} (growth over the bursts: first burst's "before" to this).`,
+      "",
+      `Parley's heap after a full collection (\`--expose-gc\`), before the bursts and after each: ${heldAfter.map(fmt).join(" → ")} MB. What the streams`,
+      "leave held; RSS above is V8's and the allocator's high-water mark, which they do not hand back promptly.",
       "",
     );
 

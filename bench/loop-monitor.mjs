@@ -30,3 +30,14 @@ if (out) {
     });
   });
 }
+
+// SIGWINCH: the heap a full collection leaves (with --expose-gc), written to PARLEY_LOOP_REPORT.gc.
+// RSS alone cannot tell memory held from memory not yet collected. Its own signal, so the
+// collection's pause never lands in a phase whose event-loop delay is being measured.
+if (out && globalThis.gc) {
+  process.on("SIGWINCH", () => {
+    globalThis.gc();
+    writeFileSync(`${out}.gc.tmp`, JSON.stringify({ heapUsedMb: process.memoryUsage().heapUsed / 1048576, rssMb: process.memoryUsage().rss / 1048576 }));
+    renameSync(`${out}.gc.tmp`, `${out}.gc`);
+  });
+}

@@ -3,16 +3,28 @@
  * NODE_OPTIONS=--import): `mark()` starts a phase, `read()` gives its figures. The report comes back
  * through a file on a signal.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Preloads the monitor into a Parley started with these variables. */
 export const loopMonitorEnv = (reportFile: string) => ({
-  NODE_OPTIONS: `--import=${new URL("./loop-monitor.mjs", import.meta.url).href}`,
+  // --expose-gc: `heapAfterGc` can tell memory held from memory not yet collected.
+  NODE_OPTIONS: `--expose-gc --import=${new URL("./loop-monitor.mjs", import.meta.url).href}`,
   PARLEY_LOOP_REPORT: reportFile,
   // BENCH_PROF_DIR: where Parley writes a CPU profile of each phase, to see where a stall comes from.
   PARLEY_CPU_PROFILE_DIR: process.env.BENCH_PROF_DIR,
 });
+
+/** The heap (and RSS) left after a full collection in a process started with `loopMonitorEnv`. */
+export async function heapAfterGc(reportFile: string, pid: number): Promise<{ heapUsedMb: number; rssMb: number }> {
+  rmSync(`${reportFile}.gc`, { force: true });
+  process.kill(pid, "SIGWINCH");
+  for (let i = 0; i < 400; i++) {
+    if (existsSync(`${reportFile}.gc`)) return JSON.parse(readFileSync(`${reportFile}.gc`, "utf8")) as { heapUsedMb: number; rssMb: number };
+    await sleep(5);
+  }
+  throw new Error("the heap probe did not report");
+}
 
 export type LoopFigures = { seq: number; maxMs: number; p99Ms: number };
 
