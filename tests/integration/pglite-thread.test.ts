@@ -78,6 +78,26 @@ describe("PGlite on its own thread", () => {
     await stop();
   });
 
+  it("plans a statement with parameters once, as a named statement, and answers it as PGlite would", async () => {
+    const db = handle.db;
+    for (const key of ["thread-a", "thread-b", "thread-a"]) {
+      const rows = await db.select({ key: systemConfig.key, at: systemConfig.updatedAt }).from(systemConfig).where(eq(systemConfig.key, key));
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.key).toBe(key);
+      expect(rows[0]!.at).toBeInstanceOf(Date);
+    }
+    const prepared = await db.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like ${'select "key", "updated_at" from "system_config"%'}`);
+    expect((prepared as unknown as { rows: { n: number }[] }).rows[0]!.n).toBe(1);
+    // A failing named statement inside a transaction rolls it back like any other.
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.insert(systemConfig).values({ key: "thread-e", value: 1 });
+        await tx.insert(systemConfig).values({ key: "thread-a", value: 1 });
+      }),
+    ).rejects.toSatisfy(isUniqueViolation);
+    expect(await db.select().from(systemConfig).where(eq(systemConfig.key, "thread-e"))).toEqual([]);
+  });
+
   it("once closed, every statement fails as an unreachable database, not a crash", async () => {
     const other = mkdtempSync(path.join(tmpdir(), "parley-thread-"));
     try {
