@@ -33,9 +33,10 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
   run. The gateway's own share of the first delta is ~0.5 ms over the upstream's.
 - **Memory per stream**: the RSS that grows over the three bursts is V8's and the allocator's high-water mark; the heap
   a full collection leaves is flat across them (the line under that table).
-- **Long sessions with a 200,000-token window**: every reply sends the ~800 KB prompt. The remaining event-loop
-  stalls are building that body, undici copying it into a Buffer (~16 % of the stalled time) and collecting the
-  garbage both leave (~19 %); PGlite's statements no longer count there.
+- **Long sessions with a 200,000-token window**: every reply sends the ~800 KB prompt. PGlite's statements no longer
+  count in the stalls, and the body is now built as bytes message by message (undici's copy of one 800 KB string was
+  ~16 % of the stalled time). What remains is collecting garbage (~19 %) and the socket write of 800 KB, which on
+  loopback runs the receiving side's TCP work inside the sender's system call.
 - **Idle memory**: PGlite's thread adds its own V8 isolate and heap beside its WebAssembly memory (~+25–30 MB
   against PGlite on the main thread, in paired starts).
 `;
