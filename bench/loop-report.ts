@@ -19,11 +19,19 @@ export const loopMonitorEnv = (reportFile: string) => ({
 export async function heapAfterGc(reportFile: string, pid: number): Promise<{ heapUsedMb: number; rssMb: number }> {
   rmSync(`${reportFile}.gc`, { force: true });
   process.kill(pid, "SIGWINCH");
+  return awaitReport(`${reportFile}.gc`, () => true, "the heap probe did not report");
+}
+
+/** The JSON report in `file` once it is there and `fits`, polled for up to two seconds. */
+async function awaitReport<T>(file: string, fits: (r: T) => boolean, missing: string): Promise<T> {
   for (let i = 0; i < 400; i++) {
-    if (existsSync(`${reportFile}.gc`)) return JSON.parse(readFileSync(`${reportFile}.gc`, "utf8")) as { heapUsedMb: number; rssMb: number };
+    if (existsSync(file)) {
+      const r = JSON.parse(readFileSync(file, "utf8")) as T;
+      if (fits(r)) return r;
+    }
     await sleep(5);
   }
-  throw new Error("the heap probe did not report");
+  throw new Error(missing);
 }
 
 export type LoopFigures = { seq: number; maxMs: number; p99Ms: number };
@@ -33,14 +41,7 @@ export function loopMonitor(reportFile: string) {
   const ask = async (pid: number): Promise<LoopFigures> => {
     seq += 1;
     process.kill(pid, "SIGUSR2");
-    for (let i = 0; i < 400; i++) {
-      if (existsSync(reportFile)) {
-        const r = JSON.parse(readFileSync(reportFile, "utf8")) as LoopFigures;
-        if (r.seq === seq) return r;
-      }
-      await sleep(5);
-    }
-    throw new Error("the loop monitor did not report");
+    return awaitReport<LoopFigures>(reportFile, (r) => r.seq === seq, "the loop monitor did not report");
   };
   return { mark: (pid: number) => ask(pid).then(() => undefined), read: ask };
 }

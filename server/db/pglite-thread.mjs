@@ -103,6 +103,8 @@ async function runNamed(sql, params, rowMode) {
 
 /** Open transactions: each waits, inside PGlite's own `transaction`, for its `end`. */
 const txs = new Map();
+/** Each open transaction's own promise, which settles once PGlite has committed or rolled it back. */
+const pendingEnds = new Map();
 let nextTx = 1;
 const ROLLBACK = Symbol("rollback");
 const listening = new Map();
@@ -167,7 +169,6 @@ async function handle(msg) {
       throw new Error(`unknown request ${String(msg.op)}`);
   }
 }
-const pendingEnds = new Map();
 
 port.on("message", (msg) => {
   handle(msg).then(

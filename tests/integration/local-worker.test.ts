@@ -58,7 +58,7 @@ const ready = (s: GatewayStack, restarts: number) =>
     { timeout: 30_000, interval: 50 },
   );
 
-// Skipped only outside CI when the model file is missing: testModel() prints why, and under CI=true it throws.
+// Skipped only outside CI when stories260K.gguf is missing: testModel() prints why, and under CI=true it throws.
 describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
   let s: GatewayStack;
   beforeAll(async () => {

@@ -69,7 +69,7 @@ describe("model:pull", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  // Skipped only outside CI when the model file is missing: testModel() prints why, and under CI=true it throws.
+  // Skipped only outside CI when stories260K.gguf is missing: testModel() prints why, and under CI=true it throws.
   it.skipIf(!stories.available)("downloads the file into the models folder from the model's repository", async () => {
     const r = await pull("qwen2.5-0.5b", { PARLEY_MODELS_DIR: dir, PARLEY_MODEL_HUB_URL: hubUrl });
     expect(r.code).toBe(0);

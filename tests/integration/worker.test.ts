@@ -43,7 +43,7 @@ const story = [
   { role: "user", content: "Once upon a time there was a little dog." },
 ];
 
-// Skipped only outside CI when a model file is missing: testModel() prints why, and under CI=true it throws.
+// Skipped only outside CI when stories260K.gguf is missing: testModel() prints why, and under CI=true it throws.
 describe.skipIf(!stories.available)("the chat worker on stories260K", () => {
   let w: WorkerProcess;
   beforeAll(async () => {

@@ -1,11 +1,10 @@
 import type { CardLorebook } from "../../../contracts/character-card.js";
 import { lorebooksJson } from "./lorebooks.js";
 import { latestScore } from "./practice.js";
-import { and, asc, desc, eq, getTableColumns, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, isNull, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
-import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../client.js";
-import { messages, personas, scenarios, sessions, type MessageRow, type NewMessageRow } from "../schema.js";
+import { messages, personas, scenarios, sessions, type MessageRow, type NewMessageRow, type ScenarioRow } from "../schema.js";
 import type { Persona } from "../../../contracts/persona.js";
 import type { SessionSummaryView } from "../../views.js";
 import { publicScenarioColumns } from "./scenarios.js";
@@ -67,48 +66,76 @@ const claimedLorebooks = sql<CardLorebook[]>`case when ${scenarios.card} is null
 /** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
 const claimedPersona = sql<Persona | null>`coalesce(${sessions.persona}, (select jsonb_build_object('name', ${personas.name}, 'description', ${personas.description}) from ${personas} where ${personas.clientId} = ${sessions.clientId}))`;
 
+/** What a reply needs of its session and scenario, read by the statement that claims it. */
+export type ClaimedSession = {
+  sessionId: string;
+  systemPrompt: string;
+  task: ScenarioRow["task"];
+  modelKey: string | null;
+  characterName: string;
+  /** The character card the scenario came from, if any: its prompt replaces the system prompt's. */
+  card: ScenarioRow["card"];
+  /** The lorebooks the card's prompt draws on (none without a card). */
+  lorebooks: CardLorebook[];
+  /** The thread's leaf before this claim (the new message's parent, when one came with it). */
+  leafId: string | null;
+  /** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
+  persona: Persona | null;
+  /** The previous claim was never released (its instance died mid-reply). */
+  lapsedClaim: boolean;
+};
+
+const col = (c: { name: string }) => sql.identifier(c.name); // SET and INSERT take bare column names
+
+/**
+ * The claim itself, as the CTE "claimed": the session taken for `holdMs` if no claim holds it, with
+ * what the reply needs. It joins the row as it was before the update (a self-join sees the old
+ * values): its leaf, and whether a claim was left behind. `leafTo` also moves the thread's leaf
+ * (to a message the same statement writes).
+ */
+function claimedCte(input: { sessionId: string; clientId: string; instanceId: string; holdMs: number; leafTo?: string }) {
+  const moveLeaf = input.leafTo ? sql`, ${col(sessions.updatedAt)} = now(), ${col(sessions.leafId)} = ${input.leafTo}` : sql``;
+  return sql`"claimed" as (
+      update ${sessions} set ${col(sessions.replyingUntil)} = now() + make_interval(secs => ${input.holdMs / 1000}),
+        ${col(sessions.replyingInstance)} = ${input.instanceId}${moveLeaf}
+      from ${scenarios}, ${sessions} as "before"
+      where "before"."id" = ${sessions.id} and ${sessions.id} = ${input.sessionId} and ${sessions.clientId} = ${input.clientId}
+        and ${sessions.deletedAt} is null and ${scenarios.id} = ${sessions.scenarioId}
+        and (${sessions.replyingUntil} is null or ${sessions.replyingUntil} < now())
+      returning ${sessions.id} as "session_id", ${scenarios.systemPrompt} as "system_prompt", ${scenarios.task} as "task",
+        ${scenarios.modelKey} as "model_key", ${scenarios.characterName} as "character_name", ${scenarios.card} as "card",
+        ${claimedLorebooks} as "lorebooks", ${claimedPersona} as "persona",
+        "before"."leaf_id" as "leaf_id", "before"."replying_until" is not null as "lapsed_claim"
+    )`;
+}
+
+/** The claim's row as a ClaimedSession; what a lapsed claim's instance was writing is marked interrupted. */
+async function claimedFrom(db: Database, row: Record<string, unknown>): Promise<ClaimedSession> {
+  const owned: ClaimedSession = {
+    sessionId: row.session_id as string,
+    systemPrompt: row.system_prompt as string,
+    task: row.task as ClaimedSession["task"],
+    modelKey: row.model_key as string | null,
+    characterName: row.character_name as string,
+    card: row.card as ClaimedSession["card"],
+    lorebooks: row.lorebooks as CardLorebook[],
+    leafId: row.leaf_id as string | null,
+    persona: row.persona as Persona | null,
+    lapsedClaim: Boolean(row.lapsed_claim),
+  };
+  if (owned.lapsedClaim) await markInterrupted(db, owned.sessionId);
+  return owned;
+}
+
 /**
  * Claims the client's session for one reply, on whichever instance asks, and returns what the
  * reply needs, in one statement: undefined when the session is not theirs or another reply is
  * under way (getOwnedSessionForReply tells which). The claim is short and renewed while the reply
- * runs, so one whose instance died lapses within seconds. `lapsedClaim` tells that the previous
- * claim was never released (its instance died mid-reply): what it was writing is then marked.
+ * runs, so one whose instance died lapses within seconds.
  */
-export async function claimSessionForReply(db: Database, id: string, clientId: string, instanceId: string, holdMs: number) {
-  const before = alias(sessions, "before");
-  const [row] = await db
-    .update(sessions)
-    .set({ replyingUntil: sql`now() + make_interval(secs => ${holdMs / 1000})`, replyingInstance: instanceId })
-    .from(scenarios)
-    // The row as it was before this update (a self-join sees the old values): was a claim left behind?
-    .innerJoin(before, eq(before.scenarioId, scenarios.id))
-    .where(
-      and(
-        eq(before.id, sessions.id),
-        eq(sessions.id, id),
-        eq(sessions.clientId, clientId),
-        isNull(sessions.deletedAt),
-        eq(scenarios.id, sessions.scenarioId),
-        or(isNull(sessions.replyingUntil), lt(sessions.replyingUntil, sql`now()`)),
-      ),
-    )
-    .returning({
-      sessionId: sessions.id,
-      systemPrompt: scenarios.systemPrompt,
-      task: scenarios.task,
-      modelKey: scenarios.modelKey,
-      characterName: scenarios.characterName,
-      /** The character card the scenario came from, if any: its prompt replaces the system prompt's. */
-      card: scenarios.card,
-      /** The lorebooks the card's prompt draws on (none without a card). */
-      lorebooks: claimedLorebooks,
-      leafId: sessions.leafId,
-      /** Who the person is here: the conversation's own persona, else their usual one (null: none set). */
-      persona: claimedPersona,
-      lapsedClaim: sql<boolean>`${before.replyingUntil} is not null`,
-    });
-  if (row?.lapsedClaim) await markInterrupted(db, id);
-  return row;
+export async function claimSessionForReply(db: Database, id: string, clientId: string, instanceId: string, holdMs: number): Promise<ClaimedSession | undefined> {
+  const [row] = rowsOf<Record<string, unknown>>(await db.execute(sql`with ${claimedCte({ sessionId: id, clientId, instanceId, holdMs })} select * from "claimed"`));
+  return row ? claimedFrom(db, row) : undefined;
 }
 
 /**
@@ -122,42 +149,15 @@ export async function claimAndAddMessage(
   input: { sessionId: string; clientId: string; instanceId: string; holdMs: number; content: string },
 ): Promise<{ owned: ClaimedSession; message: MessageRow } | undefined> {
   const id = randomUUID();
-  const col = (c: { name: string }) => sql.identifier(c.name); // SET and INSERT take bare column names
-  const result = await db.execute(sql`with "claimed" as (
-      update ${sessions} set ${col(sessions.replyingUntil)} = now() + make_interval(secs => ${input.holdMs / 1000}),
-        ${col(sessions.replyingInstance)} = ${input.instanceId}, ${col(sessions.updatedAt)} = now(), ${col(sessions.leafId)} = ${id}
-      from ${scenarios}, ${sessions} as "before"
-      where "before"."id" = ${sessions.id} and ${sessions.id} = ${input.sessionId} and ${sessions.clientId} = ${input.clientId}
-        and ${sessions.deletedAt} is null and ${scenarios.id} = ${sessions.scenarioId}
-        and (${sessions.replyingUntil} is null or ${sessions.replyingUntil} < now())
-      returning ${sessions.id} as "session_id", ${scenarios.systemPrompt} as "system_prompt", ${scenarios.task} as "task",
-        ${scenarios.modelKey} as "model_key", ${scenarios.characterName} as "character_name", ${scenarios.card} as "card",
-        ${claimedLorebooks} as "lorebooks", ${claimedPersona} as "persona",
-        "before"."leaf_id" as "parent_id", "before"."replying_until" is not null as "lapsed_claim"
-    ), "added" as (
+  const result = await db.execute(sql`with ${claimedCte({ ...input, leafTo: id })}, "added" as (
       insert into ${messages} (${col(messages.id)}, ${col(messages.sessionId)}, ${col(messages.parentId)}, ${col(messages.role)}, ${col(messages.content)})
-      select ${id}, "session_id", "parent_id", 'user', ${input.content} from "claimed"
+      select ${id}, "session_id", "leaf_id", 'user', ${input.content} from "claimed"
       returning *
     ) select "claimed".*, to_jsonb("added".*) as "message" from "claimed", "added"`);
   const [row] = rowsOf<Record<string, unknown>>(result);
   if (!row) return undefined;
-  if (row.lapsed_claim) await markInterrupted(db, input.sessionId);
-  const owned: ClaimedSession = {
-    sessionId: row.session_id as string,
-    systemPrompt: row.system_prompt as string,
-    task: row.task as ClaimedSession["task"],
-    modelKey: row.model_key as string | null,
-    characterName: row.character_name as string,
-    card: row.card as ClaimedSession["card"],
-    lorebooks: row.lorebooks as CardLorebook[],
-    leafId: row.parent_id as string | null,
-    persona: row.persona as Persona | null,
-    lapsedClaim: Boolean(row.lapsed_claim),
-  };
-  return { owned, message: toMessageRow(row.message as Record<string, unknown>) };
+  return { owned: await claimedFrom(db, row), message: toMessageRow(row.message as Record<string, unknown>) };
 }
-
-export type ClaimedSession = NonNullable<Awaited<ReturnType<typeof claimSessionForReply>>>;
 
 /** Keeps this instance's claim alive while its reply runs. */
 export async function renewClaim(db: Database, id: string, instanceId: string, holdMs: number): Promise<void> {
@@ -503,8 +503,7 @@ const toMessageRow = (raw: Record<string, unknown>): MessageRow =>
  */
 export async function insertMessage(db: Database, row: NewMessageRow): Promise<MessageRow> {
   const id = row.id ?? randomUUID();
-  const column = (c: { name: string }) => sql.identifier(c.name); // SET takes bare column names
-  const touch = sql`update ${sessions} set ${column(sessions.updatedAt)} = now(), ${column(sessions.leafId)} = ${id} where ${sessions.id} = ${row.sessionId}`;
+  const touch = sql`update ${sessions} set ${col(sessions.updatedAt)} = now(), ${col(sessions.leafId)} = ${id} where ${sessions.id} = ${row.sessionId}`;
   const insert = db.insert(messages).values({ ...row, id }).returning().getSQL();
   const [inserted] = rowsOf<Record<string, unknown>>(await db.execute(sql`with "touched" as (${touch}) ${insert}`));
   return toMessageRow(inserted!);
