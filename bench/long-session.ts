@@ -36,6 +36,21 @@ async function timeFirstDelta(res: Response, started: number): Promise<number> {
   return first;
 }
 
+/** Time to the first content chunk of an OpenAI stream straight from the upstream. */
+async function timeFirstChunk(res: Response, started: number): Promise<number> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  let first = -1;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    seen += decoder.decode(value, { stream: true });
+    if (first < 0 && /"content":"[^"]/.test(seen)) first = performance.now() - started;
+  }
+  return first;
+}
+
 async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "parley-bench-long-"));
   const pg = kind === "postgres" ? await startTempPostgres() : undefined;
@@ -117,6 +132,19 @@ async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
         }
       }
       const replyLoop = await loop.read(parley.pid);
+      // The floor: the very prompts Parley sent last (long and short), posted straight to the same
+      // upstream, alternating. What sending ~800 KB and the upstream parsing it costs without Parley.
+      const sent = upstream.requests.slice(-2).map((r) => JSON.stringify(r.body));
+      const [longBody, shortBody] = sent[0]!.length > sent[1]!.length ? sent : [sent[1]!, sent[0]!];
+      for (let i = 0; i < ROUNDS + 2; i++) {
+        for (const [name, body] of [["directLong", longBody], ["directShort", shortBody]] as const) {
+          const started = performance.now();
+          const res = await fetch(`${upstream.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+          const t = await timeFirstChunk(res, started);
+          if (i >= 2) (ttft[name] ??= []).push(t);
+        }
+      }
+      const promptBytes = { long: Buffer.byteLength(longBody!), short: Buffer.byteLength(shortBody!) };
       // Another stream on the instance, its chunks 10 ms apart, while the long thread is read: the longest gap it sees.
       upstream.setDefault({ kind: "stream", chunks: Array.from({ length: 150 }, (_, i) => `w${i} `), delayMs: 10 });
       const gaps: number[] = [];
@@ -138,7 +166,7 @@ async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
       })();
       for (let i = 0; i < 5; i++) await (await c.fetch(`/api/sessions/${long}`)).arrayBuffer();
       await streaming;
-      return { reads, server, bytes, ttft, readLoop, replyLoop, maxGap: Math.max(...gaps.slice(2)) };
+      return { reads, server, bytes, ttft, readLoop, replyLoop, promptBytes, maxGap: Math.max(...gaps.slice(2)) };
     } finally {
       await parley.stop();
     }
@@ -177,6 +205,9 @@ export async function benchLongSession(): Promise<string> {
         row(`first delta of the first new message after opening, ${LONG}-message session (thread read from the database)`, r.ttft.cold!),
         row(`first delta of a new message, ${LONG}-message session`, r.ttft.long!),
         row("first delta of a new message, 10-message session", r.ttft.short!),
+        row(`floor: the long session's last prompt (${Math.round(r.promptBytes.long / 1024)} KB) straight to the upstream, first chunk`, r.ttft.directLong!),
+        row(`floor: the short session's last prompt (${Math.round(r.promptBytes.short / 1024)} KB) straight to the upstream, first chunk`, r.ttft.directShort!),
+        `| ${label} | long minus short, p50: through Parley ${fmt(pct(r.ttft.long!, 50) - pct(r.ttft.short!, 50))}, straight to the upstream ${fmt(pct(r.ttft.directLong!, 50) - pct(r.ttft.directShort!, 50))}; Parley's own share ${fmt(pct(r.ttft.long!, 50) - pct(r.ttft.short!, 50) - (pct(r.ttft.directLong!, 50) - pct(r.ttft.directShort!, 50)))} | | |`,
         `| ${label} | event-loop delay while both sessions are replied to: max (p99) | ${fmt(r.replyLoop.maxMs)} (${fmt(r.replyLoop.p99Ms)}) | |`,
       );
     }
@@ -188,7 +219,9 @@ unless said. The issue's targets (issue 14): first page ≤ 20 ms server time an
 a short session's, no event-loop stall over 20 ms (measured inside the Parley process with
 \`monitorEventLoopDelay\`, bench/loop-monitor.mjs). With a 200,000-token window the long session's prompt is about
 800 KB (1,800 messages), sent upstream and parsed by the scripted upstream on every reply; with 8,192 tokens it is a
-few dozen messages, as the short session's.
+few dozen messages, as the short session's. The floor rows post the very prompts Parley sent last straight to the
+same upstream (which runs in the benchmark's process), alternating: the long-minus-short difference there is what the
+prompt's size costs without Parley, and what is left of the difference through Parley is Parley's own.
 
 | setup | measure (ms) | p50 | p95 |
 |---|---|---|---|
