@@ -29,6 +29,9 @@ export class Registry {
   private listeners: ((providers: Provider[]) => void)[] = [];
   /** Candidates per (task, named model), worked out once per snapshot: every request asks. */
   private routes = new Map<string, Candidate[]>();
+  /** The first active model per key, by routing order, worked out once per snapshot (the /v1 route asks on every request). */
+  private byKey: Map<string, Model> | undefined;
+  private taskList: string[] | undefined;
   /** The routing data's version in the database (see RegistrySync), or a local count of reloads. */
   version = 0;
 
@@ -58,6 +61,8 @@ export class Registry {
   private applyAll(): void {
     this.providers = new Map(this.rows.map((p) => [p.id, adapterFor(p.kind).resolve(p, this.settings)]));
     this.routes.clear();
+    this.byKey = undefined;
+    this.taskList = undefined;
     const workers = this.workers();
     for (const l of this.listeners) l(workers);
   }
@@ -110,15 +115,18 @@ export class Registry {
     return undefined;
   }
 
-  tasks(): string[] {
-    return [...new Set([...this.profiles.keys(), ...this.models.map((m) => m.task)])];
+  tasks(): readonly string[] {
+    return (this.taskList ??= [...new Set([...this.profiles.keys(), ...this.models.map((m) => m.task)])]);
   }
 
   /** An active model with this key (any provider), first by routing order. */
   findModel(modelKey: string): Model | undefined {
-    return this.models
-      .filter((m) => m.modelKey === modelKey && m.isActive)
-      .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority)[0];
+    if (!this.byKey) {
+      this.byKey = new Map();
+      const order = this.models.filter((m) => m.isActive).sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority);
+      for (const m of order) if (!this.byKey.has(m.modelKey)) this.byKey.set(m.modelKey, m);
+    }
+    return this.byKey.get(modelKey);
   }
 
   /** Every model that could serve now (active, with its provider configured), in routing order per task (`/v1/models`). */

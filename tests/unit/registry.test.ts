@@ -97,11 +97,27 @@ describe("registry", () => {
     });
   });
 
+  it("finds a model key served by two providers by routing order (default, then priority), and follows a reload", () => {
+    const r = registry({});
+    const providers = [provider({ id: "or", name: "openrouter", kind: "openrouter" }), provider({ id: "or2", name: "second", kind: "openrouter" })];
+    const twice = [
+      model({ id: "a", modelKey: "same", providerId: "or", priority: 1 }),
+      model({ id: "b", modelKey: "same", providerId: "or2", priority: 5, isDefault: true }),
+      model({ id: "c", modelKey: "same", providerId: "or", priority: 0, isActive: false }),
+    ];
+    r.replace(providers, twice);
+    expect(r.findModel("same")?.id).toBe("b");
+    expect(r.findModel("same")?.id).toBe("b"); // asked again: the same answer from the snapshot
+    r.replace(providers, [twice[0]!, { ...twice[1]!, isActive: false }, { ...twice[2]!, task: "coach" }]);
+    expect(r.findModel("same")?.id).toBe("a");
+    expect([...r.tasks()].sort()).toEqual(["coach", "roleplay"]);
+  });
+
   it("routes a named model by its own task and lists active models per task", () => {
     const r = registry({});
     expect(r.findModel("enhancer")?.task).toBe("enhance");
     expect(r.findModel("nope")).toBeUndefined();
-    expect(r.tasks().sort()).toEqual(["enhance", "roleplay"]);
+    expect([...r.tasks()].sort()).toEqual(["enhance", "roleplay"]);
     expect(r.activeModels()).toEqual([]); // nothing can serve without a key
     const keyed = registry({ OPENROUTER_API_KEY: "k" }).activeModels().map((c) => c.model.modelKey);
     expect(keyed).toContain("enhancer");
