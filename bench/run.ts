@@ -49,8 +49,8 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
   loopback runs the receiving side's TCP work inside the sender's system call. The floor rows under that table post the
   very prompts Parley sent straight to the same upstream. The prompt's size alone (693 KB, sent and parsed) puts the
   long session's first chunk 9–11 ms after the short one's without Parley. What is left is Parley's own: ~0 in a
-  3,000-message trial (10.3 ms through Parley against 11.3 straight), 5.4 (Postgres) to 6.7 ms (PGlite) at 10,000
-  messages in the full run, with the same prompt; the 10,000-message thread is held in memory by the path cache,
+  3,000-message trial (10.3 ms through Parley against 11.3 straight), 4.1–6.7 ms at 10,000 messages in two full runs
+  (PGlite and Postgres alike), with the same prompt; the 10,000-message thread is held in memory by the path cache,
   and a larger heap makes every collection longer (not yet measured apart).
 - **Idle memory**: PGlite's thread adds its own V8 isolate and heap beside its WebAssembly memory (~+25–30 MB
   against PGlite on the main thread, in paired starts). Per thread (\`v8.getHeapSpaceStatistics\` each second): start-up
