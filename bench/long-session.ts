@@ -22,34 +22,24 @@ import { fmt, pct } from "./stats.js";
 const LONG = Number(process.env.BENCH_LONG_MESSAGES ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_LONG_ROUNDS ?? 20);
 
-async function timeFirstDelta(res: Response, started: number): Promise<number> {
+/** Time until the text read so far first shows `seen` (the reply read to its end, as a client would). */
+async function timeFirst(res: Response, started: number, seen: RegExp): Promise<number> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
-  let seen = "";
+  let text = "";
   let first = -1;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    seen += decoder.decode(value, { stream: true });
-    if (first < 0 && seen.includes("event: delta")) first = performance.now() - started;
+    text += decoder.decode(value, { stream: true });
+    if (first < 0 && seen.test(text)) first = performance.now() - started;
   }
   return first;
 }
-
-/** Time to the first content chunk of an OpenAI stream straight from the upstream. */
-async function timeFirstChunk(res: Response, started: number): Promise<number> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let seen = "";
-  let first = -1;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    seen += decoder.decode(value, { stream: true });
-    if (first < 0 && /"content":"[^"]/.test(seen)) first = performance.now() - started;
-  }
-  return first;
-}
+/** Parley's chat stream: its first delta event. */
+const FIRST_DELTA = /event: delta/;
+/** An OpenAI stream straight from the upstream: its first content. */
+const FIRST_CONTENT = /"content":"[^"]/;
 
 async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "parley-bench-long-"));
@@ -121,13 +111,13 @@ async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
       {
         const started = performance.now();
         const res = await c.fetch(`/api/sessions/${long}/messages`, { method: "POST", body: JSON.stringify({ content: "and so it begins" }) });
-        ttft.cold!.push(await timeFirstDelta(res, started));
+        ttft.cold!.push(await timeFirst(res, started, FIRST_DELTA));
       }
       for (let i = 0; i < ROUNDS + 2; i++) {
         for (const [name, id] of [["long", long], ["short", short]] as const) {
           const started = performance.now();
           const res = await c.fetch(`/api/sessions/${id}/messages`, { method: "POST", body: JSON.stringify({ content: `and then ${i}` }) });
-          const t = await timeFirstDelta(res, started);
+          const t = await timeFirst(res, started, FIRST_DELTA);
           if (i >= 2) ttft[name]!.push(t);
         }
       }
@@ -140,7 +130,7 @@ async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
         for (const [name, body] of [["directLong", longBody], ["directShort", shortBody]] as const) {
           const started = performance.now();
           const res = await fetch(`${upstream.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
-          const t = await timeFirstChunk(res, started);
+          const t = await timeFirst(res, started, FIRST_CONTENT);
           if (i >= 2) (ttft[name] ??= []).push(t);
         }
       }
