@@ -105,7 +105,7 @@ async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
         }
       }
       const readLoop = await loop.read(parley.pid);
-      const ttft: Record<string, number[]> = { long: [], short: [], cold: [] };
+      const ttft: Record<string, number[]> = { long: [], short: [], cold: [], directLong: [], directShort: [] };
       await loop.mark(parley.pid);
       // The first reply after opening reads the thread from the database; the next ones find it in memory.
       {
@@ -125,16 +125,16 @@ async function runOn(kind: "pglite" | "postgres", windowTokens: number) {
       // The floor: the very prompts Parley sent last (long and short), posted straight to the same
       // upstream, alternating. What sending ~800 KB and the upstream parsing it costs without Parley.
       const sent = upstream.requests.slice(-2).map((r) => JSON.stringify(r.body));
-      const [longBody, shortBody] = sent[0]!.length > sent[1]!.length ? sent : [sent[1]!, sent[0]!];
+      const [longBody, shortBody] = sent[0]!.length > sent[1]!.length ? [sent[0]!, sent[1]!] : [sent[1]!, sent[0]!];
       for (let i = 0; i < ROUNDS + 2; i++) {
         for (const [name, body] of [["directLong", longBody], ["directShort", shortBody]] as const) {
           const started = performance.now();
           const res = await fetch(`${upstream.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
           const t = await timeFirst(res, started, FIRST_CONTENT);
-          if (i >= 2) (ttft[name] ??= []).push(t);
+          if (i >= 2) ttft[name]!.push(t);
         }
       }
-      const promptBytes = { long: Buffer.byteLength(longBody!), short: Buffer.byteLength(shortBody!) };
+      const promptBytes = { long: Buffer.byteLength(longBody), short: Buffer.byteLength(shortBody) };
       // Another stream on the instance, its chunks 10 ms apart, while the long thread is read: the longest gap it sees.
       upstream.setDefault({ kind: "stream", chunks: Array.from({ length: 150 }, (_, i) => `w${i} `), delayMs: 10 });
       const gaps: number[] = [];

@@ -29,9 +29,9 @@ export class Registry {
   private listeners: ((providers: Provider[]) => void)[] = [];
   /** Candidates per (task, named model), worked out once per snapshot: every request asks. */
   private routes = new Map<string, Candidate[]>();
-  /** The first active model per key, by routing order, worked out once per snapshot (the /v1 route asks on every request). */
-  private byKey: Map<string, Model> | undefined;
-  private taskList: string[] | undefined;
+  /** The first active model per key, by routing order, and the tasks: derived from each snapshot (the /v1 route asks on every request). */
+  private byKey = new Map<string, Model>();
+  private taskList: readonly string[] = [];
   /** The routing data's version in the database (see RegistrySync), or a local count of reloads. */
   version = 0;
 
@@ -44,6 +44,10 @@ export class Registry {
     this.rows = providers;
     this.models = models;
     this.profiles = new Map(profiles.map((p) => [p.task, { temperature: p.temperature, max_tokens: p.maxTokens, top_p: p.topP }]));
+    this.byKey = new Map();
+    const routingOrder = models.filter((m) => m.isActive).sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority);
+    for (const m of routingOrder) if (!this.byKey.has(m.modelKey)) this.byKey.set(m.modelKey, m);
+    this.taskList = [...new Set([...this.profiles.keys(), ...models.map((m) => m.task)])];
     this.version = version;
     this.applyAll();
   }
@@ -61,8 +65,6 @@ export class Registry {
   private applyAll(): void {
     this.providers = new Map(this.rows.map((p) => [p.id, adapterFor(p.kind).resolve(p, this.settings)]));
     this.routes.clear();
-    this.byKey = undefined;
-    this.taskList = undefined;
     const workers = this.workers();
     for (const l of this.listeners) l(workers);
   }
@@ -116,16 +118,11 @@ export class Registry {
   }
 
   tasks(): readonly string[] {
-    return (this.taskList ??= [...new Set([...this.profiles.keys(), ...this.models.map((m) => m.task)])]);
+    return this.taskList;
   }
 
   /** An active model with this key (any provider), first by routing order. */
   findModel(modelKey: string): Model | undefined {
-    if (!this.byKey) {
-      this.byKey = new Map();
-      const order = this.models.filter((m) => m.isActive).sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority);
-      for (const m of order) if (!this.byKey.has(m.modelKey)) this.byKey.set(m.modelKey, m);
-    }
     return this.byKey.get(modelKey);
   }
 
