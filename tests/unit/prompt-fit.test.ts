@@ -38,6 +38,8 @@ describe("token counts from the model family's tokenizer", () => {
     expect(counter.isExact("claude")).toBe(false);
     // The estimate counts a token for each non-ASCII character: Japanese is not undercounted.
     expect(estimateTokens("日本語のテキスト")).toBeGreaterThanOrEqual(8);
+    // Exactly: ASCII at 3.5 characters a token, each other UTF-16 unit a token (an emoji is two).
+    expect([estimateTokens("hello world"), estimateTokens("héllo"), estimateTokens("日本語のテキスト"), estimateTokens("a😀"), estimateTokens("")]).toEqual([4, 3, 8, 3, 0]);
     expect(await counter.count("claude", ["hello world"])).toEqual([estimateTokens("hello world")]);
   });
 
