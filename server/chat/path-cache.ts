@@ -1,7 +1,6 @@
-import type { MessageRow } from "../db/schema.js";
+import type { HistoryRow } from "../db/queries/sessions.js";
 
-/** What a prompt needs of a message. */
-export type HistoryRow = Pick<MessageRow, "id" | "parentId" | "role" | "content" | "tokenCounts">;
+export type { HistoryRow };
 
 type Entry = { leafId: string; rows: HistoryRow[]; maxChars: number; chars: number; complete: boolean };
 
@@ -58,6 +57,11 @@ export class PathCache {
       this.entries.delete(id);
       this.total -= old.chars;
     }
+  }
+
+  /** Whether anything of this conversation is cached. */
+  has(sessionId: string): boolean {
+    return this.entries.has(sessionId);
   }
 
   delete(sessionId: string): void {

@@ -65,7 +65,7 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
   const { system, systemFor, examples = [], postHistory, atDepth }: PromptPlan = typeof plan === "string" ? { system: plan } : plan;
   // Messages keep their macros as written (an opening line's {{user}}); the model reads them resolved.
   const kept = history.filter((m) => m.content.trim() !== "");
-  const turns = kept.map((m) => ({ role: m.role, content: names ? resolveMacros(m.content, names) : m.content }));
+  const turns = kept.map((m) => turnOf(m, names));
   const fresh: FreshCount[] = [];
   /** The latest fit that made a prompt: the one the serving model got, for "what the model saw". */
   let last: { window: PromptWindow; systemPrompt: string; examples: number; start: number; inserts: Insert[] } | undefined;
@@ -162,6 +162,21 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
 }
 
 type Insert = ReturnType<NonNullable<PromptPlan["atDepth"]>>[number];
+
+/**
+ * A history message as the model reads it (macros resolved), the same frozen object for as long as
+ * the message's row lives and the names stay: the rows of an active conversation are kept between
+ * replies (path-cache.ts), so the next reply neither resolves nor serialises them again (the
+ * upstream body keeps each frozen message's JSON).
+ */
+const turns = new WeakMap<HistoryMessage, { names: MacroNames | undefined; turn: ChatMessage }>();
+function turnOf(m: HistoryMessage, names: MacroNames | undefined): ChatMessage {
+  const known = turns.get(m);
+  if (known && known.names?.user === names?.user && known.names?.char === names?.char) return known.turn;
+  const turn = Object.freeze({ role: m.role, content: names ? resolveMacros(m.content, names) : m.content });
+  turns.set(m, { names, turn });
+  return turn;
+}
 
 /** Messages counted per call to a tokenizer: a window reaches back a few hundred at most, mostly already counted. */
 const COUNT_BATCH = 200;

@@ -11,6 +11,7 @@ import { lorebookFromCard } from "../cards/lorebook-formats.js";
 import { characterPlan, DEFAULT_CHARACTER_PROMPT, LORE_SCAN_MESSAGES, type CharacterPlan } from "./character-prompt.js";
 import {
   activePath,
+  historyPath,
   claimSessionForReply,
   claimAndAddMessage,
   createSession,
@@ -241,6 +242,8 @@ export function createChatService(deps: {
     const owned = await getOwnedSession(db, sessionId, clientId);
     if (!owned) throw notFound("Session");
     const page = owned.session.leafId ? await pageOf(db, owned.session, owned.session.leafId, PAGE_SIZE) : { messages: [], olderCursor: null };
+    // A thread longer than a page: its next reply's history is read now, while the person reads and types.
+    if (owned.session.leafId && page.olderCursor) readAhead(db, sessionId, owned.session.leafId, owned.routing);
     const own = owned.session.persona;
     return {
       id: owned.session.id,
@@ -529,14 +532,47 @@ export function createChatService(deps: {
     });
   }
 
+  /** The most history a reply in a conversation routed so could send: as much as the largest window among its models holds. */
+  const historyChars = (routing: { task: string | null; modelKey: string | null }) =>
+    Math.min(charsFor(gateway.largestContext(routing.task ?? "roleplay", routing.modelKey ?? undefined)), HISTORY_MAX_CHARS);
+
+  /** History reads under way ahead of a reply, by session: a reply that starts meanwhile waits for it rather than reading twice. */
+  const readingAhead = new Map<string, Promise<void>>();
+
+  /**
+   * Reads a long thread's history into the path cache, off the request that opened it, so the
+   * first reply after opening a 10,000-message story starts as fast as the next ones (reading
+   * ~2,000 messages takes tens of milliseconds on PGlite). A failure costs nothing: the reply reads it.
+   */
+  function readAhead(db: Database, sessionId: string, leafId: string, routing: { task: string | null; modelKey: string | null }): void {
+    const maxChars = historyChars(routing);
+    if (readingAhead.has(sessionId) || replying.has(sessionId) || paths.get(sessionId, leafId, maxChars)) return;
+    const reading = historyPath(db, sessionId, leafId, maxChars)
+      .then((rows) => {
+        // A reply that ended meanwhile cached a newer stretch: that one stays.
+        if (!paths.has(sessionId)) paths.set(sessionId, rows, maxChars, rows[0]?.parentId === null);
+        log.debug({ session: sessionId, messages: rows.length }, "thread read ahead");
+      })
+      .catch((err: unknown) => log.debug({ ...errorFields(err), session: sessionId }, "reading a thread ahead failed; the reply reads it"))
+      .finally(() => readingAhead.delete(sessionId));
+    readingAhead.set(sessionId, reading);
+  }
+
+  async function readHistory(ctx: ReplyContext, fromId: string, maxChars: number): Promise<HistoryRow[]> {
+    const rows = await historyPath(ctx.db, ctx.sessionId, fromId, maxChars);
+    log.debug({ session: ctx.sessionId, messages: rows.length }, "history read from the database");
+    return rows;
+  }
+
   async function startReply(ctx: ReplyContext): Promise<Reply> {
     // The model sees the path down to the message it answers, not what hangs below it on other
     // branches; and only as much of it as the largest window among its models could hold.
     const task = ctx.task ?? "roleplay";
-    const maxChars = Math.min(charsFor(gateway.largestContext(task, ctx.modelKey ?? undefined)), HISTORY_MAX_CHARS);
-    const history = ctx.parentId
-      ? (paths.get(ctx.sessionId, ctx.parentId, maxChars, ctx.written) ?? (await activePath(ctx.db, ctx.sessionId, ctx.parentId, { maxChars })))
-      : [];
+    const maxChars = historyChars(ctx);
+    const cached = () => (ctx.parentId ? paths.get(ctx.sessionId, ctx.parentId, maxChars, ctx.written) : undefined);
+    const ahead = readingAhead.get(ctx.sessionId);
+    if (ahead && !cached()) await ahead;
+    const history = ctx.parentId ? (cached() ?? (await readHistory(ctx, ctx.parentId, maxChars))) : [];
     ctx.history = { rows: history, maxChars };
     ctx.writer.replyTo(ctx.parentId);
     const names = macroNames(ctx.persona, ctx.characterName);

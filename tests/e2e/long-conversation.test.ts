@@ -113,12 +113,15 @@ describe("a 10,000-message conversation", () => {
     await p.goto(`${parley.url}/conversations`);
     await p.getByTestId("conversation").first().click();
     await p.getByText(`Message ${LONG - 1}:`).waitFor();
+    // Opening the story read its history ahead (here or in the test before): the reply reads none of it.
+    await expect.poll(() => parley.logs.some((l) => l.includes('"msg":"thread read ahead"'))).toBe(true);
     const box = p.getByLabel("Your message");
     await box.fill("And what happened next?");
     await box.press("Enter");
     await p.locator(".message-row", { hasText: "Go on." }).waitFor();
     await expect.poll(() => p.getByTestId("streaming-reply").count()).toBe(0);
     // The model received the newest messages that fit its 4,000 tokens; the line marks the oldest of them.
+    expect(parley.logs.filter((l) => l.includes('"msg":"history read from the database"'))).toEqual([]);
     const sent = upstream.requests.at(-1)!.body.messages;
     expect(sent.length).toBeGreaterThan(5);
     expect(sent.length).toBeLessThan(60);

@@ -9,7 +9,10 @@ import { RegistrySync } from "../../server/runtime/registry-sync.js";
 import { Registry } from "../../server/gateway/registry.js";
 import { openDatabase } from "../../server/db/client.js";
 import { seedDefaults } from "../../server/db/seed.js";
-import { apiModels, apiProviders, scenarios } from "../../server/db/schema.js";
+import { apiModels, apiProviders, messages, scenarios, sessions } from "../../server/db/schema.js";
+import { activePath, historyPath } from "../../server/db/queries/sessions.js";
+import { writeLongThread } from "../support/long-thread.js";
+import { randomUUID } from "node:crypto";
 import { createTestDatabase } from "../support/db.js";
 import { freePort } from "../support/postgres.js";
 import { startParley, BUILT_DIR } from "../support/parley.js";
@@ -151,5 +154,40 @@ describe("start-up", () => {
     const code = await new Promise<number | null>((r) => child.on("exit", r));
     expect(code).toBe(1);
     expect(stderr).toContain("PORT");
+  });
+});
+
+describe.each(["pglite", "postgres"] as const)("a prompt's history on %s", (kind) => {
+  it("is the active path's messages, read in steps and bounded by characters like the full walk", async () => {
+    const pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
+    const handle = await openDatabase({ databaseUrl: pg?.url, dataDir: tmp() });
+    try {
+      await seedDefaults(handle.db);
+      // Longer than one step of the walk, with a branch: the old reply below the leaf's parent is not on the path.
+      const sessionId = await writeLongThread(handle.db, "h".repeat(32), 2_300);
+      const [session] = await handle.db.select({ leafId: sessions.leafId }).from(sessions).where(eq(sessions.id, sessionId));
+      const leaf = session!.leafId!;
+      const [leafRow] = await handle.db.select().from(messages).where(eq(messages.id, leaf));
+      await handle.db.insert(messages).values({ sessionId, parentId: leafRow!.parentId, role: leafRow!.role, content: "a swiped-away version" });
+      await handle.db.update(messages).set({ tokenCounts: { o200k: 41 } }).where(eq(messages.id, leaf));
+      const pick = (rows: { id: string; parentId: string | null; role: string; content: string; tokenCounts: Record<string, number> }[]) =>
+        rows.map((r) => ({ id: r.id, parentId: r.parentId, role: r.role, content: r.content, tokenCounts: r.tokenCounts }));
+
+      for (const maxChars of [1, 50_000, 10_000_000]) {
+        const full = await activePath(handle.db, sessionId, leaf, { maxChars });
+        const history = await historyPath(handle.db, sessionId, leaf, maxChars);
+        expect(pick(history)).toEqual(pick(full));
+      }
+      const whole = await historyPath(handle.db, sessionId, leaf, 10_000_000);
+      expect(whole).toHaveLength(2_300);
+      expect(whole[0]!.parentId).toBeNull();
+      expect(whole.at(-1)).toMatchObject({ id: leaf, tokenCounts: { o200k: 41 } });
+      expect(whole.some((m) => m.content === "a swiped-away version")).toBe(false);
+      // Another session's message is not a start.
+      expect(await historyPath(handle.db, randomUUID(), leaf, 1_000)).toEqual([]);
+    } finally {
+      await handle.close();
+      await pg?.drop();
+    }
   });
 });

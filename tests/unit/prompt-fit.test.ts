@@ -101,6 +101,22 @@ describe("fitting a prompt to a model's window", () => {
     expect(est.fresh()).toEqual([]);
   });
 
+  it("hands the next reply the same frozen turns for the same messages (their JSON is made once), resolved anew for other names", async () => {
+    const h = [turn(0, "assistant", "Hello {{user}}, I am {{char}}."), turn(1, "user", "Hi.")];
+    const names = { user: "Ann", char: "Dana" };
+    const first = prompt(await promptFitter(system, h, names)(windowOf(8000, 300).w));
+    const next = prompt(await promptFitter(system, h, names)(windowOf(8000, 300).w));
+    expect(first[1]).toEqual({ role: "assistant", content: "Hello Ann, I am Dana." });
+    expect(next[1]).toBe(first[1]);
+    expect(Object.isFrozen(first[1])).toBe(true);
+    const renamed = prompt(await promptFitter(system, h, { user: "Bo", char: "Dana" })(windowOf(8000, 300).w));
+    expect(renamed[1]).toEqual({ role: "assistant", content: "Hello Bo, I am Dana." });
+    // Another row with the same text is another message.
+    const copy = prompt(await promptFitter(system, h.map((m) => ({ ...m })), names)(windowOf(8000, 300).w));
+    expect(copy[1]).not.toBe(first[1]);
+    expect(copy[1]).toEqual(first[1]);
+  });
+
   it("says how much is needed when the newest message alone does not fit", async () => {
     const long = promptFitter(system, [turn(0, "user", "lorem ipsum ".repeat(2000))]);
     const answer = await long(windowOf(2048, 512).w);

@@ -31,6 +31,15 @@ describe("the upstream request body", () => {
     }
   });
 
+  it("makes a frozen message's JSON once and a message that is not frozen anew each time", () => {
+    const frozen = Object.freeze({ role: "user", content: "the same words" });
+    const open = { role: "assistant", content: "first" };
+    const send = () => JSON.parse(buildChatRequest(candidate("openai_compatible"), undefined, [frozen, open, frozen], {}, { url: "http://127.0.0.1", title: "Parley" }).body.toString("utf8")) as { messages: unknown[] };
+    expect(send().messages).toEqual([frozen, { role: "assistant", content: "first" }, frozen]);
+    open.content = "changed";
+    expect(send().messages).toEqual([frozen, { role: "assistant", content: "changed" }, frozen]);
+  });
+
   it("holds no messages as an empty array, and a long prompt whole", () => {
     const none = buildChatRequest(candidate("openai_compatible"), undefined, [], {}, { url: "http://127.0.0.1", title: "Parley" });
     expect(JSON.parse(none.body.toString("utf8"))).toMatchObject({ messages: [] });

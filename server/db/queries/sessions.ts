@@ -39,7 +39,13 @@ export async function createSession(
 /** The session if, and only if, it belongs to this client: another client's session is "not found". */
 export async function getOwnedSession(db: Database, id: string, clientId: string) {
   const [row] = await db
-    .select({ session: sessions, scenario: publicScenarioColumns, ownCharacter: sql<boolean>`${scenarios.ownerClientId} is not null` })
+    .select({
+      session: sessions,
+      scenario: publicScenarioColumns,
+      ownCharacter: sql<boolean>`${scenarios.ownerClientId} is not null`,
+      // Which models a reply here would go to (the scenario's own task and model, when an admin set them).
+      routing: { task: scenarios.task, modelKey: scenarios.modelKey },
+    })
     .from(sessions)
     .innerJoin(scenarios, eq(scenarios.id, sessions.scenarioId))
     .where(and(eq(sessions.id, id), eq(sessions.clientId, clientId), isNull(sessions.deletedAt)))
@@ -277,6 +283,45 @@ async function pathIds(db: Database, sessionId: string, fromId: string, opts: { 
     ) SELECT "id" FROM "path" ORDER BY "depth"`);
   return rowsOf<{ id: string }>(result).map((r) => r.id);
 }
+
+/** What a prompt needs of a message of its thread. */
+export type HistoryRow = Pick<MessageRow, "id" | "parentId" | "role" | "content" | "tokenCounts">;
+
+/**
+ * The thread up from `fromId` as a prompt reads it (oldest first, within `maxChars` of text): only
+ * the columns a prompt needs, carried by the walk itself, in steps of HISTORY_STEP messages. A long
+ * story's first reply reads ~2,000 messages; reading whole rows in `activePath`'s 200-message steps
+ * took ~130 ms on PGlite, most of it decoding columns the prompt never uses.
+ */
+export async function historyPath(db: Database, sessionId: string, fromId: string, maxChars: number): Promise<HistoryRow[]> {
+  const newestFirst: HistoryRow[] = [];
+  let next: string | null = fromId;
+  let chars = 0;
+  while (next) {
+    const result: unknown = await db.execute(sql`WITH RECURSIVE "path"("id", "parent_id", "role", "content", "token_counts", "chars", "depth") AS (
+        SELECT "id", "parent_id", "role", "content", "token_counts", length("content"), 1 FROM "messages" WHERE "id" = ${next} AND "session_id" = ${sessionId}
+        UNION ALL
+        SELECT "m"."id", "m"."parent_id", "m"."role", "m"."content", "m"."token_counts", "path"."chars" + length("m"."content"), "path"."depth" + 1
+        FROM "messages" "m" JOIN "path" ON "m"."id" = "path"."parent_id"
+        WHERE "path"."chars" < ${maxChars - chars} AND "path"."depth" < ${HISTORY_STEP}
+      ) SELECT "id", "parent_id", "role", "content", "token_counts" FROM "path" ORDER BY "depth"`);
+    const step: RawHistoryRow[] = rowsOf<RawHistoryRow>(result);
+    for (const r of step) {
+      // A driver that leaves jsonb as text (postgres.js through drizzle's raw execute) hands a string.
+      const counts = typeof r.token_counts === "string" ? (JSON.parse(r.token_counts) as unknown) : r.token_counts;
+      newestFirst.push({ id: r.id, parentId: r.parent_id, role: r.role, content: r.content, tokenCounts: (counts ?? {}) as HistoryRow["tokenCounts"] });
+      chars += r.content.length;
+    }
+    const last = newestFirst.at(-1);
+    next = step.length === HISTORY_STEP && last?.parentId && chars < maxChars ? last.parentId : null;
+  }
+  return newestFirst.reverse();
+}
+
+type RawHistoryRow = { id: string; parent_id: string | null; role: MessageRow["role"]; content: string; token_counts: unknown };
+
+/** Messages a step of `historyPath` reads: its result crosses to the main thread in one piece (~400 KB at most for prose). */
+const HISTORY_STEP = 1_000;
 
 /** PGlite answers `{ rows }`, postgres.js an array of rows. */
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []));

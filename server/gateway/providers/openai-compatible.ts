@@ -52,10 +52,28 @@ export function buildChatRequest(
  */
 function jsonBody(fields: Record<string, unknown>, messages: readonly unknown[]): Buffer {
   const head = JSON.stringify(fields);
-  const parts = [Buffer.from(`${head.slice(0, -1)}${head.length > 2 ? "," : ""}"messages":[`)];
-  messages.forEach((m, i) => parts.push(Buffer.from(i ? `,${JSON.stringify(m)}` : JSON.stringify(m))));
+  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)}${head.length > 2 ? "," : ""}"messages":[`)];
+  const comma = Buffer.from(",");
+  messages.forEach((m, i) => {
+    if (i) parts.push(comma);
+    parts.push(messageBytes(m));
+  });
   parts.push(Buffer.from("]}"));
   return Buffer.concat(parts);
+}
+
+/**
+ * Each frozen message's JSON, made once: a conversation's history turns are the same frozen
+ * objects from one reply to the next (server/chat/prompt.ts), and a long story sends ~2,000 of them
+ * each time, whose serialising was most of what its reply cost Parley beyond a short one's.
+ * Kept only as long as the message itself; a message that is not frozen may change, and is made anew.
+ */
+const wireOf = new WeakMap<object, Buffer>();
+function messageBytes(m: unknown): Buffer {
+  if (typeof m !== "object" || m === null || !Object.isFrozen(m)) return Buffer.from(JSON.stringify(m));
+  let bytes = wireOf.get(m);
+  if (!bytes) wireOf.set(m, (bytes = Buffer.from(JSON.stringify(m))));
+  return bytes;
 }
 
 type Chunk = {
