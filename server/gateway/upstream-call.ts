@@ -74,7 +74,7 @@ export async function callCandidate(input: {
   publicOnly: boolean;
   signal: AbortSignal;
 }): Promise<CallResult> {
-  const { url, headers, body } = buildChatRequest(input.candidate, input.secret, input.messages, input.params, input.app);
+  const { url, headers, body } = await buildChatRequest(input.candidate, input.secret, input.messages, input.params, input.app);
   const refused = refusedTarget(url, input.publicOnly);
   if (refused) return { ok: false, error: refused, unreachable: true };
   if (input.signal.aborted) return { ok: false, error: "aborted", unreachable: true };

@@ -25,13 +25,13 @@ export function providerHeaders(p: Candidate["provider"], secret: string | undef
  * the local worker and most self-hosted servers speak. Always streamed: a non-streamed answer
  * for our own callers is the stream collected.
  */
-export function buildChatRequest(
+export async function buildChatRequest(
   c: Candidate,
   secret: string | undefined,
   messages: readonly ChatMessage[] | readonly unknown[],
   params: RequestParams,
   app: AppIdentity,
-): { url: string; headers: Record<string, string>; body: Buffer } {
+): Promise<{ url: string; headers: Record<string, string>; body: Buffer }> {
   const headers = providerHeaders(c.provider, secret, app, "text/event-stream");
   headers["Content-Type"] = "application/json";
   const fields: Record<string, unknown> = {
@@ -41,7 +41,7 @@ export function buildChatRequest(
     ...params,
     ...adapterFor(c.provider.kind).bodyExtras(c.provider),
   };
-  return { url: `${c.provider.baseUrl}/chat/completions`, headers, body: jsonBody(fields, messages) };
+  return { url: `${c.provider.baseUrl}/chat/completions`, headers, body: await jsonBody(fields, messages) };
 }
 
 /**
@@ -50,17 +50,27 @@ export function buildChatRequest(
  * collected, held the event loop for tens of milliseconds on every reply; small strings die young,
  * and the bytes live outside the JavaScript heap.
  */
-function jsonBody(fields: Record<string, unknown>, messages: readonly unknown[]): Buffer {
+async function jsonBody(fields: Record<string, unknown>, messages: readonly unknown[]): Promise<Buffer> {
   const head = JSON.stringify(fields);
   const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)}${head.length > 2 ? "," : ""}"messages":[`)];
   const comma = Buffer.from(",");
-  messages.forEach((m, i) => {
+  let lastYield = serialised;
+  for (let i = 0; i < messages.length; i++) {
     if (i) parts.push(comma);
-    parts.push(messageBytes(m));
-  });
+    parts.push(messageBytes(messages[i]));
+    // A long story's first reply serialises a couple of thousand messages (~10 ms): other streams get a turn between stretches.
+    if (serialised - lastYield >= SERIALISE_BETWEEN_TURNS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = serialised;
+    }
+  }
   parts.push(Buffer.from("]}"));
   return Buffer.concat(parts);
 }
+
+/** Messages serialised anew before the event loop gets a turn (~2 ms of work). */
+const SERIALISE_BETWEEN_TURNS = 400;
+let serialised = 0;
 
 /**
  * Each frozen message's JSON, made once: a conversation's history turns are the same frozen
@@ -70,9 +80,13 @@ function jsonBody(fields: Record<string, unknown>, messages: readonly unknown[])
  */
 const wireOf = new WeakMap<object, Buffer>();
 function messageBytes(m: unknown): Buffer {
-  if (typeof m !== "object" || m === null || !Object.isFrozen(m)) return Buffer.from(JSON.stringify(m));
-  let bytes = wireOf.get(m);
-  if (!bytes) wireOf.set(m, (bytes = Buffer.from(JSON.stringify(m))));
+  const frozen = typeof m === "object" && m !== null && Object.isFrozen(m);
+  let bytes = frozen ? wireOf.get(m) : undefined;
+  if (!bytes) {
+    bytes = Buffer.from(JSON.stringify(m));
+    serialised++;
+    if (frozen) wireOf.set(m, bytes);
+  }
   return bytes;
 }
 
