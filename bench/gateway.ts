@@ -1,6 +1,7 @@
 /**
  * Parley's gateway against the floor: the scripted upstream alone ("direct"), a bare node:http
- * pass-through ("bare", bench/gateway/bare-proxy.mjs) and Parley's `/v1`, each a process of its own,
+ * pass-through ("bare", bench/gateway/bare-proxy.mjs), for throughput a minimal gateway that parses
+ * the upstream's stream and nothing more ("minimal") and Parley's `/v1`, each a process of its own,
  * on loopback. Latency is paired (the three alternate request by request, one at a time);
  * throughput is autocannon at c=10 and c=100 with the order rotated over three repetitions; then
  * memory per open stream, idle memory, failover, and what the web app's pages load.
@@ -63,7 +64,7 @@ const progress = (what: string) => process.stderr.write(`bench gateway: ${what}\
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
 
-type Target = { name: "direct" | "bare" | "parley"; url: string; headers: Record<string, string> };
+type Target = { name: "direct" | "bare" | "minimal" | "parley"; url: string; headers: Record<string, string> };
 
 const body = (stream: boolean, model = MODEL) => JSON.stringify({ model, stream, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
 
@@ -146,6 +147,7 @@ export async function benchGateway(): Promise<string> {
   const upstream = upstreamControl(up);
   const upstreamBase = `http://127.0.0.1:${up.port}/api/v1`;
   const bare = await startChild(["bench/gateway/bare-proxy.mjs", upstreamBase]);
+  const minimal = await startChild(["bench/gateway/minimal-gateway.mjs", upstreamBase]);
   const loopReport = path.join(dataDir, "loop.json");
   const loop = loopMonitor(loopReport);
   let parley: ParleyProcess | undefined;
@@ -173,9 +175,9 @@ export async function benchGateway(): Promise<string> {
     progress("latency");
     // Latency, paired: the three in turn, the order rotated, one request at a time.
     const lat: Record<string, Record<Target["name"], number[]>> = {
-      whole: { direct: [], bare: [], parley: [] },
-      first: { direct: [], bare: [], parley: [] },
-      streamed: { direct: [], bare: [], parley: [] },
+      whole: { direct: [], bare: [], minimal: [], parley: [] },
+      first: { direct: [], bare: [], minimal: [], parley: [] },
+      streamed: { direct: [], bare: [], minimal: [], parley: [] },
     };
     for (const [mode, stream] of [["whole", false], ["first", true]] as const) {
       for (let i = 0; i < WARMUP + ROUNDS; i++) {
@@ -227,7 +229,9 @@ export async function benchGateway(): Promise<string> {
     progress("throughput");
     // Throughput: autocannon, the order rotated over three repetitions; the event loop measured during Parley's c=10 runs.
     await upstream.setDefault({ kind: "stream", chunks: CHUNKS, usage: { prompt_tokens: 12, completion_tokens: CHUNKS.length } });
-    const through = targets.slice(1);
+    // Beside the bare proxy, a minimal gateway (bench/gateway/minimal-gateway.mjs): what parsing the
+    // upstream's stream and answering costs anyone, apart from Parley's own machinery.
+    const through: Target[] = [targets[1]!, { name: "minimal", url: `http://127.0.0.1:${minimal.port}/v1/chat/completions`, headers: {} }, targets[2]!];
     const rps: Record<string, { rps: number[]; errors: number; load: number[] }> = {};
     let loopMax = 0;
     let loopP99 = 0;
@@ -260,16 +264,22 @@ export async function benchGateway(): Promise<string> {
       "",
       `${LOAD_SECONDS} s per run, three repetitions with the order rotated; the median run; 1-minute load average beside it.`,
       "",
-      "| request | connections | bare | Parley | Parley's share (target ≥ 50 %) | errors (bare / Parley) | load avg |",
-      "|---|---|---|---|---|---|---|",
+      "| request | connections | bare | minimal gateway (its share) | Parley | Parley's share (target ≥ 50 %) | errors (bare / minimal / Parley) | load avg |",
+      "|---|---|---|---|---|---|---|---|",
       ...Object.keys(rps)
         .filter((k) => k.endsWith("|bare"))
         .map((k) => {
           const [mode, c] = k.split("|");
           const b = rps[k]!;
+          const m = rps[`${mode}|${c}|minimal`]!;
           const p = rps[`${mode}|${c}|parley`]!;
-          return `| ${mode} | ${c} | ${fmt(med(b.rps))} | ${fmt(med(p.rps))} | ${((100 * med(p.rps)) / med(b.rps)).toFixed(1)} % | ${b.errors} / ${p.errors} | ${fmt(Math.max(...b.load, ...p.load))} |`;
+          const share = (x: typeof b) => `${((100 * med(x.rps)) / med(b.rps)).toFixed(1)} %`;
+          return `| ${mode} | ${c} | ${fmt(med(b.rps))} | ${fmt(med(m.rps))} (${share(m)}) | ${fmt(med(p.rps))} | ${share(p)} | ${b.errors} / ${m.errors} / ${p.errors} | ${fmt(Math.max(...b.load, ...m.load, ...p.load))} |`;
         }),
+      "",
+      "The minimal gateway does only what any gateway must: reads the client's JSON, asks the upstream for a stream",
+      "through undici, parses its events and answers (no auth, routing, limits, failover, metering or log). What lies",
+      "between its share and Parley's is the cost of Parley's own machinery.",
       "",
       `Event-loop delay inside Parley during its c=10 runs: max ${fmt(loopMax)} ms, p99 ${fmt(loopP99)} ms (target: max ≤ 20 ms).`,
       "",
@@ -285,7 +295,7 @@ export async function benchGateway(): Promise<string> {
     await upstream.setDefault({ kind: "stream", chunks: ["s1 ", "s2 ", "s3 "], delayMs: 1000 });
     const bursts: { name: string; before: number; peak: number; completed: number }[] = [];
     const heldAfter: number[] = [(await heapAfterGc(loopReport, parley.pid)).heapUsedMb];
-    for (const t of through) {
+    for (const t of targets.slice(1)) {
       const pid = t.name === "parley" ? parley.pid : bare.proc.pid!;
       for (let b = 0; b < 3; b++) {
         bursts.push({ name: t.name, ...(await slowBurst(pid, t, SLOW_STREAMS)) });
@@ -350,14 +360,16 @@ export async function benchGateway(): Promise<string> {
     await parley?.stop();
     up.proc.kill();
     bare.proc.kill();
+    minimal.proc.kill();
     rmSync(dataDir, { recursive: true, force: true });
   }
 
   lines.push(...(await idleMemory()), ...(await webWeight()));
   return `## The gateway against a bare proxy (issue 15)
 
-Three processes on loopback: the scripted upstream, a bare \`node:http\` pass-through
-(bench/gateway/bare-proxy.mjs) and Parley's \`/v1\` (PGlite, the request log on). Model \`${MODEL}\`.
+Processes of their own on loopback: the scripted upstream, a bare \`node:http\` pass-through
+(bench/gateway/bare-proxy.mjs), for throughput a minimal gateway (bench/gateway/minimal-gateway.mjs), and Parley's
+\`/v1\` (PGlite, the request log on). Model \`${MODEL}\`.
 
 ${lines.join("\n")}
 `;
