@@ -59,9 +59,9 @@ export class PathCache {
     }
   }
 
-  /** Whether anything of this conversation is cached. */
-  has(sessionId: string): boolean {
-    return this.entries.has(sessionId);
+  /** The message the conversation's cached stretch ends at, if one is cached. */
+  leafOf(sessionId: string): string | undefined {
+    return this.entries.get(sessionId)?.leafId;
   }
 
   delete(sessionId: string): void {

@@ -243,7 +243,9 @@ export function createChatService(deps: {
     if (!owned) throw notFound("Session");
     const page = owned.session.leafId ? await pageOf(db, owned.session, owned.session.leafId, PAGE_SIZE) : { messages: [], olderCursor: null };
     // A thread longer than a page: its next reply's history is read now, while the person reads and types.
-    if (owned.session.leafId && page.olderCursor) readAhead(db, sessionId, owned.session.leafId, owned.routing);
+    // Not while a reply holds the session (here or on another instance): its row's text is still being
+    // written, and the cache keeps rows as they were read.
+    if (owned.session.leafId && page.olderCursor && owned.session.replyingUntil === null) readAhead(db, sessionId, owned.session.leafId, owned.routing);
     const own = owned.session.persona;
     return {
       id: owned.session.id,
@@ -547,10 +549,11 @@ export function createChatService(deps: {
   function readAhead(db: Database, sessionId: string, leafId: string, routing: { task: string | null; modelKey: string | null }): void {
     const maxChars = historyChars(routing);
     if (readingAhead.has(sessionId) || replying.has(sessionId) || paths.get(sessionId, leafId, maxChars)) return;
+    const before = paths.leafOf(sessionId);
     const reading = historyPath(db, sessionId, leafId, maxChars)
       .then((rows) => {
         // A reply that ended meanwhile cached a newer stretch: that one stays.
-        if (!paths.has(sessionId)) paths.set(sessionId, rows, maxChars, rows[0]?.parentId === null);
+        if (paths.leafOf(sessionId) === before) paths.set(sessionId, rows, maxChars, rows[0]?.parentId === null);
         log.debug({ session: sessionId, messages: rows.length }, "thread read ahead");
       })
       .catch((err: unknown) => log.debug({ ...errorFields(err), session: sessionId }, "reading a thread ahead failed; the reply reads it"))

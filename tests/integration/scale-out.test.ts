@@ -1,6 +1,13 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { openDatabase } from "../../server/db/client.js";
+import { clientIdSigningKey } from "../../server/db/queries/admin-auth.js";
+import { CLIENT_COOKIE, ClientIds } from "../../server/middleware/client-id.js";
 import { createTestDatabase } from "../support/db.js";
+import { writeLongThread } from "../support/long-thread.js";
 import { cookieClient, createSession, readSse, startParley, type ParleyProcess } from "../support/parley.js";
 import { startTempRedis, type TempRedis } from "../support/redis.js";
 import { UpstashBridge } from "../support/upstash-bridge.js";
@@ -111,6 +118,35 @@ describe("two instances on one Postgres and one Redis", () => {
     upstream.resume();
     expect((await readSse(first)).at(-1)).toMatchObject({ event: "done" });
     expect((await send(client, b, session, "Now it is my turn")).res.status).toBe(200);
+  });
+
+  it("never read a thread ahead while a reply streams on the other, so the next prompt carries the reply's whole text", async () => {
+    // Longer than a page, so opening it reads its history ahead; written straight to the database.
+    const handle = await openDatabase({ databaseUrl: db.url, dataDir: mkdtempSync(path.join(tmpdir(), "parley-scale-")) });
+    const ids = new ClientIds();
+    ids.setKey(await clientIdSigningKey(handle.db, ClientIds.newKey));
+    const clientId = "a".repeat(32);
+    const session = await writeLongThread(handle.db, clientId, 60);
+    await handle.close();
+    const client = cookieClient(a.url, `${CLIENT_COOKIE}=${ids.sign(clientId)}`);
+    upstream.enqueue({ kind: "stream", chunks: ["Half ", "and the rest."], pauseAfter: 1 });
+    const first = await client.fetch(`${a.url}/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "Tell me" }) });
+    expect(first.status).toBe(200);
+    // B opens the conversation while A's reply is saved halfway (A saves a streaming reply every 2 s).
+    const lastShown = async () => (await client.json<{ session: { messages: { content: string }[] } }>(`${b.url}/api/sessions/${session}`)).body.session.messages.at(-1)?.content;
+    await expect.poll(lastShown, { timeout: 15_000 }).toBe("Half ");
+    upstream.resume();
+    expect((await readSse(first)).at(-1)).toMatchObject({ event: "done" });
+    expect((await send(client, b, session, "And then?")).res.status).toBe(200);
+    const sent = upstream.requests.at(-1)!.body.messages;
+    expect(sent.slice(-2)).toEqual([
+      { role: "assistant", content: "Half and the rest." },
+      { role: "user", content: "And then?" },
+    ]);
+    // Once no reply holds it, opening it reads ahead as usual (on A, whose cached stretch ends at its own reply).
+    await (await client.fetch(`${a.url}/api/sessions/${session}`)).arrayBuffer();
+    await expect.poll(() => a.logs.some((l) => l.includes('"msg":"thread read ahead"') && l.includes(session))).toBe(true);
+    expect(b.logs.some((l) => l.includes('"msg":"thread read ahead"') && l.includes(session))).toBe(false);
   });
 
   it("route the next request on B by a model an admin just added on A", async () => {
