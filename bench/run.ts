@@ -19,39 +19,46 @@ const only = process.env.BENCH_ONLY;
 // Written by hand from the profiles of the date given, not computed by this run.
 const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
 
-- **/v1 under load** (c=10, non-streamed; Parley's main thread busy ~90 %, about 0.5 ms of CPU per request against
-  the bare proxy's ~0.1 ms): socket writes (\`writev\` syscalls, 9–13 %), garbage collection (~10 %), Node's HTTP parsing
-  (~8 %), undici's request machinery (~7 %), Hono's routing and middleware (~4 %), prom-client (~2 %); the rest is
-  Parley's own path, spread thin (reading the upstream's SSE, the stream meter, the candidate loop, the JSON answer),
-  no single function above 5 %. The request log's batched inserts into PGlite took ~10 % and held the loop 50–110 ms
-  at a time: PGlite now runs on its own thread, which took the loop's max delay under load from 77–108 ms to ~20 ms.
-  By thread (CPU time per request from \`/proc\`, c=10, non-streamed): Parley's main thread 0.6–0.9 ms, V8's four
-  helper threads (concurrent marking, parallel scavenges) 0.25–0.45 ms together, PGlite's thread 0.05–0.08 ms; the bare
-  proxy 0.10–0.14 ms in all. The upstream itself spends twice as much per request for Parley (0.14–0.2 ms against
-  0.07–0.09) because Parley asks it for a stream. On two cores these share the CPU with the upstream and the load
-  generator, so the helper threads' share counts against throughput as much as the main thread's.
-- **Garbage under /v1 load**: a sampling heap profile counts ~95 KB allocated per request (Parley's own closures,
-  promises and generator states of the stream path, Hono's context, undici's request, Node's HTTP objects; no site
-  above 9 %). \`--trace-gc\` shows a scavenge every 40–80 ms taking 4–15 ms and promoting ~2.5 MB each, and a
-  mark-compact every 0.5–1 s giving back 20–60 MB: the scavenges are what the event loop's max delay under load is
-  made of.
-- **Chat route, first delta**: a database round trip costs 1.5–2 ms on this machine although Postgres executes the
-  statements in 0.2–0.3 ms (\`log_min_duration_statement=0\`): waking the other process or thread dominates. The route
-  makes one round trip before the model is called (the claim and the person's message are one statement, which
-  must be stored first). On PGlite that statement ran ~2.2 ms in WebAssembly, 0.94 ms of it planning: statements with
-  parameters are now planned once (named statements), which took the first delta from 11.0 to 8.6 ms p50 in a paired
-  run. The gateway's own share of the first delta is ~0.5 ms over the upstream's.
-- **Memory per stream**: the RSS that grows over the three bursts is V8's and the allocator's high-water mark; the heap
-  a full collection leaves is flat across them (the line under that table).
-- **Long sessions with a 200,000-token window**: every reply sends the ~800 KB prompt. PGlite's statements no longer
-  count in the stalls, and the body is now built as bytes message by message (undici's copy of one 800 KB string was
-  ~16 % of the stalled time). What remains is collecting garbage (~19 %) and the socket write of 800 KB, which on
-  loopback runs the receiving side's TCP work inside the sender's system call. The floor rows under that table post the
-  very prompts Parley sent straight to the same upstream. The prompt's size alone (693 KB, sent and parsed) puts the
-  long session's first chunk 9–11 ms after the short one's without Parley. What is left is Parley's own: ~0 in a
-  3,000-message trial (10.3 ms through Parley against 11.3 straight), 4.1–6.7 ms at 10,000 messages in two full runs
-  (PGlite and Postgres alike), with the same prompt; the 10,000-message thread is held in memory by the path cache,
-  and a larger heap makes every collection longer (not yet measured apart).
+- **/v1 under load** (c=10, non-streamed; Parley's main thread busy ~90 %, about 0.45–0.5 ms of CPU per request in
+  all threads against the bare proxy's ~0.1 ms): socket writes (\`writev\` syscalls, 9–15 %), garbage collection
+  (5–10 %), Node's HTTP parsing (~8 %), undici's request machinery (~7–9 %), Hono's routing and middleware (~4 %),
+  prom-client (~2–3 %); the rest is Parley's own path, spread thin (reading the upstream's SSE, the stream meter, the
+  candidate loop, the JSON answer), no single function above 6 %. By thread (\`/proc\`, c=10): Parley's main thread
+  0.6–0.9 ms, V8's four helper threads 0.25–0.45 ms together, PGlite's thread 0.05–0.08 ms.
+- **The floor of a gateway's work**: the throughput table's minimal gateway (bench/gateway/minimal-gateway.mjs: the
+  client's JSON read, the upstream asked for a stream through undici, its events parsed, the answer written) reaches
+  51–84 % of the bare proxy at ~0.16 ms of CPU per request. The work any gateway must do fits the 50 % target; what
+  Parley spends beyond it (~0.3 ms a request) is its own machinery. Switching parts off one at a time (an experiment,
+  not this bench; two 4-second runs each, ±10 % noise) put the request log at ~0.05–0.07 ms a request (its rows are
+  inserted into PGlite on its thread), and the rate limiter's middleware and the metrics at ≤ 0.05 ms each; with all
+  three off Parley still spent 0.33–0.38 ms. Asking the upstream for a whole answer instead of a stream halved the
+  upstream's own CPU (0.10 → 0.06 ms a request) and left Parley's unchanged (0.45 → 0.41–0.48 ms): not taken, since it
+  gives up the first-byte failover for whole answers. The app's routes make Hono's RegExpRouter refuse them
+  (\`/api/sessions/:id/restore\` beside the others: UnsupportedPathError), so its SmartRouter falls back to the
+  TrieRouter, whose search allocates ~4 KB and sorts its matches on every request, /v1 included.
+- **Garbage under /v1 load**: a sampling heap profile counts ~108 KB allocated per request: the stream meter's
+  generator ~10 KB, the route ~7 KB, reading the upstream's SSE ~9 KB, Hono ~10 KB (its handler, the trie search,
+  compose, the context), undici ~5 KB, Node's HTTP objects ~5 KB, prom-client ~3.5 KB, the request log's row ~3 KB.
+  \`--trace-gc\` shows a scavenge every 40–80 ms taking 4–15 ms and promoting ~2.5 MB each: the scavenges are what
+  the event loop's max delay under load is made of.
+- **Chat route, first delta**: server-side marks (a quiet machine, PGlite): the route starts 0.3 ms after the first
+  middleware; the claim and the person's message (one statement, which must come before the model is called) end
+  1.4–1.6 ms after that (0.9–1.0 ms when timed alone in a script, PGlite and Postgres alike); the prompt is built in
+  0.1 ms; the gateway has the upstream's first event 1.3 ms later (the upstream's own answer included) and the first
+  delta is written 0.2 ms after. Postgres executes the statement in 0.2–0.3 ms (\`log_min_duration_statement=0\`):
+  the rest of a round trip is building it, waking the other process or thread, and reading the answer.
+- **Memory per stream**: the RSS that grows over the three bursts is V8's and the allocator's high-water mark (the
+  first burst's figure swings 6–76 KB a stream between runs); the heap a full collection leaves is flat across them.
+- **Long sessions with a 200,000-token window**: every reply sends the ~700 KB prompt. Three costs were Parley's own
+  and are gone: the first reply after opening read ~2,300 messages from the database (whole rows in 200-message steps,
+  ~130 ms on PGlite, 200–380 ms to the first delta): a walk that carries only the prompt's five columns reads them in
+  ~30 ms, and opening the conversation reads them ahead, off the request; every reply resolved macros in and
+  serialised each of ~2,000 messages anew (~4–6 ms, and the garbage that made the reply's stalls): the turns are now
+  the same frozen objects from reply to reply and their JSON is made once; the token estimate looped over every
+  character in JavaScript (~5 ms for 800 KB). The first serialisation of a long prompt yields to the event loop
+  every 400 messages. The floor rows post the very prompts Parley sent straight to the same upstream: the prompt's
+  size alone puts the long session's first chunk 2.2–2.3 ms after the short one's (9–12 ms in earlier, noisier runs);
+  Parley's own share of the difference is now 1.3–2.0 ms (4.1–6.7 ms before).
 - **Idle memory**: PGlite's thread adds its own V8 isolate and heap beside its WebAssembly memory (~+25–30 MB
   against PGlite on the main thread, in paired starts). Per thread (\`v8.getHeapSpaceStatistics\` each second): start-up
   grows the main thread's young generation to 32 MB and PGlite's thread's to 16 MB; V8's memory reducer gives that
