@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps) {
     refused,
   );
 
-  app.onError((err, c) => {
+  const onError = (err: Error, c: Context) => {
     failureHeaders(c, err);
     if (err instanceof AppError) return c.json(errorBody(err.code, err.message, err.fields), err.status);
     if (err instanceof HTTPException) {
@@ -132,20 +132,30 @@ export function createApp(deps: AppDeps) {
     }
     deps.log.error({ ...errorFieldsWithStack(err), path: c.req.path }, "unhandled error");
     return c.json(errorBody("internal_error", "Something went wrong on the server"), 500);
-  });
+  };
+  app.onError(onError);
 
-  app.use("*", accessLog(deps.log));
+  const logged = accessLog(deps.log);
   // Postgres text cannot hold NUL: an address carrying one (a slug, a filter) is refused before any query.
-  app.use("*", async (c, next) => {
+  const refuseNul: MiddlewareHandler = async (c, next) => {
     if (/%00|\u0000/.test(c.req.url)) throw badRequest("invalid_characters", "The address contains a NUL character (%00)");
     await next();
-  });
+  };
+  app.use("*", logged, refuseNul);
   // The OpenAI-compatible API is mounted before the page headers below: its answers are JSON and
   // event streams for programs, written straight to Node's response (routes/node-io.ts) with the
   // headers they need, and its body limit is the route's own.
   // Prometheus scrapes here, with its own token, off every rate limit.
   app.route("/metrics", metricsRoute(deps));
-  app.route("/v1", openaiRoutes({ ...deps, limit: limitApiKey, maxBodyBytes: deps.maxBodyBytes * 16 }));
+  const openai = openaiRoutes({ ...deps, limit: limitApiKey, maxBodyBytes: deps.maxBodyBytes * 16 });
+  app.route("/v1", openai);
+  // The same API in an app of its own, which the server hands /v1 requests to first: every gateway
+  // request would otherwise be matched against all of the web app's routes and pass the page's
+  // middleware (most of Hono's share of a /v1 request, on the path to every first token).
+  const v1 = new Hono<AppEnv>();
+  v1.onError(onError);
+  v1.use("*", logged, refuseNul);
+  v1.route("/v1", openai);
   // Defence in depth behind the Markdown renderer: no inline or foreign scripts, ever.
   const pageHeaders = secureHeaders({
     contentSecurityPolicy: {
@@ -255,5 +265,11 @@ export function createApp(deps: AppDeps) {
   app.route("/avatars", avatarRoutes);
   app.route("/", webRoutes(deps.webDir, identify));
   app.notFound((c) => c.json(errorBody("not_found", "Not found"), 404));
-  return app;
+  return {
+    /** For @hono/node-server: a request whose target starts with /v1/ goes to the API's own app. */
+    fetch: (request: Request, env: unknown) => {
+      const target = (env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
+      return target?.startsWith("/v1/") ? v1.fetch(request, env) : app.fetch(request, env);
+    },
+  };
 }
