@@ -108,8 +108,12 @@ export async function startParley(config: Config, deps: { log: Logger; version: 
     allowPrivateUpstreams: config.allowPrivateUpstreams,
     onRecord: (record) => {
       requestLog.push(record);
-      metrics.observe(record);
-      tracing?.record(record);
+      // Counted at the event loop's next turn, once the answer has gone out: the labelled counters and
+      // histograms (and a span) are not on the way to a client's last byte, and no scrape needs them sooner.
+      setImmediate(() => {
+        metrics.observe(record);
+        tracing?.record(record);
+      });
     },
     log,
   });
