@@ -27,19 +27,26 @@ export class PathCache {
     if (!e) return undefined;
     // A wider window than the entry was read for needs more than it holds, unless it holds everything.
     if (maxChars > e.maxChars && !e.complete) return undefined;
-    let rows: HistoryRow[] | undefined;
-    if (extra && extra.id === endId) {
-      // A message just written below one of the cached ones (a new message, an edit's new version).
-      const at = extra.parentId === null ? -1 : e.rows.findLastIndex((r) => r.id === extra.parentId);
-      if (at >= 0) rows = [...e.rows.slice(0, at + 1), extra];
-    } else {
-      const at = e.rows.findLastIndex((r) => r.id === endId);
-      if (at >= 0) rows = e.rows.slice(0, at + 1);
-    }
-    if (!rows) return undefined;
+    // A message just written below one of the cached ones (a new message, an edit's new version) follows them.
+    const below = extra && extra.id === endId ? extra : undefined;
+    const lastId = below ? below.parentId : endId;
+    const at = lastId === null ? -1 : e.rows.findLastIndex((r) => r.id === lastId);
+    if (at < 0) return undefined;
     this.entries.delete(sessionId); // most recently used goes last
     this.entries.set(sessionId, e);
-    return trim(rows, maxChars).rows;
+    // The newest rows within maxChars (the newest always kept), copied once: a long story's stretch
+    // holds a couple of thousand rows, and this runs on the way to every reply's first token.
+    let chars = below ? below.content.length : 0;
+    let start = at + 1;
+    while (start > 0) {
+      const next = chars + e.rows[start - 1]!.content.length;
+      if (next > maxChars && (below || start <= at)) break;
+      chars = next;
+      start--;
+    }
+    const rows = e.rows.slice(start, at + 1);
+    if (below) rows.push(below);
+    return rows;
   }
 
   /** Remembers the thread ending at its last row; `complete` when it reaches the conversation's first message. */

@@ -145,6 +145,8 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
     all: (): ChatMessage[] => assemble(system, examples, 0, []).map((p) => p.message),
     /** Counts taken by real tokenizers that the messages did not have yet, to be stored. */
     fresh: () => fresh,
+    /** The oldest history message the latest fitted prompt held, where the model's memory begins (null: none). */
+    oldestSent: (): string | null => (last ? (kept[last.start]?.id ?? null) : null),
     /**
      * The prompt the latest fit made, as "what the model saw" keeps it: history turns by message id,
      * and what was left out. Undefined when no fit made one.

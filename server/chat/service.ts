@@ -593,7 +593,7 @@ export function createChatService(deps: {
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },
       });
-      ctx.writer.servedBy(open.candidate.provider.name, open.candidate.model.modelKey, contextFrom(history, open.promptMessages - 1));
+      ctx.writer.servedBy(open.candidate.provider.name, open.candidate.model.modelKey, fit.oldestSent());
       let begun = false;
       const settle = settleOnce(ctx, open);
       const events = relay(ctx, open, settle, () => (begun = true));
@@ -676,11 +676,7 @@ export function createChatService(deps: {
     );
   }
 
-  /** The oldest message of `history` among the newest `turns` that went into the prompt (empty turns are never sent). */
-  function contextFrom(history: HistoryRow[], turns: number): string | null {
-    const sent = history.filter((m) => m.content.trim() !== "");
-    return sent[Math.max(0, sent.length - turns)]?.id ?? null;
-  }
+
 
   /** Stores the reply when the stream ends, however it ends, and releases the session. Runs once. */
   function settleOnce(ctx: ReplyContext, open: OpenStream) {

@@ -117,6 +117,20 @@ describe("fitting a prompt to a model's window", () => {
     expect(copy[1]).toEqual(first[1]);
   });
 
+  it("says where the model's memory begins: the oldest history message the fitted prompt held, whatever went around it", async () => {
+    const h = [turn(0, "assistant", "   "), ...Array.from({ length: 30 }, (_, i) => turn(i + 1, i % 2 ? "assistant" : "user", `message ${i} `.repeat(20)))];
+    const plan = { system, examples: ["<START>\nDana: Hello."], postHistory: "Stay in character.", atDepth: () => [{ depth: 2, role: "system" as const, content: "Lore line." }] };
+    const fit = promptFitter(plan, h);
+    const messages = prompt(await fit(windowOf(1500, 300).w));
+    const firstTurn = messages.find((m) => h.some((t) => t.content === m.content))!;
+    expect(fit.oldestSent()).toBe(h.find((t) => t.content === firstTurn.content)!.id);
+    // Everything fits a large window: the memory begins at the first message that has text.
+    const all = promptFitter(plan, h);
+    await all(windowOf(100_000, 300).w);
+    expect(all.oldestSent()).toBe("m1");
+    expect(promptFitter(system, h).oldestSent()).toBeNull();
+  });
+
   it("says how much is needed when the newest message alone does not fit", async () => {
     const long = promptFitter(system, [turn(0, "user", "lorem ipsum ".repeat(2000))]);
     const answer = await long(windowOf(2048, 512).w);
