@@ -9,6 +9,12 @@ export type PromptPartKind = "system" | "example" | "history" | "lore" | "post_h
 
 export type StoredPromptPart =
   | { kind: "history"; role: ChatRole; messageId: string }
+  /**
+   * Consecutive history messages, kept by their ends: the thread's walk from `toId` up to `fromId`
+   * gives them back (those with text). A long story's prompt holds thousands of messages; one part
+   * each made every reply's report ~100 KB.
+   */
+  | { kind: "history_run"; fromId: string; toId: string; count: number }
   | { kind: Exclude<PromptPartKind, "history">; role: ChatRole; content: string; depth?: number };
 
 /** One lorebook entry the reply's prompt drew on, or left out for the budget. */
@@ -45,5 +51,5 @@ export type PromptReport = {
 /** As the browser gets it: the history parts with their text. */
 export type PromptPartView =
   | { kind: "history"; role: ChatRole; messageId: string; content: string }
-  | Exclude<StoredPromptPart, { kind: "history" }>;
+  | Exclude<StoredPromptPart, { kind: "history" | "history_run" }>;
 export type PromptReportView = Omit<PromptReport, "parts"> & { parts: PromptPartView[] };

@@ -165,6 +165,26 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
 
 type Insert = ReturnType<NonNullable<PromptPlan["atDepth"]>>[number];
 
+/** A report's parts as stored: each stretch of consecutive history messages as one run by its ends. */
+export function compactHistory(parts: readonly StoredPromptPart[]): StoredPromptPart[] {
+  const out: StoredPromptPart[] = [];
+  let run: Extract<StoredPromptPart, { kind: "history" }>[] = [];
+  const flush = () => {
+    if (run.length > 1) out.push({ kind: "history_run", fromId: run[0]!.messageId, toId: run.at(-1)!.messageId, count: run.length });
+    else out.push(...run);
+    run = [];
+  };
+  for (const p of parts) {
+    if (p.kind === "history") run.push(p);
+    else {
+      flush();
+      out.push(p);
+    }
+  }
+  flush();
+  return out;
+}
+
 /**
  * A history message as the model reads it (macros resolved), the same frozen object for as long as
  * the message's row lives and the names stay: the rows of an active conversation are kept between

@@ -3,7 +3,7 @@ import type { Database } from "../db/client.js";
 import { getPersona, savePersona } from "../db/queries/personas.js";
 import { getPublicScenario, getScenarioToStart } from "../db/queries/scenarios.js";
 import type { CardLorebook, CardV3 } from "../../contracts/character-card.js";
-import type { PromptReport, PromptReportView } from "../../contracts/prompt-report.js";
+import type { PromptPartView, PromptReport, PromptReportView } from "../../contracts/prompt-report.js";
 import { getReplyPrompt, messageTexts, saveReplyPrompt } from "../db/queries/reply-prompts.js";
 import { resolveMacros } from "../../contracts/macros.js";
 import type { MacroNames } from "../../contracts/macros.js";
@@ -43,7 +43,7 @@ import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Persona } from "../../contracts/persona.js";
-import { charsFor, macroNames, promptFitter, systemMessage } from "./prompt.js";
+import { charsFor, compactHistory, macroNames, promptFitter, systemMessage } from "./prompt.js";
 import { parseSillyTavernJsonl, toMarkdown, toSillyTavernJsonl, type ThreadEntry } from "./chat-files.js";
 import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
@@ -649,10 +649,20 @@ export function createChatService(deps: {
     const { report } = row;
     const ids = report.parts.flatMap((p) => (p.kind === "history" ? [p.messageId] : []));
     const texts = await messageTexts(db, sessionId, ids);
-    return {
-      ...report,
-      parts: report.parts.map((p) => (p.kind === "history" ? { ...p, content: resolveMacros(texts.get(p.messageId) ?? "", report.names) } : p)),
-    };
+    const parts: PromptPartView[] = [];
+    for (const p of report.parts) {
+      if (p.kind === "history") parts.push({ ...p, content: resolveMacros(texts.get(p.messageId) ?? "", report.names) });
+      else if (p.kind !== "history_run") parts.push(p);
+      else {
+        // Bounded: a run's ends are on one thread, but a walk must never run away should `fromId` be gone.
+        const walked = await activePath(db, sessionId, p.toId, { stopAt: p.fromId, maxCount: p.count * 2 + 50 });
+        const from = walked.findIndex((m) => m.id === p.fromId);
+        for (const m of walked.slice(Math.max(0, from))) {
+          if (m.content.trim() !== "") parts.push({ kind: "history", role: m.role, messageId: m.id, content: resolveMacros(m.content, report.names) });
+        }
+      }
+    }
+    return { ...report, parts };
   }
 
   /** "What the model saw" for a stored reply; a failure to keep it costs the reply nothing. */
@@ -666,7 +676,7 @@ export function createChatService(deps: {
       contextLength: sent.window.contextLength,
       maxTokens: sent.window.maxTokens ?? null,
       tokenizer: sent.window.tokenizer,
-      parts: sent.parts,
+      parts: compactHistory(sent.parts),
       trimmed: { historyLeftOut: sent.historyLeftOut, examplesDropped: sent.examplesDropped, lore: lore?.dropped ?? [] },
       lore: lore?.fired ?? [],
       names: macroNames(ctx.persona, ctx.characterName),
@@ -675,8 +685,6 @@ export function createChatService(deps: {
       log.warn({ ...errorFields(err), session: ctx.sessionId }, "keeping what the model saw failed"),
     );
   }
-
-
 
   /** Stores the reply when the stream ends, however it ends, and releases the session. Runs once. */
   function settleOnce(ctx: ReplyContext, open: OpenStream) {

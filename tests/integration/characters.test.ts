@@ -255,6 +255,17 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     expect((await other.json<ErrorBody>(`/api/sessions/${sessionId}/messages/${reply.id}/prompt`)).status).toBe(404);
     const mine = (events[0]!.data as { userMessage: { id: string } }).userMessage;
     expect((await c.json<ErrorBody>(`/api/sessions/${sessionId}/messages/${mine.id}/prompt`)).body.error.code).toBe("no_prompt_report");
+    // A longer thread: its history is kept as runs of messages, and shown message by message as it was sent.
+    let last = reply;
+    for (const words of ["Who keeps it?", "Since when?", "And before that?"]) {
+      stack.upstream.enqueue({ kind: "stream", chunks: [`Answer to ${words}`] });
+      const more = await readSse(await c.fetch(`/api/sessions/${sessionId}/messages`, { method: "POST", body: JSON.stringify({ content: words }) }));
+      last = (more.at(-1)!.data as { message: { id: string } }).message;
+    }
+    const longer = stack.upstream.requests.at(-1)!.body.messages as { role: string; content: string }[];
+    const shown = await c.json<Report>(`/api/sessions/${sessionId}/messages/${last.id}/prompt`);
+    expect(shown.body.parts.map((p) => [p.role, p.content])).toEqual(longer.map((m) => [m.role, m.content]));
+    expect(shown.body.parts.filter((p) => p.kind === "history").length).toBeGreaterThan(5);
 
     // Detached, deleted: gone from the list; the card's own book goes back into Mira's export.
     expect((await c.json(`/api/lorebooks/${vell.id}/characters/${bo.slug}`, { method: "DELETE" })).status).toBe(200);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultTokenizer, type TokenizerName } from "../../contracts/tokenizers.js";
-import { MARGIN_TOKENS, MESSAGE_OVERHEAD, promptFitter } from "../../server/chat/prompt.js";
+import { compactHistory, MARGIN_TOKENS, MESSAGE_OVERHEAD, promptFitter } from "../../server/chat/prompt.js";
 import { estimateTokens, TokenCounter } from "../../server/gateway/token-counter.js";
 import type { PromptWindow } from "../../server/gateway/types.js";
 
@@ -129,6 +129,20 @@ describe("fitting a prompt to a model's window", () => {
     await all(windowOf(100_000, 300).w);
     expect(all.oldestSent()).toBe("m1");
     expect(promptFitter(system, h).oldestSent()).toBeNull();
+  });
+
+  it("keeps a report's history as runs of consecutive messages by their ends, a single message as itself", () => {
+    const h = (id: string) => ({ kind: "history" as const, role: "user" as const, messageId: id });
+    const sys = { kind: "system" as const, role: "system" as const, content: "S" };
+    const lore = { kind: "lore" as const, role: "system" as const, content: "L", depth: 1 };
+    expect(compactHistory([sys, h("a"), h("b"), h("c"), lore, h("d"), { kind: "post_history", role: "system", content: "P" }])).toEqual([
+      sys,
+      { kind: "history_run", fromId: "a", toId: "c", count: 3 },
+      lore,
+      h("d"),
+      { kind: "post_history", role: "system", content: "P" },
+    ]);
+    expect(compactHistory([])).toEqual([]);
   });
 
   it("says how much is needed when the newest message alone does not fit", async () => {
