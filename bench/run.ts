@@ -27,7 +27,7 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
   0.6–0.9 ms, V8's four helper threads 0.25–0.45 ms together, PGlite's thread 0.05–0.08 ms.
 - **The floor of a gateway's work**: the throughput table's minimal gateway (bench/gateway/minimal-gateway.mjs: the
   client's JSON read, the upstream asked for a stream through undici, its events parsed, the answer written) reaches
-  51–100 % of the bare proxy (three full runs) at ~0.16 ms of CPU per request. The work any gateway must do fits the 50 % target; what
+  51–100 % of the bare proxy (four full runs) at ~0.16 ms of CPU per request. The work any gateway must do fits the 50 % target; what
   Parley spends beyond it (~0.3 ms a request) is its own machinery. Switching parts off one at a time (an experiment,
   not this bench; two 4-second runs each, ±10 % noise) put the request log at ~0.05–0.07 ms a request (its rows are
   inserted into PGlite on its thread), and the rate limiter's middleware and the metrics at ≤ 0.05 ms each; with all
@@ -58,7 +58,7 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
   character in JavaScript (~5 ms for 800 KB). The first serialisation of a long prompt yields to the event loop
   every 400 messages. The floor rows post the very prompts Parley sent straight to the same upstream: the prompt's
   size alone puts the long session's first chunk 2.0–2.3 ms after the short one's (9–12 ms in earlier, noisier runs);
-  Parley's own share of the difference is now 1.1–2.4 ms in three full runs (4.1–6.7 ms before).
+  Parley's own share of the difference is now 0.9–3.2 ms in four full runs, mostly 1–2 (4.1–6.7 ms before; medians of 20 replies, the machine's noise is of the same size).
 - **Idle memory**: PGlite's thread adds its own V8 isolate and heap beside its WebAssembly memory (~+25–30 MB
   against PGlite on the main thread, in paired starts). Per thread (\`v8.getHeapSpaceStatistics\` each second): start-up
   grows the main thread's young generation to 32 MB and PGlite's thread's to 16 MB; V8's memory reducer gives that
