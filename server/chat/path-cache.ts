@@ -23,15 +23,9 @@ export class PathCache {
    * it: `endId` is one of the cached messages, or `extra` (a message just written) follows one.
    */
   get(sessionId: string, endId: string, maxChars: number, extra?: HistoryRow): HistoryRow[] | undefined {
-    const e = this.entries.get(sessionId);
-    if (!e) return undefined;
-    // A wider window than the entry was read for needs more than it holds, unless it holds everything.
-    if (maxChars > e.maxChars && !e.complete) return undefined;
-    // A message just written below one of the cached ones (a new message, an edit's new version) follows them.
-    const below = extra && extra.id === endId ? extra : undefined;
-    const lastId = below ? below.parentId : endId;
-    const at = lastId === null ? -1 : e.rows.findLastIndex((r) => r.id === lastId);
-    if (at < 0) return undefined;
+    const found = this.locate(sessionId, endId, maxChars, extra);
+    if (!found) return undefined;
+    const { e, at, below } = found;
     this.entries.delete(sessionId); // most recently used goes last
     this.entries.set(sessionId, e);
     // The newest rows within maxChars (the newest always kept), copied once: a long story's stretch
@@ -47,6 +41,24 @@ export class PathCache {
     const rows = e.rows.slice(start, at + 1);
     if (below) rows.push(below);
     return rows;
+  }
+
+  /** Whether `get` would answer, without copying the rows or touching the order of use. */
+  covers(sessionId: string, endId: string, maxChars: number): boolean {
+    return this.locate(sessionId, endId, maxChars) !== undefined;
+  }
+
+  /** Where the thread ending at `endId` ends in the cached stretch (`below`: a message just written under it). */
+  private locate(sessionId: string, endId: string, maxChars: number, extra?: HistoryRow) {
+    const e = this.entries.get(sessionId);
+    if (!e) return undefined;
+    // A wider window than the entry was read for needs more than it holds, unless it holds everything.
+    if (maxChars > e.maxChars && !e.complete) return undefined;
+    // A message just written below one of the cached ones (a new message, an edit's new version) follows them.
+    const below = extra && extra.id === endId ? extra : undefined;
+    const lastId = below ? below.parentId : endId;
+    const at = lastId === null ? -1 : e.rows.findLastIndex((r) => r.id === lastId);
+    return at < 0 ? undefined : { e, at, below };
   }
 
   /** Remembers the thread ending at its last row; `complete` when it reaches the conversation's first message. */

@@ -548,7 +548,7 @@ export function createChatService(deps: {
    */
   function readAhead(db: Database, sessionId: string, leafId: string, routing: { task: string | null; modelKey: string | null }): void {
     const maxChars = historyChars(routing);
-    if (readingAhead.has(sessionId) || replying.has(sessionId) || paths.get(sessionId, leafId, maxChars)) return;
+    if (readingAhead.has(sessionId) || replying.has(sessionId) || paths.covers(sessionId, leafId, maxChars)) return;
     const before = paths.leafOf(sessionId);
     const reading = historyPath(db, sessionId, leafId, maxChars)
       .then((rows) => {
@@ -573,9 +573,13 @@ export function createChatService(deps: {
     const task = ctx.task ?? "roleplay";
     const maxChars = historyChars(ctx);
     const cached = () => (ctx.parentId ? paths.get(ctx.sessionId, ctx.parentId, maxChars, ctx.written) : undefined);
+    let history = cached();
     const ahead = readingAhead.get(ctx.sessionId);
-    if (ahead && !cached()) await ahead;
-    const history = ctx.parentId ? (cached() ?? (await readHistory(ctx, ctx.parentId, maxChars))) : [];
+    if (!history && ahead) {
+      await ahead;
+      history = cached();
+    }
+    history ??= ctx.parentId ? await readHistory(ctx, ctx.parentId, maxChars) : [];
     ctx.history = { rows: history, maxChars };
     ctx.writer.replyTo(ctx.parentId);
     const names = macroNames(ctx.persona, ctx.characterName);

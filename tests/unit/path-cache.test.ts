@@ -17,6 +17,7 @@ describe("the path cache", () => {
     expect(cache.get("s", "other", 1_000, { ...written, id: "other", parentId: "elsewhere" })).toBeUndefined();
     expect(cache.get("s", "elsewhere", 1_000)).toBeUndefined();
     expect(cache.get("t", "m4", 1_000)).toBeUndefined();
+    expect([cache.covers("s", "m2", 1_000), cache.covers("s", "elsewhere", 1_000), cache.covers("t", "m4", 1_000)]).toEqual([true, false, false]);
   });
 
   it("gives the newest messages within the characters asked for, the newest always, and no wider window than it read", () => {
