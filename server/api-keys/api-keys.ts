@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { KEY_PREFIX, type ApiKeyInput, type ApiKeyView } from "../../contracts/api-keys.js";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { chargeKey, getKeyRow, insertKey, listKeyRows, spendOf, spentSince, updateKey, type ApiKeyRow } from "../db/queries/api-keys.js";
@@ -13,7 +13,8 @@ export type { ApiKeyRow };
 /** Who a /v1 request is: a key of the Keys tab (a row, with its limits), or one of PARLEY_API_KEYS (no limits). */
 export type KeyAccess = { kind: "row"; key: ApiKeyRow; client: string } | { kind: "env"; client: string };
 
-const sha256 = (s: string) => createHash("sha256").update(s).digest();
+/** One-shot: crypto.hash costs half of a Hash object's create, update and digest, on every /v1 request. */
+const sha256 = (s: string) => hash("sha256", s, "buffer");
 
 /** A new secret: recognisable by its prefix, 256 random bits after it. */
 const newSecret = () => `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
@@ -39,7 +40,7 @@ export class KeyLimitError extends AppError {
  */
 export function createApiKeys(deps: { database: DatabaseLifecycle; counters: KeyCounters; envKeys: string[]; log: Logger; now?: () => number }) {
   const now = deps.now ?? Date.now;
-  const envDigests = deps.envKeys.map(sha256);
+  const envDigests = deps.envKeys.map((k) => sha256(k));
   let byHash = new Map<string, ApiKeyRow>();
   let byId = new Map<string, ApiKeyRow>();
 

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { CircuitBreaker } from "./breaker.js";
 import { GatewayError } from "./errors.js";
 import { classify, FAILURE_POLICY, type FailedCall, type FailoverAction, type FailureKind } from "./failover.js";
@@ -9,7 +8,7 @@ import { adapterFor, type AppIdentity } from "./providers/index.js";
 import type { Registry } from "./registry.js";
 import { parseRetryAfter, withJitter } from "./retry-after.js";
 import { callCandidate, type CallResult } from "./upstream-call.js";
-import type { Attempt, Candidate, ChatMessage, ChatRequest, PromptWindow, Provider } from "./types.js";
+import type { Attempt, Cancellation, Candidate, ChatMessage, ChatRequest, PromptWindow, Provider } from "./types.js";
 
 export type LoopOptions = {
   registry: Registry;
@@ -180,17 +179,28 @@ async function tryCandidate(
       const waitMs = seconds === undefined ? undefined : withJitter(seconds);
       if (waitMs !== undefined && seconds! <= opts.retryAfterMaxS && waits < MAX_RETRY_AFTER_WAITS && performance.now() + waitMs < deadline) {
         attempt.error = `${result.error} (retrying after ${waitMs} ms)`;
-        try {
-          await sleep(waitMs, undefined, { signal: req.signal });
-        } catch {
-          throw cancelled();
-        }
+        if (!(await waitUnlessCancelled(waitMs, req.signal))) throw cancelled();
         continue;
       }
     }
     opts.outcomes.failed(c, kind, result.error);
     return { ok: false, kind, then, result };
   }
+}
+
+/** Waits `ms`; false when the caller went away first. */
+function waitUnlessCancelled(ms: number, signal: Cancellation): Promise<boolean> {
+  return new Promise((resolve) => {
+    const gone = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", gone);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", gone, { once: true });
+  });
 }
 
 function rejected(c: Candidate, status: number, error: string, attempts: Attempt[]): GatewayError {

@@ -133,8 +133,9 @@ export class Registry {
 
   /** The task profile, then the model's overrides for the task, then what the caller asked for. */
   paramsFor(c: Candidate, task: string, requested: RequestParams = {}): RequestParams {
-    const defined = Object.fromEntries(Object.entries(requested).filter(([, v]) => v !== undefined));
-    return { ...(this.profiles.get(task) ?? FALLBACK_PROFILE), ...c.model.paramOverrides?.[task], ...defined };
+    const params: Record<string, unknown> = { ...(this.profiles.get(task) ?? FALLBACK_PROFILE), ...c.model.paramOverrides?.[task] };
+    for (const [k, v] of Object.entries(requested)) if (v !== undefined) params[k] = v;
+    return params as RequestParams;
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Opened } from "./candidate-loop.js";
 import type { Outcomes } from "./outcomes.js";
 import { costOf, countTokens } from "./usage.js";
-import type { RequestRecord, StreamEvent, Usage } from "./types.js";
+import type { Cancellation, RequestRecord, StreamEvent, Usage } from "./types.js";
 import { mergeToolCalls, type ToolCall } from "../../contracts/openai.js";
 import { errorFields } from "../error-report.js";
 
@@ -26,7 +26,7 @@ export type MeterOptions = {
 export function meterStream(
   opts: MeterOptions,
   opened: Opened,
-  signal: AbortSignal,
+  signal: Cancellation,
   base: RecordBase,
   started: number,
   deadline: number,
@@ -139,6 +139,7 @@ export function meterStream(
       // The model answered, so a reader leaving early is not its failure.
       opened.settle(finish === "error" ? "error" : "ok", error);
       const tokens = countTokens(usage, promptChars, text.length);
+      // Built field by field: spreading optional parts made a throwaway object each, on every request.
       const rec: RequestRecord = {
         ...base,
         provider: c.provider.name,
@@ -147,17 +148,19 @@ export function meterStream(
         ttftMs,
         totalMs: Math.round(performance.now() - started),
         text,
-        ...(toolCalls.length ? { toolCalls: toolCalls.filter(Boolean) } : {}),
-        ...(reasoning ? { reasoning } : {}),
         finishReason: finish ?? "stop",
-        ...tokens,
-        ...(usage?.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
-        ...(usage?.cacheWriteTokens !== undefined ? { cacheWriteTokens: usage.cacheWriteTokens } : {}),
-        ...(usage?.reasoningTokens !== undefined ? { reasoningTokens: usage.reasoningTokens } : {}),
-        ...(usage?.generationId ? { generationId: usage.generationId } : {}),
+        promptTokens: tokens.promptTokens,
+        completionTokens: tokens.completionTokens,
+        tokensEstimated: tokens.tokensEstimated,
         cost: costOf(usage, c.model, tokens.promptTokens, tokens.completionTokens),
         error,
       };
+      if (toolCalls.length) rec.toolCalls = toolCalls.filter(Boolean);
+      if (reasoning) rec.reasoning = reasoning;
+      if (usage?.cachedTokens !== undefined) rec.cachedTokens = usage.cachedTokens;
+      if (usage?.cacheWriteTokens !== undefined) rec.cacheWriteTokens = usage.cacheWriteTokens;
+      if (usage?.reasoningTokens !== undefined) rec.reasoningTokens = usage.reasoningTokens;
+      if (usage?.generationId) rec.generationId = usage.generationId;
       opts.onRecord(rec);
       resolveRecord(rec);
     }

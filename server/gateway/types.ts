@@ -19,6 +19,16 @@ export type PromptWindow = {
 /** A prompt fitted to a window, or why none fits: the newest message alone is already too long. */
 export type FittedPrompt = { messages: ChatMessage[] } | { tooLong: { budgetTokens: number; neededTokens: number } };
 
+/**
+ * What the gateway reads of a caller going away: an AbortSignal is one, and so is a client's
+ * connection closing early (routes/node-io.ts), which costs a /v1 request no AbortController.
+ */
+export interface Cancellation {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 export type ChatRequest = {
   /** The task whose models serve the request; a named model's own task when `model` is given. */
   task: string;
@@ -32,7 +42,7 @@ export type ChatRequest = {
   fit?: (window: PromptWindow) => Promise<FittedPrompt>;
   params?: RequestParams;
   /** Aborted when the caller goes away; the upstream request is cancelled with it. */
-  signal: AbortSignal;
+  signal: Cancellation;
   /** Who asked, for the request log. */
   meta?: { clientId?: string; sessionId?: string; apiKeyId?: string };
   /** The messages as the client wrote them (parts, tool calls, tool answers), sent as they are when nothing is fitted. */

@@ -3,7 +3,7 @@ import { Agent, request, type Dispatcher } from "undici";
 import { privateUrlTarget, publicOnlyLookup } from "./upstream-guard.js";
 import { buildChatRequest, readChatStream, upstreamCode, upstreamMessage } from "./providers/openai-compatible.js";
 import type { AppIdentity } from "./providers/index.js";
-import type { Candidate, ChatMessage, RequestParams, StreamEvent } from "./types.js";
+import type { Cancellation, Candidate, ChatMessage, RequestParams, StreamEvent } from "./types.js";
 
 export type CallTimeouts = { connectMs: number; firstByteMs: number };
 
@@ -72,7 +72,7 @@ export async function callCandidate(input: {
   timeouts: CallTimeouts;
   /** Only public addresses may be reached (admin-configured providers unless ALLOW_PRIVATE_UPSTREAMS). */
   publicOnly: boolean;
-  signal: AbortSignal;
+  signal: Cancellation;
 }): Promise<CallResult> {
   const { url, headers, body } = await buildChatRequest(input.candidate, input.secret, input.messages, input.params, input.app);
   const refused = refusedTarget(url, input.publicOnly);

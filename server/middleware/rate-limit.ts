@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../errors.js";
 import type { Limiter, RateDecision, RatePolicy } from "../ratelimit/types.js";
@@ -6,7 +6,7 @@ import type { Limiter, RateDecision, RatePolicy } from "../ratelimit/types.js";
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
 /** A client's key in a store: a hash of who they are, so no credential is ever written to Redis. */
-export const rateKey = (identity: string) => createHash("sha256").update(identity).digest("base64url").slice(0, 32);
+export const rateKey = (identity: string) => hash("sha256", identity, "base64url").slice(0, 32);
 
 export function describeWindow(windowMs: number): string {
   if (windowMs === 60_000) return "a minute";

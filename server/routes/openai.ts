@@ -6,7 +6,7 @@ import type { Logger } from "../logger.js";
 import { chatCompletionRequest, completion, completionId, completionStream, openaiError, toGatewayInput } from "../../contracts/openai.js";
 import { rethrow } from "./gateway-errors.js";
 import { failureHeaders, routingHeaderValues } from "./routing-headers.js";
-import { eventStream, readBodyText, requestHeader, writeJson, type EventWriter } from "./node-io.js";
+import { clientGone, eventStream, readBodyText, requestHeader, writeJson, type EventWriter } from "./node-io.js";
 import type { HeaderSink } from "../middleware/rate-limit.js";
 import { parseJson } from "./validation.js";
 import { errorFields, errorFieldsWithStack } from "../error-report.js";
@@ -99,7 +99,8 @@ export function openaiRoutes(deps: {
       throw new AppError(404, "model_not_found", `The model "${body.model}" does not exist or is switched off; GET /v1/models lists them`);
     }
     const { messages, raw, needs, params } = toGatewayInput(body);
-    const access = c.var.access;
+    // c.get, not c.var: Hono builds c.var anew from its map at every read.
+    const access = c.get("access");
     const task = alias ?? named!.task;
     // What the key may use, its rates and its budget: refused here, before any upstream is called.
     await deps.apiKeys.admit(access, { task, model: alias ? undefined : body.model });
@@ -111,8 +112,8 @@ export function openaiRoutes(deps: {
       rawMessages: raw,
       needs,
       params,
-      signal: c.req.raw.signal,
-      meta: { clientId: c.var.apiClient, ...(access.kind === "row" ? { apiKeyId: access.key.id } : {}) },
+      signal: clientGone(c),
+      meta: { clientId: c.get("apiClient"), ...(access.kind === "row" ? { apiKeyId: access.key.id } : {}) },
       ...(access.kind === "row" && access.key.allowedModels.length ? { allowModels: access.key.allowedModels } : {}),
     };
     // Charged from the request's real cost and tokens when it ends (before its last byte, so the

@@ -36,15 +36,16 @@ const toRow = (r: RequestRecord): RequestLogInsert => ({
 /**
  * One statement whose text never changes, the batch as a single JSON parameter: building a
  * 500-row insert through the query builder (8,000 parameters) cost more of a busy instance's CPU
- * than the requests it logged. Its columns, their types and the JSON keys come from the table.
+ * than the requests it logged. The rows are serialised as they are, keyed by their fields' names,
+ * which the record type names as columns (an absent field is null); columns and types come from the table.
  */
 const columns = Object.entries(getTableColumns(requestLog)).filter(([, c]) => !c.generatedIdentity);
 const columnNames = sql.raw(columns.map(([, c]) => c.name).join(", "));
-const recordType = sql.raw(columns.map(([, c]) => `${c.name} ${c.getSQLType()}`).join(", "));
-const toJson = (r: RequestLogInsert) => Object.fromEntries(columns.map(([key, c]) => [c.name, r[key as keyof RequestLogInsert] ?? null]));
+const fieldNames = sql.raw(columns.map(([key]) => `"${key}"`).join(", "));
+const recordType = sql.raw(columns.map(([key, c]) => `"${key}" ${c.getSQLType()}`).join(", "));
 const insertRows = (rows: RequestLogInsert[]) =>
-  sql`insert into request_log (${columnNames}) select ${columnNames}
-    from jsonb_to_recordset(${JSON.stringify(rows.map(toJson))}::jsonb) as r(${recordType})`;
+  sql`insert into request_log (${columnNames}) select ${fieldNames}
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${recordType})`;
 
 /**
  * Writes request records in batches, off the request path: one multi-row insert per interval.

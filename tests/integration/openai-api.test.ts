@@ -1,7 +1,7 @@
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateText, streamText } from "ai";
 import OpenAI from "openai";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { HAIKU, SONNET, lastLogId, logRowAfter, readOpenAiStream, startGatewayStack, type GatewayStack } from "../support/gateway.js";
 import type { ParleyProcess } from "../support/parley.js";
 import type { ScriptedUpstream } from "../support/upstream.js";
@@ -180,6 +180,45 @@ describe("requests", () => {
     expect(err.message).toContain("OPENROUTER_API_KEY");
     expect(err.message).not.toContain(OPENROUTER_KEY);
     expect(upstream.requests.map((r) => r.body.model)).toEqual([HAIKU, HAIKU]); // no failover either time
+  });
+});
+
+describe("a client that leaves", () => {
+  const leaving = (body: unknown, signal: AbortSignal) =>
+    fetch(`${parley.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${API_KEYS[0]}` },
+      body: JSON.stringify(body),
+      signal,
+    });
+
+  it("mid-stream: the upstream request is cancelled and the request logged as aborted", async () => {
+    upstream.enqueue({ kind: "stream", chunks: ["I am ", "not done ", "yet"], holdAfter: 2 });
+    const after = await lastLogId(db.sql);
+    const ctl = new AbortController();
+    const res = await leaving({ model: "parley/roleplay", stream: true, messages: [{ role: "user", content: "hi" }] }, ctl.signal);
+    const reader = res.body!.getReader();
+    let seen = "";
+    while (!seen.includes("not done")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended early: ${seen}`);
+      seen += new TextDecoder().decode(value);
+    }
+    ctl.abort();
+    await upstream.requests[0]!.closed;
+    expect(await logRowAfter(db.sql, after)).toMatchObject({ status: "aborted", completion_tokens: expect.any(Number) });
+  });
+
+  it("before a whole answer: the upstream request is cancelled and the request logged as aborted", async () => {
+    upstream.enqueue({ kind: "stream", chunks: ["I am ", "thinking"], holdAfter: 1 });
+    const after = await lastLogId(db.sql);
+    const ctl = new AbortController();
+    const answer = leaving({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] }, ctl.signal).catch((err: Error) => err);
+    await vi.waitFor(() => expect(upstream.requests).toHaveLength(1));
+    ctl.abort();
+    expect(await answer).toBeInstanceOf(Error);
+    await upstream.requests[0]!.closed;
+    expect(await logRowAfter(db.sql, after)).toMatchObject({ status: "aborted" });
   });
 });
 
