@@ -170,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!/_(API_KEY|TOKEN)$/.test(name)) return "A provider key's variable must end in _API_KEY or _TOKEN (or be listed in PROVIDER_SECRET_NAMES)";
     return undefined;
   };
+  const secrets = new Map<string, string | undefined>();
   const workerEnv = Object.fromEntries(
     Object.entries(env).filter((kv): kv is [string, string] => kv[0].startsWith("CHAT_WORKER_") && typeof kv[1] === "string" && kv[1].trim() !== ""),
   );
@@ -215,10 +216,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceId: e.PARLEY_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     logLevel: e.LOG_LEVEL,
     webDir: path.resolve(e.PARLEY_WEB_DIR ?? "dist/web"),
+    // Looked up once a name: routing asks on every request, and the environment is fixed at start.
     readSecret: (name) => {
-      if (secretNameProblem(name)) return undefined;
-      const v = env[name];
-      return v && v.trim() !== "" ? v : undefined;
+      if (secrets.has(name)) return secrets.get(name);
+      const v = secretNameProblem(name) ? undefined : env[name];
+      const value = v && v.trim() !== "" ? v : undefined;
+      if (secrets.size < 1000) secrets.set(name, value);
+      return value;
     },
     secretNameProblem,
     allowPrivateUpstreams: e.ALLOW_PRIVATE_UPSTREAMS === "true",

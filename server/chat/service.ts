@@ -611,7 +611,7 @@ export function createChatService(deps: {
           // A generator that never started skips its finally on return(): then it is settled here.
           if (begun) await events.return(undefined);
           else {
-            await open.events.return(undefined);
+            await open.batches.return(undefined);
             await events.return(undefined);
           }
           await settle();
@@ -727,10 +727,12 @@ export function createChatService(deps: {
   ): AsyncGenerator<ReplyEvent> {
     onBegin();
     try {
-      for await (const ev of open.events) {
-        if (ev.type === "delta") {
-          ctx.writer.append(ev.text);
-          yield ev;
+      for await (const batch of open.batches) {
+        for (const ev of batch) {
+          if (ev.type === "delta") {
+            ctx.writer.append(ev.text);
+            yield ev;
+          }
         }
       }
     } finally {

@@ -41,14 +41,15 @@ export type GatewayOptions = {
   tokenCounter?: TokenCounter;
 };
 
-/** A reply that has begun: a candidate answered with its first event, which `events` replays. */
+/** A reply that has begun: a candidate answered with its first event, which `batches` replays. */
 export type OpenStream = {
   candidate: Candidate;
   /** How many messages the prompt sent to that candidate held (its fitted prompt, system message included). */
   promptMessages: number;
   attempts: Attempt[];
-  events: AsyncGenerator<StreamEvent>;
-  /** Reads the stream to its end without passing its events on (instead of `events`, never beside it). */
+  /** The events in batches as they were read (never empty); the batches end by themselves after an error. */
+  batches: AsyncGenerator<StreamEvent[]>;
+  /** Reads the stream to its end without passing its events on (instead of `batches`, never beside it). */
   drain: () => Promise<void>;
   /** Resolves when the stream has ended, however it ended, with what was recorded. */
   record: Promise<RequestRecord>;

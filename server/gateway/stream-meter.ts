@@ -30,7 +30,7 @@ export function meterStream(
   base: RecordBase,
   started: number,
   deadline: number,
-): { events: AsyncGenerator<StreamEvent>; drain: () => Promise<void>; record: Promise<RequestRecord> } {
+): { batches: AsyncGenerator<StreamEvent[]>; drain: () => Promise<void>; record: Promise<RequestRecord> } {
   const c = opened.candidate;
   const idleMs = c.provider.idleTimeoutMs ?? opts.idleMs;
   // What this candidate was sent, for the estimate when it reports no usage.
@@ -166,17 +166,17 @@ export function meterStream(
     }
   }
 
-  /** One event at a time, for a reader that passes them on (the batches end by themselves after an error). */
-  async function* events(): AsyncGenerator<StreamEvent> {
-    for await (const batch of batches()) for (const ev of batch) yield ev;
-  }
+  // Handed out in batches, as read: a reader passing events on walks each batch itself. A
+  // generator that gave them one at a time cost a promise and a turn of the microtask queue per
+  // event, on every streamed token.
+  const stream = batches();
 
   /** Reads the whole stream for its record, for a caller that wants the answer at once. */
   async function drain(): Promise<void> {
-    for await (const _ of batches()) {
+    for await (const _ of stream) {
       // the record accumulates the text
     }
   }
 
-  return { events: events(), drain, record };
+  return { batches: stream, drain, record };
 }

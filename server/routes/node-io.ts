@@ -119,8 +119,8 @@ export function headersSoFar(c: Context): OutgoingHttpHeaders {
 }
 
 export type EventWriter = {
-  /** Sends one event (`event:` when named, then `data:`); resolves when the client can take more. */
-  send(data: string, event?: string): Promise<void>;
+  /** Sends one event (`event:` when named, then `data:`); a promise, when the client cannot take more yet, of when it can. */
+  send(data: string, event?: string): Promise<void> | undefined;
   /** The client has gone. */
   readonly aborted: boolean;
 };
@@ -144,14 +144,15 @@ export async function eventStream(c: Context, headers: OutgoingHttpHeaders, run:
     get aborted() {
       return aborted;
     },
-    async send(data, event) {
-      if (aborted) return;
+    send(data, event) {
+      if (aborted) return undefined;
       if (!corked) {
         corked = true;
         res.cork();
         setImmediate(uncork);
       }
-      if (!res.write(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`)) await Promise.race([once(res, "drain"), once(res, "close")]);
+      if (res.write(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`)) return undefined;
+      return Promise.race([once(res, "drain"), once(res, "close")]).then(() => undefined);
     },
   };
   try {

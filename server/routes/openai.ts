@@ -141,11 +141,14 @@ export function openaiRoutes(deps: {
       const stream = completionStream(out.send, id, created, model);
       try {
         await stream.start();
-        for await (const ev of open.events) {
+        for await (const batch of open.batches) {
           if (out.aborted) break;
-          if (ev.type === "delta") await stream.delta(ev.text);
-          else if (ev.type === "tool_calls") await stream.toolCalls(ev.calls);
-          else if (ev.type === "reasoning") await stream.reasoning(ev.text);
+          for (const ev of batch) {
+            // Awaited only when the client cannot take more (most writes go out at once).
+            const wait =
+              ev.type === "delta" ? stream.delta(ev.text) : ev.type === "tool_calls" ? stream.toolCalls(ev.calls) : ev.type === "reasoning" ? stream.reasoning(ev.text) : undefined;
+            if (wait) await wait;
+          }
         }
         if (out.aborted) return;
         const record = await open.record;
@@ -156,7 +159,7 @@ export function openaiRoutes(deps: {
         deps.log.error(errorFields(err), "v1 stream failed");
       } finally {
         // Leaving early (the client gone) ends the gateway's stream too, so it records the request.
-        await open.events.return(undefined).catch(() => {});
+        await open.batches.return(undefined).catch(() => {});
       }
     };
     return eventStream(c, { ...c.get("headers"), ...routingHeaderValues(open.candidate, open.attempts) }, relay);

@@ -40,7 +40,11 @@ export function streamReply(c: Context, reply: Reply, userMessage: MessageView |
       }
     } catch (err) {
       log.error(errorFields(err), "reply stream failed");
-      await out.send(JSON.stringify({ type: "error", code: "internal_error", message: "Something went wrong while replying" }), "error").catch(() => {});
+      try {
+        await out.send(JSON.stringify({ type: "error", code: "internal_error", message: "Something went wrong while replying" }), "error");
+      } catch {
+        // the client is gone: nothing more to tell it
+      }
     } finally {
       if (reply.started) await reply.finish();
     }

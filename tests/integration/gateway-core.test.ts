@@ -78,9 +78,9 @@ const ask = (signal: AbortSignal = new AbortController().signal) => ({
   signal,
 });
 
-async function drain(events: AsyncGenerator<StreamEvent>) {
+async function drain(batches: AsyncGenerator<StreamEvent[]>) {
   const out: StreamEvent[] = [];
-  for await (const ev of events) out.push(ev);
+  for await (const batch of batches) out.push(...batch);
   return out;
 }
 
@@ -90,7 +90,7 @@ describe("the request's time budget", () => {
     upstream.forModel(HAIKU, { kind: "stream", chunks: ["one ", "two ", "three ", "four ", "five "], delayMs: 400 });
     const { gw, records } = gateway(1000);
     const open = await gw.openStream(ask());
-    const events = await drain(open.events);
+    const events = await drain(open.batches);
     expect(events.at(-1)).toMatchObject({ type: "error", message: expect.stringContaining("budget") });
     const record = await open.record;
     expect(record).toMatchObject({ status: "error", model: HAIKU, tokensEstimated: true });
