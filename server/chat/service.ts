@@ -591,8 +591,7 @@ export function createChatService(deps: {
       const open = await gateway.openStream({
         task,
         ...(ctx.modelKey ? { model: ctx.modelKey } : {}),
-        // The whole history read, for a request without a window; the gateway fits it to each model it tries.
-        messages: fit.all(),
+        // The gateway fits the history to each model it tries.
         fit,
         signal: ctx.signal,
         meta: { clientId: ctx.clientId, sessionId: ctx.sessionId },

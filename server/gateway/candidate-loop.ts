@@ -77,7 +77,8 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
       continue;
     }
 
-    const messages = fitted?.messages ?? req.messages;
+    // Fitted to this candidate, or as given (a request without a fitter).
+    const messages = fitted?.messages ?? req.messages ?? [];
     // The slot is held from here: counted or given back when this block is left, unless a stream took it.
     let slot: "held" | "streaming" | "failure" = "held";
     let failure: { kind: FailureKind; then: FailoverAction; result: FailedCall } | undefined;

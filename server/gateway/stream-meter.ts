@@ -33,8 +33,8 @@ export function meterStream(
 ): { batches: AsyncGenerator<StreamEvent[]>; drain: () => Promise<void>; record: Promise<RequestRecord> } {
   const c = opened.candidate;
   const idleMs = c.provider.idleTimeoutMs ?? opts.idleMs;
-  // What this candidate was sent, for the estimate when it reports no usage.
-  const promptChars = opened.messages.reduce((n, m) => n + m.content.length, 0);
+  // What this candidate was sent, for the estimate when it reports no usage (counted only then: a long story sends thousands of messages).
+  const promptChars = () => opened.messages.reduce((n, m) => n + m.content.length, 0);
   let resolveRecord!: (r: RequestRecord) => void;
   const record = new Promise<RequestRecord>((resolve) => (resolveRecord = resolve));
 
@@ -138,7 +138,7 @@ export function meterStream(
       if (aborted) finish = "aborted";
       // The model answered, so a reader leaving early is not its failure.
       opened.settle(finish === "error" ? "error" : "ok", error);
-      const tokens = countTokens(usage, promptChars, text.length);
+      const tokens = countTokens(usage, usage ? 0 : promptChars(), text.length);
       // Built field by field: spreading optional parts made a throwaway object each, on every request.
       const rec: RequestRecord = {
         ...base,

@@ -29,17 +29,22 @@ export interface Cancellation {
   removeEventListener(type: "abort", listener: () => void): void;
 }
 
-export type ChatRequest = {
+export type ChatRequest = (
+  | { messages: ChatMessage[]; fit?: undefined }
+  | {
+      messages?: undefined;
+      /**
+       * Fits the prompt to each candidate's window (its context length less its max_tokens): a small
+       * local model gets the newest turns it can hold, a large one more. A long story's whole
+       * history is never assembled only to be fitted.
+       */
+      fit: (window: PromptWindow) => Promise<FittedPrompt>;
+    }
+) & {
   /** The task whose models serve the request; a named model's own task when `model` is given. */
   task: string;
   /** A model key to try before the task's other candidates. */
   model?: string;
-  messages: ChatMessage[];
-  /**
-   * Fits the prompt to each candidate's window (its context length less its max_tokens): a small
-   * local model gets the newest turns it can hold, a large one more. Without it, `messages` go as they are.
-   */
-  fit?: (window: PromptWindow) => Promise<FittedPrompt>;
   params?: RequestParams;
   /** Aborted when the caller goes away; the upstream request is cancelled with it. */
   signal: Cancellation;

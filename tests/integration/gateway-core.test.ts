@@ -150,3 +150,33 @@ describe("provider conditions", () => {
     expect(records.at(-1)).toMatchObject({ status: "aborted" });
   });
 });
+
+describe("large prompts", () => {
+  // Bodies of 64 KB and more are written into memory lent from a pool and given back after the
+  // answer: a body still in flight must never be written over by the next, nor a shorter body carry
+  // the tail of a longer one.
+  const long = (tag: string, n: number) => Object.freeze({ role: "user" as const, content: `${tag} ${"x".repeat(n)}` });
+  const sentMessages = (i: number) => (upstream.requests[i]!.body as { messages: { content: string }[] }).messages.map((m) => m.content);
+
+  it("reach the upstream as sent, at once and one after another, longer and shorter", async () => {
+    upstream.reset();
+    upstream.setDefault({ kind: "stream", chunks: ["c"] });
+    const { gw } = gateway(30_000);
+    const ask = (messages: readonly ReturnType<typeof long>[]) => ({ task: "roleplay", messages: [...messages], signal: new AbortController().signal });
+    const bodies = [
+      [long("first", 150_000), long("first-2", 20_000)],
+      [long("second", 180_000)],
+      [long("third", 70_000)],
+      [long("fourth", 190_000), long("fourth-2", 5)],
+    ];
+    // One after another: each body's memory is given back and lent to the next (shorter, then longer).
+    for (const messages of bodies) await gw.complete(ask(messages));
+    // At once: two bodies built while both are in flight never share memory.
+    await Promise.all([gw.complete(ask(bodies[1]!)), gw.complete(ask(bodies[0]!)), gw.complete(ask(bodies[3]!))]);
+    const expected = [...bodies, bodies[1]!, bodies[0]!, bodies[3]!].map((b) => b.map((m) => m.content).sort());
+    const received = upstream.requests.map((_, i) => sentMessages(i).sort());
+    expect(received.slice(0, 4)).toEqual(expected.slice(0, 4));
+    // The three sent at once may arrive in any order.
+    expect(received.slice(4).sort()).toEqual(expected.slice(4).sort());
+  });
+});

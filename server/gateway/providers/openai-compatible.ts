@@ -51,22 +51,37 @@ export async function buildChatRequest(
  * and the bytes live outside the JavaScript heap.
  */
 async function jsonBody(fields: Record<string, unknown>, messages: readonly unknown[]): Promise<Buffer> {
-  const head = JSON.stringify(fields);
-  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)}${head.length > 2 ? "," : ""}"messages":[`)];
-  const comma = Buffer.from(",");
+  const fieldsJson = JSON.stringify(fields);
+  const head = Buffer.from(`${fieldsJson.slice(0, -1)}${fieldsJson.length > 2 ? "," : ""}"messages":[`);
+  const parts = new Array<Buffer>(messages.length);
+  // The head, a comma between messages, "]}".
+  let size = head.length + Math.max(0, messages.length - 1) + 2;
   let lastYield = serialised;
   for (let i = 0; i < messages.length; i++) {
-    if (i) parts.push(comma);
-    parts.push(messageBytes(messages[i]));
+    const bytes = messageBytes(messages[i]);
+    parts[i] = bytes;
+    size += bytes.length;
     // A long story's first reply serialises a couple of thousand messages (~10 ms): other streams get a turn between stretches.
     if (serialised - lastYield >= SERIALISE_BETWEEN_TURNS) {
       await new Promise((resolve) => setImmediate(resolve));
       lastYield = serialised;
     }
   }
-  parts.push(Buffer.from("]}"));
-  return Buffer.concat(parts);
+  const body = takeBuffer(size);
+  let at = head.copy(body, 0);
+  for (let i = 0; i < parts.length; i++) {
+    if (i) body[at++] = COMMA;
+    body.set(parts[i]!, at);
+    at += parts[i]!.length;
+  }
+  body[at++] = CLOSE_ARRAY;
+  body[at] = CLOSE_OBJECT;
+  return body;
 }
+
+const COMMA = 0x2c;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
 
 /** Messages serialised anew before the event loop gets a turn (~2 ms of work). */
 const SERIALISE_BETWEEN_TURNS = 400;
@@ -88,6 +103,37 @@ function messageBytes(m: unknown): Buffer {
     if (frozen) wireOf.set(m, bytes);
   }
   return bytes;
+}
+
+/**
+ * Large bodies are written into memory used before: a long story's ~700 KB body written into
+ * fresh memory cost ~0.4 ms of page faults on every reply (memory written before: ~0.02 ms). A
+ * body goes back (`releaseBody`) once its request has been answered and read; a few are kept.
+ */
+const POOLED_FROM = 64 * 1024;
+const POOL_MAX_BYTES = 8 * 1024 * 1024;
+const freeBodies: ArrayBuffer[] = [];
+const lentBodies = new WeakSet<ArrayBuffer>();
+
+function takeBuffer(size: number): Buffer {
+  if (size < POOLED_FROM) return Buffer.allocUnsafe(size);
+  let best = -1;
+  for (let i = 0; i < freeBodies.length; i++) {
+    const capacity = freeBodies[i]!.byteLength;
+    if (capacity >= size && (best < 0 || capacity < freeBodies[best]!.byteLength)) best = i;
+  }
+  // Rounded up, so the same story's next body (a little longer) fits the same memory.
+  const memory = best >= 0 ? freeBodies.splice(best, 1)[0]! : Buffer.allocUnsafeSlow(Math.ceil((size * 1.25) / POOLED_FROM) * POOLED_FROM).buffer;
+  lentBodies.add(memory);
+  return Buffer.from(memory, 0, size);
+}
+
+/** Gives a body's memory back for the next; once only, and only memory `takeBuffer` lent. */
+export function releaseBody(body: Buffer): void {
+  const memory = body.buffer as ArrayBuffer;
+  if (!lentBodies.delete(memory)) return;
+  const kept = freeBodies.reduce((n, b) => n + b.byteLength, 0);
+  if (kept + memory.byteLength <= POOL_MAX_BYTES) freeBodies.push(memory);
 }
 
 type Chunk = {
