@@ -64,8 +64,13 @@ export type PromptPlan = {
 export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[], names?: MacroNames) {
   const { system, systemFor, examples = [], postHistory, atDepth }: PromptPlan = typeof plan === "string" ? { system: plan } : plan;
   // Messages keep their macros as written (an opening line's {{user}}); the model reads them resolved.
-  const kept = history.filter((m) => m.content.trim() !== "");
-  const turns = kept.map((m) => turnOf(m, names));
+  const kept: HistoryMessage[] = [];
+  const turns: ChatMessage[] = [];
+  for (const m of history) {
+    if (!hasText(m.content)) continue;
+    kept.push(m);
+    turns.push(turnOf(m, names));
+  }
   const fresh: FreshCount[] = [];
   /** The latest fit that made a prompt: the one the serving model got, for "what the model saw". */
   let last: { window: PromptWindow; systemPrompt: string; examples: number; start: number; inserts: Insert[] } | undefined;
@@ -199,6 +204,10 @@ function turnOf(m: HistoryMessage, names: MacroNames | undefined): ChatMessage {
   turns.set(m, { names, turn });
   return turn;
 }
+
+/** Whether a message says anything: most do, and a regular expression says so without a trimmed copy. */
+const hasText = (content: string) => NOT_BLANK.test(content);
+const NOT_BLANK = /\S/;
 
 /** Messages counted per call to a tokenizer: a window reaches back a few hundred at most, mostly already counted. */
 const COUNT_BATCH = 200;
