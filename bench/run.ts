@@ -17,9 +17,20 @@ const only = process.env.BENCH_ONLY;
 
 // What CPU profiles (BENCH_PROF_DIR, bench/loop-monitor.mjs) showed for the figures still missed.
 // Written by hand from the profiles of the date given, not computed by this run.
-const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
+const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 2026-12-05)
 
-- **/v1 under load** (c=10, non-streamed; Parley's main thread busy ~90 %, about 0.45–0.5 ms of CPU per request in
+- **/v1 under load, 2026-12-05** (c=10, CPU per request from \`/proc\` over 4-second runs, all threads): Parley
+  0.38–0.46 ms (0.44–0.51 before this session's changes), the minimal gateway 0.13–0.16, the bare proxy 0.09–0.12.
+  A profile in microseconds per request (inflated ~20 % by the profiler) against the minimal gateway's: socket writes
+  50–58 (its own 51), garbage collection 35–40 (4), reading the upstream's events 18–24, mostly \`JSON.parse\` of
+  each chunk (20), undici 20 (the same), the stream meter 12–18, the request log ~10 (its row's JSON ~7, a Date
+  among its fields ~1 of it), Hono ~10, the candidate loop ~15, the JSON answer ~9, prom-client ~8, the key's and the
+  rate limiter's digests ~6, the route ~7: no single part of Parley's own above ~5 % of its time. Taken this session:
+  the caller's going away read from the connection (no AbortController per request), \`c.get\` for \`c.var\` (Hono
+  builds the latter anew at each read), one-shot digests, the request log's rows held as JSON text, the record built
+  without throwaway spreads, the stream handed out in batches (one async generator fewer per token). Each saved a
+  few microseconds; together ~10 %.
+- **/v1 under load, 2026-12-04** (c=10, non-streamed; Parley's main thread busy ~90 %, about 0.45–0.5 ms of CPU per request in
   all threads against the bare proxy's ~0.1 ms): socket writes (\`writev\` syscalls, 9–15 %), garbage collection
   (5–10 %), Node's HTTP parsing (~8 %), undici's request machinery (~7–9 %), Hono's routing and middleware (~4 %),
   prom-client (~2–3 %); the rest is Parley's own path, spread thin (reading the upstream's SSE, the stream meter, the
@@ -40,13 +51,23 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
   generator ~10 KB, the route ~7 KB, reading the upstream's SSE ~9 KB, Hono ~10 KB (its handler, the trie search,
   compose, the context), undici ~5 KB, Node's HTTP objects ~5 KB, prom-client ~3.5 KB, the request log's row ~3 KB.
   \`--trace-gc\` shows a scavenge every 40–80 ms taking 4–15 ms and promoting ~2.5 MB each: the scavenges are what
-  the event loop's max delay under load is made of.
+  the event loop's max delay under load is made of. Part of what they promoted was the request log's buffer: a
+  second's ~2,500 rows as ~25 small objects each (a Date, the attempts), now one JSON string each (paired runs: max
+  delay 15.6–18.8 → 10.9–11.7 ms non-streamed; streamed unchanged at 11–16). Profiles of the longest busy stretches
+  under load still show a third of their samples in the collector; the max sits at the 20 ms line (14–26 ms across runs).
 - **Chat route, first delta**: server-side marks (a quiet machine, PGlite): the route starts 0.3 ms after the first
   middleware; the claim and the person's message (one statement, which must come before the model is called) end
   1.4–1.6 ms after that (0.9–1.0 ms when timed alone in a script, PGlite and Postgres alike); the prompt is built in
   0.1 ms; the gateway has the upstream's first event 1.3 ms later (the upstream's own answer included) and the first
   delta is written 0.2 ms after. Postgres executes the statement in 0.2–0.3 ms (\`log_min_duration_statement=0\`):
-  the rest of a round trip is building it, waking the other process or thread, and reading the answer.
+  the rest of a round trip is building it, waking the other process or thread, and reading the answer. Marks of
+  2026-12-05: with replies back to back every step is about twice as fast as after a 20 ms pause (route start
+  0.12 → 0.28 ms, the claim 0.8 → 1.5, the upstream's first event 0.5 → 0.9; Parley's added time 2.6–2.9 → 3.8–4.2 ms,
+  PGlite and Postgres alike): a machine that idles between requests wakes slowly, and the bench's chat requests each
+  follow a pause while the direct and /v1 requests run. The claim's statement timed alone: 0.70–0.84 ms; a minimal one
+  (claim and message only, ids back) 0.51–0.55; the scenario's columns add ~0.06, the persona ~0.02, the lorebooks
+  ~0.04, reading the message back ~0.05 (PGlite: a bare \`select 1\` from the main thread is 0.38 ms, the thread's
+  hop included). Not changed: a slimmer statement would save ~0.2 ms of the 1 ms the PGlite figure misses by.
 - **Memory per stream**: the RSS that grows over the three bursts is V8's and the allocator's high-water mark (the
   first burst's figure swings 6–76 KB a stream between runs); the heap a full collection leaves is flat across them.
 - **Long sessions with a 200,000-token window**: every reply sends the ~700 KB prompt. Three costs were Parley's own
@@ -58,7 +79,12 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04)
   character in JavaScript (~5 ms for 800 KB). The first serialisation of a long prompt yields to the event loop
   every 400 messages. The floor rows post the very prompts Parley sent straight to the same upstream: the prompt's
   size alone puts the long session's first chunk 2.0–2.3 ms after the short one's (9–12 ms in earlier, noisier runs);
-  Parley's own share of the difference is now 0.9–3.2 ms in four full runs, mostly 1–2 (4.1–6.7 ms before; medians of 20 replies, the machine's noise is of the same size).
+  Parley's own share of the difference was 0.9–3.2 ms in four full runs, mostly 1–2 (4.1–6.7 ms before; medians of 20 replies, the machine's noise is of the same size).
+  Marks inside a reply (2026-12-05, Postgres): the body of ~700 KB took 0.6–0.7 ms to build, almost all of it page
+  faults (one copy into fresh memory: 0.26 ms in a script, 0.016 into memory written before): bodies of 64 KB and more
+  now go into memory lent from a small pool and given back once their answer is read (0.3 ms); the chat assembled the
+  whole unfitted history beside the fitter (gone); the fitter's setup over 2,300 messages 0.23 → 0.13 ms. What is left
+  of Parley's share is ~0.5 ms of its own work (fitting ~0.15, the body ~0.3) and the rest noise of the run.
 - **Idle memory**: PGlite's thread adds its own V8 isolate and heap beside its WebAssembly memory (~+25–30 MB
   against PGlite on the main thread, in paired starts). Per thread (\`v8.getHeapSpaceStatistics\` each second): start-up
   grows the main thread's young generation to 32 MB and PGlite's thread's to 16 MB; V8's memory reducer gives that
