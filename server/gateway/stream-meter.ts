@@ -139,28 +139,35 @@ export function meterStream(
       // The model answered, so a reader leaving early is not its failure.
       opened.settle(finish === "error" ? "error" : "ok", error);
       const tokens = countTokens(usage, usage ? 0 : promptChars(), text.length);
-      // Built field by field: spreading optional parts made a throwaway object each, on every request.
+      // One literal of one shape (absent parts undefined): spreads and properties added one by one
+      // made a new object shape per request, which building it and everything reading it paid for.
       const rec: RequestRecord = {
-        ...base,
+        at: base.at,
+        clientId: base.clientId,
+        sessionId: base.sessionId,
+        apiKeyId: base.apiKeyId,
+        task: base.task,
+        requestedModel: base.requestedModel,
+        attempts: base.attempts,
         provider: c.provider.name,
         model: c.model.modelKey,
         status: aborted ? "aborted" : finish === "error" ? "error" : "ok",
         ttftMs,
         totalMs: Math.round(performance.now() - started),
         text,
+        toolCalls: toolCalls.length ? toolCalls.filter(Boolean) : undefined,
+        reasoning: reasoning || undefined,
         finishReason: finish ?? "stop",
         promptTokens: tokens.promptTokens,
         completionTokens: tokens.completionTokens,
         tokensEstimated: tokens.tokensEstimated,
+        cachedTokens: usage?.cachedTokens,
+        cacheWriteTokens: usage?.cacheWriteTokens,
+        reasoningTokens: usage?.reasoningTokens,
+        generationId: usage?.generationId || undefined,
         cost: costOf(usage, c.model, tokens.promptTokens, tokens.completionTokens),
         error,
       };
-      if (toolCalls.length) rec.toolCalls = toolCalls.filter(Boolean);
-      if (reasoning) rec.reasoning = reasoning;
-      if (usage?.cachedTokens !== undefined) rec.cachedTokens = usage.cachedTokens;
-      if (usage?.cacheWriteTokens !== undefined) rec.cacheWriteTokens = usage.cacheWriteTokens;
-      if (usage?.reasoningTokens !== undefined) rec.reasoningTokens = usage.reasoningTokens;
-      if (usage?.generationId) rec.generationId = usage.generationId;
       opts.onRecord(rec);
       resolveRecord(rec);
     }

@@ -9,8 +9,11 @@ import { errorFields } from "../error-report.js";
 const MAX_BUFFERED = 10_000;
 const MAX_BATCH = 100;
 
-const toRow = (r: RequestRecord): RequestLogInsert => ({
-  createdAt: r.at,
+/** A row as its JSON carries it: the time as ISO text (a Date's toJSON is the slow path of JSON.stringify). */
+type RowJson = Omit<RequestLogInsert, "createdAt"> & { createdAt: string };
+
+const toRow = (r: RequestRecord): RowJson => ({
+  createdAt: r.at.toISOString(),
   clientId: r.clientId ?? null,
   sessionId: r.sessionId ?? null,
   apiKeyId: r.apiKeyId ?? null,
