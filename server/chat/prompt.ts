@@ -146,8 +146,6 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
   }
 
   return Object.assign(fit, {
-    /** The whole prompt, unfitted: for a request without a window to fit (what the plan says without one). */
-    all: (): ChatMessage[] => assemble(system, examples, 0, []).map((p) => p.message),
     /** Counts taken by real tokenizers that the messages did not have yet, to be stored. */
     fresh: () => fresh,
     /** The oldest history message the latest fitted prompt held, where the model's memory begins (null: none). */
@@ -205,8 +203,11 @@ function turnOf(m: HistoryMessage, names: MacroNames | undefined): ChatMessage {
   return turn;
 }
 
-/** Whether a message says anything: most do, and a regular expression says so without a trimmed copy. */
-const hasText = (content: string) => NOT_BLANK.test(content);
+/**
+ * Whether a message says anything (one without, such as a reply stopped before its first word, is
+ * never sent): most do, and a pattern says so without a trimmed copy of each.
+ */
+export const hasText = (content: string) => NOT_BLANK.test(content);
 const NOT_BLANK = /\S/;
 
 /** Messages counted per call to a tokenizer: a window reaches back a few hundred at most, mostly already counted. */

@@ -43,7 +43,7 @@ import type { Gateway, OpenStream } from "../gateway/gateway.js";
 import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Persona } from "../../contracts/persona.js";
-import { charsFor, compactHistory, macroNames, promptFitter, systemMessage } from "./prompt.js";
+import { charsFor, compactHistory, hasText, macroNames, promptFitter, systemMessage } from "./prompt.js";
 import { parseSillyTavernJsonl, toMarkdown, toSillyTavernJsonl, type ThreadEntry } from "./chat-files.js";
 import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
@@ -661,7 +661,7 @@ export function createChatService(deps: {
         const walked = await activePath(db, sessionId, p.toId, { stopAt: p.fromId, maxCount: p.count * 2 + 50 });
         const from = walked.findIndex((m) => m.id === p.fromId);
         for (const m of walked.slice(Math.max(0, from))) {
-          if (m.content.trim() !== "") parts.push({ kind: "history", role: m.role, messageId: m.id, content: resolveMacros(m.content, report.names) });
+          if (hasText(m.content)) parts.push({ kind: "history", role: m.role, messageId: m.id, content: resolveMacros(m.content, report.names) });
         }
       }
     }

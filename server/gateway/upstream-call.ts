@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import { Agent, request, type Dispatcher } from "undici";
 import { privateUrlTarget, publicOnlyLookup } from "./upstream-guard.js";
-import { buildChatRequest, readChatStream, releaseBody, upstreamCode, upstreamMessage } from "./providers/openai-compatible.js";
+import { releaseBody } from "./body-pool.js";
+import { buildChatRequest, readChatStream, upstreamCode, upstreamMessage } from "./providers/openai-compatible.js";
 import type { AppIdentity } from "./providers/index.js";
 import type { Cancellation, Candidate, ChatMessage, RequestParams, StreamEvent } from "./types.js";
 
@@ -142,13 +143,10 @@ export async function callCandidate(input: {
   const head = first.value[0]!;
   if (head.type === "error") return fail(200, head.message, false);
   clearTimeout(timer);
-  // The request's body goes back once the answer has been read (a failed call leaves it to the collector:
-  // a socket torn down mid-write may still be reading it).
-  let answered = false;
+  // The request's body goes back (once: releaseBody sees to that) when the answer has been read; a
+  // failed call leaves it to the collector, since a socket torn down mid-write may still be reading it.
   const releaseAnswered = () => {
     release();
-    if (answered) return;
-    answered = true;
     releaseBody(body);
   };
   return { ok: true, first: first.value, rest, cancel, release: releaseAnswered };
