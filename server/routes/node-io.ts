@@ -121,6 +121,8 @@ export function headersSoFar(c: Context): OutgoingHttpHeaders {
 export type EventWriter = {
   /** Sends one event (`event:` when named, then `data:`); a promise, when the client cannot take more yet, of when it can. */
   send(data: string, event?: string): Promise<void> | undefined;
+  /** Sends events already framed (`data: …\n\n` each), in one write; answers as `send` does. */
+  sendFramed(text: string): Promise<void> | undefined;
   /** The client has gone. */
   readonly aborted: boolean;
 };
@@ -145,13 +147,16 @@ export async function eventStream(c: Context, headers: OutgoingHttpHeaders, run:
       return aborted;
     },
     send(data, event) {
-      if (aborted) return undefined;
+      return out.sendFramed(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
+    },
+    sendFramed(text) {
+      if (aborted || text === "") return undefined;
       if (!corked) {
         corked = true;
         res.cork();
         setImmediate(uncork);
       }
-      if (res.write(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`)) return undefined;
+      if (res.write(text)) return undefined;
       return Promise.race([once(res, "drain"), once(res, "close")]).then(() => undefined);
     },
   };

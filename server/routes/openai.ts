@@ -138,23 +138,35 @@ export function openaiRoutes(deps: {
     void open.record.then(charge, () => {});
     const model = open.candidate.model.modelKey;
     const relay = async (out: EventWriter) => {
-      const stream = completionStream(out.send, id, created, model);
+      // A batch's events are framed into one string and written once: each write of its own costs a
+      // buffered socket write, a chunk header and an iovec (more than framing the event itself).
+      let framed = "";
+      const stream = completionStream((data) => void (framed += `data: ${data}\n\n`), id, created, model);
+      const flush = () => {
+        const text = framed;
+        framed = "";
+        return out.sendFramed(text);
+      };
       try {
-        await stream.start();
+        // The role's chunk goes out with the first batch (already read when the stream opened).
+        void stream.start();
         for await (const batch of open.batches) {
           if (out.aborted) break;
           for (const ev of batch) {
-            // Awaited only when the client cannot take more (most writes go out at once).
-            const wait =
-              ev.type === "delta" ? stream.delta(ev.text) : ev.type === "tool_calls" ? stream.toolCalls(ev.calls) : ev.type === "reasoning" ? stream.reasoning(ev.text) : undefined;
-            if (wait) await wait;
+            if (ev.type === "delta") void stream.delta(ev.text);
+            else if (ev.type === "tool_calls") void stream.toolCalls(ev.calls);
+            else if (ev.type === "reasoning") void stream.reasoning(ev.text);
           }
+          // Awaited only when the client cannot take more (most writes go out at once).
+          const wait = flush();
+          if (wait) await wait;
         }
         if (out.aborted) return;
         const record = await open.record;
         await charge(record);
         const error = record.status === "error" ? { code: 502, message: record.error ?? "The model failed mid-reply" } : undefined;
         await stream.end(record, { error, usage: true });
+        await flush();
       } catch (err) {
         deps.log.error(errorFields(err), "v1 stream failed");
       } finally {
