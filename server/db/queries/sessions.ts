@@ -4,6 +4,7 @@ import { latestScore } from "./practice.js";
 import { and, asc, desc, eq, getTableColumns, inArray, isNull, or, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import type { Database } from "../client.js";
+import { prebuilt, rowsOf } from "../prebuilt.js";
 import { messages, personas, scenarios, sessions, type MessageRow, type NewMessageRow, type ScenarioRow } from "../schema.js";
 import type { Persona } from "../../../contracts/persona.js";
 import type { SessionSummaryView } from "../../views.js";
@@ -96,16 +97,17 @@ const col = (c: { name: string }) => sql.identifier(c.name); // SET and INSERT t
 /**
  * The claim itself, as the CTE "claimed": the session taken for `holdMs` if no claim holds it, with
  * what the reply needs. It joins the row as it was before the update (a self-join sees the old
- * values): its leaf, and whether a claim was left behind. `leafTo` also moves the thread's leaf
- * (to a message the same statement writes).
+ * values): its leaf, and whether a claim was left behind. `moveLeaf` also moves the thread's leaf
+ * (to the message the same statement writes, placeholder `id`). Values are placeholders:
+ * `sessionId`, `clientId`, `instanceId`, `holdS`.
  */
-function claimedCte(input: { sessionId: string; clientId: string; instanceId: string; holdMs: number; leafTo?: string }) {
-  const moveLeaf = input.leafTo ? sql`, ${col(sessions.updatedAt)} = now(), ${col(sessions.leafId)} = ${input.leafTo}` : sql``;
+function claimedCte(moveLeaf: boolean) {
+  const leaf = moveLeaf ? sql`, ${col(sessions.updatedAt)} = now(), ${col(sessions.leafId)} = ${sql.placeholder("id")}` : sql``;
   return sql`"claimed" as (
-      update ${sessions} set ${col(sessions.replyingUntil)} = now() + make_interval(secs => ${input.holdMs / 1000}),
-        ${col(sessions.replyingInstance)} = ${input.instanceId}${moveLeaf}
+      update ${sessions} set ${col(sessions.replyingUntil)} = now() + make_interval(secs => ${sql.placeholder("holdS")}),
+        ${col(sessions.replyingInstance)} = ${sql.placeholder("instanceId")}${leaf}
       from ${scenarios}, ${sessions} as "before"
-      where "before"."id" = ${sessions.id} and ${sessions.id} = ${input.sessionId} and ${sessions.clientId} = ${input.clientId}
+      where "before"."id" = ${sessions.id} and ${sessions.id} = ${sql.placeholder("sessionId")} and ${sessions.clientId} = ${sql.placeholder("clientId")}
         and ${sessions.deletedAt} is null and ${scenarios.id} = ${sessions.scenarioId}
         and (${sessions.replyingUntil} is null or ${sessions.replyingUntil} < now())
       returning ${sessions.id} as "session_id", ${scenarios.systemPrompt} as "system_prompt", ${scenarios.task} as "task",
@@ -114,6 +116,16 @@ function claimedCte(input: { sessionId: string; clientId: string; instanceId: st
         "before"."leaf_id" as "leaf_id", "before"."replying_until" is not null as "lapsed_claim"
     )`;
 }
+
+type ClaimValues = { sessionId: string; clientId: string; instanceId: string; holdS: number };
+const claimStatement = prebuilt<ClaimValues>(() => sql`with ${claimedCte(false)} select * from "claimed"`);
+const claimAndAddStatement = prebuilt<ClaimValues & { id: string; content: string }>(
+  () => sql`with ${claimedCte(true)}, "added" as (
+      insert into ${messages} (${col(messages.id)}, ${col(messages.sessionId)}, ${col(messages.parentId)}, ${col(messages.role)}, ${col(messages.content)})
+      select ${sql.placeholder("id")}, "session_id", "leaf_id", 'user', ${sql.placeholder("content")} from "claimed"
+      returning *
+    ) select "claimed".*, to_jsonb("added".*) as "message" from "claimed", "added"`,
+);
 
 /** The claim's row as a ClaimedSession; what a lapsed claim's instance was writing is marked interrupted. */
 async function claimedFrom(db: Database, row: Record<string, unknown>): Promise<ClaimedSession> {
@@ -140,7 +152,7 @@ async function claimedFrom(db: Database, row: Record<string, unknown>): Promise<
  * runs, so one whose instance died lapses within seconds.
  */
 export async function claimSessionForReply(db: Database, id: string, clientId: string, instanceId: string, holdMs: number): Promise<ClaimedSession | undefined> {
-  const [row] = rowsOf<Record<string, unknown>>(await db.execute(sql`with ${claimedCte({ sessionId: id, clientId, instanceId, holdMs })} select * from "claimed"`));
+  const [row] = await claimStatement(db, { sessionId: id, clientId, instanceId, holdS: holdMs / 1000 });
   return row ? claimedFrom(db, row) : undefined;
 }
 
@@ -154,31 +166,35 @@ export async function claimAndAddMessage(
   db: Database,
   input: { sessionId: string; clientId: string; instanceId: string; holdMs: number; content: string },
 ): Promise<{ owned: ClaimedSession; message: MessageRow } | undefined> {
-  const id = randomUUID();
-  const result = await db.execute(sql`with ${claimedCte({ ...input, leafTo: id })}, "added" as (
-      insert into ${messages} (${col(messages.id)}, ${col(messages.sessionId)}, ${col(messages.parentId)}, ${col(messages.role)}, ${col(messages.content)})
-      select ${id}, "session_id", "leaf_id", 'user', ${input.content} from "claimed"
-      returning *
-    ) select "claimed".*, to_jsonb("added".*) as "message" from "claimed", "added"`);
-  const [row] = rowsOf<Record<string, unknown>>(result);
+  const [row] = await claimAndAddStatement(db, {
+    sessionId: input.sessionId,
+    clientId: input.clientId,
+    instanceId: input.instanceId,
+    holdS: input.holdMs / 1000,
+    id: randomUUID(),
+    content: input.content,
+  });
   if (!row) return undefined;
   return { owned: await claimedFrom(db, row), message: toMessageRow(row.message as Record<string, unknown>) };
 }
 
+const renewStatement = prebuilt<{ id: string; instanceId: string; holdS: number }>(
+  () => sql`update ${sessions} set ${col(sessions.replyingUntil)} = now() + make_interval(secs => ${sql.placeholder("holdS")})
+    where ${sessions.id} = ${sql.placeholder("id")} and ${sessions.replyingInstance} = ${sql.placeholder("instanceId")}`,
+);
+const releaseStatement = prebuilt<{ id: string; instanceId: string }>(
+  () => sql`update ${sessions} set ${col(sessions.replyingUntil)} = null, ${col(sessions.replyingInstance)} = null
+    where ${sessions.id} = ${sql.placeholder("id")} and ${sessions.replyingInstance} = ${sql.placeholder("instanceId")}`,
+);
+
 /** Keeps this instance's claim alive while its reply runs. */
 export async function renewClaim(db: Database, id: string, instanceId: string, holdMs: number): Promise<void> {
-  await db
-    .update(sessions)
-    .set({ replyingUntil: sql`now() + make_interval(secs => ${holdMs / 1000})` })
-    .where(and(eq(sessions.id, id), eq(sessions.replyingInstance, instanceId)));
+  await renewStatement(db, { id, instanceId, holdS: holdMs / 1000 });
 }
 
 /** Releases the claim if this instance still holds it (one that lapsed may be another's by now). */
 export async function releaseReply(db: Database, id: string, instanceId: string): Promise<void> {
-  await db
-    .update(sessions)
-    .set({ replyingUntil: null, replyingInstance: null })
-    .where(and(eq(sessions.id, id), eq(sessions.replyingInstance, instanceId)));
+  await releaseStatement(db, { id, instanceId });
 }
 
 /** Replies a dead instance was writing: kept as far as they were saved, marked interrupted. */
@@ -324,7 +340,6 @@ type RawHistoryRow = { id: string; parent_id: string | null; role: MessageRow["r
 const HISTORY_STEP = 1_000;
 
 /** PGlite answers `{ rows }`, postgres.js an array of rows. */
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []));
 
 /** Whether `id` is on the thread that ends at `leafId`: the walk up stops once it is found. */
 export async function isOnPath(db: Database, sessionId: string, leafId: string, id: string): Promise<boolean> {
