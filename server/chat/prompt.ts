@@ -2,6 +2,7 @@ import { DEFAULT_PERSONA_NAME, resolveMacros, type MacroNames } from "../../cont
 import type { Persona } from "../../contracts/persona.js";
 import { ESTIMATED, type TokenizerName } from "../../contracts/tokenizers.js";
 import type { ChatMessage, FittedPrompt, PromptWindow } from "../gateway/types.js";
+import { markHistory } from "../gateway/history-wire.js";
 import type { MessageRole } from "../../contracts/enums.js";
 import type { PromptPartKind, StoredPromptPart } from "../../contracts/prompt-report.js";
 
@@ -61,16 +62,9 @@ export type PromptPlan = {
  * answer says so. Tokens are counted with the model's own tokenizer; a message's count is taken
  * once per tokenizer (kept with the message), and only as far back as the window can reach.
  */
-export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[], names?: MacroNames) {
+export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[], names?: MacroNames, thread?: string) {
   const { system, systemFor, examples = [], postHistory, atDepth }: PromptPlan = typeof plan === "string" ? { system: plan } : plan;
-  // Messages keep their macros as written (an opening line's {{user}}); the model reads them resolved.
-  const kept: HistoryMessage[] = [];
-  const turns: ChatMessage[] = [];
-  for (const m of history) {
-    if (!hasText(m.content)) continue;
-    kept.push(m);
-    turns.push(turnOf(m, names));
-  }
+  const { kept, turns } = historyTurns(history, names, thread);
   const fresh: FreshCount[] = [];
   /** The latest fit that made a prompt: the one the serving model got, for "what the model saw". */
   let last: { window: PromptWindow; systemPrompt: string; examples: number; start: number; inserts: Insert[] } | undefined;
@@ -125,7 +119,14 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
     }
     if (fitted.tooLong) return { tooLong: fitted.tooLong };
     last = { window, systemPrompt, examples: kept, start: fitted.start, inserts };
-    return { messages: assemble(systemPrompt, examples.slice(0, kept), fitted.start, inserts).map((p) => p.message) };
+    const parts = assemble(systemPrompt, examples.slice(0, kept), fitted.start, inserts);
+    // The history's first unbroken stretch (all of it, unless lore sits inside), for the body's
+    // writer to copy as bytes kept from the last reply (gateway/history-wire.ts).
+    const at = parts.findIndex((p) => p.kind === "history");
+    let count = 0;
+    while (at >= 0 && parts[at + count]?.kind === "history" && parts[at + count]!.turn === fitted.start + count) count++;
+    const messages = parts.map((p) => p.message);
+    return { messages: at >= 0 ? markHistory(messages, { at, count, source: turns, from: fitted.start }) : messages };
   };
 
   /** The prompt in order, each message with what it is (a history turn by its index in `kept`). */
@@ -186,6 +187,52 @@ export function compactHistory(parts: readonly StoredPromptPart[]): StoredPrompt
   }
   flush();
   return out;
+}
+
+/** A thread's history as its last fit took it: the rows, those with text, and their turns. */
+type Turns = { rows: HistoryMessage[]; names: MacroNames | undefined; kept: HistoryMessage[]; turns: ChatMessage[]; keptBefore: number[] };
+/** By thread (a session), the last few used: a long story's next reply takes ~2,000 rows it took last time. */
+const lastTurns = new Map<string, Turns>();
+const LAST_TURNS_KEPT = 64;
+
+/**
+ * The history's messages with text (`kept`) and what the model reads of each (`turns`). A thread's
+ * next reply finds most of its rows where the last left them (the same objects, its window slid
+ * down a little at most), and takes that stretch as it was instead of going over each row again.
+ */
+function historyTurns(history: HistoryMessage[], names: MacroNames | undefined, thread: string | undefined): Omit<Turns, "rows" | "names"> {
+  const last = thread === undefined ? undefined : lastTurns.get(thread);
+  let kept: HistoryMessage[] = [];
+  let turns: ChatMessage[] = [];
+  // keptBefore[i]: how many of rows 0 … i − 1 have text.
+  let keptBefore: number[] = [0];
+  let done = 0;
+  if (last && last.names?.user === names?.user && last.names?.char === names?.char && history.length > 0) {
+    const at = last.rows.indexOf(history[0]!);
+    if (at >= 0) {
+      while (done < history.length && at + done < last.rows.length && last.rows[at + done] === history[done]) done++;
+      const from = last.keptBefore[at]!;
+      const to = last.keptBefore[at + done]!;
+      kept = last.kept.slice(from, to);
+      turns = last.turns.slice(from, to);
+      keptBefore = last.keptBefore.slice(at, at + done + 1).map((n) => n - from);
+    }
+  }
+  // Messages keep their macros as written (an opening line's {{user}}); the model reads them resolved.
+  for (let i = done; i < history.length; i++) {
+    const m = history[i]!;
+    if (hasText(m.content)) {
+      kept.push(m);
+      turns.push(turnOf(m, names));
+    }
+    keptBefore.push(kept.length);
+  }
+  if (thread !== undefined) {
+    lastTurns.delete(thread); // most recently used goes last
+    lastTurns.set(thread, { rows: history.slice(), names, kept, turns, keptBefore });
+    if (lastTurns.size > LAST_TURNS_KEPT) lastTurns.delete(lastTurns.keys().next().value!);
+  }
+  return { kept, turns, keptBefore };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Candidate, ChatMessage, RequestParams, StreamEvent, Usage } from "
 import type { ToolCallDelta } from "../../../contracts/openai.js";
 import { adapterFor, type AppIdentity } from "./index.js";
 import { takeBuffer } from "../body-pool.js";
+import { historyBytes, historyStretchOf } from "../history-wire.js";
 
 /** A provider's headers: its extra headers first, which can never replace the credentials or protocol headers after them. */
 export function providerHeaders(p: Candidate["provider"], secret: string | undefined, app: AppIdentity, accept: string): Record<string, string> {
@@ -54,20 +55,40 @@ export async function buildChatRequest(
 async function jsonBody(fields: Record<string, unknown>, messages: readonly unknown[]): Promise<Buffer> {
   const fieldsJson = JSON.stringify(fields);
   const head = Buffer.from(`${fieldsJson.slice(0, -1)}${fieldsJson.length > 2 ? "," : ""}"messages":[`);
-  const parts = new Array<Buffer>(messages.length);
-  // The head, a comma between messages, "]}".
-  let size = head.length + Math.max(0, messages.length - 1) + 2;
+  // A conversation's history comes as one stretch of bytes kept between replies (history-wire.ts).
+  const marked = historyStretchOf(messages);
+  // Only while the prompt still holds what was marked (its ends checked: it is not changed after).
+  const stretch =
+    marked && messages[marked.at] === marked.source[marked.from] && messages[marked.at + marked.count - 1] === marked.source[marked.from + marked.count - 1]
+      ? marked
+      : undefined;
+  const parts: Uint8Array[] = [];
   let lastYield = serialised;
+  let stretchAt = -1;
   for (let i = 0; i < messages.length; i++) {
-    const bytes = messageBytes(messages[i]);
-    parts[i] = bytes;
-    size += bytes.length;
+    if (stretch && i === stretch.at) {
+      stretchAt = parts.length;
+      parts.push(EMPTY); // its bytes come last, below
+      i += stretch.count - 1;
+      continue;
+    }
+    parts.push(messageBytes(messages[i]));
     // A long story's first reply serialises a couple of thousand messages (~10 ms): other streams get a turn between stretches.
     if (serialised - lastYield >= SERIALISE_BETWEEN_TURNS) {
       await new Promise((resolve) => setImmediate(resolve));
       lastYield = serialised;
     }
   }
+  if (stretch && stretchAt >= 0) {
+    const history = await historyBytes(stretch.source, stretch.from, stretch.from + stretch.count);
+    if (history) parts[stretchAt] = history;
+    // Not frozen after all: written message by message.
+    else parts.splice(stretchAt, 1, ...messages.slice(stretch.at, stretch.at + stretch.count).map(messageBytes));
+  }
+  // The head, the parts with a comma between each two, "]}".
+  let size = head.length + Math.max(0, parts.length - 1) + 2;
+  for (const part of parts) size += part.length;
+  // Taken and filled in one synchronous stretch: the history's bytes are the thread's own, to copy now.
   const body = takeBuffer(size);
   let at = head.copy(body, 0);
   for (let i = 0; i < parts.length; i++) {
@@ -80,6 +101,7 @@ async function jsonBody(fields: Record<string, unknown>, messages: readonly unkn
   return body;
 }
 
+const EMPTY = new Uint8Array(0);
 const COMMA = 0x2c;
 const CLOSE_ARRAY = 0x5d;
 const CLOSE_OBJECT = 0x7d;
