@@ -585,7 +585,7 @@ export function createChatService(deps: {
     const names = macroNames(ctx.persona, ctx.characterName);
     const plan = promptPlan(ctx, history, names);
     if (typeof plan !== "string") ctx.plan = plan;
-    const fit = promptFitter(plan, history, names);
+    const fit = promptFitter(plan, history, names, ctx.sessionId);
     ctx.fit = fit;
     try {
       const open = await gateway.openStream({

@@ -153,3 +153,41 @@ describe("fitting a prompt to a model's window", () => {
     expect(answer.tooLong.neededTokens).toBeGreaterThan(2048 - 512 - MARGIN_TOKENS);
   });
 });
+
+/**
+ * A thread's next reply takes the history rows its last reply took as they were (the same row
+ * objects) instead of going over each again: what it sends must be what a fitter that never saw
+ * the thread sends, however the thread moved in between.
+ */
+describe("a thread's history from one reply to the next", () => {
+  const w: PromptWindow = { contextLength: 100_000, maxTokens: 100, tokenizer: "estimate", count: async (xs) => xs.map((x) => Math.ceil(x.length / 3)) };
+  const row = (i: number, tag = "") => ({ id: `t${i}${tag}`, role: (i % 2 ? "assistant" : "user") as "assistant" | "user", content: i % 7 === 3 ? "  " : `{{user}} and {{char}}, line ${i}${tag}` });
+  const names = { user: "Ann", char: "Bob" };
+  const fresh = async (history: ReturnType<typeof row>[], n = names) => prompt(await promptFitter("You are {{char}}.", history, n)(w));
+  const threaded = async (history: ReturnType<typeof row>[], n = names) => prompt(await promptFitter("You are {{char}}.", history, n, "thread-1")(w));
+
+  it("is what a fitter new to the thread sends, as it grows, slides, branches and is renamed", async () => {
+    let history = Array.from({ length: 300 }, (_, i) => row(i));
+    expect(await threaded(history)).toEqual(await fresh(history));
+    // Grows by a message and its answer (blank rows left out as before).
+    history = [...history, row(300), row(301), row(302), row(303)];
+    expect(await threaded(history)).toEqual(await fresh(history));
+    // Slides: the oldest rows read no more.
+    history = [...history.slice(40), row(304), row(305)];
+    const slid = await threaded(history);
+    expect(slid).toEqual(await fresh(history));
+    expect(slid[1]!.content).toBe("Ann and Bob, line 40");
+    // A branch further up: from row 200 on, other rows.
+    history = [...history.slice(0, 160), row(200, "b"), row(201, "b")];
+    const branched = await threaded(history);
+    expect(branched).toEqual(await fresh(history));
+    expect(branched.at(-1)!.content).toBe("Ann and Bob, line 201b");
+    // Another persona name: every turn resolved anew.
+    const renamed = await threaded(history, { user: "Cy", char: "Bob" });
+    expect(renamed).toEqual(await fresh(history, { user: "Cy", char: "Bob" }));
+    expect(renamed.at(-1)!.content).toBe("Cy and Bob, line 201b");
+    // A thread read anew (other row objects with the same contents).
+    const reread = history.map((r) => ({ ...r }));
+    expect(await threaded(reread)).toEqual(await fresh(reread));
+  });
+});
