@@ -19,6 +19,12 @@ const only = process.env.BENCH_ONLY;
 // Written by hand from the profiles of the date given, not computed by this run.
 const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 2026-12-05)
 
+- **/v1 under load, later on 2026-12-05** (c=10, CPU per request from \`/proc\` per thread): streamed, Parley's main
+  thread 0.33–0.34 ms a request (0.38 before), non-streamed 0.29–0.32; the minimal gateway's 0.14–0.16. The streamed
+  answer now frames a batch's events into one string and writes it once (\`EventWriter.sendFramed\`): each write of its
+  own had cost a buffered socket write and an iovec (streamed throughput 33 → 39–41 % of bare in full runs). What is
+  left is spread as below; the main thread is the bottleneck (throughput ≈ 1 / its CPU per request), and 50 % of bare
+  needs ~0.18 ms non-streamed (the bare proxy asks the upstream for a whole answer) and ~0.27 ms streamed.
 - **/v1 under load, 2026-12-05** (c=10, CPU per request from \`/proc\` over 4-second runs, all threads): Parley
   0.38–0.46 ms (0.44–0.51 before this session's changes), the minimal gateway 0.13–0.16, the bare proxy 0.09–0.12.
   A profile in microseconds per request (inflated ~20 % by the profiler) against the minimal gateway's: socket writes
@@ -68,6 +74,11 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   (claim and message only, ids back) 0.51–0.55; the scenario's columns add ~0.06, the persona ~0.02, the lorebooks
   ~0.04, reading the message back ~0.05 (PGlite: a bare \`select 1\` from the main thread is 0.38 ms, the thread's
   hop included). Not changed: a slimmer statement would save ~0.2 ms of the 1 ms the PGlite figure misses by.
+  Later on 2026-12-05: drizzle built the claim's statement anew for every reply (~50 µs warm, ~0.25 ms in a profile
+  of the bench's spaced requests, its \`is()\` checks over every part of the template); the claim, claim-and-add,
+  renew and release statements are now built once with placeholders (\`server/db/prebuilt.ts\`): Postgres
+  claim-and-add plus release in a loop 1.41–1.59 → 1.18–1.31 ms. Named prepared statements on the server
+  (postgres-js \`prepare: true\`) changed nothing measurable and would break transaction poolers: not taken.
 - **Memory per stream**: the RSS that grows over the three bursts is V8's and the allocator's high-water mark (the
   first burst's figure swings 6–76 KB a stream between runs); the heap a full collection leaves is flat across them.
 - **Long sessions with a 200,000-token window**: every reply sends the ~700 KB prompt. Three costs were Parley's own
@@ -85,6 +96,14 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   now go into memory lent from a small pool and given back once their answer is read (0.3 ms); the chat assembled the
   whole unfitted history beside the fitter (gone); the fitter's setup over 2,300 messages 0.23 → 0.13 ms. What is left
   of Parley's share is ~0.5 ms of its own work (fitting ~0.15, the body ~0.3) and the rest noise of the run.
+  Later on 2026-12-05, marks per step (median of 22 long replies against the short ones beside them): the prompt's
+  setup +0.4 ms, the gateway's fit +0.15, the body +0.45, Parley's ~1 ms in all. Now the body's history is one copy
+  out of bytes kept per thread from the last reply (\`server/gateway/history-wire.ts\`; found by its first message, so
+  a window sliding down as the thread grows still finds it) and the next reply takes the history turns its last one
+  made (\`historyTurns\` in \`server/chat/prompt.ts\`): setup +0.07–0.12, fit +0.05–0.15, body +0.05–0.1 ms. The rest
+  of the difference is the upstream receiving and parsing the prompt, which the floor rows measure. Medians of 20
+  replies moved by ±1 ms between runs, so the section takes 60 rounds and also gives the median of each round's own
+  difference.
 - **Idle memory**: PGlite's thread adds its own V8 isolate and heap beside its WebAssembly memory (~+25–30 MB
   against PGlite on the main thread, in paired starts). Per thread (\`v8.getHeapSpaceStatistics\` each second): start-up
   grows the main thread's young generation to 32 MB and PGlite's thread's to 16 MB; V8's memory reducer gives that
