@@ -191,9 +191,14 @@ export function compactHistory(parts: readonly StoredPromptPart[]): StoredPrompt
 
 /** A thread's history as its last fit took it: the rows, those with text, and their turns. */
 type Turns = { rows: HistoryMessage[]; names: MacroNames | undefined; kept: HistoryMessage[]; turns: ChatMessage[]; keptBefore: number[] };
-/** By thread (a session), the last few used: a long story's next reply takes ~2,000 rows it took last time. */
+/**
+ * By thread (a session), the last used first to go: a long story's next reply takes ~2,000 rows it
+ * took last time. Bounded by rows held (about the thread cache's 8 M characters of text, which
+ * holds the same rows; these also keep alive the history's bytes in gateway/history-wire.ts).
+ */
 const lastTurns = new Map<string, Turns>();
-const LAST_TURNS_KEPT = 64;
+const LAST_TURNS_ROWS = 20_000;
+let lastTurnsRows = 0;
 
 /**
  * The history's messages with text (`kept`) and what the model reads of each (`turns`). A thread's
@@ -228,9 +233,17 @@ function historyTurns(history: HistoryMessage[], names: MacroNames | undefined, 
     keptBefore.push(kept.length);
   }
   if (thread !== undefined) {
+    lastTurnsRows -= last?.rows.length ?? 0;
     lastTurns.delete(thread); // most recently used goes last
-    lastTurns.set(thread, { rows: history.slice(), names, kept, turns, keptBefore });
-    if (lastTurns.size > LAST_TURNS_KEPT) lastTurns.delete(lastTurns.keys().next().value!);
+    if (history.length <= LAST_TURNS_ROWS) {
+      lastTurns.set(thread, { rows: history.slice(), names, kept, turns, keptBefore });
+      lastTurnsRows += history.length;
+    }
+    for (const [key, old] of lastTurns) {
+      if (lastTurnsRows <= LAST_TURNS_ROWS) break;
+      lastTurns.delete(key);
+      lastTurnsRows -= old.rows.length;
+    }
   }
   return { kept, turns, keptBefore };
 }

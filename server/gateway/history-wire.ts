@@ -87,7 +87,6 @@ export async function historyBytes(source: readonly object[], from: number, to: 
       if (wire.messages.length !== held) return undefined;
     }
   }
-  wireOf.set(first, wire);
   // Without the comma after the last.
   return wire.bytes.subarray(wire.starts[at]!, wire.starts[at + count]! - 1);
 }
