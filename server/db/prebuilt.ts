@@ -11,9 +11,9 @@ export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (res
 /**
  * A statement on the way to every reply, written once: drizzle walks a statement's template and
  * checks the kind of each part every time it builds one, which cost 50–250 µs of the event loop per
- * statement (more than Postgres spends running these). Built on first use with `sql.placeholder`s,
- * then sent with the values of each call; the same text each time, so the server keeps its plan.
- * Works on a transaction as on the database (each has its own session).
+ * statement (about what Postgres spends running these). Built on first use with `sql.placeholder`s,
+ * then sent with the values of each call. Works on a transaction as on the database (each has its
+ * own session).
  */
 export function prebuilt<Values extends Record<string, unknown>, Row = Record<string, unknown>>(build: () => SQL) {
   let query: Query | undefined;
