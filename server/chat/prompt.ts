@@ -119,9 +119,18 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
     }
     if (fitted.tooLong) return { tooLong: fitted.tooLong };
     last = { window, systemPrompt, examples: kept, start: fitted.start, inserts };
-    const parts = assemble(systemPrompt, examples.slice(0, kept), fitted.start, inserts);
+    const exampleBlocks = examples.slice(0, kept);
     // The history's first unbroken stretch (all of it, unless lore sits inside), for the body's
     // writer to copy as bytes kept from the last reply (gateway/history-wire.ts).
+    if (inserts.length === 0) {
+      // assemble()'s order, without a part object for each of a long story's ~2,000 turns.
+      const messages: ChatMessage[] = [{ role: "system", content: systemPrompt }, ...exampleBlocks.map((content) => ({ role: "system" as const, content }))];
+      const at = messages.length;
+      for (let i = fitted.start; i < turns.length; i++) messages.push(turns[i]!);
+      if (postHistory) messages.push({ role: "system", content: postHistory });
+      return { messages: markHistory(messages, { at, count: turns.length - fitted.start, source: turns, from: fitted.start }) };
+    }
+    const parts = assemble(systemPrompt, exampleBlocks, fitted.start, inserts);
     const at = parts.findIndex((p) => p.kind === "history");
     let count = 0;
     while (at >= 0 && parts[at + count]?.kind === "history" && parts[at + count]!.turn === fitted.start + count) count++;

@@ -120,5 +120,16 @@ describe("the upstream request body of a fitted conversation", () => {
     const messages = JSON.parse(fitted.body).messages as { content: string }[];
     expect(messages.at(-6)!.content).toBe("The tavern is on fire.");
     expect(messages.at(-1)!.content).toBe("Stay in character.");
+
+    // Without lore: the system prompt, the example, the whole history, the instructions.
+    const plain = await sent(thread, { ...plan, atDepth: undefined });
+    expect(plain.body).toBe(await expected(plain.messages));
+    const order = (JSON.parse(plain.body).messages as { content: string }[]).map((m) => m.content);
+    // The plan's own texts come resolved by its maker (character-prompt.ts); the history's turns are resolved here.
+    expect(order.slice(0, 2)).toEqual(["You are {{char}}.", "<START>\nBob: hello"]);
+    expect(order[2]).toContain("line 0 ");
+    expect(order.at(-2)).toContain("line 119 ");
+    expect(order.at(-1)).toBe("Stay in character.");
+    expect(order).toHaveLength(2 + 120 + 1);
   });
 });
