@@ -214,7 +214,7 @@ let lastTurnsRows = 0;
  * next reply finds most of its rows where the last left them (the same objects, its window slid
  * down a little at most), and takes that stretch as it was instead of going over each row again.
  */
-function historyTurns(history: HistoryMessage[], names: MacroNames | undefined, thread: string | undefined): Omit<Turns, "rows" | "names"> {
+function historyTurns(history: HistoryMessage[], names: MacroNames | undefined, thread: string | undefined): Pick<Turns, "kept" | "turns"> {
   const last = thread === undefined ? undefined : lastTurns.get(thread);
   let kept: HistoryMessage[] = [];
   let turns: ChatMessage[] = [];
@@ -254,14 +254,14 @@ function historyTurns(history: HistoryMessage[], names: MacroNames | undefined, 
       lastTurnsRows -= old.rows.length;
     }
   }
-  return { kept, turns, keptBefore };
+  return { kept, turns };
 }
 
 /**
  * A history message as the model reads it (macros resolved), the same frozen object for as long as
  * the message's row lives and the names stay: the rows of an active conversation are kept between
  * replies (path-cache.ts), so the next reply neither resolves nor serialises them again (the
- * upstream body keeps each frozen message's JSON).
+ * upstream body keeps the history's JSON, gateway/history-wire.ts).
  */
 const turns = new WeakMap<HistoryMessage, { names: MacroNames | undefined; turn: ChatMessage }>();
 function turnOf(m: HistoryMessage, names: MacroNames | undefined): ChatMessage {

@@ -32,7 +32,7 @@ describe("the upstream request body", () => {
     }
   });
 
-  it("makes a frozen message's JSON once and a message that is not frozen anew each time", async () => {
+  it("writes each message as it is when the request is made (a frozen one, and one changed in between)", async () => {
     const frozen = Object.freeze({ role: "user", content: "the same words" });
     const open = { role: "assistant", content: "first" };
     const send = async () => JSON.parse((await buildChatRequest(candidate("openai_compatible"), undefined, [frozen, open, frozen], {}, { url: "http://127.0.0.1", title: "Parley" })).body.toString("utf8")) as { messages: unknown[] };

@@ -339,8 +339,6 @@ type RawHistoryRow = { id: string; parent_id: string | null; role: MessageRow["r
 /** Messages a step of `historyPath` reads: its result crosses to the main thread in one piece (~400 KB at most for prose). */
 const HISTORY_STEP = 1_000;
 
-/** PGlite answers `{ rows }`, postgres.js an array of rows. */
-
 /** Whether `id` is on the thread that ends at `leafId`: the walk up stops once it is found. */
 export async function isOnPath(db: Database, sessionId: string, leafId: string, id: string): Promise<boolean> {
   const walked = await activePath(db, sessionId, leafId, { stopAt: id });

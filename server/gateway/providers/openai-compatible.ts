@@ -62,33 +62,27 @@ async function jsonBody(fields: Record<string, unknown>, messages: readonly unkn
     marked && messages[marked.at] === marked.source[marked.from] && messages[marked.at + marked.count - 1] === marked.source[marked.from + marked.count - 1]
       ? marked
       : undefined;
+  // Not frozen after all (undefined): written message by message like any other. The bytes are the
+  // thread's own, and a thread has one reply at a time: nothing rewrites them before the copy below.
+  const history = stretch ? await historyBytes(stretch.source, stretch.from, stretch.from + stretch.count) : undefined;
   const parts: Uint8Array[] = [];
   let lastYield = serialised;
-  let stretchAt = -1;
   for (let i = 0; i < messages.length; i++) {
-    if (stretch && i === stretch.at) {
-      stretchAt = parts.length;
-      parts.push(EMPTY); // its bytes come last, below
-      i += stretch.count - 1;
+    if (history && i === stretch!.at) {
+      parts.push(history);
+      i += stretch!.count - 1;
       continue;
     }
     parts.push(messageBytes(messages[i]));
-    // A long story's first reply serialises a couple of thousand messages (~10 ms): other streams get a turn between stretches.
+    // A long prompt not marked as history (a /v1 client's) serialises thousands of messages: other streams get a turn between stretches.
     if (serialised - lastYield >= SERIALISE_BETWEEN_TURNS) {
       await new Promise((resolve) => setImmediate(resolve));
       lastYield = serialised;
     }
   }
-  if (stretch && stretchAt >= 0) {
-    const history = await historyBytes(stretch.source, stretch.from, stretch.from + stretch.count);
-    if (history) parts[stretchAt] = history;
-    // Not frozen after all: written message by message.
-    else parts.splice(stretchAt, 1, ...messages.slice(stretch.at, stretch.at + stretch.count).map(messageBytes));
-  }
   // The head, the parts with a comma between each two, "]}".
   let size = head.length + Math.max(0, parts.length - 1) + 2;
   for (const part of parts) size += part.length;
-  // Taken and filled in one synchronous stretch: the history's bytes are the thread's own, to copy now.
   const body = takeBuffer(size);
   let at = head.copy(body, 0);
   for (let i = 0; i < parts.length; i++) {
@@ -101,7 +95,6 @@ async function jsonBody(fields: Record<string, unknown>, messages: readonly unkn
   return body;
 }
 
-const EMPTY = new Uint8Array(0);
 const COMMA = 0x2c;
 const CLOSE_ARRAY = 0x5d;
 const CLOSE_OBJECT = 0x7d;
@@ -110,22 +103,10 @@ const CLOSE_OBJECT = 0x7d;
 const SERIALISE_BETWEEN_TURNS = 400;
 let serialised = 0;
 
-/**
- * Each frozen message's JSON, made once: a conversation's history turns are the same frozen
- * objects from one reply to the next (server/chat/prompt.ts), and a long story sends ~2,000 of them
- * each time, whose serialising was most of what its reply cost Parley beyond a short one's.
- * Kept only as long as the message itself; a message that is not frozen may change, and is made anew.
- */
-const wireOf = new WeakMap<object, Buffer>();
+/** A message's JSON (a history's comes from history-wire.ts, kept between replies). */
 function messageBytes(m: unknown): Buffer {
-  const frozen = typeof m === "object" && m !== null && Object.isFrozen(m);
-  let bytes = frozen ? wireOf.get(m) : undefined;
-  if (!bytes) {
-    bytes = Buffer.from(JSON.stringify(m));
-    serialised++;
-    if (frozen) wireOf.set(m, bytes);
-  }
-  return bytes;
+  serialised++;
+  return Buffer.from(JSON.stringify(m));
 }
 
 type Chunk = {
