@@ -489,6 +489,8 @@ describe("without a model provider", () => {
       await alert.waitFor();
       expect(await alert.textContent()).toContain("No model provider is configured");
       expect(await alert.textContent()).toContain("Connect a model");
+      // The pointer is a sentence of its own after the server's message (which ends without a full stop).
+      expect(await alert.textContent()).toMatch(/worker\. How to:/);
       await p.reload();
       await p.getByText("Hello?").waitFor();
     } finally {

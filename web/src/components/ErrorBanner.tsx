@@ -16,7 +16,8 @@ export function ErrorBanner({
         {message}
         {code === "no_provider" && (
           <>
-            {" "}
+            {/* The server's messages end without a full stop; this is a sentence of its own. */}
+            {/[.!?]$/.test(message) ? " " : ". "}
             How to: the section <strong>“Connect a model”</strong> in Parley's README.md.
           </>
         )}
