@@ -98,6 +98,24 @@ describe("PGlite on its own thread", () => {
     expect(await db.select().from(systemConfig).where(eq(systemConfig.key, "thread-e"))).toEqual([]);
   });
 
+  it("answers a statement after one that failed to parse, to bind or to run, with dates as Postgres wrote them", async () => {
+    const db = handle.db;
+    const codeOf = (e: unknown) => (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
+    // Failed while parsed (a new named statement), while bound (a value its type refuses), while run (a unique key).
+    expect(codeOf(await db.execute(sql`select ${1}::int + no_such_column`).catch((e: unknown) => e))).toBe("42703");
+    expect(codeOf(await db.execute(sql`select ${"not a number"}::int as n`).catch((e: unknown) => e))).toBe("22P02");
+    expect(isUniqueViolation(await db.insert(systemConfig).values({ key: "thread-a", value: 1 }).catch((e: unknown) => e))).toBe(true);
+    const after = await db.execute(sql`select ${41}::int + 1 as n, ${"x"}::text as s, now() as at`);
+    const row = (after as unknown as { rows: { n: number; s: string; at: unknown }[] }).rows[0]!;
+    expect([row.n, row.s]).toEqual([42, "x"]);
+    // Timestamps cross as text, which drizzle's PGlite driver turns into dates itself.
+    expect(typeof row.at).toBe("string");
+    await db.transaction(async (tx) => {
+      await tx.insert(systemConfig).values({ key: "thread-f", value: 1 });
+    });
+    expect(await db.select({ key: systemConfig.key }).from(systemConfig).where(eq(systemConfig.key, "thread-f"))).toEqual([{ key: "thread-f" }]);
+  });
+
   it("once closed, every statement fails as an unreachable database, not a crash", async () => {
     const other = mkdtempSync(path.join(tmpdir(), "parley-thread-"));
     try {
