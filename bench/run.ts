@@ -79,6 +79,18 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   renew and release statements are now built once with placeholders (\`server/db/prebuilt.ts\`): Postgres
   claim-and-add plus release in a loop 1.41–1.59 → 1.18–1.31 ms. Named prepared statements on the server
   (postgres-js \`prepare: true\`) changed nothing measurable and would break transaction poolers: not taken.
+  Later still (a profile of PGlite's thread running the claim in a loop): 18 % of the thread's samples were PGlite's
+  \`parseResults\` copying its ~320 type parsers into a new object for every result, because ours (dates as text)
+  were passed with each query (~75 µs a statement); they are now given once, when PGlite is created. A named
+  statement's bind, describe, execute and sync go in one buffer (one pass of Postgres's loop, ~0.02 ms). The claim with
+  its message plus the release, in a loop: 0.98 → 0.78 ms; \`select 1\` 0.37 → 0.29. Of the claim's remaining ~0.5 ms
+  inside the thread, most is Postgres itself running in WebAssembly (no setting tried — \`plan_cache_mode\`,
+  \`full_page_writes\`, \`track_counts\`, \`wal_level=minimal\`, \`synchronous_commit\` — moved it by more than 0.05 ms).
+  The figure swings with the machine: the same code gave 2.3–2.6 ms and, twenty minutes later, 3.9–4.2 ms (the direct
+  request's own first token 0.8 → 1.2 ms).
+- **Latency rounds**: the section used to run all its non-streamed rounds, then all its streamed ones; the first phase
+  took the seconds just after Parley's start and measured them (Parley's non-streamed answer 1.43 ms against 1.01 ms
+  for the same answer streamed, in one run; 1.00 and 1.02 when interleaved). Each round now asks both kinds.
 - **Memory per stream**: the RSS that grows over the three bursts is V8's and the allocator's high-water mark (the
   first burst's figure swings 6–76 KB a stream between runs); the heap a full collection leaves is flat across them.
 - **Long sessions with a 200,000-token window**: every reply sends the ~700 KB prompt. Three costs were Parley's own
