@@ -108,8 +108,10 @@ describe("PGlite on its own thread", () => {
     const after = await db.execute(sql`select ${41}::int + 1 as n, ${"x"}::text as s, now() as at`);
     const row = (after as unknown as { rows: { n: number; s: string; at: unknown }[] }).rows[0]!;
     expect([row.n, row.s]).toEqual([42, "x"]);
-    // Timestamps cross as text, which drizzle's PGlite driver turns into dates itself.
+    // Timestamps cross as text, which drizzle's PGlite driver turns into dates itself (with parameters or without).
     expect(typeof row.at).toBe("string");
+    const plain = await db.execute(sql`select now() as at`);
+    expect(typeof (plain as unknown as { rows: { at: unknown }[] }).rows[0]!.at).toBe("string");
     await db.transaction(async (tx) => {
       await tx.insert(systemConfig).values({ key: "thread-f", value: 1 });
     });
