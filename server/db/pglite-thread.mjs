@@ -62,17 +62,6 @@ let nextName = 1;
 const NAMEABLE = /^\s*(with|select|insert|update|delete)\b/i;
 const { serialize } = protocol;
 
-/** The protocol messages as one buffer. */
-function concat(parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** `tx`: the open transaction it belongs to (its lock is held already), else none. */
 function query(sql, params, rowMode, tx) {
   if (!params.length || !NAMEABLE.test(sql)) return (tx ?? db).query(sql, params, { rowMode });
@@ -106,7 +95,7 @@ async function runNamed(sql, params, rowMode) {
     // One buffer, one pass of Postgres's loop: bind, describe, execute and sync sent apart cost a
     // crossing into WebAssembly each. An error inside it skips to its sync, as over a socket.
     const run = [serialize.bind({ statement: statement.name, values }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()];
-    messages.push(...(await send(concat(run))));
+    messages.push(...(await send(Buffer.concat(run))));
     synced = true;
   } catch (err) {
     // A statement whose result's shape changed under it (0A000) or that is gone (26000) is parsed anew next time.
