@@ -1,13 +1,13 @@
 /**
- * What Parley adds to a streamed reply. The same scripted upstream answers a
- * direct request and a request through Parley's chat route (a real server process on PGlite,
+ * What Parley adds to a streamed reply. The same scripted upstream, in a process of its own, answers
+ * a direct request and a request through Parley's chat route (a real server process on PGlite,
  * storing the user message and the reply); the difference is Parley's overhead.
  * Loopback only, bounded: ROUNDS requests each way, one at a time.
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { createSession, startParley, type Client } from "../tests/support/parley.js";
 import { startTempPostgres } from "../tests/support/postgres.js";
-import { ScriptedUpstream } from "../tests/support/upstream.js";
+import { startUpstreamProcess } from "./children.js";
 import { fmt, pct } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -47,8 +47,8 @@ ${postgres}`;
 
 async function benchChatOn(kind: "pglite" | "postgres"): Promise<string> {
   const pg = kind === "postgres" ? await startTempPostgres() : undefined;
-  const upstream = await ScriptedUpstream.start();
-  upstream.setDefault({ kind: "stream", chunks: CHUNKS, usage: { prompt_tokens: 100, completion_tokens: CHUNKS.length } });
+  const upstream = await startUpstreamProcess();
+  await upstream.setDefault({ kind: "stream", chunks: CHUNKS, usage: { prompt_tokens: 100, completion_tokens: CHUNKS.length } });
   const parley = await startParley({
     // The limiter runs on every request (its cost is in the figures) but never refuses one here.
     env: { DATABASE_URL: pg?.url, OPENROUTER_API_KEY: "sk-bench", OPENROUTER_BASE_URL: upstream.baseUrl, LOG_LEVEL: "info", PARLEY_API_KEYS: "pk-bench", RATE_LIMIT_PER_MIN: "1000000", RATE_LIMIT_PER_ADDRESS_PER_MIN: "1000000" },
@@ -124,7 +124,7 @@ accounting; the request log is written in batches off the path): **${fmt(gateway
 `;
   } finally {
     await parley.stop();
-    await upstream.close();
+    upstream.stop();
     pg?.stop();
   }
 }

@@ -7,12 +7,11 @@
  * memory per open stream, idle memory, failover, and what the web app's pages load.
  * Issue 15's targets are printed beside each figure.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
@@ -21,7 +20,7 @@ import { openDatabase } from "../server/db/client.js";
 import { seedDefaults } from "../server/db/seed.js";
 import { writeLongThread } from "../tests/support/long-thread.js";
 import { startParley, type ParleyProcess } from "../tests/support/parley.js";
-import type { Script } from "../tests/support/upstream.js";
+import { startChild, startUpstreamProcess } from "./children.js";
 import { heapAfterGc, loopMonitor, loopMonitorEnv } from "./loop-report.js";
 import { fmt, pct } from "./stats.js";
 
@@ -33,31 +32,6 @@ const CHUNKS = Array.from({ length: 10 }, (_, i) => `w${i} `);
 const MODEL = "anthropic/claude-3-haiku";
 const FALLBACK = "anthropic/claude-3.5-sonnet";
 const root = new URL("..", import.meta.url);
-
-type Child = { proc: ChildProcess; port: number; lines: AsyncIterator<string> };
-
-/** Starts a process that prints `{"port"}` as its first line. */
-async function startChild(args: string[]): Promise<Child> {
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  if (first.done) throw new Error(`${args.join(" ")} exited before listening`);
-  return { proc, port: (JSON.parse(first.value) as { port: number }).port, lines };
-}
-
-/** The upstream process: commands on stdin, one answer line each. */
-function upstreamControl(child: Child) {
-  const send = async (cmd: object) => {
-    child.proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
-    return JSON.parse((await child.lines.next()).value as string) as { requests: number; byModel?: Record<string, number> };
-  };
-  return {
-    setDefault: (script: Script) => send({ setDefault: script }),
-    forModel: (model: string, script: Script, count: number) => send({ forModel: [model, script, count] }),
-    clear: () => send({ clear: true }),
-    byModel: async () => (await send({ byModel: true })).byModel ?? {},
-  };
-}
 
 /** Progress on stderr: the sections take minutes. */
 const progress = (what: string) => process.stderr.write(`bench gateway: ${what}\n`);
@@ -143,9 +117,8 @@ export async function benchGateway(): Promise<string> {
   // The production build, which Parley serves here and whose weight is measured below.
   execFileSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
   const dataDir = mkdtempSync(path.join(tmpdir(), "parley-bench-gw-"));
-  const up = await startChild(["--import", "tsx", "bench/gateway/upstream-process.ts"]);
-  const upstream = upstreamControl(up);
-  const upstreamBase = `http://127.0.0.1:${up.port}/api/v1`;
+  const upstream = await startUpstreamProcess();
+  const upstreamBase = upstream.baseUrl;
   const bare = await startChild(["bench/gateway/bare-proxy.mjs", upstreamBase]);
   const minimal = await startChild(["bench/gateway/minimal-gateway.mjs", upstreamBase]);
   const loopReport = path.join(dataDir, "loop.json");
@@ -360,7 +333,7 @@ export async function benchGateway(): Promise<string> {
     await agent.close();
   } finally {
     await parley?.stop();
-    up.proc.kill();
+    upstream.stop();
     bare.proc.kill();
     minimal.proc.kill();
     rmSync(dataDir, { recursive: true, force: true });
