@@ -254,6 +254,9 @@ export function openaiError(status: number, code: ErrorCode, message: string) {
   return { error: { message, type, param: null, code } };
 }
 
+const TEXT_MARK = "\u0000text";
+const TEXT_MARK_JSON = JSON.stringify(TEXT_MARK);
+
 /**
  * One OpenAI chat-completion stream, event by event, as `/v1` and the local worker both write it:
  * the role, the content, then the finish reason (with the error when it failed after the first
@@ -261,9 +264,16 @@ export function openaiError(status: number, code: ErrorCode, message: string) {
  * returns a promise (backpressure) is awaited before the next.
  */
 export function completionStream(send: (data: string) => void | Promise<void>, id: string, created: number, model: string) {
+  // Every token's chunk is the same JSON but for its text: written once per stream, the text filled
+  // in per token (the whole chunk stringified took ~0.8 µs a token, the text alone ~0.06). The text
+  // is the chunk's last string, after the id and the model, whatever those hold.
+  const template = JSON.stringify(chunk(id, created, model, { content: TEXT_MARK }));
+  const at = template.lastIndexOf(TEXT_MARK_JSON);
+  const beforeText = template.slice(0, at);
+  const afterText = template.slice(at + TEXT_MARK_JSON.length);
   return {
     start: () => send(JSON.stringify(chunk(id, created, model, { role: "assistant", content: "" }))),
-    delta: (text: string) => send(JSON.stringify(chunk(id, created, model, { content: text }))),
+    delta: (text: string) => send(beforeText + JSON.stringify(text) + afterText),
     toolCalls: (calls: readonly ToolCallDelta[]) => send(JSON.stringify(chunk(id, created, model, { tool_calls: calls }))),
     /** Reasoning goes in its own field of the delta, never mixed into `content`. */
     reasoning: (text: string) => send(JSON.stringify(chunk(id, created, model, { reasoning: text }))),
