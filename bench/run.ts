@@ -88,6 +88,20 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   \`full_page_writes\`, \`track_counts\`, \`wal_level=minimal\`, \`synchronous_commit\` — moved it by more than 0.05 ms).
   The figure swings with the machine: the same code gave 2.3–2.6 ms and, twenty minutes later, 3.9–4.2 ms (the direct
   request's own first token 0.8 → 1.2 ms).
+- **Waking a thread or a process** (2026-12-05, later): on this machine a \`postMessage\` to PGlite's thread costs
+  its sender ~10 µs in a hot loop whatever the message's size, and ~100 µs a call in a profile of the chat bench,
+  where the thread sleeps between requests (0.85 ms of the main thread's CPU a round, the largest single item of the
+  chat route's profile): the eventfd write that wakes the other thread is an inter-processor interrupt on a virtual
+  machine. A statement costs two such wakes, which is why the claim takes 0.4–0.6 ms longer in the route than in a
+  loop, and the same holds for every socket to a sleeping process (Postgres's backend, the upstream). Folding a
+  reply's insert into one statement (two round trips fewer) left every stage marked inside the server unchanged yet
+  put the next request's first token 0.3–0.6 ms later in seven paired runs, on both databases: not understood, so
+  not landed.
+- **What the scavenges promote** (\`v8.setFlagsFromString("--trace-gc")\` at c=10, ~2,100 requests a second): a
+  scavenge every 100–150 ms, 3.5–9 ms long, each adding 2.5–3 MB to the old generation (~11 KB a request; a heap
+  profile of what minor collections did not free says 22 KB, spread over the route, the candidate loop and Node's
+  HTTP objects), a mark-compact every ~0.6 s. A heap snapshot under load holds no requests (2 responses, 2 Hono
+  contexts): nothing is kept, so what lives across two scavenges was not found.
 - **Latency rounds**: the section used to run all its non-streamed rounds, then all its streamed ones; the first phase
   took the seconds just after Parley's start and measured them (Parley's non-streamed answer 1.43 ms against 1.01 ms
   for the same answer streamed, in one run; 1.00 and 1.02 when interleaved). Each round now asks both kinds.
