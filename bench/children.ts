@@ -28,7 +28,6 @@ export async function startUpstreamProcess() {
     return JSON.parse((await child.lines.next()).value as string) as { requests: number; byModel?: Record<string, number> };
   };
   return {
-    child,
     baseUrl: `http://127.0.0.1:${child.port}/api/v1`,
     setDefault: (script: Script) => send({ setDefault: script }),
     forModel: (model: string, script: Script, count: number) => send({ forModel: [model, script, count] }),
