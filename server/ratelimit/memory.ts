@@ -1,12 +1,20 @@
 import type { Limiter, RateDecision, RatePolicy, RateStore } from "./types.js";
 
 /**
+ * The times of one key's counted requests, oldest first, from `head` on. Leaving the window moves
+ * `head` instead of shifting the array: with a high limit (a team's key at thousands a minute) a
+ * window holds a minute of requests, and taking the oldest off the front of an array of ~150,000
+ * moved all of them, ~27 µs a request. The dead front is cut off once it is the larger half.
+ */
+type Window = { times: number[]; head: number };
+
+/**
  * An exact sliding window kept in this process: each key holds the times of its counted requests
  * in the last window, oldest first. A decision touches one key, and a sweep at most once per window
  * drops keys that went quiet, so memory follows the number of active clients.
  */
 export class MemoryLimiter implements Limiter {
-  private hits = new Map<string, number[]>();
+  private hits = new Map<string, Window>();
   private lastSweep: number;
 
   constructor(
@@ -25,10 +33,10 @@ export class MemoryLimiter implements Limiter {
   }
 
   refund(key: string, decision: RateDecision): Promise<void> {
-    const list = this.hits.get(key);
+    const w = this.hits.get(key);
     const at = Number(decision.receipt);
-    const i = list && decision.allowed ? list.lastIndexOf(at) : -1;
-    if (i >= 0) list!.splice(i, 1);
+    const i = w && decision.allowed ? w.times.lastIndexOf(at) : -1;
+    if (w && i >= w.head) w.times.splice(i, 1);
     return Promise.resolve();
   }
 
@@ -47,37 +55,43 @@ export class MemoryLimiter implements Limiter {
     const { limit, windowMs } = this.policy;
     if (now - this.lastSweep >= windowMs) this.sweep(now);
     const since = now - windowMs;
-    let list = this.hits.get(key);
-    if (list) {
-      let drop = 0;
-      while (drop < list.length && list[drop]! <= since) drop++;
-      if (drop > 0) list.splice(0, drop);
+    let w = this.hits.get(key);
+    if (w) {
+      const { times } = w;
+      while (w.head < times.length && times[w.head]! <= since) w.head++;
+      if (w.head > 64 && w.head * 2 > times.length) w = this.compact(key, w);
     }
-    const used = list?.length ?? 0;
+    const used = w ? w.times.length - w.head : 0;
     const allowed = used < limit;
     if (allowed && count) {
-      if (!list) this.hits.set(key, (list = []));
-      list.push(now);
-    } else if (list && list.length === 0) {
+      if (!w) this.hits.set(key, (w = { times: [], head: 0 }));
+      w.times.push(now);
+    } else if (w && used === 0) {
       this.hits.delete(key);
     }
-    const held = list ?? [];
-    const after = held.length;
+    const times = w?.times ?? [];
+    const after = times.length;
     return {
       allowed,
       limit,
-      remaining: Math.max(0, limit - after - (allowed && !count ? 1 : 0)),
-      resetAt: after > 0 ? held[after - 1]! + windowMs : now,
+      remaining: Math.max(0, limit - (after - (w?.head ?? 0)) - (allowed && !count ? 1 : 0)),
+      resetAt: after > (w?.head ?? 0) ? times[after - 1]! + windowMs : now,
       // Refused: a place opens when the request that filled the window leaves it.
-      retryAt: allowed ? now : held[after - limit]! + windowMs,
+      retryAt: allowed ? now : times[after - limit]! + windowMs,
       ...(allowed && count ? { receipt: String(now) } : {}),
     };
+  }
+
+  private compact(key: string, w: Window): Window {
+    const kept = { times: w.times.slice(w.head), head: 0 };
+    this.hits.set(key, kept);
+    return kept;
   }
 
   private sweep(now: number) {
     this.lastSweep = now;
     const since = now - this.policy.windowMs;
-    for (const [key, list] of this.hits) if (list.length === 0 || list[list.length - 1]! <= since) this.hits.delete(key);
+    for (const [key, w] of this.hits) if (w.times.length === w.head || w.times[w.times.length - 1]! <= since) this.hits.delete(key);
   }
 }
 

@@ -51,6 +51,27 @@ describe("memory sliding window", () => {
     expect(limiter.consumeSync("a").allowed).toBe(true);
   });
 
+  it("stays exact while a long, full window slides, with refunds and refusals along the way", async () => {
+    // A high limit and thousands of requests: the window's oldest leave from its front many times over.
+    const limit = 500;
+    const { limiter, advance, now } = clocked(limit, 1_000);
+    const counted: number[] = [];
+    for (let i = 0; i < 6_000; i++) {
+      advance(i % 7 === 0 ? 3 : 1);
+      const d = limiter.consumeSync("a");
+      const live = counted.filter((at) => at > now() - 1_000);
+      expect(d.allowed).toBe(live.length < limit);
+      if (d.allowed) counted.push(now());
+      expect(d.remaining).toBe(Math.max(0, limit - counted.filter((at) => at > now() - 1_000).length));
+      if (!d.allowed) expect(d.retryAt).toBe(live[live.length - limit]! + 1_000);
+      // Every 11th counted request is taken back out, as a refused key admission does.
+      if (d.allowed && i % 11 === 0) {
+        await limiter.refund("a", d);
+        counted.splice(counted.lastIndexOf(now()), 1);
+      }
+    }
+  });
+
   it("keeps clients apart", () => {
     const { limiter } = clocked(1);
     expect(limiter.consumeSync("a").allowed).toBe(true);
