@@ -57,35 +57,31 @@ export class MemoryLimiter implements Limiter {
     const since = now - windowMs;
     let w = this.hits.get(key);
     if (w) {
-      const { times } = w;
-      while (w.head < times.length && times[w.head]! <= since) w.head++;
-      if (w.head > 64 && w.head * 2 > times.length) w = this.compact(key, w);
+      while (w.head < w.times.length && w.times[w.head]! <= since) w.head++;
+      if (w.head > 64 && w.head * 2 > w.times.length) {
+        w.times = w.times.slice(w.head);
+        w.head = 0;
+      }
     }
-    const used = w ? w.times.length - w.head : 0;
+    let used = w ? w.times.length - w.head : 0;
     const allowed = used < limit;
     if (allowed && count) {
       if (!w) this.hits.set(key, (w = { times: [], head: 0 }));
       w.times.push(now);
+      used++;
     } else if (w && used === 0) {
       this.hits.delete(key);
     }
     const times = w?.times ?? [];
-    const after = times.length;
     return {
       allowed,
       limit,
-      remaining: Math.max(0, limit - (after - (w?.head ?? 0)) - (allowed && !count ? 1 : 0)),
-      resetAt: after > (w?.head ?? 0) ? times[after - 1]! + windowMs : now,
+      remaining: Math.max(0, limit - used - (allowed && !count ? 1 : 0)),
+      resetAt: used > 0 ? times[times.length - 1]! + windowMs : now,
       // Refused: a place opens when the request that filled the window leaves it.
-      retryAt: allowed ? now : times[after - limit]! + windowMs,
+      retryAt: allowed ? now : times[times.length - limit]! + windowMs,
       ...(allowed && count ? { receipt: String(now) } : {}),
     };
-  }
-
-  private compact(key: string, w: Window): Window {
-    const kept = { times: w.times.slice(w.head), head: 0 };
-    this.hits.set(key, kept);
-    return kept;
   }
 
   private sweep(now: number) {

@@ -18,4 +18,11 @@ describe("the completion stream's token chunks", () => {
     expect(sent).toEqual(texts.map((text) => JSON.stringify(chunk(id, 1764000000, model, { content: text }))));
     for (const [i, data] of sent.entries()) expect(JSON.parse(data).choices[0].delta.content).toBe(texts[i]);
   });
+
+  it.each(names)("writes each reasoning token as JSON.stringify would (id %j, model %j)", async (id, model) => {
+    const sent: string[] = [];
+    const stream = completionStream((data) => void sent.push(data), id, 1764000000, model);
+    for (const text of texts) await stream.reasoning(text);
+    expect(sent).toEqual(texts.map((text) => JSON.stringify(chunk(id, 1764000000, model, { reasoning: text }))));
+  });
 });
