@@ -30,6 +30,16 @@ export const v1Headers: HeaderSink = (c, headers) => {
   v1.set("headers", { ...v1.get("headers"), ...headers });
 };
 
+/**
+ * The refusal of a body past the limit. Made here, not in the route: a closure there that names the
+ * context would keep it (and its request) alive for as long as the route's stream is open.
+ */
+const bodyTooLarge = (c: Context, maxBytes: number) => () => {
+  // The unread rest of the body is still on the connection: close it rather than read it as the next request.
+  c.header("Connection", "close");
+  return new AppError(413, "body_too_large", `The request body is larger than ${maxBytes} bytes`);
+};
+
 /** A task alias: `parley/roleplay` routes to the task's models like the app's own chat does. */
 const TASK_ALIAS = /^parley\/([a-z0-9_-]+)$/;
 
@@ -84,11 +94,7 @@ export function openaiRoutes(deps: {
   });
 
   app.post("/chat/completions", deps.limit, async (c) => {
-    const text = await readBodyText(c, deps.maxBodyBytes, () => {
-      // The unread rest of the body is still on the connection: close it rather than read it as the next request.
-      c.header("Connection", "close");
-      return new AppError(413, "body_too_large", `The request body is larger than ${deps.maxBodyBytes} bytes`);
-    });
+    const text = await readBodyText(c, deps.maxBodyBytes, bodyTooLarge(c, deps.maxBodyBytes));
     const body = parseJson(text, chatCompletionRequest);
     const alias = TASK_ALIAS.exec(body.model)?.[1];
     if (alias && !deps.registry.tasks().includes(alias)) {
@@ -174,7 +180,9 @@ export function openaiRoutes(deps: {
         await open.batches.return(undefined).catch(() => {});
       }
     };
-    return eventStream(c, { ...c.get("headers"), ...routingHeaderValues(open.candidate, open.attempts) }, relay);
+    return eventStream(c, { ...c.get("headers"), ...routingHeaderValues(open.candidate, open.attempts) }, relay, (err) =>
+      deps.log.error(errorFields(err), "v1 stream failed"),
+    );
   });
 
   // Any other path or method, with a valid key: OpenAI's JSON 404, never the web app's page.

@@ -14,7 +14,7 @@ import { servedBy } from "./routing-headers.js";
  * that makes sure the reply is finished (stored, its session released) however the response goes:
  * streamed to the end, the client gone before the first event, or an exception before streaming.
  */
-export function streamReply(c: Context, reply: Reply, userMessage: MessageView | undefined, log: Logger): Promise<Response> {
+export function streamReply(c: Context, reply: Reply, userMessage: MessageView | undefined, log: Logger): Response {
   let headers;
   try {
     // Who answered; for a reply that never started, the last candidate tried.
@@ -48,5 +48,5 @@ export function streamReply(c: Context, reply: Reply, userMessage: MessageView |
     } finally {
       if (reply.started) await reply.finish();
     }
-  });
+  }, (err) => log.error(errorFields(err), "reply stream failed"));
 }

@@ -183,6 +183,48 @@ describe("requests", () => {
   });
 });
 
+describe("the access log", () => {
+  /** The access lines for /v1's completions printed since line `from` of Parley's output. */
+  const accessLines = (from: number) =>
+    parley.logs
+      .slice(from)
+      .filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/chat/completions"'))
+      .map((l) => JSON.parse(l) as { level: number; status: number; ms: number });
+
+  it("logs a whole answer that failed mid-reply with the 502 it was sent, as a warning", async () => {
+    upstream.enqueue({ kind: "stream", chunks: ["Half ", "a ", "reply"], cutAfter: 2 });
+    const from = parley.logs.length;
+    const res = await post({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] });
+    expect(res.status).toBe(502);
+    await res.arrayBuffer();
+    const [line] = await vi.waitFor(() => {
+      const lines = accessLines(from);
+      expect(lines).toHaveLength(1);
+      return lines;
+    });
+    expect(line).toMatchObject({ status: 502, level: 40 });
+  });
+
+  it("times a stream to its end, not to its first byte (its handler returns as it starts)", async () => {
+    upstream.enqueue({ kind: "stream", chunks: ["one ", "two ", "three ", "four"], delayMs: 50 });
+    const from = parley.logs.length;
+    const started = performance.now();
+    const res = await post({ model: "parley/roleplay", stream: true, messages: [{ role: "user", content: "hi" }] });
+    const { done } = await readOpenAiStream(res);
+    const took = performance.now() - started;
+    expect(done).toBe(true);
+    const [line] = await vi.waitFor(() => {
+      const lines = accessLines(from);
+      expect(lines).toHaveLength(1);
+      return lines;
+    });
+    // Three 50 ms pauses lie between the first chunk and the last.
+    expect(line).toMatchObject({ status: 200, level: 20 });
+    expect(line!.ms).toBeGreaterThanOrEqual(150);
+    expect(line!.ms).toBeLessThanOrEqual(Math.ceil(took) + 1);
+  });
+});
+
 describe("a client that leaves", () => {
   const leaving = (body: unknown, signal: AbortSignal) =>
     fetch(`${parley.url}/v1/chat/completions`, {
