@@ -111,6 +111,12 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   for the same answer streamed, in one run; 1.00 and 1.02 when interleaved). Each round now asks both kinds.
 - **Memory per stream**: the RSS that grows over the three bursts is V8's and the allocator's high-water mark (the
   first burst's figure swings 6–76 KB a stream between runs); the heap a full collection leaves is flat across them.
+  What an open stream holds (2026-12-05, heap snapshots before and with 1,000 slow \`/v1\` streams open, diffed by
+  constructor): 42.7 KB of objects each, a fifth of it the request's handler waiting for its stream to end — eight
+  suspended middleware frames of Hono's \`compose\`, Hono's context and request, 79 function contexts, 28 promises. An
+  event stream now runs apart from its handler (\`eventStream\` in \`server/routes/node-io.ts\`), which returns as the
+  stream starts: 30.2 KB. Of the rest, Node's and undici's own objects for two sockets make most; the header strings
+  Node keeps after writing them (\`_header\`, undici's host header) are trees of ~50 concatenated strings each.
 - **Long sessions with a 200,000-token window**: every reply sends the ~700 KB prompt. Three costs were Parley's own
   and are gone: the first reply after opening read ~2,300 messages from the database (whole rows in 200-message steps,
   ~130 ms on PGlite, 200–380 ms to the first delta): a walk that carries only the prompt's five columns reads them in
@@ -140,7 +146,12 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   back after 10–20 s of idleness (hence the 15 s and 30 s columns), a forced \`gc()\` does not. PGlite's WebAssembly
   memory holds ~29 MB touched; its compiled code ~35 MB (starting Node with \`--liftoff-only\` saved 34 MB, at the
   price of slower code for every statement: not taken). Capping the thread's young generation saved 14 MB of its heap,
-  within the run-to-run noise of RSS (±20 MB): not taken either.
+  within the run-to-run noise of RSS (±20 MB): not taken either. Tried on 2026-12-05: \`--gc-memory-reducer-start-delay-ms=1000\`
+  on Node's command line leaves the reducer's first pass at ~8 s; \`--max-semi-space-size=8\` (three paired starts)
+  moved nothing beyond the noise; PGlite's \`initialMemory\` cannot go below its module's own minimum of 128 MB.
+- **Reading the upstream's stream** (a script, the bench's 13-event answer): 19 µs a response when it arrives in one
+  read, 30 µs when each event arrives in a read of its own; eventsource-parser with \`JSON.parse\` alone 19, \`JSON.parse\`
+  alone 11. The minimal gateway does the same work.
 `;
 // Parley and the worker are measured as `npm start` runs them: the built bundles, no TypeScript loader.
 await buildEntries();
