@@ -23,7 +23,7 @@ export function accessLog(log: Logger): MiddlewareHandler {
       if (line.status >= 500) log.warn(line, "request");
       else log.debug(line, "request");
     };
-    if (outgoing && !outgoing.writableFinished && !outgoing.destroyed) outgoing.once("close", write);
+    if (outgoing && !outgoing.writableEnded && !outgoing.destroyed) outgoing.once("close", write);
     else write();
   };
 }

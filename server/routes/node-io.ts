@@ -48,7 +48,8 @@ export function writeJson(c: Context, status: number, headers: Record<string, st
  */
 export function clientGone(c: Context): Cancellation {
   const res = nodeOf(c).outgoing;
-  let aborted = false;
+  // Made after the client may have left (the body read, the key admitted): its "close" has come already.
+  let aborted = res.destroyed;
   let listeners: (() => void)[] | undefined;
   res.once("close", () => {
     if (res.writableFinished) return;
@@ -136,7 +137,8 @@ export type EventWriter = {
  */
 export function eventStream(c: Context, headers: OutgoingHttpHeaders, run: (out: EventWriter) => Promise<void>, onFailure: (err: unknown) => void): Response {
   const res = nodeOf(c).outgoing;
-  let aborted = false;
+  // A client can leave while its handler still waits (on the model's first event): its "close" has come already.
+  let aborted = res.destroyed;
   const gone = () => (aborted = true);
   res.once("close", gone);
   res.writeHead(200, { ...BASE_HEADERS, "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", ...headers });

@@ -190,10 +190,24 @@ describe("the access log", () => {
       .slice(from)
       .filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/v1/chat/completions"'))
       .map((l) => JSON.parse(l) as { level: number; status: number; ms: number });
+  /**
+   * Where the lines still to come begin: Parley's output reaches the test some time after it is
+   * written, so earlier tests' lines can still be on their way. A request to a path of its own is
+   * answered (and logged) after all of them; the lines after its own are new.
+   */
+  const logsSettled = async () => {
+    const marker = `/v1/marker-${Math.random().toString(36).slice(2)}`;
+    await (await fetch(`${parley.url}${marker}`, { headers: { authorization: `Bearer ${API_KEYS[0]}` } })).arrayBuffer();
+    return vi.waitFor(() => {
+      const at = parley.logs.findIndex((l) => l.includes(`"path":"${marker}"`));
+      expect(at).toBeGreaterThanOrEqual(0);
+      return at + 1;
+    });
+  };
 
   it("logs a whole answer that failed mid-reply with the 502 it was sent, as a warning", async () => {
     upstream.enqueue({ kind: "stream", chunks: ["Half ", "a ", "reply"], cutAfter: 2 });
-    const from = parley.logs.length;
+    const from = await logsSettled();
     const res = await post({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] });
     expect(res.status).toBe(502);
     await res.arrayBuffer();
@@ -207,7 +221,7 @@ describe("the access log", () => {
 
   it("times a stream to its end, not to its first byte (its handler returns as it starts)", async () => {
     upstream.enqueue({ kind: "stream", chunks: ["one ", "two ", "three ", "four"], delayMs: 50 });
-    const from = parley.logs.length;
+    const from = await logsSettled();
     const started = performance.now();
     const res = await post({ model: "parley/roleplay", stream: true, messages: [{ role: "user", content: "hi" }] });
     const { done } = await readOpenAiStream(res);
