@@ -148,7 +148,11 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   price of slower code for every statement: not taken). Capping the thread's young generation saved 14 MB of its heap,
   within the run-to-run noise of RSS (±20 MB): not taken either. Tried on 2026-12-05: \`--gc-memory-reducer-start-delay-ms=1000\`
   on Node's command line leaves the reducer's first pass at ~8 s; \`--max-semi-space-size=8\` (three paired starts)
-  moved nothing beyond the noise; PGlite's \`initialMemory\` cannot go below its module's own minimum of 128 MB.
+  moved nothing beyond the noise; PGlite's \`initialMemory\` cannot go below its module's own minimum of 128 MB;
+  \`MALLOC_ARENA_MAX=2\` (two paired starts each) moved nothing. \`--max-semi-space-size=2\` took the 3 s figure from
+  263–279 to 245–251 MB (means of two starts each) and the settled one from 214–232 up to 229–235: the young
+  generation stays small, so start-up's objects go to the old one; under load it would mean a scavenge every few
+  milliseconds. Not taken: the 3 s figure is start-up's young generation, which V8 gives back once idle.
 - **Reading the upstream's stream** (a script, the bench's 13-event answer): 19 µs a response when it arrives in one
   read, 30 µs when each event arrives in a read of its own; eventsource-parser with \`JSON.parse\` alone 19, \`JSON.parse\`
   alone 11. The minimal gateway does the same work.
