@@ -92,6 +92,8 @@ describe("admin dashboard", () => {
   it("adds a provider, showing field errors first, and tests it", async () => {
     await page.getByRole("button", { name: "Add provider" }).click();
     const dialog = page.getByRole("dialog", { name: "Add a provider" });
+    const secret = dialog.getByLabel("Environment variable holding the key");
+    expect(await dialog.locator(`#${await secret.getAttribute("aria-describedby")}`).textContent()).toContain("Its name only");
     await dialog.getByLabel("Name (used in logs and headers)").fill("e2e-upstream");
     // Markup typed by an admin is shown as text, never run.
     await dialog.getByLabel("Display name").fill('E2E <img src=x onerror="alert(1)">');
@@ -101,8 +103,16 @@ describe("admin dashboard", () => {
     await dialog.getByRole("button", { name: "Add provider" }).click();
     await dialog.getByText("Must be an http:// or https:// URL").waitFor();
     await shot("provider-form-errors");
+    // A refused field says so to assistive technology, with its message; the others do not.
+    const url = dialog.getByLabel("Base URL (the part before /chat/completions)");
+    expect(await url.getAttribute("aria-invalid")).toBe("true");
+    expect(await dialog.locator(`#${await url.getAttribute("aria-describedby")}`).textContent()).toBe("Must be an http:// or https:// URL");
+    expect(await dialog.getByLabel("Name (used in logs and headers)").getAttribute("aria-invalid")).toBeNull();
+    // A field with a hint is described by it, once refused by its message instead.
+    expect(await secret.getAttribute("aria-describedby")).toBe("p-secret-error");
 
-    await dialog.getByLabel("Base URL (the part before /chat/completions)").fill(newUpstream.baseUrl);
+    await url.fill(newUpstream.baseUrl);
+    expect(await url.getAttribute("aria-invalid")).toBeNull();
     await dialog.getByLabel("Authentication").selectOption("none");
     await dialog.getByRole("button", { name: "Add provider" }).click();
     // The schema's second pass: the header rule.

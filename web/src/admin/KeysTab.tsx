@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { apiKeyCreateSchema, BUDGET_PERIODS, type ApiKeyInput, type BudgetPeriod } from "../../../contracts/api-keys";
 import { admin, type ApiKey } from "./api";
-import { Dialog, DialogActions, Field, FormError, toNumber, useZodForm } from "./form";
+import { Dialog, DialogActions, FormError, SelectField, TextField, toNumber, useZodForm } from "./form";
 import { Alert, useResource } from "./useResource";
 
 const money = (n: number | null) => (n === null ? "—" : `$${n < 0.01 && n > 0 ? n.toPrecision(2) : n.toFixed(2)}`);
@@ -213,34 +213,14 @@ function KeyForm(props: { apiKey?: ApiKey; onClose: () => void; onSaved: (made?:
         }}
       >
         <div className="form-grid">
-          <Field id="k-name" name="name" label="Name" errors={errors}>
-            <input id="k-name" value={draft.name} onChange={(e) => set("name", e.target.value)} placeholder="docs-bot" />
-          </Field>
-          <Field id="k-note" name="ownerNote" label="Owner note" errors={errors}>
-            <input id="k-note" value={draft.ownerNote} onChange={(e) => set("ownerNote", e.target.value)} placeholder="who holds it, what for" />
-          </Field>
-          <Field id="k-allowed" name="allowedModels" label="Only these (task:roleplay, model keys; empty: all)" errors={errors}>
-            <input id="k-allowed" value={draft.allowed} onChange={(e) => set("allowed", e.target.value)} />
-          </Field>
-          <Field id="k-rpm" name="rpm" label="Requests per minute (empty: any)" errors={errors}>
-            <input id="k-rpm" inputMode="numeric" value={draft.rpm} onChange={(e) => set("rpm", e.target.value)} />
-          </Field>
-          <Field id="k-tpm" name="tpm" label="Tokens per minute (empty: any)" errors={errors}>
-            <input id="k-tpm" inputMode="numeric" value={draft.tpm} onChange={(e) => set("tpm", e.target.value)} />
-          </Field>
-          <Field id="k-budget" name="budgetUsd" label="Budget in USD (empty: none)" errors={errors}>
-            <input id="k-budget" inputMode="decimal" value={draft.budgetUsd} onChange={(e) => set("budgetUsd", e.target.value)} />
-          </Field>
-          <Field id="k-period" name="budgetPeriod" label="Budget resets" errors={errors}>
-            <select id="k-period" value={draft.budgetPeriod} onChange={(e) => set("budgetPeriod", e.target.value as BudgetPeriod)}>
-              {BUDGET_PERIODS.map((p) => (
-                <option key={p}>{p}</option>
-              ))}
-            </select>
-          </Field>
-          <Field id="k-expires" name="expiresAt" label="Expires (empty: never)" errors={errors}>
-            <input id="k-expires" type="datetime-local" value={draft.expiresAt} onChange={(e) => set("expiresAt", e.target.value)} />
-          </Field>
+          <TextField form={form} field="name" id="k-name" label="Name" placeholder="docs-bot" />
+          <TextField form={form} field="ownerNote" id="k-note" label="Owner note" placeholder="who holds it, what for" />
+          <TextField form={form} field="allowed" id="k-allowed" label="Only these (task:roleplay, model keys; empty: all)" name="allowedModels" />
+          <TextField form={form} field="rpm" id="k-rpm" label="Requests per minute (empty: any)" inputMode="numeric" />
+          <TextField form={form} field="tpm" id="k-tpm" label="Tokens per minute (empty: any)" inputMode="numeric" />
+          <TextField form={form} field="budgetUsd" id="k-budget" label="Budget in USD (empty: none)" inputMode="decimal" />
+          <SelectField form={form} field="budgetPeriod" id="k-period" label="Budget resets" options={BUDGET_PERIODS} />
+          <TextField form={form} field="expiresAt" id="k-expires" label="Expires (empty: never)" type="datetime-local" />
           <label className="check">
             <input type="checkbox" checked={draft.enabled} onChange={(e) => set("enabled", e.target.checked)} /> On
           </label>

@@ -3,7 +3,7 @@ import { modelSchema, type ModelInput } from "../../../contracts/admin-schemas";
 import { useApiError } from "./AdminApp";
 import { ApiError } from "../api/client";
 import { admin, type Model, type Provider, type UpstreamModel } from "./api";
-import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { Dialog, DialogActions, Field, FormError, SelectField, TextField, fieldAria, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
 import { defaultTokenizer, TOKENIZER_LABELS, TOKENIZERS, type TokenizerName } from "../../../contracts/tokenizers";
 import { Alert, useResource } from "./useResource";
@@ -220,26 +220,24 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
         }}
       >
         <div className="form-grid">
-          <Field id="m-provider" name="providerId" label="Provider" errors={errors}>
-            <select id="m-provider" value={draft.providerId} onChange={(e) => set("providerId", e.target.value)}>
-              <option value="">Choose…</option>
-              {props.providers.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.displayName} ({p.name})
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field id="m-task" name="task" label="Task" errors={errors}>
-            <select id="m-task" value={draft.task} onChange={(e) => set("task", e.target.value)}>
-              {props.tasks.map((t) => (
-                <option key={t}>{t}</option>
-              ))}
-            </select>
-          </Field>
+          <SelectField
+            form={form}
+            field="providerId"
+            id="m-provider"
+            label="Provider"
+            options={props.providers.map((p) => ({ value: p.id, label: `${p.displayName} (${p.name})` }))}
+            first={<option value="">Choose…</option>}
+          />
+          <SelectField form={form} field="task" id="m-task" label="Task" options={props.tasks} />
           <Field id="m-key" name="modelKey" label="Model key (as the provider names it)" errors={errors}>
             <div className="input-row">
-              <input id="m-key" value={draft.modelKey} onChange={(e) => set("modelKey", e.target.value)} placeholder="anthropic/claude-3-haiku" />
+              <input
+                id="m-key"
+                value={draft.modelKey}
+                onChange={(e) => set("modelKey", e.target.value)}
+                placeholder="anthropic/claude-3-haiku"
+                {...fieldAria(errors, "modelKey", "m-key")}
+              />
               {provider && (
                 <button type="button" className="ghost" onClick={() => setBrowsing(true)}>
                   Browse
@@ -247,41 +245,25 @@ function ModelForm(props: { model?: Model; tasks: string[]; models: Model[]; pro
               )}
             </div>
           </Field>
-          <Field id="m-name" name="displayName" label="Display name" errors={errors}>
-            <input id="m-name" value={draft.displayName} onChange={(e) => set("displayName", e.target.value)} />
-          </Field>
-          <Field id="m-in" name="inputPricePerMtok" label="Input price ($ per million tokens)" errors={errors}>
-            <input id="m-in" inputMode="decimal" value={draft.inputPricePerMtok} onChange={(e) => set("inputPricePerMtok", e.target.value)} />
-          </Field>
-          <Field id="m-out" name="outputPricePerMtok" label="Output price ($ per million tokens)" errors={errors}>
-            <input id="m-out" inputMode="decimal" value={draft.outputPricePerMtok} onChange={(e) => set("outputPricePerMtok", e.target.value)} />
-          </Field>
-          <Field id="m-ctx" name="contextLength" label="Context length (tokens)" errors={errors}>
-            <input id="m-ctx" inputMode="numeric" value={draft.contextLength} onChange={(e) => set("contextLength", e.target.value)} />
-          </Field>
-          <Field id="m-weight" name="weight" label="Weight (shares traffic with equal-priority models that have one; empty: none)" errors={errors}>
-            <input id="m-weight" inputMode="numeric" value={draft.weight} onChange={(e) => set("weight", e.target.value)} />
-          </Field>
+          <TextField form={form} field="displayName" id="m-name" label="Display name" />
+          <TextField form={form} field="inputPricePerMtok" id="m-in" label="Input price ($ per million tokens)" inputMode="decimal" />
+          <TextField form={form} field="outputPricePerMtok" id="m-out" label="Output price ($ per million tokens)" inputMode="decimal" />
+          <TextField form={form} field="contextLength" id="m-ctx" label="Context length (tokens)" inputMode="numeric" />
+          <TextField form={form} field="weight" id="m-weight" label="Weight (shares traffic with equal-priority models that have one; empty: none)" inputMode="numeric" />
           <label className="check">
             <input type="checkbox" checked={draft.acceptsImages} onChange={(e) => set("acceptsImages", e.target.checked)} /> Accepts images (a /v1 request with image parts
             goes only to models that do)
           </label>
-          <Field id="m-tok" name="tokenizer" label="Tokenizer (prompts are fitted by its count)" errors={errors}>
-            <select id="m-tok" value={draft.tokenizer} onChange={(e) => set("tokenizer", e.target.value as TokenizerName | "")}>
-              <option value="">Automatic: {TOKENIZER_LABELS[defaultTokenizer(draft.modelKey, provider?.kind ?? "")]}</option>
-              {TOKENIZERS.map((t) => (
-                <option key={t} value={t}>
-                  {TOKENIZER_LABELS[t]}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field id="m-prio" name="priority" label="Priority (lower is tried first)" errors={errors}>
-            <input id="m-prio" inputMode="numeric" value={draft.priority} onChange={(e) => set("priority", e.target.value)} />
-          </Field>
-          <Field id="m-family" name="modelFamily" label="Family (optional)" errors={errors}>
-            <input id="m-family" value={draft.modelFamily} onChange={(e) => set("modelFamily", e.target.value)} placeholder="claude" />
-          </Field>
+          <SelectField
+            form={form}
+            field="tokenizer"
+            id="m-tok"
+            label="Tokenizer (prompts are fitted by its count)"
+            options={TOKENIZERS.map((t) => ({ value: t, label: TOKENIZER_LABELS[t] }))}
+            first={<option value="">Automatic: {TOKENIZER_LABELS[defaultTokenizer(draft.modelKey, provider?.kind ?? "")]}</option>}
+          />
+          <TextField form={form} field="priority" id="m-prio" label="Priority (lower is tried first)" inputMode="numeric" />
+          <TextField form={form} field="modelFamily" id="m-family" label="Family (optional)" placeholder="claude" />
           <fieldset className="overrides">
             <legend>Sampling overrides for {draft.task} (empty: the task's profile)</legend>
             <label>

@@ -3,7 +3,7 @@ import { providerSchema, type ProviderInput } from "../../../contracts/admin-sch
 import { AUTH_SCHEMES, PROVIDER_KINDS } from "../../../contracts/enums";
 import { PROVIDER_KIND_FACTS } from "../../../contracts/provider-kinds";
 import { admin, type ProbeResult, type Provider } from "./api";
-import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { Dialog, DialogActions, FormError, SelectField, TextField, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
 import { Alert, useResource } from "./useResource";
 
@@ -214,73 +214,36 @@ function ProviderForm({ provider, onClose, onSaved }: { provider?: Provider; onC
         }}
       >
         <div className="form-grid">
-          <Field id="p-name" name="name" label="Name (used in logs and headers)" errors={errors}>
-            <input id="p-name" value={draft.name} onChange={(e) => set("name", e.target.value)} placeholder="my-vllm" />
-          </Field>
-          <Field id="p-display" name="displayName" label="Display name" errors={errors}>
-            <input id="p-display" value={draft.displayName} onChange={(e) => set("displayName", e.target.value)} placeholder="My vLLM server" />
-          </Field>
-          <Field id="p-kind" name="kind" label="Kind" errors={errors} hint={PROVIDER_KIND_FACTS[draft.kind].hint}>
-            <select id="p-kind" value={draft.kind} onChange={(e) => set("kind", e.target.value as Draft["kind"])}>
-              {PROVIDER_KINDS.map((k) => (
-                <option key={k}>{k}</option>
-              ))}
-            </select>
-          </Field>
-          <Field id="p-url" name="baseUrl" label="Base URL (the part before /chat/completions)" errors={errors}>
-            <input id="p-url" value={draft.baseUrl} onChange={(e) => set("baseUrl", e.target.value)} placeholder="http://127.0.0.1:8000/v1" />
-          </Field>
-          <Field id="p-auth" name="authScheme" label="Authentication" errors={errors}>
-            <select id="p-auth" value={draft.authScheme} onChange={(e) => set("authScheme", e.target.value as Draft["authScheme"])}>
-              {AUTH_SCHEMES.map((k) => (
-                <option key={k}>{k}</option>
-              ))}
-            </select>
-          </Field>
-          <Field id="p-header" name="authHeaderName" label="Key header" errors={errors}>
-            <input id="p-header" value={draft.authHeaderName} onChange={(e) => set("authHeaderName", e.target.value)} />
-          </Field>
-          <Field
+          <TextField form={form} field="name" id="p-name" label="Name (used in logs and headers)" placeholder="my-vllm" />
+          <TextField form={form} field="displayName" id="p-display" label="Display name" placeholder="My vLLM server" />
+          <SelectField form={form} field="kind" id="p-kind" label="Kind" hint={PROVIDER_KIND_FACTS[draft.kind].hint} options={PROVIDER_KINDS} />
+          <TextField form={form} field="baseUrl" id="p-url" label="Base URL (the part before /chat/completions)" placeholder="http://127.0.0.1:8000/v1" />
+          <SelectField form={form} field="authScheme" id="p-auth" label="Authentication" options={AUTH_SCHEMES} />
+          <TextField form={form} field="authHeaderName" id="p-header" label="Key header" />
+          <TextField
+            form={form}
+            field="secretName"
             id="p-secret"
-            name="secretName"
             label="Environment variable holding the key"
-            errors={errors}
             hint="Its name only: the key stays in Parley's environment and is never stored or shown."
-          >
-            <input id="p-secret" value={draft.secretName} onChange={(e) => set("secretName", e.target.value)} placeholder="MY_PROVIDER_API_KEY" />
-          </Field>
+            placeholder="MY_PROVIDER_API_KEY"
+          />
           {PROVIDER_KIND_FACTS[draft.kind].routingPreferences && (
-            <Field
+            <TextField
+              form={form}
+              field="routingPreferences"
               id="p-prefs"
-              name="routingPreferences"
               label="OpenRouter provider preferences (JSON: order, only, ignore, allow_fallbacks, data_collection, sort, max_price)"
-              errors={errors}
-            >
-              <textarea
-                id="p-prefs"
-                rows={4}
-                className="mono"
-                placeholder='{"order": ["anthropic"], "data_collection": "deny", "sort": "price"}'
-                value={draft.routingPreferences}
-                onChange={(e) => set("routingPreferences", e.target.value)}
-              />
-            </Field>
+              rows={4}
+              className="mono"
+              placeholder='{"order": ["anthropic"], "data_collection": "deny", "sort": "price"}'
+            />
           )}
-          <Field id="p-failover" name="failoverRules" label="Failover rules (one “status: next | stop | retry_after” per line, over the defaults)" errors={errors}>
-            <textarea id="p-failover" rows={2} className="mono" placeholder="529: next" value={draft.failoverRules} onChange={(e) => set("failoverRules", e.target.value)} />
-          </Field>
-          <Field id="p-headers" name="extraHeaders" label="Extra headers (one “Name: value” per line)" errors={errors}>
-            <textarea id="p-headers" rows={3} value={draft.extraHeaders} onChange={(e) => set("extraHeaders", e.target.value)} />
-          </Field>
-          <Field id="p-connect" name="connectTimeoutMs" label="Connect timeout (ms, empty: default)" errors={errors}>
-            <input id="p-connect" inputMode="numeric" value={draft.connectTimeoutMs} onChange={(e) => set("connectTimeoutMs", e.target.value)} />
-          </Field>
-          <Field id="p-first" name="firstByteTimeoutMs" label="First-byte timeout (ms)" errors={errors}>
-            <input id="p-first" inputMode="numeric" value={draft.firstByteTimeoutMs} onChange={(e) => set("firstByteTimeoutMs", e.target.value)} />
-          </Field>
-          <Field id="p-idle" name="idleTimeoutMs" label="Idle timeout (ms)" errors={errors}>
-            <input id="p-idle" inputMode="numeric" value={draft.idleTimeoutMs} onChange={(e) => set("idleTimeoutMs", e.target.value)} />
-          </Field>
+          <TextField form={form} field="failoverRules" id="p-failover" label="Failover rules (one “status: next | stop | retry_after” per line, over the defaults)" rows={2} className="mono" placeholder="529: next" />
+          <TextField form={form} field="extraHeaders" id="p-headers" label="Extra headers (one “Name: value” per line)" rows={3} />
+          <TextField form={form} field="connectTimeoutMs" id="p-connect" label="Connect timeout (ms, empty: default)" inputMode="numeric" />
+          <TextField form={form} field="firstByteTimeoutMs" id="p-first" label="First-byte timeout (ms)" inputMode="numeric" />
+          <TextField form={form} field="idleTimeoutMs" id="p-idle" label="Idle timeout (ms)" inputMode="numeric" />
           <label className="check">
             <input type="checkbox" checked={draft.isActive} onChange={(e) => set("isActive", e.target.checked)} /> Active
           </label>

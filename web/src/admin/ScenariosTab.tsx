@@ -7,7 +7,7 @@ import { ApiError } from "../api/client";
 import { Avatar } from "../components/Avatar";
 import { admin, galleryCharacters, type Scenario } from "./api";
 import { Link } from "wouter";
-import { Dialog, DialogActions, Field, FormError, fromNumber, toNumber, useZodForm } from "./form";
+import { Dialog, DialogActions, Field, FormError, SelectField, TextField, fieldAria, fromNumber, toNumber, useZodForm } from "./form";
 import { Alert, useResource } from "./useResource";
 
 type List = Awaited<ReturnType<typeof admin.scenarios>>;
@@ -224,29 +224,23 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
         }}
       >
         <div className="form-grid">
-          <Field id="s-title" name="title" label="Title" errors={errors}>
-            <input id="s-title" value={draft.title} onChange={(e) => set("title", e.target.value)} />
-          </Field>
-          <Field id="s-slug" name="slug" label="Address (/s/…)" errors={errors}>
-            <input id="s-slug" value={draft.slug} onChange={(e) => set("slug", e.target.value)} placeholder="upset-client" />
-          </Field>
-          <Field id="s-character" name="characterName" label="Character's name" errors={errors}>
-            <input id="s-character" value={draft.characterName} onChange={(e) => set("characterName", e.target.value)} />
-          </Field>
+          <TextField form={form} field="title" id="s-title" label="Title" />
+          <TextField form={form} field="slug" id="s-slug" label="Address (/s/…)" placeholder="upset-client" />
+          <TextField form={form} field="characterName" id="s-character" label="Character's name" />
           <div className="avatar-editor">
             <Avatar style={draft.avatarStyle} seed={previewSeed} size={96} alt="Avatar preview" />
             <div>
-              <Field id="s-style" name="avatarStyle" label="Avatar style" errors={errors}>
-                <select id="s-style" value={draft.avatarStyle} onChange={(e) => set("avatarStyle", e.target.value as Draft["avatarStyle"])}>
-                  {AVATAR_STYLES.map((a) => (
-                    <option key={a}>{a}</option>
-                  ))}
-                  {s?.card && <option value={CARD_AVATAR_STYLE}>the card's picture</option>}
-                </select>
-              </Field>
+              <SelectField
+                form={form}
+                field="avatarStyle"
+                id="s-style"
+                label="Avatar style"
+                options={AVATAR_STYLES}
+                last={s?.card && <option value={CARD_AVATAR_STYLE}>the card's picture</option>}
+              />
               <Field id="s-seed" name="avatarSeed" label="Avatar seed" errors={errors}>
                 <div className="input-row">
-                  <input id="s-seed" value={draft.avatarSeed} onChange={(e) => set("avatarSeed", e.target.value)} />
+                  <input id="s-seed" value={draft.avatarSeed} onChange={(e) => set("avatarSeed", e.target.value)} {...fieldAria(errors, "avatarSeed", "s-seed")} />
                   <button type="button" className="ghost" onClick={() => set("avatarSeed", randomSeed())}>
                     Another
                   </button>
@@ -254,57 +248,24 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
               </Field>
             </div>
           </div>
-          <Field id="s-description" name="description" label="Public description (shown in the gallery)" errors={errors}>
-            <textarea id="s-description" rows={3} value={draft.description} onChange={(e) => set("description", e.target.value)} />
-          </Field>
-          <Field id="s-opening" name="openingMessage" label="Opening message (the character's first line)" errors={errors}>
-            <textarea id="s-opening" rows={3} value={draft.openingMessage} onChange={(e) => set("openingMessage", e.target.value)} />
-          </Field>
-          <Field
+          <TextField form={form} field="description" id="s-description" label="Public description (shown in the gallery)" rows={3} />
+          <TextField form={form} field="openingMessage" id="s-opening" label="Opening message (the character's first line)" rows={3} />
+          <TextField
+            form={form}
+            field="systemPrompt"
             id="s-prompt"
-            name="systemPrompt"
             label="System prompt (private: sent to the model, never to the chat page)"
-            errors={errors}
             hint={`${draft.systemPrompt.length.toLocaleString()} / 20 000 characters`}
-          >
-            <textarea id="s-prompt" className="prompt-editor" rows={12} value={draft.systemPrompt} onChange={(e) => set("systemPrompt", e.target.value)} spellCheck />
-          </Field>
-          <Field id="s-category" name="category" label="Category" errors={errors}>
-            <select id="s-category" value={draft.category} onChange={(e) => set("category", e.target.value as Draft["category"])}>
-              {SCENARIO_CATEGORIES.map((c) => (
-                <option key={c}>{c}</option>
-              ))}
-            </select>
-          </Field>
-          <Field id="s-rating" name="contentRating" label="Content rating" errors={errors}>
-            <select id="s-rating" value={draft.contentRating} onChange={(e) => set("contentRating", e.target.value as Draft["contentRating"])}>
-              {CONTENT_RATINGS.map((c) => (
-                <option key={c}>{c}</option>
-              ))}
-            </select>
-          </Field>
-          <Field id="s-tags" name="tags" label="Tags (comma-separated)" errors={errors}>
-            <input id="s-tags" value={draft.tags} onChange={(e) => set("tags", e.target.value)} />
-          </Field>
-          <Field id="s-order" name="sortOrder" label="Position in the gallery (lower first)" errors={errors}>
-            <input id="s-order" inputMode="numeric" value={draft.sortOrder} onChange={(e) => set("sortOrder", e.target.value)} />
-          </Field>
-          <Field id="s-task" name="task" label="Task (whose models reply)" errors={errors}>
-            <select id="s-task" value={draft.task} onChange={(e) => set("task", e.target.value)}>
-              <option value="">roleplay (the default)</option>
-              {props.list.tasks.map((t) => (
-                <option key={t}>{t}</option>
-              ))}
-            </select>
-          </Field>
-          <Field id="s-model" name="modelKey" label="Model tried first (optional)" errors={errors}>
-            <select id="s-model" value={draft.modelKey} onChange={(e) => set("modelKey", e.target.value)}>
-              <option value="">the task's order</option>
-              {props.list.modelKeys.map((k) => (
-                <option key={k}>{k}</option>
-              ))}
-            </select>
-          </Field>
+            className="prompt-editor"
+            rows={12}
+            spellCheck
+          />
+          <SelectField form={form} field="category" id="s-category" label="Category" options={SCENARIO_CATEGORIES} />
+          <SelectField form={form} field="contentRating" id="s-rating" label="Content rating" options={CONTENT_RATINGS} />
+          <TextField form={form} field="tags" id="s-tags" label="Tags (comma-separated)" />
+          <TextField form={form} field="sortOrder" id="s-order" label="Position in the gallery (lower first)" inputMode="numeric" />
+          <SelectField form={form} field="task" id="s-task" label="Task (whose models reply)" options={props.list.tasks} first={<option value="">roleplay (the default)</option>} />
+          <SelectField form={form} field="modelKey" id="s-model" label="Model tried first (optional)" options={props.list.modelKeys} first={<option value="">the task's order</option>} />
           <label className="check">
             <input type="checkbox" checked={draft.isActive} onChange={(e) => set("isActive", e.target.checked)} /> Published (listed in the gallery)
           </label>
@@ -312,31 +273,22 @@ function ScenarioForm(props: { scenario?: Scenario; list: List; onClose: () => v
         <fieldset className="practice-fields">
           <legend>Practice: objectives (shown to the person) and rubrics (private: only the evaluating model reads them)</legend>
           <div className="form-grid">
-            <Field id="s-turns" name="turnLimit" label="Turn limit (the person's messages before the debrief is offered; empty: none)" errors={errors}>
-              <input id="s-turns" inputMode="numeric" value={draft.turnLimit} onChange={(e) => set("turnLimit", e.target.value)} />
-            </Field>
-            <Field id="s-difficulty" name="difficulty" label="Difficulty" errors={errors}>
-              <select id="s-difficulty" value={draft.difficulty} onChange={(e) => set("difficulty", e.target.value as Draft["difficulty"])}>
-                <option value="">not set</option>
-                {DIFFICULTIES.map((d) => (
-                  <option key={d}>{d}</option>
-                ))}
-              </select>
-            </Field>
+            <TextField form={form} field="turnLimit" id="s-turns" label="Turn limit (the person's messages before the debrief is offered; empty: none)" inputMode="numeric" />
+            <SelectField form={form} field="difficulty" id="s-difficulty" label="Difficulty" options={DIFFICULTIES} first={<option value="">not set</option>} />
           </div>
           {draft.objectives.map((o, i) => (
             <div key={i} className="objective-editor" data-testid="objective-editor">
               <Field id={`s-obj-${i}`} name={`objectives.${i}`} label={`Objective ${i + 1}`} errors={errors}>
-                <input id={`s-obj-${i}`} value={o.text} onChange={(e) => setObjective(i, { text: e.target.value })} />
+                <input id={`s-obj-${i}`} value={o.text} onChange={(e) => setObjective(i, { text: e.target.value })} {...fieldAria(errors, `objectives.${i}`, `s-obj-${i}`)} />
               </Field>
               <Field id={`s-met-${i}`} name={`rubrics.${i}.met`} label="Met looks like" errors={errors}>
-                <textarea id={`s-met-${i}`} rows={2} value={o.met} onChange={(e) => setObjective(i, { met: e.target.value })} />
+                <textarea id={`s-met-${i}`} rows={2} value={o.met} onChange={(e) => setObjective(i, { met: e.target.value })} {...fieldAria(errors, `rubrics.${i}.met`, `s-met-${i}`)} />
               </Field>
               <Field id={`s-partly-${i}`} name={`rubrics.${i}.partly`} label="Partly met looks like" errors={errors}>
-                <textarea id={`s-partly-${i}`} rows={2} value={o.partly} onChange={(e) => setObjective(i, { partly: e.target.value })} />
+                <textarea id={`s-partly-${i}`} rows={2} value={o.partly} onChange={(e) => setObjective(i, { partly: e.target.value })} {...fieldAria(errors, `rubrics.${i}.partly`, `s-partly-${i}`)} />
               </Field>
               <Field id={`s-notmet-${i}`} name={`rubrics.${i}.notMet`} label="Not met looks like" errors={errors}>
-                <textarea id={`s-notmet-${i}`} rows={2} value={o.notMet} onChange={(e) => setObjective(i, { notMet: e.target.value })} />
+                <textarea id={`s-notmet-${i}`} rows={2} value={o.notMet} onChange={(e) => setObjective(i, { notMet: e.target.value })} {...fieldAria(errors, `rubrics.${i}.notMet`, `s-notmet-${i}`)} />
               </Field>
               <button type="button" className="ghost small danger" onClick={() => set("objectives", draft.objectives.filter((_, k) => k !== i))}>
                 Remove objective {i + 1}

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from "react";
+import { useState, type ChangeEvent, type ReactNode } from "react";
 import type { z } from "zod";
 import { fieldErrors } from "../../../contracts/admin-schemas";
 import { ApiError } from "../api/client";
@@ -51,13 +51,85 @@ export function Field(props: { id: string; label: string; errors: Record<string,
     <div className={`field${error ? " has-error" : ""}`}>
       <label htmlFor={props.id}>{props.label}</label>
       {props.children}
-      {props.hint && !error && <small className="muted">{props.hint}</small>}
+      {props.hint && !error && (
+        <small className="muted" id={`${props.id}-hint`}>
+          {props.hint}
+        </small>
+      )}
       {error && (
         <small className="field-error" id={`${props.id}-error`} role="alert">
           {error}
         </small>
       )}
     </div>
+  );
+}
+
+/** What a control says of itself to assistive technology: whether its field is refused, and what is said under it. */
+export function fieldAria(errors: Record<string, string>, name: string, id: string, hint?: ReactNode) {
+  const error = errorFor(errors, name);
+  return {
+    "aria-invalid": error ? true : undefined,
+    "aria-describedby": error ? `${id}-error` : hint ? `${id}-hint` : undefined,
+  };
+}
+
+/** What a form's fields are bound to: useZodForm's draft, its setter and its errors. */
+type Bound<D> = { draft: D; set: <K extends keyof D>(key: K, value: D[K]) => void; errors: Record<string, string> };
+/** The draft's fields that hold text (a choice among words is text too). */
+type TextKey<D> = { [K in keyof D]-?: D[K] extends string ? K : never }[keyof D];
+type Labelled<D, K> = {
+  form: Bound<D>;
+  field: K;
+  id: string;
+  label: string;
+  /** The schema's name for it, where its errors are found (the draft's name by default). */
+  name?: string;
+  hint?: ReactNode;
+};
+
+/** A labelled text box bound to a text field of the draft (a textarea with `rows`), its error beside it and announced with it. */
+export function TextField<D, K extends TextKey<D>>(
+  props: Labelled<D, K> & { rows?: number; placeholder?: string; inputMode?: "numeric" | "decimal"; type?: string; className?: string; spellCheck?: boolean },
+) {
+  const { form, field, id, label, name = String(field), hint, rows, ...attributes } = props;
+  const control = {
+    id,
+    value: form.draft[field] as string,
+    onChange: (e: ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => form.set(field, e.target.value as D[K]),
+    ...fieldAria(form.errors, name, id, hint),
+    ...attributes,
+  };
+  return (
+    <Field id={id} name={name} label={label} errors={form.errors} hint={hint}>
+      {rows ? <textarea rows={rows} {...control} /> : <input {...control} />}
+    </Field>
+  );
+}
+
+const labelled = <V,>(o: V | { value: V; label: ReactNode }): o is { value: V; label: ReactNode } => typeof o === "object" && o !== null && "value" in o;
+
+/** A labelled choice bound to a text field of the draft: `options` as words (each its own label) or values with labels, `first` before them (an empty choice). */
+export function SelectField<D, K extends TextKey<D>>(
+  props: Labelled<D, K> & { options: readonly (D[K] | { value: D[K]; label: ReactNode })[]; first?: ReactNode; last?: ReactNode },
+) {
+  const { form, field, id, label, name = String(field), hint } = props;
+  return (
+    <Field id={id} name={name} label={label} errors={form.errors} hint={hint}>
+      <select id={id} value={form.draft[field] as string} onChange={(e) => form.set(field, e.target.value as D[K])} {...fieldAria(form.errors, name, id, hint)}>
+        {props.first}
+        {props.options.map((o) =>
+          labelled(o) ? (
+            <option key={String(o.value)} value={String(o.value)}>
+              {o.label}
+            </option>
+          ) : (
+            <option key={String(o)}>{String(o)}</option>
+          ),
+        )}
+        {props.last}
+      </select>
+    </Field>
   );
 }
 
