@@ -35,7 +35,7 @@ import { MAX_LOREBOOK_BYTES } from "./cards/lorebook-formats.js";
 import { MAX_CARD_BYTES } from "./cards/card-file.js";
 import { failureHeaders } from "./routes/routing-headers.js";
 import { openaiRoutes, v1Headers } from "./routes/openai.js";
-import { ALREADY_SENT, requestHeader } from "./routes/node-io.js";
+import { requestHeader, writtenStraight } from "./routes/node-io.js";
 import { bodyTooLarge } from "./routes/validation.js";
 import { openaiError } from "../contracts/openai.js";
 import { healthRoutes, publicConfigRoutes, type LocalWorkerStatus } from "./routes/health.js";
@@ -180,7 +180,7 @@ export function createApp(deps: AppDeps) {
   app.use("*", async (c, next) => {
     await next();
     // A reply streamed straight to Node's response (routes/node-io.ts) has sent its headers already.
-    if (c.res.headers.has(ALREADY_SENT)) return;
+    if (writtenStraight(c)) return;
     await (c.req.path.startsWith("/avatars/") ? avatarHeaders : pageHeaders)(c, async () => {});
     // HSTS means something only over TLS; sent over plain HTTP it is ignored at best.
     if (isHttps(c)) c.header("Strict-Transport-Security", "max-age=15552000; includeSubDomains");

@@ -1,7 +1,6 @@
-import type { HttpBindings } from "@hono/node-server";
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../logger.js";
-import { ALREADY_SENT } from "../routes/node-io.js";
+import { writtenStraight } from "../routes/node-io.js";
 
 /**
  * One structured line per request: method, path, status, time. Never bodies or headers. A response
@@ -12,7 +11,7 @@ export function accessLog(log: Logger): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     await next();
-    const outgoing = c.res.headers.has(ALREADY_SENT) ? (c.env as Partial<HttpBindings> | undefined)?.outgoing : undefined;
+    const outgoing = writtenStraight(c);
     const status = outgoing ? outgoing.statusCode : c.res.status;
     // Most lines are debug lines: at any other level they are not even made.
     if (status < 500 && !log.isLevelEnabled("debug")) return;

@@ -24,7 +24,15 @@ export function requestHeader(c: Context, name: string): string | undefined {
 }
 
 /** The header @hono/node-server marks its "already sent" response with (RESPONSE_ALREADY_SENT). */
-export const ALREADY_SENT = "x-hono-already-sent";
+const ALREADY_SENT = "x-hono-already-sent";
+
+/**
+ * Node's response, when the route wrote it itself (here): Hono's `c.res` is then a placeholder
+ * whose status and headers say nothing of what was sent.
+ */
+export function writtenStraight(c: Context): HttpBindings["outgoing"] | undefined {
+  return c.res.headers.has(ALREADY_SENT) ? (c.env as Partial<HttpBindings> | undefined)?.outgoing : undefined;
+}
 
 /** What every response written here carries: an API's answer is never to be sniffed as a page. */
 const BASE_HEADERS = { "X-Content-Type-Options": "nosniff" };
