@@ -340,6 +340,55 @@ describe("chat", () => {
     expect(await p.getByTestId("message-user").count()).toBe(1);
   });
 
+  it("follows the newest reply to its end, and leaves a person who scrolled up to read where they are", async () => {
+    // Replies taller than the screen, so that a view left behind shows.
+    const long = (n: number) => ({
+      kind: "stream" as const,
+      chunks: Array.from({ length: 30 }, (_, i) => `Reply ${n}, sentence ${i + 1}, long enough to wrap over the width of the bubble. `),
+    });
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/refund-request`);
+    const replies = p.getByTestId("message-assistant");
+    const composer = p.getByLabel("Your message");
+    // The end of the newest reply sits above the composer, on screen.
+    const endShown = async () => {
+      const [reply, box] = await Promise.all([replies.last().boundingBox(), composer.boundingBox()]);
+      return !!reply && !!box && reply.y + reply.height <= box.y + 2 && reply.y + reply.height > 0;
+    };
+    for (const n of [1, 2, 3]) {
+      upstream.enqueue(long(n));
+      await sendMessage(p, `Message ${n}`);
+      // Counted by text: the list renders only the messages near the screen, so counting them says little.
+      await replies.filter({ hasText: `Reply ${n}, sentence 30` }).waitFor({ state: "attached" });
+      await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+      await expect.poll(endShown).toBe(true);
+      expect(await replies.last().textContent()).toContain(`Reply ${n}, sentence 30`);
+    }
+
+    // Scrolled up while the character writes: the reply grows below without pulling the page down.
+    upstream.enqueue({ ...long(4), pauseAfter: 3 });
+    await sendMessage(p, "Message 4");
+    await p.getByTestId("streaming-reply").filter({ hasText: "Reply 4, sentence 3" }).waitFor();
+    await p.mouse.move(640, 300);
+    await p.mouse.wheel(0, -100_000);
+    await expect.poll(() => p.evaluate(() => window.scrollY)).toBe(0);
+    upstream.resume();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    // The reply is in the thread, far below (so not rendered): the page offers to regenerate it.
+    await p.getByRole("button", { name: "↻ Regenerate" }).waitFor({ state: "attached" });
+    // Two frames: whatever the grown thread makes the page do (resize observers, the list's own measuring) has been done.
+    await p.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    expect(await p.evaluate(() => window.scrollY)).toBe(0);
+
+    // Sending again brings the person back to the end of the thread.
+    upstream.enqueue(long(5));
+    await sendMessage(p, "Message 5");
+    await replies.filter({ hasText: "Reply 4, sentence 30" }).waitFor({ state: "attached" });
+    await replies.filter({ hasText: "Reply 5, sentence 30" }).waitFor({ state: "attached" });
+    await expect.poll(endShown).toBe(true);
+    expect(await replies.last().textContent()).toContain("Reply 5, sentence 30");
+  });
+
   it("keeps the partial reply when Stop is pressed mid-reply, across a reload", async () => {
     upstream.enqueue({ kind: "stream", chunks: ["*pauses* ", "Well, ", "the thing is", " never sent"], holdAfter: 3 });
     const p = await openPage();

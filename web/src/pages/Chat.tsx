@@ -14,6 +14,7 @@ import { PersonaEditor } from "../components/PersonaEditor";
 import { useChat } from "../hooks/useChat";
 import { DEFAULT_PERSONA_NAME, resolveMacros, type MacroNames } from "../../../contracts/macros";
 import { useCooldown } from "../hooks/useCooldown";
+import { useFollowEnd } from "../hooks/useFollowEnd";
 
 const FINISH_NOTE: Record<string, string> = {
   aborted: "Stopped",
@@ -35,7 +36,9 @@ export function Chat({ slug }: { slug: string }) {
     if (!localStorage.getItem(ADMIN_SEEN_KEY)) return;
     fetch("/api/admin/session", { credentials: "same-origin" }).then((r) => setIsAdmin(r.ok), () => {});
   }, []);
-  const endRef = useRef<HTMLDivElement>(null);
+  /** The chat's page, whose end stays on screen as the thread grows (see useFollowEnd). */
+  const [page, setPage] = useState<HTMLElement | null>(null);
+  const view = useFollowEnd(page);
   const list = useRef<VirtuosoHandle>(null);
   /** A message a debrief's quote points to, shown highlighted for a moment. */
   const [highlight, setHighlight] = useState<string | null>(null);
@@ -53,11 +56,6 @@ export function Chat({ slug }: { slug: string }) {
   useEffect(() => {
     api.config().then((c) => setMaxChars(c.maxMessageChars), () => {});
   }, []);
-  // Follows the end of the thread as it grows (not when older pages arrive above).
-  const lastId = messages.at(-1)?.id;
-  useEffect(() => {
-    endRef.current?.scrollIntoView({ block: "end" });
-  }, [lastId, streaming?.text]);
   useEffect(() => {
     if (scenario) document.title = `${scenario.characterName} · ${scenario.title} · Parley`;
   }, [scenario]);
@@ -82,6 +80,7 @@ export function Chat({ slug }: { slug: string }) {
   const jumpTo = (messageId: string) => {
     const index = messages.findIndex((m) => m.id === messageId);
     if (index < 0) return;
+    view.stop();
     list.current?.scrollToIndex({ index, align: "center" });
     setHighlight(messageId);
     setTimeout(() => setHighlight((h) => (h === messageId ? null : h)), 2500);
@@ -90,7 +89,7 @@ export function Chat({ slug }: { slug: string }) {
     !streaming && cooldown.secondsLeft === 0 && !!chat.sessionId && !!last && !(last.role === "assistant" && last.finishReason === "opening");
 
   return (
-    <main className="chat">
+    <main className="chat" ref={setPage}>
       <header className="chat-header">
         <Link href="/" className="back-link" aria-label="All scenarios">
           ←
@@ -195,7 +194,6 @@ export function Chat({ slug }: { slug: string }) {
             </div>
           </div>
         )}
-        <div ref={endRef} />
       </div>
 
       {practice.debriefs.length > 1 && (
@@ -276,7 +274,10 @@ export function Chat({ slug }: { slug: string }) {
         disabled={chat.loading}
         streaming={!!streaming}
         maxChars={maxChars}
-        onSend={chat.send}
+        onSend={(text) => {
+          view.follow();
+          return chat.send(text);
+        }}
         onStop={chat.stop}
         waitS={cooldown.secondsLeft}
         onEnhance={async (text) => {
