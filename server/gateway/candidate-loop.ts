@@ -52,6 +52,9 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
   const candidates = req.allowModels?.length ? all.filter((c) => req.allowModels!.includes(c.model.modelKey)) : all;
   const skips: string[] = [];
   let tooLong: { budgetTokens: number; neededTokens: number } | undefined;
+  // Failed tries: what a model said when the conversation did not fit it, and whether any failed otherwise.
+  let overflow: { model: string; error: string } | undefined;
+  let otherFailure = false;
 
   for (const [index, c] of candidates.entries()) {
     // Passed over before anything is asked of it: switched off, no key, down, an open circuit.
@@ -91,6 +94,8 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
         return { ...tried, candidate: c, messages, settle };
       }
       failure = tried;
+      if (tried.kind === "context_too_long") overflow = { model: c.model.modelKey, error: tried.result.error };
+      else otherFailure = true;
       if (FAILURE_POLICY[tried.kind].breaker === "failure") slot = "failure";
     } finally {
       if (slot === "failure") breaker.failure(breakerKey(c), failure?.result.error);
@@ -105,6 +110,11 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
       `The newest message is too long for the models that could answer it: it needs about ${tooLong.neededTokens} tokens with the scenario's instructions, and at most ${tooLong.budgetTokens} fit. It is saved; shorten it and send it again`,
       attempts,
     );
+  }
+  // Every model asked said the conversation does not fit it (its window is smaller than we counted, or
+  // unknown): that is the answer, not an outage to try again after.
+  if (overflow && !otherFailure) {
+    throw new GatewayError("prompt_too_long", `The conversation is too long for the models that could answer it (${overflow.model}: ${overflow.error})`, attempts);
   }
   if (attempts.length === 0 && skips.length > 0 && skips.every((s) => s === "no_tools" || s === "no_images")) {
     throw new GatewayError(

@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => upstream?.close());
 
-function gateway(requestMs: number) {
+function gateway(requestMs: number, { sonnetActive = true } = {}) {
   const registry = new Registry({ openrouterBaseUrl: upstream.baseUrl, chatWorkerUrl: undefined }, () => "sk-core");
   const provider: Provider = {
     id: "or",
@@ -54,7 +54,7 @@ function gateway(requestMs: number) {
     paramOverrides: {},
     providerId: "or",
   });
-  registry.replace([provider], [model("h", HAIKU, 1, true), model("s", SONNET, 2)]);
+  registry.replace([provider], [model("h", HAIKU, 1, true), { ...model("s", SONNET, 2), isActive: sonnetActive }]);
   const records: RequestRecord[] = [];
   const providerStatus = new ProviderStatus();
   const gw = createGateway({
@@ -109,6 +109,46 @@ describe("the request's time budget", () => {
     expect(done.attempts.map((a) => a.status)).toEqual([429, 200]);
     expect(done.attempts[0]!.error).not.toContain("retrying");
     expect(done.record.cost).toBe(0.000123); // OpenRouter's own usage.cost wins over tokens × prices
+  });
+});
+
+describe("a conversation too long for the models", () => {
+  const tooLong = (holds: number) => ({
+    kind: "status" as const,
+    status: 400,
+    body: { error: { code: "context_length_exceeded", message: `This model's context holds ${holds} tokens` } },
+  });
+
+  it("is said as such when the models asked refused it for its length and the rest could not be asked", async () => {
+    // Seen with the local worker (a 2,048-token window) first and OpenRouter without a key after it:
+    // the person was told every provider had failed and to try again, which could never help.
+    upstream.reset();
+    upstream.forModel(HAIKU, tooLong(2048));
+    const { gw } = gateway(3000, { sonnetActive: false });
+    const err = await gw.openStream(ask()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "prompt_too_long", status: 400 });
+    expect((err as Error).message).toBe(`The conversation is too long for the models that could answer it (${HAIKU}: This model's context holds 2048 tokens)`);
+    expect(upstream.requests.map((r) => r.body.model)).toEqual([HAIKU]);
+  });
+
+  it("from the last model, is its refusal, and comes after the others were tried", async () => {
+    upstream.reset();
+    upstream.forModel(HAIKU, tooLong(2048));
+    upstream.forModel(SONNET, tooLong(4096));
+    const { gw } = gateway(3000);
+    const err = await gw.openStream(ask()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "upstream_rejected", status: 400 });
+    expect((err as Error).message).toContain("This model's context holds 4096 tokens");
+    expect(upstream.requests.map((r) => r.body.model)).toEqual([HAIKU, SONNET]);
+  });
+
+  it("stays an outage when another model failed for another reason", async () => {
+    upstream.reset();
+    upstream.forModel(HAIKU, tooLong(2048));
+    upstream.forModel(SONNET, { kind: "status", status: 503 });
+    const { gw } = gateway(3000);
+    const err = await gw.openStream(ask()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "upstream_unavailable", status: 503 });
   });
 });
 
