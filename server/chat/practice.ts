@@ -4,12 +4,18 @@ import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { attemptsAt, insertDebrief, listDebriefs, practiceContext } from "../db/queries/practice.js";
 import { activePath } from "../db/queries/sessions.js";
 import { AppError, badRequest, notFound } from "../errors.js";
+import { GatewayError } from "../gateway/errors.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { ChatMessage } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 
 /** The most of a conversation a hint or a debrief reads (its newest part): far more than a practice session runs to. */
 const TRANSCRIPT_MAX_CHARS = 60_000;
+/**
+ * The most of a refused answer sent back with the repair: a whole debrief is ~1.5 KB, and what runs
+ * longer (prose, a model looping) would only crowd a small window without helping the correction.
+ */
+const REFUSED_ECHO_MAX_CHARS = 2_000;
 
 type Line = { id: string; role: "user" | "assistant"; content: string };
 type Context = NonNullable<Awaited<ReturnType<typeof practiceContext>>>;
@@ -71,7 +77,18 @@ export function createPracticeService(deps: { database: DatabaseLifecycle; gatew
     let problem = "";
     let model = "";
     for (let attempt = 0; attempt < 2; attempt++) {
-      const done = await deps.gateway.complete({ task: "evaluate", messages, params, signal: input.signal, meta });
+      const done = await deps.gateway.complete({ task: "evaluate", messages, params, signal: input.signal, meta }).catch((err: unknown) => {
+        // The repair could not be asked (its window overflowed, or the model went away): say why the
+        // first answer was refused too, which is what the person can act on.
+        if (attempt === 0 || !(err instanceof GatewayError) || err.code === "aborted") throw err;
+        throw new AppError(
+          502,
+          "debrief_failed",
+          `The evaluator's answer could not be used (${problem}), and asking it again failed: ${err.message}. No score was given; try again, or choose another model for the evaluate task`,
+          undefined,
+          { cause: err },
+        );
+      });
       if (done.record.status === "error") throw new AppError(502, "upstream_error", done.record.error ?? "The evaluator failed; try again");
       model = done.candidate.model.modelKey;
       const checked = check(done.record.text, n, own);
@@ -83,7 +100,7 @@ export function createPracticeService(deps: { database: DatabaseLifecycle; gatew
       problem = checked.problem;
       deps.log.info({ session: input.sessionId, model, attempt, problem }, "a debrief answer was refused");
       messages.push(
-        { role: "assistant", content: done.record.text },
+        { role: "assistant", content: done.record.text.length > REFUSED_ECHO_MAX_CHARS ? `${done.record.text.slice(0, REFUSED_ECHO_MAX_CHARS)}…` : done.record.text },
         { role: "user", content: `That answer cannot be used: ${problem}. Answer again with the corrected JSON only. Quote the person's own words exactly.` },
       );
     }

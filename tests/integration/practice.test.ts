@@ -162,6 +162,28 @@ describe.each(["pglite", "postgres"] as const)("practice on %s", (kind) => {
     expect((await debrief(c, empty)).body.error.code).toBe("nothing_to_evaluate");
   });
 
+  it("sends back only the start of a long refused answer, and says why it was refused when the repair cannot be asked", async () => {
+    // Seen with a small local model: it wrote prose to its length limit, and the repair, carrying
+    // all of it, overflowed the model's window; the person was told every provider had failed.
+    const c = stack.parley.client();
+    const session = await practiced(c);
+    const before = stack.upstream.requests.length;
+    stack.upstream.enqueue({ kind: "stream", chunks: Array.from({ length: 100 }, (_, i) => `Once upon a time, story line ${i}. `) });
+    stack.upstream.enqueue({ kind: "status", status: 400, body: { error: { code: "context_length_exceeded", message: "The conversation is 2131 tokens long and this model's context holds 2048" } } });
+    const failed = await debrief(c, session);
+    expect(stack.upstream.requests.length - before).toBe(2);
+    const repair = stack.upstream.requests.at(-1)!.body as { messages: { role: string; content: string }[] };
+    const echoed = repair.messages.at(-2)!;
+    expect(echoed.role).toBe("assistant");
+    expect(echoed.content).toMatch(/^Once upon a time, story line 0\. .*…$/);
+    expect(echoed.content.length).toBe(2_001);
+    expect(failed.status).toBe(502);
+    expect(failed.body.error.code).toBe("debrief_failed");
+    expect(failed.body.error.message).toContain("(it is not valid JSON), and asking it again failed:");
+    expect(failed.body.error.message).toContain("this model's context holds 2048");
+    expect((await c.json<{ debriefs: Debrief[] }>(`/api/sessions/${session}/debriefs`)).body.debriefs).toHaveLength(0);
+  });
+
   it("shows the person's scores over attempts and what they miss most; the admin sees each scenario's average", async () => {
     const c = stack.parley.client();
     for (const score of [40, 65]) {
