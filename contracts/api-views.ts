@@ -20,7 +20,11 @@ export type PublicScenario = Pick<
 export type ScenarioSource = "database" | "builtin";
 
 /** A scenario as its chat opens it: the opening message and what else the character may open with (a card's alternate greetings). */
-export type ScenarioDetail = PublicScenario & { alternateGreetings: string[] };
+export type ScenarioDetail = PublicScenario & {
+  alternateGreetings: string[];
+  /** No longer offered (hidden, or a character its owner removed): its conversations go on, no new one starts. */
+  withdrawn: boolean;
+};
 
 /** One of a person's own characters, with what its card says for people (never sent to the model). */
 export type CharacterView = PublicScenario & {

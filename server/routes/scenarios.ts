@@ -6,7 +6,7 @@ import { notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { PracticeService } from "../chat/practice.js";
 import { BUILTIN_SCENARIOS } from "../scenarios/builtin.js";
-import { PUBLIC_SCENARIO_FIELDS, pickFields, type PublicScenario } from "../views.js";
+import { PUBLIC_SCENARIO_FIELDS, pickFields, type PublicScenario, type ScenarioDetail } from "../views.js";
 import { errorFields } from "../error-report.js";
 
 type Source = "database" | "builtin";
@@ -42,9 +42,9 @@ export function scenarioRoutes(deps: { database: DatabaseLifecycle; log: Logger;
       const slug = c.req.param("slug");
       const { value, source } = await load(
         (db) => getPublicScenario(db, slug, c.get("clientId")),
-        () => {
+        (): ScenarioDetail | undefined => {
           const s = builtinPublic().find((b) => b.slug === slug);
-          return s && { ...s, alternateGreetings: [] };
+          return s && { ...s, alternateGreetings: [], withdrawn: false };
         },
       );
       if (!value) throw notFound(`Scenario "${slug}"`);

@@ -8,8 +8,12 @@ type Summary = { id: string; title: string | null; defaultTitle: string | null; 
 type ErrorBody = { error: { code: string; message: string } };
 const lines0 = (jsonl: string) => jsonl.split(/\r?\n/)[0]!;
 
+const ADMIN_TOKEN = "conversations-admin-token-0123456789";
+
 describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind) => {
-  const stack = useChatStack(kind, "sk-or-conv");
+  const stack = useChatStack(kind, "sk-or-conv", { ADMIN_TOKEN });
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${stack.parley.url}/api/admin${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" } });
 
   const say = async (c: Client, session: string, content: string, reply: string) => {
     stack.upstream.enqueue({ kind: "stream", chunks: [reply] });
@@ -75,6 +79,57 @@ describe.each(["pglite", "postgres"] as const)("your conversations on %s", (kind
     expect(back.body.session.messages.map((m) => m.content).slice(1)).toEqual(["Keep this safe", "I will."]);
     expect((await list(c)).map((s) => s.id)).toEqual([session]);
     expect((await c.json(`/api/sessions/${session}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
+  });
+
+  it("stay open when their scenario is taken out of the gallery: read and go on with, while no new one starts", async () => {
+    const created = await admin("/scenarios", {
+      method: "POST",
+      body: JSON.stringify({
+        slug: "soon-gone",
+        title: "Soon Gone",
+        characterName: "Wren",
+        description: "A scenario an admin will hide.",
+        category: "story",
+        openingMessage: "Hello, traveller.",
+        avatarStyle: "pixel-art",
+        avatarSeed: "wren",
+        systemPrompt: "You are Wren.",
+        isActive: true,
+      }),
+    });
+    expect(created.status).toBe(201);
+    const { scenario } = (await created.json()) as { scenario: { id: string } };
+    const c = stack.parley.client();
+    const session = await createSession(c, "soon-gone");
+    await say(c, session, "Where does this road go?", "North, to the sea.");
+    const other = stack.parley.client();
+    const unused = await createSession(other, "soon-gone");
+    expect((await other.json(`/api/sessions/${unused}`, { method: "DELETE" })).status).toBe(200);
+
+    expect((await admin(`/scenarios/${scenario.id}`, { method: "PATCH", body: JSON.stringify({ isActive: false }) })).status).toBe(200);
+    const gallery = await c.json<{ scenarios: { slug: string }[] }>("/api/scenarios");
+    expect(gallery.body.scenarios.map((s) => s.slug)).not.toContain("soon-gone");
+    // The person with a conversation still opens the scenario, marked withdrawn; nobody else does,
+    // nor someone whose only conversation with it is deleted.
+    const opened = await c.json<{ scenario: { slug: string; withdrawn: boolean; systemPrompt?: string } }>("/api/scenarios/soon-gone");
+    expect(opened.status).toBe(200);
+    expect(opened.body.scenario).toMatchObject({ slug: "soon-gone", withdrawn: true });
+    expect(opened.body.scenario.systemPrompt).toBeUndefined();
+    expect((await stack.parley.client().json("/api/scenarios/soon-gone")).status).toBe(404);
+    expect((await other.json("/api/scenarios/soon-gone")).status).toBe(404);
+
+    // The conversation is listed, opens whole, and goes on.
+    expect((await list(c)).map((s) => s.id)).toContain(session);
+    const thread = await c.json<{ session: { messages: { content: string }[] } }>(`/api/sessions/${session}`);
+    expect(thread.body.session.messages.map((m) => m.content)).toEqual(["Hello, traveller.", "Where does this road go?", "North, to the sea."]);
+    await say(c, session, "And after the sea?", "Islands.");
+    // A new one does not start.
+    const fresh = await c.json<ErrorBody>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario: "soon-gone" }) });
+    expect(fresh).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+
+    // Offered again, it is no longer marked.
+    expect((await admin(`/scenarios/${scenario.id}`, { method: "PATCH", body: JSON.stringify({ isActive: true }) })).status).toBe(200);
+    expect((await c.json<{ scenario: { withdrawn: boolean } }>("/api/scenarios/soon-gone")).body.scenario.withdrawn).toBe(false);
   });
 
   it("a persona: {{user}} and {{char}} resolve in what the model reads, its description follows the system prompt, and a conversation may have its own", async () => {

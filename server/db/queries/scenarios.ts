@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { characterAssets, characterImages, scenarios } from "../schema.js";
+import { characterAssets, characterImages, scenarios, sessions } from "../schema.js";
 import { PUBLIC_SCENARIO_FIELDS, type PublicScenario, type ScenarioDetail } from "../../views.js";
 
 /** Only public columns are selected, so the system prompt is never even loaded for these. */
@@ -21,15 +21,29 @@ export function listPublicScenarios(db: Database): Promise<PublicScenario[]> {
 const visibleTo = (clientId: string | undefined) =>
   clientId ? or(isNull(scenarios.ownerClientId), eq(scenarios.ownerClientId, clientId)) : isNull(scenarios.ownerClientId);
 
+/**
+ * A scenario taken out of the gallery (hidden by an admin, or a character its owner removed) stays
+ * open to whoever has a conversation with it: those are theirs to read and go on with. Only new
+ * conversations need it offered.
+ */
+const openTo = (clientId: string | undefined) =>
+  clientId
+    ? or(
+        eq(scenarios.isActive, true),
+        sql`exists (select 1 from ${sessions} where ${sessions.scenarioId} = ${scenarios.id} and ${sessions.clientId} = ${clientId} and ${sessions.deletedAt} is null)`,
+      )
+    : eq(scenarios.isActive, true);
+
 export async function getPublicScenario(db: Database, slug: string, clientId?: string): Promise<ScenarioDetail | undefined> {
   const [row] = await db
     .select({
       ...publicScenarioColumns,
       // What the character may open with besides the opening message (a card's alternate greetings): shown in the chat anyway.
       alternateGreetings: sql<string[]>`coalesce(${scenarios.card}->'data'->'alternate_greetings', '[]'::jsonb)`,
+      withdrawn: sql<boolean>`not ${scenarios.isActive}`,
     })
     .from(scenarios)
-    .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true), visibleTo(clientId)))
+    .where(and(eq(scenarios.slug, slug), visibleTo(clientId), openTo(clientId)))
     .limit(1);
   return row;
 }
@@ -141,7 +155,7 @@ export async function getCharacterImage(db: Database, slug: string, clientId: st
     })
     .from(characterImages)
     .innerJoin(scenarios, eq(scenarios.id, characterImages.scenarioId))
-    .where(and(eq(scenarios.slug, slug), eq(scenarios.isActive, true), visibleTo(clientId)))
+    .where(and(eq(scenarios.slug, slug), visibleTo(clientId), openTo(clientId)))
     .limit(1);
   return row;
 }

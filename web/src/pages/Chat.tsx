@@ -111,7 +111,7 @@ export function Chat({ slug }: { slug: string }) {
         >
           {names.user}
         </button>
-        <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId} aria-label="New conversation">
+        <button type="button" className="ghost" onClick={chat.startOver} disabled={!chat.sessionId || scenario.withdrawn} aria-label="New conversation">
           New<span className="wide-only"> conversation</span>
         </button>
         {chat.sessionId && (
@@ -140,6 +140,13 @@ export function Chat({ slug }: { slug: string }) {
       )}
 
       <p className="scene">{resolveMacros(scenario.description, names)}</p>
+      {scenario.withdrawn && (
+        <p className="notice" role="status" data-testid="withdrawn">
+          {chat.sessionId
+            ? `${scenario.title} is no longer offered: this conversation is still yours to read and go on with, but no new one can start.`
+            : `${scenario.title} is no longer offered, so no new conversation can start. Your conversations with ${scenario.characterName} are under Conversations.`}
+        </p>
+      )}
       {isPractice && <PracticePanel scenario={scenario} turns={turns} progress={practice.progress} />}
 
       <div className="messages" role="log" aria-label="Conversation" aria-live="polite">
@@ -271,7 +278,7 @@ export function Chat({ slug }: { slug: string }) {
       </div>
 
       <Composer
-        disabled={chat.loading}
+        disabled={chat.loading || (scenario.withdrawn && !chat.sessionId)}
         streaming={!!streaming}
         maxChars={maxChars}
         onSend={(text) => {
