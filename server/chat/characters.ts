@@ -16,6 +16,7 @@ import {
   getCharacterRow,
   insertOwnedCharacter,
   listOwnedCharacters,
+  setOwnedCharacterListed,
   characterAssetsOf,
   saveCharacterAssets,
   saveCharacterImage,
@@ -127,7 +128,11 @@ export function createCharacterService(deps: { database: DatabaseLifecycle; log:
     const { card, book } = splitBook(whole);
     const db = deps.database.require();
     const existing = await findOwnedByCardHash(db, clientId, cardHash);
-    if (existing) return { character: (await list(clientId, existing.slug))[0]!, alreadyImported: true, warnings, from };
+    if (existing) {
+      // A card the person removed comes back as it was, lorebooks and edits included.
+      if (!existing.isActive) await setOwnedCharacterListed(db, clientId, existing.slug, true);
+      return { character: (await list(clientId, existing.slug))[0]!, alreadyImported: true, warnings, from };
+    }
     const thumb = image ? await thumbOf(image.bytes) : null;
     const created = await db.transaction(async (tx) => {
       const row = await insertOwnedCharacter(tx, {
@@ -249,7 +254,18 @@ export function createCharacterService(deps: { database: DatabaseLifecycle; log:
     return { contentType: "image/webp", bytes: thumb };
   }
 
-  return { importCard, importToGallery, list, definition, edit, exportCard, image };
+  /**
+   * The person takes a character of theirs out of their list (`listed: false`), or puts it back.
+   * Nothing is deleted: its conversations stay open to them (marked no longer offered), and the
+   * same card imported again brings it back.
+   */
+  async function setListed(clientId: string, slug: string, listed: boolean): Promise<CharacterView | null> {
+    const db = deps.database.require();
+    if (!(await setOwnedCharacterListed(db, clientId, slug, listed))) throw notFound("Character");
+    return listed ? (await list(clientId, slug))[0]! : null;
+  }
+
+  return { importCard, importToGallery, list, definition, edit, exportCard, image, setListed };
 }
 
 export type CharacterService = ReturnType<typeof createCharacterService>;

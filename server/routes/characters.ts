@@ -36,7 +36,8 @@ export function characterEditorRoutes(deps: { characters: CharacterService; owne
 /**
  * A person's own characters: `POST /` takes one card file (PNG, CHARX or JSON) as the request's
  * body — a browser sends several files one request each, so each succeeds or fails on its own —
- * and `GET /` lists them. Importing counts like creating a conversation.
+ * and `GET /` lists them, `DELETE /:slug` takes one out of the list (`POST /:slug/restore` puts it
+ * back). Importing counts like creating a conversation.
  */
 export function characterRoutes(deps: { characters: CharacterService; limitCreate: MiddlewareHandler<AppEnv> }) {
   return new Hono<AppEnv>()
@@ -51,5 +52,11 @@ export function characterRoutes(deps: { characters: CharacterService; limitCreat
       const result = await deps.characters.importCard(c.var.clientId, await readBinary(c));
       return c.json(result, result.alreadyImported ? 200 : 201);
     })
+    // Out of the person's list and back (an undo): its conversations stay theirs throughout.
+    .delete("/:slug", async (c) => {
+      await deps.characters.setListed(c.var.clientId, c.req.param("slug"), false);
+      return c.json({ removed: c.req.param("slug") });
+    })
+    .post("/:slug/restore", async (c) => c.json({ character: await deps.characters.setListed(c.var.clientId, c.req.param("slug"), true) }))
     .route("/", characterEditorRoutes({ characters: deps.characters, owner: (c) => (c as Context<AppEnv>).var.clientId }));
 }

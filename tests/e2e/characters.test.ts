@@ -111,6 +111,50 @@ describe("my characters", () => {
     await context.close();
   });
 
+  it("removes a character from the list, undoes it, and keeps its conversation open after removing it again", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(15_000);
+    const p = await context.newPage();
+    p.on("pageerror", (err) => pageErrors.push(err.message));
+    await p.goto(parley.url);
+    await p.getByTestId("card-drop-zone").waitFor();
+    await dropFiles(p, "card-drop-zone", [{ name: "ferry.json", type: "application/json", bytes: Buffer.from(JSON.stringify(card("Ferryman", "Fare, please.", "Again?"))) }]);
+    await p.getByText("ferry.json: Imported as Ferryman").waitFor();
+    const mine = p.getByRole("region", { name: "My characters" });
+    const item = mine.getByRole("listitem").filter({ has: p.getByRole("heading", { name: "Ferryman" }) });
+    await item.getByRole("heading", { name: "Ferryman" }).click();
+    await p.getByLabel("Your message").fill("Across, please.");
+    await p.getByLabel("Your message").press("Enter");
+    await p.getByText("The lamp is lit.").waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    await p.getByRole("link", { name: "All scenarios" }).click();
+
+    // Removed, then undone: the card is back in the list.
+    await item.getByRole("button", { name: "Remove" }).click();
+    const undo = p.getByTestId("undo-remove-character");
+    await undo.getByText("Ferryman removed from your characters").waitFor();
+    await item.waitFor({ state: "detached" });
+    await undo.getByRole("button", { name: "Undo" }).click();
+    await item.getByRole("heading", { name: "Ferryman" }).waitFor();
+    await undo.waitFor({ state: "detached" });
+
+    // Removed for good: the conversation still opens from the list, says what happened, and goes on.
+    await item.getByRole("button", { name: "Remove" }).click();
+    await item.waitFor({ state: "detached" });
+    await undo.getByRole("link", { name: "Your conversations" }).click();
+    await p.getByTestId("conversation").filter({ hasText: "Ferryman" }).click();
+    await p.getByTestId("withdrawn").getByText("You removed Ferryman from your characters").waitFor();
+    await p.getByText("Across, please.").waitFor();
+    expect(await p.getByRole("button", { name: "New conversation", exact: true }).isDisabled()).toBe(true);
+    await p.getByLabel("Your message").fill("And back?");
+    await p.getByLabel("Your message").press("Enter");
+    await p.getByText("And back?").waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    expect(await p.getByTestId("message-assistant").filter({ hasText: "The lamp is lit." }).count()).toBe(2);
+    await p.screenshot({ path: path.join(SHOTS, "characters-removed-conversation.png"), fullPage: true });
+    await context.close();
+  });
+
   it("edits a character's lorebook entry, and the keyword in a message shows the entry in what the model saw", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(15_000);

@@ -108,6 +108,46 @@ describe.each(["pglite", "postgres"] as const)("character cards on %s", (kind) =
     expect(sent.at(-1)).toMatchObject({ role: "system", content: "Stay in the year 1890." });
   });
 
+  it("takes a character out of its owner's list and back, its conversations theirs throughout; the same card again brings it back", async () => {
+    const c = stack.parley.client();
+    const named = { ...card, data: { ...card.data, name: "Passing Pip" } };
+    const { body } = await upload(c, cardPng(named));
+    const slug = body.character.slug;
+    const session = await createSession(c, slug);
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Aye."] });
+    await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "Ready?" }) }));
+    const listed = async () => (await c.json<{ characters: Character[] }>("/api/characters")).body.characters.map((x) => x.slug);
+
+    // Only its owner, and only once.
+    expect((await stack.parley.client().json<ErrorBody>(`/api/characters/${slug}`, { method: "DELETE" })).status).toBe(404);
+    expect((await c.json(`/api/characters/${slug}`, { method: "DELETE" })).status).toBe(200);
+    expect((await c.json<ErrorBody>(`/api/characters/${slug}`, { method: "DELETE" })).status).toBe(404);
+    expect(await listed()).not.toContain(slug);
+
+    // The conversation stays: the chat opens (marked), its picture shows, it goes on; no new one starts.
+    expect((await c.json<{ scenario: { withdrawn: boolean } }>(`/api/scenarios/${slug}`)).body.scenario.withdrawn).toBe(true);
+    expect((await c.fetch(`/api/characters/${slug}/image`)).status).toBe(200);
+    stack.upstream.enqueue({ kind: "stream", chunks: ["Always."] });
+    const events = await readSse(await c.fetch(`/api/sessions/${session}/messages`, { method: "POST", body: JSON.stringify({ content: "Still?" }) }));
+    expect(events.at(-1)!.event).toBe("done");
+    const thread = await c.json<{ session: { messages: { content: string }[] } }>(`/api/sessions/${session}`);
+    expect(thread.body.session.messages.map((m) => m.content).slice(1)).toEqual(["Ready?", "Aye.", "Still?", "Always."]);
+    expect((await c.json<ErrorBody>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario: slug }) })).status).toBe(404);
+
+    // Undone: back in the list, offered again.
+    expect((await stack.parley.client().json<ErrorBody>(`/api/characters/${slug}/restore`, { method: "POST", body: "{}" })).status).toBe(404);
+    const restored = await c.json<{ character: Character }>(`/api/characters/${slug}/restore`, { method: "POST", body: "{}" });
+    expect(restored).toMatchObject({ status: 200, body: { character: { slug, lorebookEntries: 2 } } });
+    expect(await listed()).toContain(slug);
+    expect((await c.json<{ scenario: { withdrawn: boolean } }>(`/api/scenarios/${slug}`)).body.scenario.withdrawn).toBe(false);
+
+    // Removed again, the same card imported brings the same character back, not a second one.
+    await c.json(`/api/characters/${slug}`, { method: "DELETE" });
+    const again = await upload(c, cardPng(named));
+    expect(again).toMatchObject({ status: 200, body: { alreadyImported: true, character: { slug } } });
+    expect((await listed()).filter((x) => x === slug)).toEqual([slug]);
+  });
+
   it("exports a card as PNG, JSON and CHARX that import back as the same card, to its owner alone", async () => {
     const c = stack.parley.client();
     const { body } = await upload(c, cardPng({ ...card, data: { ...card.data, name: "Round Trip" } }));

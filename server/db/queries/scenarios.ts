@@ -69,7 +69,7 @@ export function listOwnedCharacters(db: Database, clientId: string, slug?: strin
   return db
     .select({ ...publicScenarioColumns, card: scenarios.card, lorebookEntries })
     .from(scenarios)
-    .where(and(eq(scenarios.ownerClientId, clientId), slug === undefined ? undefined : eq(scenarios.slug, slug)))
+    .where(and(eq(scenarios.ownerClientId, clientId), eq(scenarios.isActive, true), slug === undefined ? undefined : eq(scenarios.slug, slug)))
     .orderBy(desc(scenarios.createdAt));
 }
 
@@ -107,11 +107,24 @@ export async function findGalleryByCardHash(db: Database, cardHash: string) {
 /** The character this person already imported from the same card, if any. */
 export async function findOwnedByCardHash(db: Database, clientId: string, cardHash: string) {
   const [row] = await db
-    .select(publicScenarioColumns)
+    .select({ ...publicScenarioColumns, isActive: scenarios.isActive })
     .from(scenarios)
     .where(and(eq(scenarios.ownerClientId, clientId), eq(scenarios.cardHash, cardHash)))
     .limit(1);
   return row;
+}
+
+/**
+ * Takes a person's own character out of their list, or puts it back: its conversations stay theirs
+ * either way (see openTo). False when no character of theirs by that slug is in the other state.
+ */
+export async function setOwnedCharacterListed(db: Database, clientId: string, slug: string, listed: boolean): Promise<boolean> {
+  const rows = await db
+    .update(scenarios)
+    .set({ isActive: listed })
+    .where(and(eq(scenarios.slug, slug), eq(scenarios.ownerClientId, clientId), eq(scenarios.isActive, !listed)))
+    .returning({ id: scenarios.id });
+  return rows.length > 0;
 }
 
 export async function insertOwnedCharacter(db: Database, values: typeof scenarios.$inferInsert & { ownerClientId: string }): Promise<PublicScenario> {

@@ -96,6 +96,10 @@ export const api = {
       headers: { "Content-Type": "application/octet-stream" },
       body: file,
     }),
+  /** Takes one of the person's characters out of their list (its conversations stay); restoreCharacter is its Undo. */
+  removeCharacter: (slug: string) => request<{ removed: string }>(`/api/characters/${encodeURIComponent(slug)}`, { method: "DELETE" }),
+  restoreCharacter: (slug: string) =>
+    request<{ character: Character }>(`/api/characters/${encodeURIComponent(slug)}/restore`, { method: "POST", body: "{}" }),
   createSession: (scenario: string) =>
     request<{ session: Session }>("/api/sessions", { method: "POST", body: JSON.stringify({ scenario }) }),
   session: (id: string) => request<{ session: Session }>(`/api/sessions/${encodeURIComponent(id)}`),

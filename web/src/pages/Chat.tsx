@@ -142,9 +142,11 @@ export function Chat({ slug }: { slug: string }) {
       <p className="scene">{resolveMacros(scenario.description, names)}</p>
       {scenario.withdrawn && (
         <p className="notice" role="status" data-testid="withdrawn">
-          {chat.sessionId
-            ? `${scenario.title} is no longer offered: this conversation is still yours to read and go on with, but no new one can start.`
-            : `${scenario.title} is no longer offered, so no new conversation can start. Your conversations with ${scenario.characterName} are under Conversations.`}
+          {chat.ownCharacter
+            ? `You removed ${scenario.characterName} from your characters: this conversation is still yours to read and go on with. Import the card again to start new ones.`
+            : chat.sessionId
+              ? `${scenario.title} is no longer offered: this conversation is still yours to read and go on with, but no new one can start.`
+              : `${scenario.title} is no longer offered, so no new conversation can start. Your conversations with ${scenario.characterName} are under Conversations.`}
         </p>
       )}
       {isPractice && <PracticePanel scenario={scenario} turns={turns} progress={practice.progress} />}
@@ -425,7 +427,7 @@ function MessageBubble({
             </button>
             {onInspect && !local && (
               <button type="button" className="ghost small" aria-label="What the model saw" title="What the model saw" onClick={onInspect}>
-                ⓘ
+                ℹ
               </button>
             )}
             {onDelete && (

@@ -18,6 +18,29 @@ export function Gallery() {
   const [editingPersona, setEditingPersona] = useState(false);
   const [characters, setCharacters] = useState<Character[]>([]);
   const loadCharacters = () => api.characters().then((r) => setCharacters(r.characters), () => {});
+  /** The character just taken out of the list, offered back until dismissed. */
+  const [removed, setRemoved] = useState<Character | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const remove = async (s: Character) => {
+    setActionError(null);
+    try {
+      await api.removeCharacter(s.slug);
+      setCharacters((all) => all.filter((x) => x.slug !== s.slug));
+      setRemoved(s);
+    } catch (err) {
+      setActionError((err as Error).message);
+    }
+  };
+  const undoRemove = async (s: Character) => {
+    setActionError(null);
+    try {
+      await api.restoreCharacter(s.slug);
+      setRemoved(null);
+      await loadCharacters();
+    } catch (err) {
+      setActionError((err as Error).message);
+    }
+  };
 
   useEffect(() => {
     void loadCharacters();
@@ -77,6 +100,7 @@ export function Gallery() {
         />
       )}
       {error && <ErrorBanner message={error} onRetry={() => setAttempt((n) => n + 1)} />}
+      {actionError && <ErrorBanner message={actionError} onDismiss={() => setActionError(null)} />}
       {builtin && (
         <p className="notice" role="status">
           The database is unavailable: showing the built-in scenarios. Conversations cannot be saved until it is back.
@@ -121,6 +145,10 @@ export function Gallery() {
                             </a>
                           </span>
                         ))}
+                        {" · "}
+                        <button type="button" className="link-button" onClick={() => void remove(s as Character)}>
+                          Remove
+                        </button>
                       </p>
                     )}
                   </li>
@@ -128,6 +156,20 @@ export function Gallery() {
               </ul>
             </section>
           ),
+      )}
+      {removed && (
+        <div className="undo-notice" role="status" data-testid="undo-remove-character">
+          <span>
+            {removed.characterName} removed from your characters. Your conversations with {removed.characterName} stay under{" "}
+            <Link href="/conversations">Your conversations</Link>.
+          </span>
+          <button type="button" className="ghost" onClick={() => void undoRemove(removed)}>
+            Undo
+          </button>
+          <button type="button" className="ghost" aria-label="Dismiss" onClick={() => setRemoved(null)}>
+            ✕
+          </button>
+        </div>
       )}
       <section aria-labelledby="import-title">
         <h2 id="import-title">Bring your characters</h2>
