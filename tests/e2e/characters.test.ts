@@ -52,12 +52,18 @@ async function dropFiles(p: Page, testId: string, files: { name: string; type: s
   await zone.dispatchEvent("drop", { dataTransfer: transfer });
 }
 
+/** A new browser (a new person) on a page of its own. */
+async function openPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(15_000);
+  const p = await context.newPage();
+  p.on("pageerror", (err) => pageErrors.push(err.message));
+  return { context, p };
+}
+
 describe("my characters", () => {
   it("takes two cards and a broken file dropped together, and chats with one, its alternate greeting a swipe away", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(15_000);
-    const p = await context.newPage();
-    p.on("pageerror", (err) => pageErrors.push(err.message));
+    const { context, p } = await openPage();
     await p.goto(parley.url);
     await p.getByTestId("card-drop-zone").waitFor();
 
@@ -112,10 +118,7 @@ describe("my characters", () => {
   });
 
   it("removes a character from the list, undoes it, and keeps its conversation open after removing it again", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(15_000);
-    const p = await context.newPage();
-    p.on("pageerror", (err) => pageErrors.push(err.message));
+    const { context, p } = await openPage();
     await p.goto(parley.url);
     await p.getByTestId("card-drop-zone").waitFor();
     await dropFiles(p, "card-drop-zone", [{ name: "ferry.json", type: "application/json", bytes: Buffer.from(JSON.stringify(card("Ferryman", "Fare, please.", "Again?"))) }]);
@@ -156,10 +159,7 @@ describe("my characters", () => {
   });
 
   it("edits a character's lorebook entry, and the keyword in a message shows the entry in what the model saw", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(15_000);
-    const p = await context.newPage();
-    p.on("pageerror", (err) => pageErrors.push(err.message));
+    const { context, p } = await openPage();
     await p.goto(parley.url);
     const withBook = {
       ...card("Harbour Master", "State your business.", "Again?"),

@@ -11,6 +11,7 @@ import { Composer } from "../components/Composer";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { Markdown } from "../components/Markdown";
 import { PersonaEditor } from "../components/PersonaEditor";
+import { UndoNotice } from "../components/UndoNotice";
 import { useChat } from "../hooks/useChat";
 import { DEFAULT_PERSONA_NAME, resolveMacros, type MacroNames } from "../../../contracts/macros";
 import { useCooldown } from "../hooks/useCooldown";
@@ -233,7 +234,12 @@ export function Chat({ slug }: { slug: string }) {
         <PromptInspector sessionId={chat.sessionId} messageId={inspecting} asAdmin={!chat.ownCharacter} onClose={() => setInspecting(null)} />
       )}
 
-      {chat.deleted && <UndoNotice onUndo={() => void chat.undoDelete()} onDismiss={chat.dismissDeleted} />}
+      {chat.deleted && (
+        <UndoNotice testId="undo-delete" onUndo={() => void chat.undoDelete()} onDismiss={chat.dismissDeleted} dismissAfterMs={15_000}>
+          {/* The server keeps deleted messages 30 days; the Undo is offered here for 15 s. */}
+          Message deleted, with what followed it.
+        </UndoNotice>
+      )}
 
       {rateLimited && cooldown.until !== null ? (
         <ErrorBanner
@@ -444,18 +450,3 @@ function MessageBubble({
   );
 }
 
-/** "Message deleted", with Undo for a while (the server keeps deleted messages 30 days; the button is here for 15 s). */
-function UndoNotice({ onUndo, onDismiss }: { onUndo: () => void; onDismiss: () => void }) {
-  useEffect(() => {
-    const t = setTimeout(onDismiss, 15_000);
-    return () => clearTimeout(t);
-  }, [onDismiss]);
-  return (
-    <div className="undo-notice" role="status" data-testid="undo-delete">
-      <span>Message deleted, with what followed it.</span>
-      <button type="button" className="ghost" onClick={onUndo}>
-        Undo
-      </button>
-    </div>
-  );
-}

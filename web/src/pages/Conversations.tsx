@@ -4,6 +4,7 @@ import { api, type Scenario, type SessionSummary } from "../api/client";
 import { forgetSession, recallSession, rememberSession } from "../api/session-memory";
 import { Avatar } from "../components/Avatar";
 import { ErrorBanner } from "../components/ErrorBanner";
+import { UndoNotice } from "../components/UndoNotice";
 import { practice, type Progress } from "../practice/api";
 import { ScoreChart } from "../practice/ScoreChart";
 
@@ -117,15 +118,9 @@ export function Conversations() {
         ))}
       </ul>
       {deleted && (
-        <div className="undo-notice" role="status" data-testid="undo-delete-conversation">
-          <span>“{titleOf(deleted)}” deleted.</span>
-          <button type="button" className="ghost" onClick={() => void undo(deleted)}>
-            Undo
-          </button>
-          <button type="button" className="ghost" aria-label="Dismiss" onClick={() => setDeleted(null)}>
-            ✕
-          </button>
-        </div>
+        <UndoNotice testId="undo-delete-conversation" onUndo={() => void undo(deleted)} onDismiss={() => setDeleted(null)}>
+          “{titleOf(deleted)}” deleted.
+        </UndoNotice>
       )}
     </main>
   );

@@ -6,6 +6,7 @@ import { CharacterImport } from "../components/CharacterImport";
 import { Avatar } from "../components/Avatar";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { PersonaEditor } from "../components/PersonaEditor";
+import { UndoNotice } from "../components/UndoNotice";
 
 const RATING_LABEL: Record<string, string> = { general: "All ages", teen: "Teen", mature: "Mature" };
 
@@ -158,18 +159,10 @@ export function Gallery() {
           ),
       )}
       {removed && (
-        <div className="undo-notice" role="status" data-testid="undo-remove-character">
-          <span>
-            {removed.characterName} removed from your characters. Your conversations with {removed.characterName} stay under{" "}
-            <Link href="/conversations">Your conversations</Link>.
-          </span>
-          <button type="button" className="ghost" onClick={() => void undoRemove(removed)}>
-            Undo
-          </button>
-          <button type="button" className="ghost" aria-label="Dismiss" onClick={() => setRemoved(null)}>
-            ✕
-          </button>
-        </div>
+        <UndoNotice testId="undo-remove-character" onUndo={() => void undoRemove(removed)} onDismiss={() => setRemoved(null)}>
+          {removed.characterName} removed from your characters. Your conversations with {removed.characterName} stay under{" "}
+          <Link href="/conversations">Your conversations</Link>.
+        </UndoNotice>
       )}
       <section aria-labelledby="import-title">
         <h2 id="import-title">Bring your characters</h2>
