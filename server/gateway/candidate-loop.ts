@@ -39,6 +39,23 @@ export const NO_PROVIDER_MESSAGE =
 
 const breakerKey = (c: Candidate) => breakerKeyOf(c.provider.name, c.model.modelKey);
 
+/**
+ * Why nothing could be asked when every model of the task lacks its provider's setup. With no
+ * provider set up at all, the first-run advice; with one set up that this task does not use (the
+ * local worker running, the task's models all on OpenRouter without a key), that, so the admin is
+ * not told to start what already runs.
+ */
+function noProviderFor(registry: Registry, task: string, candidates: Candidate[]): string {
+  const servingElsewhere = [...new Set(registry.activeModels().map((c) => c.provider.displayName))];
+  if (servingElsewhere.length === 0) return NO_PROVIDER_MESSAGE;
+  const missing = [...new Set(candidates.map((c) => c.provider.secretName).filter((n): n is string => !!n))];
+  return (
+    `No model for the "${task}" task is set up${missing.length ? ` (${missing.join(", ")} not set)` : ""}, while ` +
+    `${servingElsewhere.join(" and ")} ${servingElsewhere.length === 1 ? "serves" : "serve"} other tasks: ` +
+    `give the task one of its models in the dashboard's Models tab`
+  );
+}
+
 /** Admin-configured providers reach only public addresses unless allowed; a trusted kind (Parley's own worker) anywhere. */
 export const publicOnly = (p: Provider, allowPrivate: boolean | undefined) => !allowPrivate && !adapterFor(p.kind).trusted(p);
 
@@ -126,7 +143,7 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
     );
   }
   if (attempts.length === 0 && skips.every((s) => s === "missing_secret" || s === "worker_not_configured")) {
-    throw new GatewayError("no_provider", NO_PROVIDER_MESSAGE, attempts);
+    throw new GatewayError("no_provider", noProviderFor(registry, task, candidates), attempts);
   }
   throw new GatewayError(
     "upstream_unavailable",

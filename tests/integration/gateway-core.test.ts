@@ -152,6 +152,65 @@ describe("a conversation too long for the models", () => {
   });
 });
 
+describe("a task none of whose models is set up", () => {
+  // Seen with only the local worker running: Enhance answered "No model provider is configured:
+  // set OPENROUTER_API_KEY or start the local chat worker", which was running and serving the chat.
+  it("says which key its models lack and that another provider serves other tasks, not to start what runs", async () => {
+    const registry = new Registry({ openrouterBaseUrl: upstream.baseUrl, chatWorkerUrl: undefined }, (name) => (name === "OPENROUTER_API_KEY" ? undefined : "sk-local"));
+    const provider = (id: string, displayName: string, secretName: string): Provider => ({
+      id,
+      name: id,
+      displayName,
+      kind: id === "or" ? "openrouter" : "openai_compatible",
+      baseUrl: upstream.baseUrl,
+      authScheme: "bearer",
+      authHeaderName: "Authorization",
+      secretName,
+      isActive: true,
+      extraHeaders: {},
+      connectTimeoutMs: null,
+      firstByteTimeoutMs: null,
+      idleTimeoutMs: null,
+      routingPreferences: null,
+      failoverRules: {},
+    });
+    const model = (id: string, providerId: string, task: string): Model => ({
+      id,
+      modelKey: `${providerId}-${task}`,
+      displayName: id,
+      task,
+      isActive: true,
+      isDefault: true,
+      priority: 1,
+      contextLength: null,
+      acceptsImages: false,
+      weight: null,
+      tokenizer: null,
+      inputPricePerMtok: 0,
+      outputPricePerMtok: 0,
+      paramOverrides: {},
+      providerId,
+    });
+    registry.replace([provider("or", "OpenRouter", "OPENROUTER_API_KEY"), provider("box", "The box", "BOX_KEY")], [model("e", "or", "enhance"), model("r", "box", "roleplay")]);
+    const gw = createGateway({
+      registry,
+      allowPrivateUpstreams: true,
+      breaker: new CircuitBreaker({ failureThreshold: 1000, cooldownMs: 1000 }),
+      providerStatus: new ProviderStatus(),
+      workerHealth: new WorkerHealth({ intervalMs: 60_000, persist: async () => {} }),
+      app: { url: "http://parley.test", title: "Parley" },
+      timeouts: { connectMs: 1000, firstByteMs: 5000, idleMs: 5000, requestMs: 5000 },
+      retryAfterMaxS: 10,
+      onRecord: () => {},
+    });
+    const err = await gw.openStream({ ...ask(), task: "enhance" }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "no_provider", status: 503 });
+    expect((err as Error).message).toBe(
+      'No model for the "enhance" task is set up (OPENROUTER_API_KEY not set), while The box serves other tasks: give the task one of its models in the dashboard\'s Models tab',
+    );
+  });
+});
+
 describe("provider conditions", () => {
   it("marks a 402 as payment required and a 401 as misconfigured; a success clears them", async () => {
     upstream.reset();
