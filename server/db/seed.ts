@@ -4,7 +4,7 @@ import type { Database } from "./client.js";
 import { apiModels, apiProviders, scenarios, systemConfig } from "./schema.js";
 
 const SEED_KEY = "seed";
-const SEED_VERSION = 3;
+const SEED_VERSION = 4;
 
 /** Fast and cheap: the default for role-play and for rewriting drafts. */
 const haiku = (providerId: string, task: string): typeof apiModels.$inferInsert => ({
@@ -36,6 +36,9 @@ const local = (providerId: string, task: string): typeof apiModels.$inferInsert 
   inputPricePerMtok: 0,
   outputPricePerMtok: 0,
 });
+
+/** The local worker rewrites drafts too (seed version 4): on a machine with only a local model, Enhance works. */
+const localEnhance = (worker: string) => local(worker, "enhance");
 
 /** Models for practice's hints and debriefs (the `coach` and `evaluate` tasks), added by seed version 3. */
 const practiceModels = (openrouter: string | undefined, worker: string | undefined) => [
@@ -77,7 +80,11 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
         const [openrouter] = await tx.select().from(apiProviders).where(eq(apiProviders.name, "openrouter"));
         if (openrouter) await tx.insert(apiModels).values(enhanceModels(openrouter.id)).onConflictDoNothing();
       }
-      await seedPractice(tx);
+      if (version < 3) await seedPractice(tx);
+      if (version < 4) {
+        const [worker] = await tx.select().from(apiProviders).where(eq(apiProviders.name, "chat_worker"));
+        if (worker) await tx.insert(apiModels).values(localEnhance(worker.id)).onConflictDoNothing();
+      }
       await tx
         .update(systemConfig)
         .set({ value: { version: SEED_VERSION, at: new Date().toISOString() } })
@@ -135,7 +142,7 @@ export async function seedDefaults(db: Database): Promise<{ seeded: boolean }> {
         ...enhanceModels(openrouter),
       );
     }
-    if (worker) models.push(local(worker, "roleplay"));
+    if (worker) models.push(local(worker, "roleplay"), localEnhance(worker));
     models.push(...practiceModels(openrouter, worker));
     if (models.length) await tx.insert(apiModels).values(models).onConflictDoNothing();
 

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { pino } from "pino";
 import { RegistrySync } from "../../server/runtime/registry-sync.js";
@@ -41,6 +41,29 @@ describe("migrations and seed", () => {
     expect(rows.find((r) => r.slug === "refund-request")!.title).toBe("Edited by an admin");
     expect(rows.some((r) => r.slug === "job-interview")).toBe(false);
     await second.close();
+  });
+
+  it("upgrade a seed of version 3: the local worker rewrites drafts too, and a practice model an admin deleted stays deleted", async () => {
+    const handle = await openDatabase({ dataDir: tmp() });
+    try {
+      await seedDefaults(handle.db);
+      const enhance = async () =>
+        (await handle.db.select({ key: apiModels.modelKey, priority: apiModels.priority }).from(apiModels).where(eq(apiModels.task, "enhance"))).sort((a, b) => a.priority - b.priority);
+      // Fresh: the local worker first (while it is healthy), OpenRouter behind it.
+      expect(await enhance()).toEqual([{ key: "local", priority: 0 }, { key: "anthropic/claude-3-haiku", priority: 1 }]);
+
+      // As version 3 left it, with an admin's deletion of the hint model on OpenRouter since.
+      await handle.db.delete(apiModels).where(and(eq(apiModels.task, "enhance"), eq(apiModels.modelKey, "local")));
+      await handle.db.delete(apiModels).where(and(eq(apiModels.task, "coach"), eq(apiModels.modelKey, "anthropic/claude-3-haiku")));
+      await handle.db.execute(sql`update system_config set value = '{"version": 3}'::jsonb where key = 'seed'`);
+      expect(await seedDefaults(handle.db)).toEqual({ seeded: true });
+      expect(await enhance()).toEqual([{ key: "local", priority: 0 }, { key: "anthropic/claude-3-haiku", priority: 1 }]);
+      const coach = await handle.db.select({ key: apiModels.modelKey }).from(apiModels).where(eq(apiModels.task, "coach"));
+      expect(coach.map((m) => m.key)).toEqual(["local"]);
+      expect(await seedDefaults(handle.db)).toEqual({ seeded: false });
+    } finally {
+      await handle.close();
+    }
   });
 
   it("apply on Postgres too, concurrently from two instances, and seed the providers and models", async () => {

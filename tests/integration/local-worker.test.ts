@@ -75,12 +75,12 @@ describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
   });
   afterAll(() => s?.stop());
 
-  it("registers the worker as the chat_worker provider with models named after the file, for role-play and the practice tasks", async () => {
+  it("registers the worker as the chat_worker provider with models named after the file, for every task", async () => {
     const rows = await s.db.sql<{ base_url: string; display_name: string; task: string; context_length: number; is_active: boolean }[]>`
       select p.base_url, m.display_name, m.task, m.context_length, m.is_active
       from api_models m join api_providers p on p.id = m.provider_id where p.name = 'chat_worker' order by m.task`;
     const row = (task: string) => ({ base_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/), display_name: "stories260K (local)", task, context_length: 2048, is_active: true });
-    expect(rows).toEqual([row("coach"), row("evaluate"), row("roleplay")]);
+    expect(rows).toEqual([row("coach"), row("enhance"), row("evaluate"), row("roleplay")]);
   });
 
   it("answers role-play from the worker, with real token counts", async () => {
@@ -93,6 +93,16 @@ describe.skipIf(!stories.available)("Parley with its own chat worker", () => {
     expect(r.log).toMatchObject({ status: "ok", provider: "chat_worker", model: "local", tokens_estimated: false, cost: 0 });
     // The scenario's system prompt alone is many tokens in this model's 512-piece vocabulary.
     expect(r.log.prompt_tokens).toBeGreaterThan(50);
+    expect(s.upstream.requests.length).toBe(before);
+  });
+
+  it("rewrites a draft with the worker too: Enhance works on a local model alone", async () => {
+    const before = s.upstream.requests.length;
+    const after = await lastLogId(s.db.sql);
+    const res = await s.parley.client().json<{ text: string }>("/api/enhance", { method: "POST", body: JSON.stringify({ text: "i want refund now" }) });
+    expect(res.status).toBe(200);
+    expect(res.body.text.length).toBeGreaterThan(0);
+    expect(await logRowAfter(s.db.sql, after, "enhance")).toMatchObject({ status: "ok", provider: "chat_worker", model: "local" });
     expect(s.upstream.requests.length).toBe(before);
   });
 

@@ -28,11 +28,12 @@ export async function writeSystemConfig(db: Database, key: string, value: unknow
 
 /**
  * Makes Parley's own worker a routing option: the seeded `chat_worker` provider at the worker's
- * address, with model rows named after the GGUF file for the tasks it serves: role-play, and the
- * practice tasks (its grammar holds a debrief to its JSON schema). Rows an admin switched off stay off.
+ * address, with model rows named after the GGUF file for the tasks it serves: every one — role-play,
+ * enhancing drafts, and the practice tasks (its grammar holds a debrief to its JSON schema) — so a
+ * machine with only a local model lacks no feature. Rows an admin switched off stay off.
  */
 /** The tasks Parley's own worker serves. */
-const LOCAL_WORKER_TASKS = ["roleplay", "coach", "evaluate"];
+const LOCAL_WORKER_TASKS = ["roleplay", "enhance", "coach", "evaluate"];
 
 export async function registerLocalWorker(db: Database, w: { baseUrl: string; model: string; contextSize: number }): Promise<void> {
   await db.transaction(async (tx) => {
