@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useState, type FormEvent } from "react";
 import { Link } from "wouter";
+import "./admin.css";
 import { ApiError } from "../api/client";
 import { admin, galleryCharacters } from "./api";
 import { CharacterEditor } from "../characters/CharacterEditor";
