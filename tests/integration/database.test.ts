@@ -9,6 +9,7 @@ import { RegistrySync } from "../../server/runtime/registry-sync.js";
 import { Registry } from "../../server/gateway/registry.js";
 import { openDatabase } from "../../server/db/client.js";
 import { seedDefaults } from "../../server/db/seed.js";
+import { registerLocalWorker } from "../../server/db/queries/registry.js";
 import { apiModels, apiProviders, messages, scenarios, sessions } from "../../server/db/schema.js";
 import { activePath, historyPath } from "../../server/db/queries/sessions.js";
 import { writeLongThread } from "../support/long-thread.js";
@@ -61,6 +62,27 @@ describe("migrations and seed", () => {
       const coach = await handle.db.select({ key: apiModels.modelKey }).from(apiModels).where(eq(apiModels.task, "coach"));
       expect(coach.map((m) => m.key)).toEqual(["local"]);
       expect(await seedDefaults(handle.db)).toEqual({ seeded: false });
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("register the local worker on the rows there are: named after its model, an admin's deletion kept; all of them on a worker with none", async () => {
+    const handle = await openDatabase({ dataDir: tmp() });
+    try {
+      await seedDefaults(handle.db);
+      const local = async () =>
+        (await handle.db.select({ task: apiModels.task, name: apiModels.displayName, context: apiModels.contextLength }).from(apiModels).where(eq(apiModels.modelKey, "local"))).sort((a, b) => a.task.localeCompare(b.task));
+      const worker = { baseUrl: "http://127.0.0.1:8090/v1", model: "tiny", contextSize: 2048 };
+      // An admin deleted the local model from Enhance; the worker's next start does not bring it back.
+      await handle.db.delete(apiModels).where(and(eq(apiModels.task, "enhance"), eq(apiModels.modelKey, "local")));
+      await registerLocalWorker(handle.db, worker);
+      const row = (task: string) => ({ task, name: "tiny (local)", context: 2048 });
+      expect(await local()).toEqual([row("coach"), row("evaluate"), row("roleplay")]);
+      // A worker with no rows at all gets one for every task.
+      await handle.db.delete(apiModels).where(eq(apiModels.modelKey, "local"));
+      await registerLocalWorker(handle.db, worker);
+      expect(await local()).toEqual([row("coach"), row("enhance"), row("evaluate"), row("roleplay")]);
     } finally {
       await handle.close();
     }

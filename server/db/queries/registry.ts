@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { apiKeys, apiModels, apiProviders, systemConfig, taskProfiles } from "../schema.js";
 
@@ -30,7 +30,8 @@ export async function writeSystemConfig(db: Database, key: string, value: unknow
  * Makes Parley's own worker a routing option: the seeded `chat_worker` provider at the worker's
  * address, with model rows named after the GGUF file for the tasks it serves: every one — role-play,
  * enhancing drafts, and the practice tasks (its grammar holds a debrief to its JSON schema) — so a
- * machine with only a local model lacks no feature. Rows an admin switched off stay off.
+ * machine with only a local model lacks no feature. Rows an admin switched off stay off, and
+ * rows an admin deleted stay deleted.
  */
 /** The tasks Parley's own worker serves. */
 const LOCAL_WORKER_TASKS = ["roleplay", "enhance", "coach", "evaluate"];
@@ -43,6 +44,15 @@ export async function registerLocalWorker(db: Database, w: { baseUrl: string; mo
       .onConflictDoUpdate({ target: apiProviders.name, set: { baseUrl: w.baseUrl, updatedAt: new Date() } })
       .returning({ id: apiProviders.id });
     const displayName = `${w.model} (local)`;
+    // The rows there are get the model's name and window. Rows are made only when the worker has
+    // none at all (its first start on a database the seed did not give any): one an admin deleted
+    // stays deleted.
+    const updated = await tx
+      .update(apiModels)
+      .set({ displayName, contextLength: w.contextSize, updatedAt: new Date() })
+      .where(and(eq(apiModels.providerId, provider!.id), eq(apiModels.modelKey, "local")))
+      .returning({ id: apiModels.id });
+    if (updated.length > 0) return;
     await tx
       .insert(apiModels)
       .values(
@@ -57,9 +67,6 @@ export async function registerLocalWorker(db: Database, w: { baseUrl: string; mo
           outputPricePerMtok: 0,
         })),
       )
-      .onConflictDoUpdate({
-        target: [apiModels.providerId, apiModels.modelKey, apiModels.task],
-        set: { displayName, contextLength: w.contextSize, updatedAt: new Date() },
-      });
+      .onConflictDoNothing();
   });
 }
