@@ -147,7 +147,7 @@ export function Gallery() {
                           </span>
                         ))}
                         {" · "}
-                        <button type="button" className="link-button" onClick={() => void remove(s as Character)}>
+                        <button type="button" className="link-button" aria-label={`Remove ${s.characterName} from your characters`} onClick={() => void remove(s as Character)}>
                           Remove
                         </button>
                       </p>
