@@ -3,7 +3,8 @@ import { CircuitBreaker } from "../../server/gateway/breaker.js";
 import { createGateway } from "../../server/gateway/gateway.js";
 import { ProviderStatus } from "../../server/gateway/provider-status.js";
 import { Registry } from "../../server/gateway/registry.js";
-import type { Model, Provider, RequestRecord, StreamEvent } from "../../server/gateway/types.js";
+import type { RequestRecord, StreamEvent } from "../../server/gateway/types.js";
+import { modelRow, providerRow } from "../support/registry-rows.js";
 import { WorkerHealth } from "../../server/gateway/worker-health.js";
 import { HAIKU, SONNET } from "../support/gateway.js";
 import { ScriptedUpstream } from "../support/upstream.js";
@@ -20,41 +21,17 @@ afterAll(() => upstream?.close());
 
 function gateway(requestMs: number, { sonnetActive = true } = {}) {
   const registry = new Registry({ openrouterBaseUrl: upstream.baseUrl, chatWorkerUrl: undefined }, () => "sk-core");
-  const provider: Provider = {
-    id: "or",
-    name: "openrouter",
-    displayName: "OpenRouter",
-    kind: "openrouter",
-    baseUrl: "",
-    authScheme: "bearer",
-    authHeaderName: "Authorization",
-    secretName: "OPENROUTER_API_KEY",
-    isActive: true,
-    extraHeaders: {},
-    connectTimeoutMs: null,
-    firstByteTimeoutMs: null,
-    idleTimeoutMs: null,
-    routingPreferences: null,
-    failoverRules: {},
-  };
-  const model = (id: string, modelKey: string, priority: number, isDefault = false): Model => ({
-    id,
-    modelKey,
-    displayName: modelKey,
-    task: "roleplay",
-    isActive: true,
-    isDefault,
-    priority,
-    contextLength: null,
-    acceptsImages: false,
-    weight: null,
-    tokenizer: null,
-    inputPricePerMtok: 1,
-    outputPricePerMtok: 2,
-    paramOverrides: {},
-    providerId: "or",
-  });
-  registry.replace([provider], [model("h", HAIKU, 1, true), { ...model("s", SONNET, 2), isActive: sonnetActive }]);
+  const model = (id: string, modelKey: string, priority: number, isDefault = false) =>
+    modelRow({ id, modelKey, priority, isDefault, providerId: "or", inputPricePerMtok: 1, outputPricePerMtok: 2 });
+  registry.replace(
+    [providerRow({ id: "or", name: "openrouter", displayName: "OpenRouter", kind: "openrouter", baseUrl: "", secretName: "OPENROUTER_API_KEY" })],
+    [model("h", HAIKU, 1, true), { ...model("s", SONNET, 2), isActive: sonnetActive }],
+  );
+  return gatewayOn(registry, requestMs);
+}
+
+/** The gateway core over a registry, its records kept. */
+function gatewayOn(registry: Registry, requestMs: number) {
   const records: RequestRecord[] = [];
   const providerStatus = new ProviderStatus();
   const gw = createGateway({
@@ -157,52 +134,14 @@ describe("a task none of whose models is set up", () => {
   // set OPENROUTER_API_KEY or start the local chat worker", which was running and serving the chat.
   it("says which key its models lack and that another provider serves other tasks, not to start what runs", async () => {
     const registry = new Registry({ openrouterBaseUrl: upstream.baseUrl, chatWorkerUrl: undefined }, (name) => (name === "OPENROUTER_API_KEY" ? undefined : "sk-local"));
-    const provider = (id: string, displayName: string, secretName: string): Provider => ({
-      id,
-      name: id,
-      displayName,
-      kind: id === "or" ? "openrouter" : "openai_compatible",
-      baseUrl: upstream.baseUrl,
-      authScheme: "bearer",
-      authHeaderName: "Authorization",
-      secretName,
-      isActive: true,
-      extraHeaders: {},
-      connectTimeoutMs: null,
-      firstByteTimeoutMs: null,
-      idleTimeoutMs: null,
-      routingPreferences: null,
-      failoverRules: {},
-    });
-    const model = (id: string, providerId: string, task: string): Model => ({
-      id,
-      modelKey: `${providerId}-${task}`,
-      displayName: id,
-      task,
-      isActive: true,
-      isDefault: true,
-      priority: 1,
-      contextLength: null,
-      acceptsImages: false,
-      weight: null,
-      tokenizer: null,
-      inputPricePerMtok: 0,
-      outputPricePerMtok: 0,
-      paramOverrides: {},
-      providerId,
-    });
-    registry.replace([provider("or", "OpenRouter", "OPENROUTER_API_KEY"), provider("box", "The box", "BOX_KEY")], [model("e", "or", "enhance"), model("r", "box", "roleplay")]);
-    const gw = createGateway({
-      registry,
-      allowPrivateUpstreams: true,
-      breaker: new CircuitBreaker({ failureThreshold: 1000, cooldownMs: 1000 }),
-      providerStatus: new ProviderStatus(),
-      workerHealth: new WorkerHealth({ intervalMs: 60_000, persist: async () => {} }),
-      app: { url: "http://parley.test", title: "Parley" },
-      timeouts: { connectMs: 1000, firstByteMs: 5000, idleMs: 5000, requestMs: 5000 },
-      retryAfterMaxS: 10,
-      onRecord: () => {},
-    });
+    registry.replace(
+      [
+        providerRow({ id: "or", name: "or", displayName: "OpenRouter", kind: "openrouter", baseUrl: upstream.baseUrl, secretName: "OPENROUTER_API_KEY" }),
+        providerRow({ id: "box", name: "box", displayName: "The box", kind: "openai_compatible", baseUrl: upstream.baseUrl, secretName: "BOX_KEY" }),
+      ],
+      [modelRow({ id: "e", modelKey: "or-enhance", providerId: "or", task: "enhance" }), modelRow({ id: "r", modelKey: "box-roleplay", providerId: "box" })],
+    );
+    const { gw } = gatewayOn(registry, 5000);
     const err = await gw.openStream({ ...ask(), task: "enhance" }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "no_provider", status: 503 });
     expect((err as Error).message).toBe(

@@ -1,37 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { Registry } from "../../server/gateway/registry.js";
-import type { Model, Provider } from "../../server/gateway/types.js";
+import { modelRow, providerRow } from "../support/registry-rows.js";
 
-const provider = (p: Partial<Provider> & Pick<Provider, "id" | "name" | "kind">): Provider => ({
-  displayName: p.name,
-  baseUrl: "http://127.0.0.1:1/v1",
-  authScheme: "bearer",
-  authHeaderName: "Authorization",
-  secretName: "KEY",
-  isActive: true,
-  extraHeaders: {},
-  connectTimeoutMs: null,
-  firstByteTimeoutMs: null,
-  idleTimeoutMs: null,
-  routingPreferences: null,
-  failoverRules: {},
-  ...p,
-});
-const model = (m: Partial<Model> & Pick<Model, "id" | "modelKey" | "providerId">): Model => ({
-  displayName: m.modelKey,
-  task: "roleplay",
-  isActive: true,
-  isDefault: false,
-  priority: 100,
-  inputPricePerMtok: null,
-  outputPricePerMtok: null,
-  contextLength: null,
-  acceptsImages: false,
-  weight: null,
-  tokenizer: null,
-  paramOverrides: {},
-  ...m,
-});
+const provider = providerRow;
+const model = modelRow;
 
 function registry(env: Record<string, string>, chatWorkerUrl?: string) {
   const r = new Registry({ openrouterBaseUrl: "http://127.0.0.1:9/api/v1", chatWorkerUrl }, (n) => env[n]);

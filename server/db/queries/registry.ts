@@ -26,6 +26,9 @@ export async function writeSystemConfig(db: Database, key: string, value: unknow
     .onConflictDoUpdate({ target: systemConfig.key, set: { value, updatedAt: new Date() } });
 }
 
+/** The tasks Parley's own worker serves. */
+const LOCAL_WORKER_TASKS = ["roleplay", "enhance", "coach", "evaluate"];
+
 /**
  * Makes Parley's own worker a routing option: the seeded `chat_worker` provider at the worker's
  * address, with model rows named after the GGUF file for the tasks it serves: every one — role-play,
@@ -33,9 +36,6 @@ export async function writeSystemConfig(db: Database, key: string, value: unknow
  * machine with only a local model lacks no feature. Rows an admin switched off stay off, and
  * rows an admin deleted stay deleted.
  */
-/** The tasks Parley's own worker serves. */
-const LOCAL_WORKER_TASKS = ["roleplay", "enhance", "coach", "evaluate"];
-
 export async function registerLocalWorker(db: Database, w: { baseUrl: string; model: string; contextSize: number }): Promise<void> {
   await db.transaction(async (tx) => {
     const [provider] = await tx

@@ -22,26 +22,23 @@ export function Gallery() {
   /** The character just taken out of the list, offered back until dismissed. */
   const [removed, setRemoved] = useState<Character | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  const remove = async (s: Character) => {
+  /** Runs an action on the person's characters; what went wrong is shown until the next one. */
+  const act = async (run: () => Promise<void>) => {
     setActionError(null);
-    try {
+    await run().catch((err: Error) => setActionError(err.message));
+  };
+  const remove = (s: Character) =>
+    act(async () => {
       await api.removeCharacter(s.slug);
       setCharacters((all) => all.filter((x) => x.slug !== s.slug));
       setRemoved(s);
-    } catch (err) {
-      setActionError((err as Error).message);
-    }
-  };
-  const undoRemove = async (s: Character) => {
-    setActionError(null);
-    try {
+    });
+  const undoRemove = (s: Character) =>
+    act(async () => {
       await api.restoreCharacter(s.slug);
       setRemoved(null);
       await loadCharacters();
-    } catch (err) {
-      setActionError((err as Error).message);
-    }
-  };
+    });
 
   useEffect(() => {
     void loadCharacters();
