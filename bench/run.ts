@@ -102,6 +102,18 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   profile of what minor collections did not free says 22 KB, spread over the route, the candidate loop and Node's
   HTTP objects), a mark-compact every ~0.6 s. A heap snapshot under load holds no requests (2 responses, 2 Hono
   contexts): nothing is kept, so what lives across two scavenges was not found.
+  2026-12-06, by ablation (one Parley per variant, each cut short at one point; CPU per request from \`/proc\`, all
+  threads; \`--trace-gc-nvp\`): answering in the route at once costs 68–87 µs a request and promotes 0.7 % of what it
+  allocates; adding a plain undici call and \`readChatStream\` (no routing, meter or log) 245–315 µs, against 136–170
+  µs for the whole minimal gateway doing the same call. The difference is the collector: 3.8 ms scavenges against 1.4,
+  because 5.7 % of the allocation was promoted (minimal: 0.9 %). \`clientGone\` held the Node response in the closure
+  of the listener it puts on that response; without it the same variant promotes 1.2 % (three paired runs), the whole
+  request 12 % instead of 16 %. The rest comes in with the gateway's layers (candidate loop ~0.7 points, the route's
+  tail ~1.6, the stream meter most). Two observations left unexplained: each scavenge promotes ~1.6 MB although only
+  ~0.13 MB survived the one before, and a 4× larger semi-space promoted 4× as much per scavenge (the same share of
+  allocation), so this is not requests outliving a scavenge interval (autocannon's p99 is 13–18 ms); and an async
+  generator over the meter's state, made and never started, took one variant from 6.4 % to 14.7 % promoted (356 →
+  458 µs a request), yet a meter whose \`drain\` makes no generator left the real path at 13.8 % (not landed).
 - **The in-memory rate limiter at a high limit**: the bench runs \`/v1\` at 1,000,000 requests a minute, so a key's
   window held a minute of requests (~50,000–150,000 times), and taking the oldest off its front moved all of them on
   every decision (27 µs at 150,000, in a script with a fake clock). The window now drops them by moving a head index
