@@ -111,6 +111,20 @@ describe("refunds", () => {
     await limiter.refund("k", refused);
     expect(limiter.consumeSync("k").allowed).toBe(false);
   });
+
+  it("ignores the refund of a request that has already left the window: no request still counted is taken out", async () => {
+    const { limiter, advance } = clocked(3, 1000);
+    const early = limiter.consumeSync("k");
+    advance(600);
+    limiter.consumeSync("k");
+    advance(600);
+    // Counting this one moves the window past `early`, whose time stays in the array's dead front.
+    expect(limiter.consumeSync("k").remaining).toBe(1);
+    await limiter.refund("k", early);
+    // Still two counted: one place left, then refused.
+    expect(limiter.consumeSync("k")).toMatchObject({ allowed: true, remaining: 0 });
+    expect(limiter.consumeSync("k").allowed).toBe(false);
+  });
 });
 
 describe("falling back to memory", () => {
