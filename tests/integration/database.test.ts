@@ -7,7 +7,7 @@ import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { pino } from "pino";
 import { RegistrySync } from "../../server/runtime/registry-sync.js";
 import { Registry } from "../../server/gateway/registry.js";
-import { openDatabase } from "../../server/db/client.js";
+import { openDatabase, type Database } from "../../server/db/client.js";
 import { seedDefaults } from "../../server/db/seed.js";
 import { registerLocalWorker } from "../../server/db/queries/registry.js";
 import { apiModels, apiProviders, messages, scenarios, sessions } from "../../server/db/schema.js";
@@ -25,6 +25,17 @@ const tmp = () => {
   return d;
 };
 afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A fresh PGlite with the seed applied, for the body of a test; closed after it, however it ends. */
+async function onSeededPglite(run: (db: Database) => Promise<void>): Promise<void> {
+  const handle = await openDatabase({ dataDir: tmp() });
+  try {
+    await seedDefaults(handle.db);
+    await run(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
 
 describe("migrations and seed", () => {
   it("apply idempotently on PGlite, and the seed runs once without overwriting an admin's edits", async () => {
@@ -44,49 +55,39 @@ describe("migrations and seed", () => {
     await second.close();
   });
 
-  it("upgrade a seed of version 3: the local worker rewrites drafts too, and a practice model an admin deleted stays deleted", async () => {
-    const handle = await openDatabase({ dataDir: tmp() });
-    try {
-      await seedDefaults(handle.db);
+  it("upgrade a seed of version 3: the local worker rewrites drafts too, and a practice model an admin deleted stays deleted", () =>
+    onSeededPglite(async (db) => {
       const enhance = async () =>
-        (await handle.db.select({ key: apiModels.modelKey, priority: apiModels.priority }).from(apiModels).where(eq(apiModels.task, "enhance"))).sort((a, b) => a.priority - b.priority);
+        (await db.select({ key: apiModels.modelKey, priority: apiModels.priority }).from(apiModels).where(eq(apiModels.task, "enhance"))).sort((a, b) => a.priority - b.priority);
       // Fresh: the local worker first (while it is healthy), OpenRouter behind it.
       expect(await enhance()).toEqual([{ key: "local", priority: 0 }, { key: "anthropic/claude-3-haiku", priority: 1 }]);
 
       // As version 3 left it, with an admin's deletion of the hint model on OpenRouter since.
-      await handle.db.delete(apiModels).where(and(eq(apiModels.task, "enhance"), eq(apiModels.modelKey, "local")));
-      await handle.db.delete(apiModels).where(and(eq(apiModels.task, "coach"), eq(apiModels.modelKey, "anthropic/claude-3-haiku")));
-      await handle.db.execute(sql`update system_config set value = '{"version": 3}'::jsonb where key = 'seed'`);
-      expect(await seedDefaults(handle.db)).toEqual({ seeded: true });
+      await db.delete(apiModels).where(and(eq(apiModels.task, "enhance"), eq(apiModels.modelKey, "local")));
+      await db.delete(apiModels).where(and(eq(apiModels.task, "coach"), eq(apiModels.modelKey, "anthropic/claude-3-haiku")));
+      await db.execute(sql`update system_config set value = '{"version": 3}'::jsonb where key = 'seed'`);
+      expect(await seedDefaults(db)).toEqual({ seeded: true });
       expect(await enhance()).toEqual([{ key: "local", priority: 0 }, { key: "anthropic/claude-3-haiku", priority: 1 }]);
-      const coach = await handle.db.select({ key: apiModels.modelKey }).from(apiModels).where(eq(apiModels.task, "coach"));
+      const coach = await db.select({ key: apiModels.modelKey }).from(apiModels).where(eq(apiModels.task, "coach"));
       expect(coach.map((m) => m.key)).toEqual(["local"]);
-      expect(await seedDefaults(handle.db)).toEqual({ seeded: false });
-    } finally {
-      await handle.close();
-    }
-  });
+      expect(await seedDefaults(db)).toEqual({ seeded: false });
+    }));
 
-  it("register the local worker on the rows there are: named after its model, an admin's deletion kept; all of them on a worker with none", async () => {
-    const handle = await openDatabase({ dataDir: tmp() });
-    try {
-      await seedDefaults(handle.db);
+  it("register the local worker on the rows there are: named after its model, an admin's deletion kept; all of them on a worker with none", () =>
+    onSeededPglite(async (db) => {
       const local = async () =>
-        (await handle.db.select({ task: apiModels.task, name: apiModels.displayName, context: apiModels.contextLength }).from(apiModels).where(eq(apiModels.modelKey, "local"))).sort((a, b) => a.task.localeCompare(b.task));
+        (await db.select({ task: apiModels.task, name: apiModels.displayName, context: apiModels.contextLength }).from(apiModels).where(eq(apiModels.modelKey, "local"))).sort((a, b) => a.task.localeCompare(b.task));
       const worker = { baseUrl: "http://127.0.0.1:8090/v1", model: "tiny", contextSize: 2048 };
       // An admin deleted the local model from Enhance; the worker's next start does not bring it back.
-      await handle.db.delete(apiModels).where(and(eq(apiModels.task, "enhance"), eq(apiModels.modelKey, "local")));
-      await registerLocalWorker(handle.db, worker);
+      await db.delete(apiModels).where(and(eq(apiModels.task, "enhance"), eq(apiModels.modelKey, "local")));
+      await registerLocalWorker(db, worker);
       const row = (task: string) => ({ task, name: "tiny (local)", context: 2048 });
       expect(await local()).toEqual([row("coach"), row("evaluate"), row("roleplay")]);
       // A worker with no rows at all gets one for every task.
-      await handle.db.delete(apiModels).where(eq(apiModels.modelKey, "local"));
-      await registerLocalWorker(handle.db, worker);
+      await db.delete(apiModels).where(eq(apiModels.modelKey, "local"));
+      await registerLocalWorker(db, worker);
       expect(await local()).toEqual([row("coach"), row("enhance"), row("evaluate"), row("roleplay")]);
-    } finally {
-      await handle.close();
-    }
-  });
+    }));
 
   it("apply on Postgres too, concurrently from two instances, and seed the providers and models", async () => {
     const pg = await createTestDatabase(inject("postgresUrl"));
