@@ -713,49 +713,6 @@ export function createChatService(deps: {
       })());
   }
 
-  /**
-   * Passes the gateway's text on, then says how the reply ended: finished, failed midway (what
-   * arrived is kept), abandoned by the client (`aborted`), or not saved. The gateway keeps the
-   * account (tokens, cost, timings); the writer stores its record with the text.
-   */
-  async function* relay(
-    ctx: ReplyContext,
-    open: OpenStream,
-    settle: ReturnType<typeof settleOnce>,
-    onBegin: () => void,
-  ): AsyncGenerator<ReplyEvent> {
-    onBegin();
-    try {
-      for await (const batch of open.batches) {
-        for (const ev of batch) {
-          if (ev.type === "delta") {
-            ctx.writer.append(ev.text);
-            yield ev;
-          }
-        }
-      }
-    } finally {
-      // Reached early when the consumer stopped: the loop above has closed the gateway's stream.
-      await settle();
-    }
-    const { record, stored, pending } = await settle();
-    const message = stored ? toMessageView(stored) : undefined;
-    if (pending) {
-      yield {
-        type: "error",
-        code: "not_saved",
-        message:
-          pending === "database"
-            ? "The reply could not be saved yet: the database is unavailable. It is kept and saved as soon as the database is back"
-            : "The reply could not be saved because of a server error",
-      };
-    } else if (record.status === "error") {
-      yield { type: "error", code: "upstream_error", message: record.error ?? "The model failed mid-reply", partial: message };
-    } else if (record.status !== "aborted") {
-      yield message ? { type: "done", message } : { type: "error", code: "empty_reply", message: "The model sent no text; try again" };
-    }
-  }
-
   return {
     startSession,
     listSessions,
@@ -782,3 +739,46 @@ export function createChatService(deps: {
 }
 
 export type ChatService = ReturnType<typeof createChatService>;
+
+/**
+ * Passes the gateway's text on, then says how the reply ended: finished, failed midway (what
+ * arrived is kept), abandoned by the client (`aborted`), or not saved. The gateway keeps the
+ * account (tokens, cost, timings); the writer stores its record with the text.
+ */
+async function* relay(
+  ctx: ReplyContext,
+  open: OpenStream,
+  settle: () => Promise<{ record: RequestRecord } & Settled>,
+  onBegin: () => void,
+): AsyncGenerator<ReplyEvent> {
+  onBegin();
+  try {
+    for await (const batch of open.batches) {
+      for (const ev of batch) {
+        if (ev.type === "delta") {
+          ctx.writer.append(ev.text);
+          yield ev;
+        }
+      }
+    }
+  } finally {
+    // Reached early when the consumer stopped: the loop above has closed the gateway's stream.
+    await settle();
+  }
+  const { record, stored, pending } = await settle();
+  const message = stored ? toMessageView(stored) : undefined;
+  if (pending) {
+    yield {
+      type: "error",
+      code: "not_saved",
+      message:
+        pending === "database"
+          ? "The reply could not be saved yet: the database is unavailable. It is kept and saved as soon as the database is back"
+          : "The reply could not be saved because of a server error",
+    };
+  } else if (record.status === "error") {
+    yield { type: "error", code: "upstream_error", message: record.error ?? "The model failed mid-reply", partial: message };
+  } else if (record.status !== "aborted") {
+    yield message ? { type: "done", message } : { type: "error", code: "empty_reply", message: "The model sent no text; try again" };
+  }
+}
