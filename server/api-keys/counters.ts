@@ -1,6 +1,7 @@
 import { and, eq, lt, sql } from "drizzle-orm";
 import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { apiKeyMinutes } from "../db/schema.js";
+import { merge } from "../merge.js";
 
 /**
  * A key's requests and tokens over the last minute, shared by every instance: per-minute counts
@@ -28,7 +29,7 @@ export const minuteOf = (now: number) => Math.floor(now / 60_000);
 /** The sliding estimate over the two minutes' counts. */
 export function windowOf(b: Buckets, now: number): Window {
   const weight = 1 - (now % 60_000) / 60_000;
-  return { ...b, requests: b.current.requests + b.previous.requests * weight, tokens: b.current.tokens + b.previous.tokens * weight };
+  return merge(b, { requests: b.current.requests + b.previous.requests * weight, tokens: b.current.tokens + b.previous.tokens * weight });
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ChatMessage, FittedPrompt, PromptWindow } from "../gateway/types.j
 import { markHistory } from "../gateway/history-wire.js";
 import type { MessageRole } from "../../contracts/enums.js";
 import type { PromptPartKind, StoredPromptPart } from "../../contracts/prompt-report.js";
+import { merge } from "../merge.js";
 
 /** A message of the thread as the prompt needs it; `tokenCounts` are those stored with it, filled in as they are counted. */
 type HistoryMessage = { id?: string; role: MessageRole; content: string; tokenCounts?: Record<string, number> };
@@ -84,7 +85,7 @@ export function promptFitter(plan: string | PromptPlan, history: HistoryMessage[
         const counted = await count(missing.map((i) => turns[i]!.content));
         missing.forEach((i, n) => {
           const m = kept[i]!;
-          m.tokenCounts = { ...m.tokenCounts, [tokenizer]: counted[n]! };
+          m.tokenCounts = merge(m.tokenCounts ?? {}, { [tokenizer]: counted[n]! });
           if (m.id && !ESTIMATED.has(tokenizer as TokenizerName)) fresh.push({ id: m.id, tokenizer, tokens: counted[n]! });
         });
       }

@@ -11,6 +11,7 @@ import type { MessageRow, NewMessageRow } from "../db/schema.js";
 import { errorFields } from "../error-report.js";
 import type { RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
+import { merge } from "../merge.js";
 
 export type ReplyWriterOptions = {
   database: DatabaseLifecycle;
@@ -94,7 +95,7 @@ export class ReplyWriter {
     } catch (err) {
       const dbFailure = this.opts.database.noteFailure(err);
       if (!dbFailure) {
-        this.opts.log.error({ ...errorFields(err), session: this.sessionId }, "storing the reply failed");
+        this.opts.log.error(merge(errorFields(err), { session: this.sessionId }), "storing the reply failed");
         await this.release();
         return { pending: "error" };
       }
@@ -141,11 +142,11 @@ export class ReplyWriter {
       if (this.text === this.savedText || this.text.trim() === "") return;
       const text = this.text;
       if (this.row) await updateStreamingReply(db, this.row.id, text);
-      else this.row = await insertReply(db, { ...this.rowFields(text), finishReason: "streaming" }, this.replaces);
+      else this.row = await insertReply(db, merge(this.rowFields(text), { finishReason: "streaming" }), this.replaces);
       this.savedText = text;
     } catch (err) {
       // The end tries again; a tick that failed only loses its interval.
-      if (!this.opts.database.noteFailure(err)) this.opts.log.warn({ ...errorFields(err), session: this.sessionId }, "saving a reply in progress failed");
+      if (!this.opts.database.noteFailure(err)) this.opts.log.warn(merge(errorFields(err), { session: this.sessionId }), "saving a reply in progress failed");
     }
   }
 
@@ -179,7 +180,7 @@ export class ReplyWriter {
     };
     if (this.row) return completeReply(db, this.row.id, end);
     if (content.trim() === "") return undefined;
-    this.row = await insertReply(db, { ...this.rowFields(content), ...end }, this.replaces);
+    this.row = await insertReply(db, merge(this.rowFields(content), end), this.replaces);
     return this.row;
   }
 
@@ -190,7 +191,7 @@ export class ReplyWriter {
     if (db) {
       await releaseReply(db, this.sessionId, this.opts.instanceId).catch((err: unknown) => {
         // Not fatal: the claim lapses by itself within claimMs.
-        this.opts.log.warn({ ...errorFields(err), session: this.sessionId }, "releasing the session failed; its claim will lapse");
+        this.opts.log.warn(merge(errorFields(err), { session: this.sessionId }), "releasing the session failed; its claim will lapse");
       });
     }
     this.onReleased();

@@ -48,6 +48,7 @@ import { parseSillyTavernJsonl, toMarkdown, toSillyTavernJsonl, type ThreadEntry
 import { PathCache, type HistoryRow } from "./path-cache.js";
 import { ReplyWriter, type Settled } from "./reply-writer.js";
 import { MESSAGE_VIEW_FIELDS, pickFields, type MessagePageView, type MessageView, type ReplyEvent, type SessionView } from "../views.js";
+import { merge } from "../merge.js";
 
 /** However large a model's window (or when none says), a reply reads at most this much history: about 250,000 tokens. */
 const HISTORY_MAX_CHARS = 1_000_000;
@@ -163,10 +164,7 @@ export function createChatService(deps: {
    * they said) or who they are in it (null: their usual persona).
    */
   async function updateSession(input: { clientId: string; sessionId: string; title?: string; persona?: Persona | null }) {
-    const change = {
-      ...(input.title !== undefined ? { title: input.title.trim() || null } : {}),
-      ...(input.persona !== undefined ? { persona: input.persona } : {}),
-    };
+    const change = merge(input.title !== undefined ? { title: input.title.trim() || null } : {}, input.persona !== undefined ? { persona: input.persona } : {});
     if (!(await updateSessionRow(database.require(), input.sessionId, input.clientId, change))) throw notFound("Session");
   }
 
@@ -280,9 +278,9 @@ export function createChatService(deps: {
     const oldest = rows[0];
     return {
       messages: rows.map((m) => {
-        const view = toMessageView(!claimLive && m.finishReason === "streaming" ? { ...m, finishReason: "interrupted" } : m);
+        const view = toMessageView(!claimLive && m.finishReason === "streaming" ? merge(m, { finishReason: "interrupted" }) : m);
         const group = siblings.get(m.id);
-        return group ? { ...view, siblings: group } : view;
+        return group ? merge(view, { siblings: group }) : view;
       }),
       olderCursor: oldest?.parentId ? oldest.id : null,
     };
@@ -467,7 +465,7 @@ export function createChatService(deps: {
    * the character answers it (the thread follows). Nothing is overwritten.
    */
   async function editAndReply(input: { clientId: string; sessionId: string; message: MessageRow; content: string; signal: AbortSignal }) {
-    return sendMessage({ ...input, editing: input.message });
+    return sendMessage(merge(input, { editing: input.message }));
   }
 
   /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
@@ -556,7 +554,7 @@ export function createChatService(deps: {
         if (paths.leafOf(sessionId) === before) paths.set(sessionId, rows, maxChars, rows[0]?.parentId === null);
         log.debug({ session: sessionId, messages: rows.length }, "thread read ahead");
       })
-      .catch((err: unknown) => log.debug({ ...errorFields(err), session: sessionId }, "reading a thread ahead failed; the reply reads it"))
+      .catch((err: unknown) => log.debug(merge(errorFields(err), { session: sessionId }), "reading a thread ahead failed; the reply reads it"))
       .finally(() => readingAhead.delete(sessionId));
     readingAhead.set(sessionId, reading);
   }
@@ -654,7 +652,7 @@ export function createChatService(deps: {
     const texts = await messageTexts(db, sessionId, ids);
     const parts: PromptPartView[] = [];
     for (const p of report.parts) {
-      if (p.kind === "history") parts.push({ ...p, content: resolveMacros(texts.get(p.messageId) ?? "", report.names) });
+      if (p.kind === "history") parts.push(merge(p, { content: resolveMacros(texts.get(p.messageId) ?? "", report.names) }));
       else if (p.kind !== "history_run") parts.push(p);
       else {
         // Bounded: a run's ends are on one thread, but a walk must never run away should `fromId` be gone.
@@ -665,7 +663,7 @@ export function createChatService(deps: {
         }
       }
     }
-    return { ...report, parts };
+    return merge(report, { parts });
   }
 
   /** "What the model saw" for a stored reply; a failure to keep it costs the reply nothing. */
@@ -685,7 +683,7 @@ export function createChatService(deps: {
       names: macroNames(ctx.persona, ctx.characterName),
     };
     await saveReplyPrompt(ctx.db, messageId, report).catch((err: unknown) =>
-      log.warn({ ...errorFields(err), session: ctx.sessionId }, "keeping what the model saw failed"),
+      log.warn(merge(errorFields(err), { session: ctx.sessionId }), "keeping what the model saw failed"),
     );
   }
 
@@ -700,7 +698,7 @@ export function createChatService(deps: {
         // Counted once per tokenizer: kept with the messages so the next reply need not count them again.
         const counts = ctx.fit?.fresh() ?? [];
         if (counts.length) {
-          saveTokenCounts(ctx.db, counts).catch((err: unknown) => log.warn({ ...errorFields(err), session: ctx.sessionId }, "storing token counts failed; they will be counted again"));
+          saveTokenCounts(ctx.db, counts).catch((err: unknown) => log.warn(merge(errorFields(err), { session: ctx.sessionId }), "storing token counts failed; they will be counted again"));
         }
         if (result.stored && result.stored.finishReason !== "streaming") await keepPromptReport(ctx, open, result.stored.id);
         // The thread now ends at the stored reply: the next message starts from it.

@@ -9,6 +9,7 @@ import type { Registry } from "./registry.js";
 import { parseRetryAfter, withJitter } from "./retry-after.js";
 import { callCandidate, type CallResult } from "./upstream-call.js";
 import type { Attempt, Cancellation, Candidate, ChatMessage, ChatRequest, PromptWindow, Provider } from "./types.js";
+import { merge } from "../merge.js";
 
 export type LoopOptions = {
   registry: Registry;
@@ -108,7 +109,7 @@ export async function firstAnswer(opts: LoopOptions, req: ChatRequest, task: str
         slot = "streaming";
         const key = breakerKey(c);
         const settle = (ended: "error" | "ok", error?: string) => (ended === "error" ? breaker.failure(key, error) : breaker.success(key));
-        return { ...tried, candidate: c, messages, settle };
+        return merge(tried, { candidate: c, messages, settle });
       }
       failure = tried;
       if (tried.kind === "context_too_long") overflow = { model: c.model.modelKey, error: tried.result.error };

@@ -11,6 +11,7 @@ import { meterStream, type RecordBase } from "./stream-meter.js";
 import { TokenCounter } from "./token-counter.js";
 import type { WorkerHealth } from "./worker-health.js";
 import type { Attempt, Candidate, ChatRequest, PromptWindow, RequestRecord, StreamEvent } from "./types.js";
+import { merge } from "../merge.js";
 
 export { NO_PROVIDER_MESSAGE } from "./candidate-loop.js";
 
@@ -76,7 +77,7 @@ export function createGateway(opts: GatewayOptions) {
       count: (texts) => tokens.count(tokenizer, texts, c.provider.baseUrl),
     };
   }
-  const loop = { ...opts, outcomes, windowOf };
+  const loop = merge(opts, { outcomes, windowOf });
   const meter = { outcomes, idleMs: opts.timeouts.idleMs, requestMs: opts.timeouts.requestMs, onRecord: opts.onRecord, log: opts.log };
 
   async function openStream(req: ChatRequest): Promise<OpenStream> {
@@ -96,8 +97,7 @@ export function createGateway(opts: GatewayOptions) {
       };
     } catch (err) {
       const e = err instanceof GatewayError ? err : new GatewayError("upstream_unavailable", "The gateway failed before the reply began", attempts);
-      opts.onRecord({
-        ...base,
+      opts.onRecord(merge(base, {
         status: e.code === "aborted" ? "aborted" : e.code,
         totalMs: Math.round(performance.now() - started),
         text: "",
@@ -106,7 +106,7 @@ export function createGateway(opts: GatewayOptions) {
         tokensEstimated: false,
         cost: null,
         error: e.message,
-      });
+      }));
       throw e;
     }
   }
@@ -140,7 +140,7 @@ export function createGateway(opts: GatewayOptions) {
     complete,
     largestContext,
     warmTokenizers,
-    ...createAdminOperations({ ...opts, outcomes }),
+    ...createAdminOperations(merge(opts, { outcomes })),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { TaskProfileRow } from "../db/schema.js";
 import { adapterFor, SEEDED_WORKER, type DeploymentSettings } from "./providers/index.js";
 import type { Candidate, Model, Provider, RequestParams, SamplingParams } from "./types.js";
+import { merge } from "../merge.js";
 
 export { SEEDED_WORKER };
 
@@ -58,7 +59,7 @@ export class Registry {
    */
   setChatWorkerUrl(url: string | undefined): void {
     if (url === this.settings.chatWorkerUrl) return;
-    this.settings = { ...this.settings, chatWorkerUrl: url };
+    this.settings = merge(this.settings, { chatWorkerUrl: url });
     this.applyAll();
   }
 
@@ -133,7 +134,7 @@ export class Registry {
 
   /** The task profile, then the model's overrides for the task, then what the caller asked for. */
   paramsFor(c: Candidate, task: string, requested: RequestParams = {}): RequestParams {
-    const params: Record<string, unknown> = { ...(this.profiles.get(task) ?? FALLBACK_PROFILE), ...c.model.paramOverrides?.[task] };
+    const params: Record<string, unknown> = merge(this.profiles.get(task) ?? FALLBACK_PROFILE, c.model.paramOverrides?.[task] ?? {});
     for (const [k, v] of Object.entries(requested)) if (v !== undefined) params[k] = v;
     return params as RequestParams;
   }

@@ -1,10 +1,11 @@
 import { EventEmitter } from "node:events";
-import { Agent, request, type Dispatcher } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import { privateUrlTarget, publicOnlyLookup } from "./upstream-guard.js";
 import { releaseBody } from "./body-pool.js";
 import { buildChatRequest, readChatStream, upstreamCode, upstreamMessage } from "./providers/openai-compatible.js";
 import type { AppIdentity } from "./providers/index.js";
 import type { Cancellation, Candidate, ChatMessage, RequestParams, StreamEvent } from "./types.js";
+import { merge } from "../merge.js";
 
 export type CallTimeouts = { connectMs: number; firstByteMs: number };
 
@@ -46,6 +47,22 @@ export function agentFor(connectMs: number, publicOnly: boolean): Agent {
     agents.set(key, (a = new Agent({ connect, headersTimeout: 0, bodyTimeout: 0 })));
   }
   return a;
+}
+
+/**
+ * A URL's origin and path, as the dispatcher takes them: undici's top-level `request(url, opts)`
+ * parses the URL and spreads the options into a new object on every call (a spread with properties
+ * after it makes a new V8 shape each time). A process sees a handful of provider URLs.
+ */
+const targets = new Map<string, { origin: string; path: string }>();
+function targetOf(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    if (targets.size >= 256) targets.clear();
+    targets.set(url, (t = { origin: u.origin, path: `${u.pathname}${u.search}` }));
+  }
+  return t;
 }
 
 /** Why a request to this URL is not sent at all, when its literal host is private and only public targets are allowed. */
@@ -108,13 +125,8 @@ export async function callCandidate(input: {
       : fail(undefined, describeFetchError(err), true);
 
   try {
-    res = await request(url, {
-      method: "POST",
-      headers,
-      body,
-      signal: abort,
-      dispatcher: agentFor(input.timeouts.connectMs, input.publicOnly),
-    });
+    const { origin, path } = targetOf(url);
+    res = await agentFor(input.timeouts.connectMs, input.publicOnly).request({ origin, path, method: "POST", headers, body, signal: abort });
   } catch (err) {
     return failed(err);
   }
@@ -129,7 +141,7 @@ export async function callCandidate(input: {
     const retryAfter = res.headers["retry-after"];
     const answer = fail(status, upstreamMessage(text) ?? `HTTP ${status}`, false, Array.isArray(retryAfter) ? retryAfter[0] : (retryAfter ?? null));
     const code = upstreamCode(text);
-    return code && !answer.ok ? { ...answer, code } : answer;
+    return code && !answer.ok ? merge(answer, { code }) : answer;
   }
 
   const rest = readChatStream(res.body);

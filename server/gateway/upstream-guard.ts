@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { BlockList, isIP, type LookupFunction } from "node:net";
+import { merge } from "../merge.js";
 
 /**
  * Where an admin-configured provider may send requests. An admin can name any base URL, and the
@@ -63,7 +64,7 @@ export function privateUrlTarget(url: string): string | undefined {
 
 /** A DNS lookup for sockets that fails when any address a name resolves to is private (no rebinding to a private one). */
 export const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+  dnsLookup(hostname, merge(options, { all: true as const }), (err, addresses) => {
     if (err) return callback(err, "", 0);
     const list = addresses as LookupAddress[];
     if (list.length === 0 || list.some((a) => isPrivateAddress(a.address))) return callback(new PrivateTargetError(hostname), "", 0);

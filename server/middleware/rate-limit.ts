@@ -2,6 +2,7 @@ import { hash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../errors.js";
 import type { Limiter, RateDecision, RatePolicy } from "../ratelimit/types.js";
+import { merge } from "../merge.js";
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
@@ -51,7 +52,7 @@ export function rateLimit(windows: RateWindow[], headersTo: HeaderSink = onRespo
         const now = Date.now();
         const wait = retryAfterS(d, now);
         // A refusal is an error response, which Hono builds.
-        onResponse(c, { ...rateLimitHeaderValues(d, now), "Retry-After": String(wait) });
+        onResponse(c, merge(rateLimitHeaderValues(d, now), { "Retry-After": String(wait) }));
         const whose = w.policy.name === "address" ? " from this network address" : "";
         throw new AppError(
           429,

@@ -4,6 +4,7 @@ import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import type { Cancellation } from "../gateway/types.js";
+import { merge } from "../merge.js";
 
 /**
  * The hot path of `/v1` talks to Node's request and response directly: reading the body through
@@ -36,16 +37,12 @@ export function writtenStraight(c: Context): HttpBindings["outgoing"] | undefine
 
 /** What every response written here carries: an API's answer is never to be sniffed as a page. */
 const BASE_HEADERS = { "X-Content-Type-Options": "nosniff" };
+const EVENT_STREAM_HEADERS = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
 
 /** A JSON answer written straight to Node's response, with the headers given. */
 export function writeJson(c: Context, status: number, headers: Record<string, string>, body: unknown): Response {
   const json = JSON.stringify(body);
-  nodeOf(c).outgoing.writeHead(status, {
-    ...BASE_HEADERS,
-    ...headers,
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(json),
-  });
+  nodeOf(c).outgoing.writeHead(status, merge(BASE_HEADERS, headers, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(json) }));
   nodeOf(c).outgoing.end(json);
   return RESPONSE_ALREADY_SENT;
 }
@@ -57,29 +54,41 @@ export function writeJson(c: Context, status: number, headers: Record<string, st
 export function clientGone(c: Context): Cancellation {
   const res = nodeOf(c).outgoing;
   // Made after the client may have left (the body read, the key admitted): its "close" has come already.
-  const state: { aborted: boolean; listeners: (() => void)[] | undefined } = { aborted: res.destroyed, listeners: undefined };
-  // Neither the listener nor the object returned holds `res` in its closure (the listener finds it
-  // as `this`). With `res` captured there, a request's objects outlived two scavenges and went to
-  // the old generation: 5.5 % of what a bare upstream call through /v1 allocates, against 1.2 %
-  // without, and 16 % of a whole /v1 request against 12 % (--trace-gc-nvp, c=10). Why V8 kept them
-  // is not understood; the measurement is what this shape rests on.
+  const gone = new ClientGone(res.destroyed);
+  // The listener does not hold `res` in its closure (it finds it as `this`). With `res` captured
+  // there, 5.5 % of what a bare upstream call through /v1 allocates went to the old generation,
+  // against 1.2 % without (--trace-gc-nvp, c=10).
   res.once("close", function (this: typeof res) {
-    if (this.writableFinished) return;
-    state.aborted = true;
-    for (const l of state.listeners?.splice(0) ?? []) l();
+    if (!this.writableFinished) gone.abort();
   });
-  return {
-    get aborted() {
-      return state.aborted;
-    },
-    addEventListener(_type, listener) {
-      (state.listeners ??= []).push(listener);
-    },
-    removeEventListener(_type, listener) {
-      const i = state.listeners?.indexOf(listener) ?? -1;
-      if (i >= 0) state.listeners!.splice(i, 1);
-    },
-  };
+  return gone;
+}
+
+/**
+ * A class rather than an object literal: a literal with a getter before its methods is turned
+ * into a dictionary-mode object at every evaluation (V8's "AccessorsOverwritingNonLast").
+ */
+class ClientGone implements Cancellation {
+  private listeners: (() => void)[] | undefined = undefined;
+  constructor(private gone: boolean) {}
+
+  get aborted(): boolean {
+    return this.gone;
+  }
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+
+  abort(): void {
+    this.gone = true;
+    for (const l of this.listeners?.splice(0) ?? []) l();
+  }
 }
 
 /** The body as text, refused with `tooLarge()` past `maxBytes` (declared or read). */
@@ -149,49 +158,66 @@ export type EventWriter = {
  */
 export function eventStream(c: Context, headers: OutgoingHttpHeaders, run: (out: EventWriter) => Promise<void>, onFailure: (err: unknown) => void): Response {
   const res = nodeOf(c).outgoing;
-  // A client can leave while its handler still waits (on the model's first event): its "close" has come already.
-  let aborted = res.destroyed;
-  const gone = () => (aborted = true);
-  res.once("close", gone);
-  res.writeHead(200, { ...BASE_HEADERS, "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", ...headers });
-  // Events written in the same turn of the event loop (an upstream read often carries several) go
-  // out in one write to the socket, not one each: the socket is corked until the turn's end.
-  let corked = false;
-  const uncork = () => {
-    if (!corked) return;
-    corked = false;
-    res.uncork();
-  };
-  const out: EventWriter = {
-    get aborted() {
-      return aborted;
-    },
-    send(data, event) {
-      return out.sendFramed(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
-    },
-    sendFramed(text) {
-      if (aborted || text === "") return undefined;
-      if (!corked) {
-        corked = true;
-        res.cork();
-        setImmediate(uncork);
-      }
-      if (res.write(text)) return undefined;
-      return Promise.race([once(res, "drain"), once(res, "close")]).then(() => undefined);
-    },
-  };
-  const finish = (failure?: { err: unknown }) => {
-    res.off("close", gone);
-    // Never left corked: the socket may go on to serve the connection's next request.
-    uncork();
-    if (failure) {
-      onFailure(failure.err);
-      res.destroy();
-    } else if (!aborted) res.end();
-  };
+  const out = new NodeEventWriter(res);
+  res.writeHead(200, merge(BASE_HEADERS, EVENT_STREAM_HEADERS, headers));
   run(out).then(
-    () => finish(),
-    (err: unknown) => finish({ err }),
+    () => out.finish(),
+    (err: unknown) => {
+      onFailure(err);
+      out.finish(true);
+    },
   );
   return RESPONSE_ALREADY_SENT;
+}
+
+/**
+ * The event writer over Node's response. A class rather than an object literal: a literal with a
+ * getter before its methods is turned into a dictionary-mode object at every evaluation (V8's
+ * "AccessorsOverwritingNonLast"), and a streamed /v1 request made one.
+ */
+class NodeEventWriter implements EventWriter {
+  // A client can leave while its handler still waits (on the model's first event): its "close" has come already.
+  private gone: boolean;
+  private corked = false;
+  private readonly onClose = () => (this.gone = true);
+  // Events written in the same turn of the event loop (an upstream read often carries several) go
+  // out in one write to the socket, not one each: the socket is corked until the turn's end.
+  private readonly uncork = () => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.res.uncork();
+  };
+
+  constructor(private readonly res: HttpBindings["outgoing"]) {
+    this.gone = res.destroyed;
+    res.once("close", this.onClose);
+  }
+
+  get aborted(): boolean {
+    return this.gone;
+  }
+
+  send(data: string, event?: string): Promise<void> | undefined {
+    return this.sendFramed(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
+  }
+
+  sendFramed(text: string): Promise<void> | undefined {
+    if (this.gone || text === "") return undefined;
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      setImmediate(this.uncork);
+    }
+    if (this.res.write(text)) return undefined;
+    return Promise.race([once(this.res, "drain"), once(this.res, "close")]).then(() => undefined);
+  }
+
+  /** Ends the response, or cuts it off after a failure `run` let through. */
+  finish(failed = false): void {
+    this.res.off("close", this.onClose);
+    // Never left corked: the socket may go on to serve the connection's next request.
+    this.uncork();
+    if (failed) this.res.destroy();
+    else if (!this.gone) this.res.end();
+  }
 }

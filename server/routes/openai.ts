@@ -13,6 +13,7 @@ import { errorFields, errorFieldsWithStack } from "../error-report.js";
 import { KeyLimitError, type ApiKeys, type KeyAccess } from "../api-keys/api-keys.js";
 import type { RequestRecord } from "../gateway/types.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { merge } from "../merge.js";
 
 export type V1Env = {
   Variables: {
@@ -27,7 +28,7 @@ export type V1Env = {
 /** Where the rate limiter leaves its headers on /v1: for the route's own writer (routes/node-io.ts). */
 export const v1Headers: HeaderSink = (c, headers) => {
   const v1 = c as Context<V1Env>;
-  v1.set("headers", { ...v1.get("headers"), ...headers });
+  v1.set("headers", merge(v1.get("headers") ?? {}, headers));
 };
 
 /**
@@ -69,7 +70,7 @@ export function openaiRoutes(deps: {
       if (err.retryAfterS !== undefined) c.header("Retry-After", String(err.retryAfterS));
     }
     if (err instanceof AppError) return c.json(openaiError(err.status, err.code, err.message), err.status);
-    deps.log.error({ ...errorFieldsWithStack(err), path: c.req.path }, "unhandled error");
+    deps.log.error(merge(errorFieldsWithStack(err), { path: c.req.path }), "unhandled error");
     return c.json(openaiError(500, "internal_error", "Something went wrong on the server"), 500);
   });
   app.notFound((c) => c.json(openaiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), 404));
@@ -132,7 +133,7 @@ export function openaiRoutes(deps: {
     if (!body.stream) {
       const done = await deps.gateway.complete(request).catch(rethrow);
       await charge(done.record);
-      const headers = { ...c.get("headers"), ...routingHeaderValues(done.candidate, done.attempts) };
+      const headers = merge(c.get("headers") ?? {}, routingHeaderValues(done.candidate, done.attempts));
       if (done.record.status === "error") {
         return writeJson(c, 502, headers, openaiError(502, "upstream_error", done.record.error ?? "The model failed mid-reply"));
       }
@@ -180,7 +181,7 @@ export function openaiRoutes(deps: {
         await open.batches.return(undefined).catch(() => {});
       }
     };
-    return eventStream(c, { ...c.get("headers"), ...routingHeaderValues(open.candidate, open.attempts) }, relay, (err) =>
+    return eventStream(c, merge(c.get("headers") ?? {}, routingHeaderValues(open.candidate, open.attempts)), relay, (err) =>
       deps.log.error(errorFields(err), "v1 stream failed"),
     );
   });

@@ -4,6 +4,7 @@ import { errorFields } from "../error-report.js";
 import type { Logger } from "../logger.js";
 import { eventStream, headersSoFar, type EventWriter } from "./node-io.js";
 import { servedBy } from "./routing-headers.js";
+import { merge } from "../merge.js";
 
 /**
  * Sends a reply as server-sent events: `start` (the stored user message, who answers),
@@ -17,10 +18,10 @@ import { servedBy } from "./routing-headers.js";
 export function streamReply(c: Context, reply: Reply, userMessage: MessageView | undefined, log: Logger): Response {
   try {
     // Who answered; for a reply that never started, the last candidate tried.
-    const headers = {
-      ...headersSoFar(c),
-      ...servedBy(reply.started ? { provider: reply.provider, model: reply.model } : reply.attempts.at(-1), reply.attempts.length),
-    };
+    const headers = merge(
+      headersSoFar(c),
+      servedBy(reply.started ? { provider: reply.provider, model: reply.model } : reply.attempts.at(-1), reply.attempts.length),
+    );
     // Throws only before the stream starts (its headers refused): finished below, as nothing else will.
     return eventStream(c, headers, (out) => relay(out, reply, userMessage, log), (err) => log.error(errorFields(err), "reply stream failed"));
   } catch (err) {

@@ -10,6 +10,7 @@ import type { Persona } from "../../../contracts/persona.js";
 import type { SessionSummaryView } from "../../views.js";
 import { publicScenarioColumns } from "./scenarios.js";
 import type { MessageRole } from "../../../contracts/enums.js";
+import { merge } from "../../merge.js";
 
 /** A session with its opening message, written together so a session never exists without it. */
 export async function createSession(
@@ -260,7 +261,7 @@ export async function activePath(
   let chars = 0;
   while (next) {
     const left = opts.maxCount === undefined ? WALK_STEP : Math.min(WALK_STEP, opts.maxCount - newestFirst.length);
-    const ids = await pathIds(db, sessionId, next, { ...opts, maxCount: left, maxChars: opts.maxChars === undefined ? undefined : opts.maxChars - chars });
+    const ids = await pathIds(db, sessionId, next, merge(opts, { maxCount: left, maxChars: opts.maxChars === undefined ? undefined : opts.maxChars - chars }));
     if (ids.length === 0) break;
     // By primary key: reading the ids first keeps the walk from scanning the session's other messages.
     const rows = await db.select().from(messages).where(inArray(messages.id, ids));
@@ -562,7 +563,7 @@ const toMessageRow = (raw: Record<string, unknown>): MessageRow =>
 export async function insertMessage(db: Database, row: NewMessageRow): Promise<MessageRow> {
   const id = row.id ?? randomUUID();
   const touch = sql`update ${sessions} set ${col(sessions.updatedAt)} = now(), ${col(sessions.leafId)} = ${id} where ${sessions.id} = ${row.sessionId}`;
-  const insert = db.insert(messages).values({ ...row, id }).returning().getSQL();
+  const insert = db.insert(messages).values(merge(row, { id })).returning().getSQL();
   const [inserted] = rowsOf<Record<string, unknown>>(await db.execute(sql`with "touched" as (${touch}) ${insert}`));
   return toMessageRow(inserted!);
 }

@@ -1,4 +1,5 @@
 import { openAICompatible, type ProviderAdapter } from "./adapter.js";
+import { merge } from "../../merge.js";
 
 /** The name of the worker Parley seeds and, when it runs one, starts itself. */
 export const SEEDED_WORKER = "chat_worker";
@@ -10,7 +11,7 @@ export const SEEDED_WORKER = "chat_worker";
  */
 export const chatWorker: ProviderAdapter = {
   ...openAICompatible,
-  resolve: (p, settings) => (p.name === SEEDED_WORKER && settings.chatWorkerUrl ? { ...p, baseUrl: settings.chatWorkerUrl } : p),
+  resolve: (p, settings) => (p.name === SEEDED_WORKER && settings.chatWorkerUrl ? merge(p, { baseUrl: settings.chatWorkerUrl }) : p),
   unconfigured: (p, settings) => (p.name === SEEDED_WORKER && !settings.chatWorkerUrl ? "worker_not_configured" : undefined),
   tracksLiveness: true,
   // Parley's worker runs a chat template without tool calling; a tool request goes past it.

@@ -9,6 +9,7 @@ import type { ToolCallDelta } from "../../../contracts/openai.js";
 import { adapterFor, type AppIdentity } from "./index.js";
 import { takeBuffer } from "../body-pool.js";
 import { historyBytes, historyStretchOf } from "../history-wire.js";
+import { merge } from "../../merge.js";
 
 /** A provider's headers: its extra headers first, which can never replace the credentials or protocol headers after them. */
 export function providerHeaders(p: Candidate["provider"], secret: string | undefined, app: AppIdentity, accept: string): Record<string, string> {
@@ -159,7 +160,7 @@ export async function* readChatStream(body: AsyncIterable<Uint8Array | string>):
       if (typeof thought === "string" && thought) ready.push({ type: "reasoning", text: withoutNul(thought) });
       if (text) ready.push({ type: "delta", text });
       if (Array.isArray(delta?.tool_calls) && delta.tool_calls.length) ready.push({ type: "tool_calls", calls: delta.tool_calls });
-      if (chunk.usage) ready.push({ type: "usage", usage: { ...toUsage(chunk.usage), ...(chunk.id ? { generationId: chunk.id } : {}) } });
+      if (chunk.usage) ready.push({ type: "usage", usage: toUsage(chunk.usage, chunk.id) });
       if (choice?.finish_reason && choice.finish_reason !== "error") ready.push({ type: "finish", reason: choice.finish_reason });
     },
   });
@@ -176,7 +177,7 @@ export async function* readChatStream(body: AsyncIterable<Uint8Array | string>):
   }
 }
 
-function toUsage(u: NonNullable<Chunk["usage"]>): Usage {
+function toUsage(u: NonNullable<Chunk["usage"]>, generationId: string | undefined): Usage {
   const cached = u.prompt_tokens_details?.cached_tokens;
   const written = u.prompt_tokens_details?.cache_write_tokens;
   const reasoning = u.completion_tokens_details?.reasoning_tokens;
@@ -187,6 +188,7 @@ function toUsage(u: NonNullable<Chunk["usage"]>): Usage {
     ...(typeof cached === "number" ? { cachedTokens: cached } : {}),
     ...(typeof written === "number" ? { cacheWriteTokens: written } : {}),
     ...(typeof reasoning === "number" ? { reasoningTokens: reasoning } : {}),
+    ...(generationId ? { generationId } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { openAICompatible, type ProviderAdapter } from "./adapter.js";
+import { merge } from "../../merge.js";
 
 /**
  * OpenRouter: one deployment-wide base URL, app attribution headers, the exact cost in the usage
@@ -6,7 +7,7 @@ import { openAICompatible, type ProviderAdapter } from "./adapter.js";
  */
 export const openRouter: ProviderAdapter = {
   ...openAICompatible,
-  resolve: (p, settings) => ({ ...p, baseUrl: settings.openrouterBaseUrl }),
+  resolve: (p, settings) => merge(p, { baseUrl: settings.openrouterBaseUrl }),
   headers: (app) => ({ "HTTP-Referer": app.url, "X-Title": app.title }),
   bodyExtras: (p) => ({ usage: { include: true }, ...(p.routingPreferences && Object.keys(p.routingPreferences).length ? { provider: p.routingPreferences } : {}) }),
 };
