@@ -17,7 +17,7 @@ const only = process.env.BENCH_ONLY;
 
 // What CPU profiles (BENCH_PROF_DIR, bench/loop-monitor.mjs) showed for the figures still missed.
 // Written by hand from the profiles of the date given, not computed by this run.
-const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 2026-12-05)
+const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 to 2026-12-06)
 
 - **/v1 under load, later on 2026-12-05** (c=10, CPU per request from \`/proc\` per thread): streamed, Parley's main
   thread 0.33–0.34 ms a request (0.38 before), non-streamed 0.29–0.32; the minimal gateway's 0.14–0.16. The streamed
@@ -114,6 +114,25 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 and 
   allocation), so this is not requests outliving a scavenge interval (autocannon's p99 is 13–18 ms); and an async
   generator over the meter's state, made and never started, took one variant from 6.4 % to 14.7 % promoted (356 →
   458 µs a request), yet a meter whose \`drain\` makes no generator left the real path at 13.8 % (not landed).
+  **Found later on 2026-12-06.** The meter's generator was declared inside \`meterStream\`, a new generator function
+  per request. Its first call gives it a prototype and an initial map, which V8 registers through the prototype chain
+  in a weak list held by %AsyncGeneratorPrototype%, and Node 20's scavenger treats weak references as strong; the map
+  names the closure as its constructor, so each request's whole graph survived every scavenge until the next
+  mark-compact: a fixed share of allocation, invisible to heap snapshots (their full collection clears the list). In a
+  plain script a per-call async generator promoted 6.4 % of its allocation and ran 3.6× slower than one declared once
+  (0.13 %); \`new\` of a per-call function promoted 27 %. Declared once: 12.5 → 4.8 % promoted. The rest came from
+  literals V8 gives a new map at every evaluation (\`--log-maps\` under load: ~12 a request): a literal that starts
+  with a spread and adds properties after it (the clone's map lies outside the transition tree; 50–100× a plain
+  literal in a script), a literal with a getter (made a dictionary each time), and undici's top-level \`request()\`,
+  which spreads its options. Replaced (\`merge\` in server/merge.ts, two classes, the agent's own \`request\`):
+  1.4 % promoted non-streamed and 1.2 % streamed (the minimal gateway 0.9 %), scavenges of 1.6–1.7 ms instead of
+  3.4–7.8, and 330–350 µs of CPU a request non-streamed, 367–375 µs streamed (680 and 772 before; minimal 150–220).
+  The structure test refuses these shapes in the code a request runs.
+- **Event-loop delay under load** (2026-12-06, a lag probe and a CPU profile sampling every 100 µs, c=10): with the
+  scavenges at ~1.7 ms, the delays above 20 ms that remain fall in windows where the profiler took few samples of
+  the main thread (14.7 ms with 7 samples, 17.9 ms with 29, where 147 and 179 were due): the thread was waiting for
+  a core (two, shared by the load generator, the upstream, Parley's main thread, PGlite's thread and V8's helpers),
+  not running our code. The same probe outside load shows the profiler's own gaps of 5–20 ms.
 - **The in-memory rate limiter at a high limit**: the bench runs \`/v1\` at 1,000,000 requests a minute, so a key's
   window held a minute of requests (~50,000–150,000 times), and taking the oldest off its front moved all of them on
   every decision (27 µs at 150,000, in a script with a fake clock). The window now drops them by moving a head index
