@@ -37,7 +37,7 @@ export function meterStream(
   // Handed out in batches, as read: a reader passing events on walks each batch itself. A
   // generator that gave them one at a time cost a promise and a turn of the microtask queue per
   // event, on every streamed token.
-  const stream = meterBatches(opts, opened, signal, base, started, deadline, resolveRecord);
+  const stream = meterBatches(opts, { opened, signal, base, started, deadline }, resolveRecord);
 
   /** Reads the whole stream for its record, for a caller that wants the answer at once. */
   async function drain(): Promise<void> {
@@ -48,6 +48,9 @@ export function meterStream(
 
   return { batches: stream, drain, record };
 }
+
+/** The request a stream belongs to, as the meter reads it. */
+type Metered = { opened: Opened; signal: Cancellation; base: RecordBase; started: number; deadline: number };
 
 // What this candidate was sent, for the estimate when it reports no usage (counted only then: a long story sends thousands of messages).
 const promptChars = (opened: Opened) => opened.messages.reduce((n, m) => n + m.content.length, 0);
@@ -63,15 +66,8 @@ const promptChars = (opened: Opened) => opened.messages.reduce((n, m) => n + m.c
  * collection until the next full one. That promoted 12 % of all a /v1 request allocated (5 % once
  * moved here; under 1 % in the minimal gateway), the main cost of Parley's throughput against it.
  */
-async function* meterBatches(
-  opts: MeterOptions,
-  opened: Opened,
-  signal: Cancellation,
-  base: RecordBase,
-  started: number,
-  deadline: number,
-  resolveRecord: (r: RequestRecord) => void,
-): AsyncGenerator<StreamEvent[]> {
+async function* meterBatches(opts: MeterOptions, metered: Metered, resolveRecord: (r: RequestRecord) => void): AsyncGenerator<StreamEvent[]> {
+  const { opened, signal, base, started, deadline } = metered;
   const c = opened.candidate;
   const idleMs = c.provider.idleTimeoutMs ?? opts.idleMs;
   let text = "";
