@@ -7,7 +7,7 @@ import type { ProviderStatus } from "./provider-status.js";
 import type { AppIdentity } from "./providers/index.js";
 import { defaultTokenizer } from "../../contracts/tokenizers.js";
 import { UNKNOWN_CONTEXT_TOKENS, type Registry } from "./registry.js";
-import { meterStream, type RecordBase } from "./stream-meter.js";
+import { meterStream, type Batches, type RecordBase } from "./stream-meter.js";
 import { TokenCounter } from "./token-counter.js";
 import type { WorkerHealth } from "./worker-health.js";
 import type { Attempt, Candidate, ChatRequest, PromptWindow, RequestRecord, StreamEvent } from "./types.js";
@@ -49,7 +49,7 @@ export type OpenStream = {
   promptMessages: number;
   attempts: Attempt[];
   /** The events in batches as they were read (never empty); the batches end by themselves after an error. */
-  batches: AsyncGenerator<StreamEvent[]>;
+  batches: Batches;
   /** Reads the stream to its end without passing its events on (instead of `batches`, never beside it). */
   drain: () => Promise<void>;
   /** Resolves when the stream has ended, however it ended, with what was recorded. */

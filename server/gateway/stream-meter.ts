@@ -30,14 +30,14 @@ export function meterStream(
   base: RecordBase,
   started: number,
   deadline: number,
-): { batches: AsyncGenerator<StreamEvent[]>; drain: () => Promise<void>; record: Promise<RequestRecord> } {
+): { batches: Batches; drain: () => Promise<void>; record: Promise<RequestRecord> } {
   let resolveRecord!: (r: RequestRecord) => void;
   const record = new Promise<RequestRecord>((resolve) => (resolveRecord = resolve));
 
   // Handed out in batches, as read: a reader passing events on walks each batch itself. A
   // generator that gave them one at a time cost a promise and a turn of the microtask queue per
   // event, on every streamed token.
-  const stream = meterBatches(opts, { opened, signal, base, started, deadline }, resolveRecord);
+  const stream = new Batches(meterBatches(opts, { opened, signal, base, started, deadline }, resolveRecord));
 
   /** Reads the whole stream for its record, for a caller that wants the answer at once. */
   async function drain(): Promise<void> {
@@ -47,6 +47,34 @@ export function meterStream(
   }
 
   return { batches: stream, drain, record };
+}
+
+/**
+ * The metered stream as handed out. A generator closed before its first `next()` never runs its
+ * body, so its `finally` would not record the request, settle the model's circuit or let the
+ * upstream go, and whoever waits on the record would wait for ever. Closed unstarted, this starts it
+ * first: it replays the first batch (read already) and ends there, recorded as aborted with that text.
+ */
+export class Batches implements AsyncIterableIterator<StreamEvent[]> {
+  private started = false;
+  constructor(private readonly inner: AsyncGenerator<StreamEvent[]>) {}
+
+  next(): Promise<IteratorResult<StreamEvent[]>> {
+    this.started = true;
+    return this.inner.next();
+  }
+
+  async return(value?: undefined): Promise<IteratorResult<StreamEvent[]>> {
+    if (!this.started) {
+      this.started = true;
+      await this.inner.next();
+    }
+    return this.inner.return(value);
+  }
+
+  [Symbol.asyncIterator](): Batches {
+    return this;
+  }
 }
 
 /** The request a stream belongs to, as the meter reads it. */

@@ -55,11 +55,28 @@ const ask = (signal: AbortSignal = new AbortController().signal) => ({
   signal,
 });
 
-async function drain(batches: AsyncGenerator<StreamEvent[]>) {
+async function drain(batches: AsyncIterable<StreamEvent[]>) {
   const out: StreamEvent[] = [];
   for await (const batch of batches) out.push(...batch);
   return out;
 }
+
+describe("a stream closed before it was read", () => {
+  it("is recorded as aborted with what had arrived, and its upstream request let go", async () => {
+    upstream.reset();
+    upstream.forModel(HAIKU, { kind: "stream", chunks: ["one ", "two ", "three "], delayMs: 300 });
+    const { gw, records } = gateway(10_000);
+    const open = await gw.openStream(ask());
+    // Closed unstarted (a caller whose client left before the first event was sent): a generator's
+    // finally does not run then, yet the request must still be recorded and its circuit slot settled.
+    await open.batches.return(undefined);
+    const record = await open.record;
+    expect(record).toMatchObject({ status: "aborted", model: HAIKU });
+    expect(record.text).toBe("one ");
+    expect(records).toEqual([record]);
+    await upstream.requests[0]!.closed;
+  });
+});
 
 describe("the request's time budget", () => {
   it("ends a stream that outlives it with an error, keeping what arrived", async () => {
