@@ -40,7 +40,7 @@ import { errorFields } from "../error-report.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import { GatewayError } from "../gateway/errors.js";
 import type { Gateway, OpenStream } from "../gateway/gateway.js";
-import type { Attempt, FittedPrompt, RequestRecord } from "../gateway/types.js";
+import type { Attempt, Cancellation, FittedPrompt, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Persona } from "../../contracts/persona.js";
 import { charsFor, compactHistory, hasText, macroNames, promptFitter, systemMessage } from "./prompt.js";
@@ -102,7 +102,7 @@ type ReplyContext = {
   /** That message when it was just written (the person's new message): the history cache may end with it. */
   written?: HistoryRow;
   writer: ReplyWriter;
-  signal: AbortSignal;
+  signal: Cancellation;
   /** The history the prompt was built from (set when the reply starts), for the cache. */
   history?: { rows: HistoryRow[]; maxChars: number };
   /** The prompt's fitter: the token counts it took are stored once the reply is over. */
@@ -464,12 +464,12 @@ export function createChatService(deps: {
    * The person rewrites one of their messages: the new text is a version beside the old one, and
    * the character answers it (the thread follows). Nothing is overwritten.
    */
-  async function editAndReply(input: { clientId: string; sessionId: string; message: MessageRow; content: string; signal: AbortSignal }) {
+  async function editAndReply(input: { clientId: string; sessionId: string; message: MessageRow; content: string; signal: Cancellation }) {
     return sendMessage(merge(input, { editing: input.message }));
   }
 
   /** Stores the user's message first, so nothing the person wrote is lost, then asks for a reply. */
-  async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: AbortSignal; editing?: MessageRow }) {
+  async function sendMessage(input: { clientId: string; sessionId: string; content: string; signal: Cancellation; editing?: MessageRow }) {
     const content = cleanContent(input.content);
     // A new message at the end of the thread is written with the claim, in one round trip; an
     // edit first records where the person was, so it claims, then writes.
@@ -501,7 +501,7 @@ export function createChatService(deps: {
    * it, of the last message of the thread (when that is the person's, its missing answer). The
    * reply it stands beside is kept, reachable by switching back; the thread follows the new one.
    */
-  async function regenerate(input: { clientId: string; sessionId: string; messageId?: string; signal: AbortSignal }) {
+  async function regenerate(input: { clientId: string; sessionId: string; messageId?: string; signal: Cancellation }) {
     const { db, owned } = await claim(input.clientId, input.sessionId);
     const writer = writerFor(input.sessionId);
     return claimed(writer, async () => {

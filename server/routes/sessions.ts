@@ -8,6 +8,7 @@ import { MAX_PAGE_SIZE, PAGE_SIZE, type ChatService } from "../chat/service.js";
 import { notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { AppEnv } from "../app-env.js";
+import { clientGone } from "./node-io.js";
 import { streamReply } from "./reply-stream.js";
 import { readJson, UUID_RE, validate } from "./validation.js";
 import { attachment } from "./attachment.js";
@@ -113,19 +114,19 @@ export function sessionRoutes(deps: {
         clientId: c.var.clientId,
         sessionId: id,
         content: body.content,
-        signal: c.req.raw.signal,
+        signal: clientGone(c),
       });
       return streamReply(c, reply, userMessage, log);
     })
     .post("/:id/regenerate", deps.limit, async (c) => {
       const id = sessionId(c.req.param("id"));
-      const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, signal: c.req.raw.signal });
+      const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, signal: clientGone(c) });
       return streamReply(c, reply, undefined, log);
     })
     // A swipe: another reply beside this one, wherever it is in the thread.
     .post("/:id/messages/:messageId/regenerate", deps.limit, async (c) => {
       const id = sessionId(c.req.param("id"));
-      const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")), signal: c.req.raw.signal });
+      const { reply } = await chat.regenerate({ clientId: c.var.clientId, sessionId: id, messageId: messageId(c.req.param("messageId")), signal: clientGone(c) });
       return streamReply(c, reply, undefined, log);
     })
     // An edit is a new version beside the message. The person's own message wants an answer, so
@@ -137,7 +138,7 @@ export function sessionRoutes(deps: {
       if (message.role === "assistant") {
         return c.json({ session: await chat.editReply({ clientId: c.var.clientId, sessionId: id, message, content: body.content }) });
       }
-      const { userMessage, reply } = await chat.editAndReply({ clientId: c.var.clientId, sessionId: id, message, content: body.content, signal: c.req.raw.signal });
+      const { userMessage, reply } = await chat.editAndReply({ clientId: c.var.clientId, sessionId: id, message, content: body.content, signal: clientGone(c) });
       return streamReply(c, reply, userMessage, log);
     })
     .delete("/:id/messages/:messageId", async (c) => {
