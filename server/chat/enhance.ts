@@ -2,7 +2,7 @@ import type { DatabaseLifecycle } from "../db/lifecycle.js";
 import { getOwnedSession } from "../db/queries/sessions.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
-import type { ChatMessage } from "../gateway/types.js";
+import type { Cancellation, ChatMessage } from "../gateway/types.js";
 
 const INSTRUCTIONS = [
   "You improve a person's draft message in a role-play chat before they send it.",
@@ -18,7 +18,7 @@ const INSTRUCTIONS = [
  * surface in the text handed back to the browser.
  */
 export function createEnhanceService(deps: { database: DatabaseLifecycle; gateway: Gateway; maxMessageChars: number }) {
-  return async function enhance(input: { clientId: string; text: string; sessionId?: string; signal: AbortSignal }) {
+  return async function enhance(input: { clientId: string; text: string; sessionId?: string; signal: Cancellation }) {
     const text = input.text.trim();
     if (!text) throw badRequest("empty_message", "There is nothing to enhance: write a draft first");
     if (text.length > deps.maxMessageChars) {

@@ -6,7 +6,7 @@ import { activePath } from "../db/queries/sessions.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import { GatewayError } from "../gateway/errors.js";
 import type { Gateway } from "../gateway/gateway.js";
-import type { ChatMessage } from "../gateway/types.js";
+import type { Cancellation, ChatMessage } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 
 /** The most of a conversation a hint or a debrief reads (its newest part): far more than a practice session runs to. */
@@ -40,7 +40,7 @@ export function createPracticeService(deps: { database: DatabaseLifecycle; gatew
   const transcript = (ctx: Context, lines: Line[]) =>
     lines.map((l) => `${l.role === "user" ? "PERSON" : ctx.characterName.toUpperCase()}: ${l.content}`).join("\n\n");
 
-  async function hint(input: { clientId: string; sessionId: string; signal: AbortSignal }): Promise<{ hint: string }> {
+  async function hint(input: { clientId: string; sessionId: string; signal: Cancellation }): Promise<{ hint: string }> {
     const { ctx, lines } = await load(input.clientId, input.sessionId);
     const messages: ChatMessage[] = [
       {
@@ -60,7 +60,7 @@ export function createPracticeService(deps: { database: DatabaseLifecycle; gatew
     return { hint: text };
   }
 
-  async function debrief(input: { clientId: string; sessionId: string; signal: AbortSignal }): Promise<DebriefView> {
+  async function debrief(input: { clientId: string; sessionId: string; signal: Cancellation }): Promise<DebriefView> {
     const { db, ctx, lines } = await load(input.clientId, input.sessionId);
     const own = lines.filter((l) => l.role === "user");
     if (own.length === 0) throw badRequest("nothing_to_evaluate", "There is nothing to give feedback on yet: write to the character first");

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env.js";
 import type { EnhanceService } from "../chat/enhance.js";
 import { rethrow } from "./gateway-errors.js";
+import { clientGone } from "./node-io.js";
 import { routingHeaders } from "./routing-headers.js";
 import { readJson, UUID_RE } from "./validation.js";
 
@@ -15,7 +16,7 @@ export function enhanceRoutes(deps: { enhance: EnhanceService; limit: Middleware
   return new Hono<AppEnv>().post("/", deps.limit, async (c) => {
     const body = await readJson(c, enhanceBody);
     const result = await deps
-      .enhance({ clientId: c.var.clientId, text: body.text, sessionId: body.sessionId, signal: c.req.raw.signal })
+      .enhance({ clientId: c.var.clientId, text: body.text, sessionId: body.sessionId, signal: clientGone(c) })
       .catch(rethrow);
     routingHeaders(c, result.candidate, result.attempts);
     return c.json({ text: result.text });

@@ -49,7 +49,8 @@ export function writeJson(c: Context, status: number, headers: Record<string, st
 
 /**
  * Cancelled when the client's connection closes before its answer was written: what the gateway
- * needs of a /v1 caller, without the AbortController and signal that `c.req.raw.signal` makes for it.
+ * needs of a caller (/v1, the chat, practice, Enhance), without the web Request and AbortController
+ * that reading `c.req.raw.signal` makes @hono/node-server build for every request.
  */
 export function clientGone(c: Context): Cancellation {
   const res = nodeOf(c).outgoing;

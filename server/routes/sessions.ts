@@ -152,11 +152,11 @@ export function sessionRoutes(deps: {
     // "Continue in a new conversation from here": counted like creating a session.
     // Practice: a coach's hint for the next message, and the debrief (each run kept; listed oldest first).
     .post("/:id/hint", deps.limit, async (c) =>
-      c.json(await deps.practice.hint({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), signal: c.req.raw.signal }).catch(rethrow)),
+      c.json(await deps.practice.hint({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), signal: clientGone(c) }).catch(rethrow)),
     )
     .post("/:id/debrief", deps.limit, async (c) =>
       c.json(
-        { debrief: await deps.practice.debrief({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), signal: c.req.raw.signal }).catch(rethrow) },
+        { debrief: await deps.practice.debrief({ clientId: c.var.clientId, sessionId: sessionId(c.req.param("id")), signal: clientGone(c) }).catch(rethrow) },
         201,
       ),
     )
