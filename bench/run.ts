@@ -19,6 +19,33 @@ const only = process.env.BENCH_ONLY;
 // Written by hand from the profiles of the date given, not computed by this run.
 const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 to 2026-12-06)
 
+- **What is left, last measured on 2026-12-06** (experiments beside this bench, not part of it):
+  - *The request log is the largest single cost.* One Parley per variant beside the minimal gateway, eight
+    interleaved runs of 1.5–2 s at c=10 (order rotated, medians; CPU from \`/proc\` per thread): with the request log
+    off, 553 → 440 µs of CPU a non-streamed request and 2,000 → 2,207 requests a second; in an earlier pair of runs
+    456 → 333 µs and 2,745 → 3,517. PGlite's thread falls from 31–48 µs a request to 4–7, Parley's main thread by
+    ~60 µs in paired runs (its own share of the log, the row's JSON, is ~3 µs: the rest is the main thread running
+    slower beside a busy WebAssembly thread on a two-core machine). The insert alone, in a script with realistic rows:
+    44–52 µs a row in 100-row statements (what Parley sends), 40–48 in 500–2,000-row ones (not taken: a longer statement
+    holds every other query on that thread longer), \`json_to_recordset\` 37–51, \`COPY … FROM '/dev/blob'\` CSV 24–40
+    (would need PGlite's blob passed through the thread's protocol), \`synchronous_commit=off\` 34–39 (an strace
+    of its thread shows no fsync to skip), no secondary indexes 32–39. None halves it: the per-row cost is Postgres's
+    own insert, run as WebAssembly. Logging every request is what the dashboard and the keys' budgets read: it stays.
+  - *The rest of Parley's machinery is spread thin.* Measured alone: Hono with @hono/node-server and four
+    pass-through middlewares costs 14–26 µs a request over plain \`node:http\` (60 against 47 µs; not worth a second
+    HTTP stack for /v1); the in-memory limiter's decision at 1,000,000 a minute 0.6 µs; a rate key's digest 0.7 µs;
+    the metrics of a finished request 4.6 µs. Switching the limiter's middleware or zod's check of the body off moved
+    the medians by 19 and 9 µs, within the runs' noise (±60 µs between repetitions of one variant).
+  - *One request at a time* (marks from \`diagnostics_channel\` and temporary ones in the code, 550 sequential
+    non-streamed requests): request start → first middleware 0.05 ms; the middleware (access log, NUL check, key,
+    rate limit) 0.06; the body read 0.05; JSON and zod 0.05; routing to the candidate loop 0.04; the upstream request
+    built 0.04 and handed to undici 0.04; its headers and body written 0.1–0.2 (one \`writev\`); the upstream's answer
+    0.36–0.4; its events parsed into the first batch 0.1; the JSON answer ready 0.1; written 0.25. Parley's own steps
+    on that path add up to ~0.35–0.45 ms, where under load Parley spends ~0.15 ms a request beyond the minimal
+    gateway: code run after an idle pause runs 2–3× slower (presumably caches gone cold while the client and the
+    upstream ran). The target needs 0.2 ms of those steps gone, most of the route. CPU time per request at c=1 is
+    not usable on this VM: \`/proc\` charges even the bare proxy 1.0 ms of user time per sequential request (0.1
+    under load).
 - **/v1 under load, later on 2026-12-05** (c=10, CPU per request from \`/proc\` per thread): streamed, Parley's main
   thread 0.33–0.34 ms a request (0.38 before), non-streamed 0.29–0.32; the minimal gateway's 0.14–0.16. The streamed
   answer now frames a batch's events into one string and writes it once (\`EventWriter.sendFramed\`): each write of its
