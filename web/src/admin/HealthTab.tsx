@@ -109,9 +109,9 @@ export function HealthTab() {
               <thead>
                 <tr>
                   <th>Worker</th>
-                  <th>isHealthy</th>
-                  <th>lastCheck</th>
-                  <th>responseTime</th>
+                  <th>Healthy</th>
+                  <th>Last check</th>
+                  <th>Response time</th>
                   <th>Error</th>
                 </tr>
               </thead>
@@ -119,7 +119,7 @@ export function HealthTab() {
                 {workers.map(([key, w]) => (
                   <tr key={key}>
                     <td className="mono">{key}</td>
-                    <td>{w.isHealthy ? <span className="badge ok">true</span> : <span className="badge bad">false</span>}</td>
+                    <td>{w.isHealthy ? <span className="badge ok">yes</span> : <span className="badge bad">no</span>}</td>
                     <td title={w.lastCheck}>{ago(w.lastCheck)}</td>
                     <td>{w.responseTime === null ? "—" : `${w.responseTime} ms`}</td>
                     <td className="small">{w.error ?? ""}</td>
