@@ -23,9 +23,11 @@ const WHERE_THE_TIME_GOES = `## Where the time goes (profiles of 2026-12-04 to 2
   - *The request log is the largest single cost.* One Parley per variant beside the minimal gateway, eight
     interleaved runs of 1.5–2 s at c=10 (order rotated, medians; CPU from \`/proc\` per thread): with the request log
     off, 553 → 440 µs of CPU a non-streamed request and 2,000 → 2,207 requests a second; in an earlier pair of runs
-    456 → 333 µs and 2,745 → 3,517. PGlite's thread falls from 31–48 µs a request to 4–7, Parley's main thread by
-    ~60 µs in paired runs (its own share of the log, the row's JSON, is ~3 µs: the rest is the main thread running
-    slower beside a busy WebAssembly thread on a two-core machine). The insert alone, in a script with realistic rows:
+    456 → 333 µs and 2,745 → 3,517. A third run with a variant that builds every row and drops it at the flush: full
+    347 µs and 3,102 requests a second, rows built but not inserted 257 µs and 3,845, no log 272 µs and 3,717 (seven
+    runs each, medians). So building the rows costs nothing measurable and the insert costs ~20 % of the throughput:
+    PGlite's thread spends 30–53 µs a request on it, and Parley's main thread runs ~35 µs a request slower while it
+    does (its own part of a flush is one message per 100 rows). The insert alone, in a script with realistic rows:
     44–52 µs a row in 100-row statements (what Parley sends), 40–48 in 500–2,000-row ones (not taken: a longer statement
     holds every other query on that thread longer), \`json_to_recordset\` 37–51, \`COPY … FROM '/dev/blob'\` CSV 24–40
     (would need PGlite's blob passed through the thread's protocol), \`synchronous_commit=off\` 34–39 (an strace
