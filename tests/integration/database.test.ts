@@ -9,7 +9,7 @@ import { RegistrySync } from "../../server/runtime/registry-sync.js";
 import { Registry } from "../../server/gateway/registry.js";
 import { openDatabase, type Database } from "../../server/db/client.js";
 import { seedDefaults } from "../../server/db/seed.js";
-import { registerLocalWorker } from "../../server/db/queries/registry.js";
+import { readRegistryVersion, registerLocalWorker } from "../../server/db/queries/registry.js";
 import { apiModels, apiProviders, messages, scenarios, sessions } from "../../server/db/schema.js";
 import { activePath, historyPath } from "../../server/db/queries/sessions.js";
 import { writeLongThread } from "../support/long-thread.js";
@@ -151,6 +151,47 @@ describe("registry reload", () => {
         expect(registry.paramsFor(sonnetOrOther!, "enhance").temperature).toBe(0.3);
       } finally {
         await sync.stop();
+        await handle.close();
+        await pg?.drop();
+      }
+    },
+  );
+
+  it.each(["pglite", "postgres"] as const)(
+    "moves the routing version on %s only when a statement changes routing rows: a restart's seed leaves it",
+    async (kind) => {
+      const pg = kind === "postgres" ? await createTestDatabase(inject("postgresUrl")) : undefined;
+      const dataDir = tmp();
+      let handle = await openDatabase({ databaseUrl: pg?.url, dataDir });
+      const version = () => readRegistryVersion(handle.db);
+      try {
+        await seedDefaults(handle.db);
+        const seeded = await version();
+        // A restart: the migrations again, then the seed, whose inserts meet their rows and do nothing.
+        await handle.close();
+        handle = await openDatabase({ databaseUrl: pg?.url, dataDir });
+        expect(await seedDefaults(handle.db)).toEqual({ seeded: false });
+        expect(await version()).toBe(seeded);
+        // Statements that find no rows, on each table with routing data.
+        await handle.db.update(apiModels).set({ isActive: false }).where(eq(apiModels.modelKey, "no/such-model"));
+        await handle.db.delete(apiProviders).where(eq(apiProviders.name, "no-such-provider"));
+        await handle.db.execute(sql`update task_profiles set temperature = 0.1 where task = 'no-such-task'`);
+        await handle.db.execute(sql`delete from api_keys where name = 'no-such-key'`);
+        expect(await version()).toBe(seeded);
+
+        // A change on any of them still moves it, once per statement.
+        await handle.db.update(apiModels).set({ isActive: false }).where(eq(apiModels.modelKey, "anthropic/claude-3-haiku"));
+        expect(await version()).toBe(seeded + 1);
+        const [added] = await handle.db
+          .insert(apiProviders)
+          .values({ name: "added", displayName: "Added", kind: "openai_compatible", baseUrl: "http://127.0.0.1:9/v1", authScheme: "none" })
+          .returning({ id: apiProviders.id });
+        expect(await version()).toBe(seeded + 2);
+        await handle.db.delete(apiProviders).where(eq(apiProviders.id, added!.id));
+        expect(await version()).toBe(seeded + 3);
+        await handle.db.execute(sql`update task_profiles set temperature = 0.4 where task = 'enhance'`);
+        expect(await version()).toBe(seeded + 4);
+      } finally {
         await handle.close();
         await pg?.drop();
       }
