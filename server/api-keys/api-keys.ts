@@ -85,8 +85,13 @@ export function createApiKeys(deps: { database: DatabaseLifecycle; counters: Key
       throw new AppError(403, "key_not_allowed", `This key may not use the model ${want.model}; it may use ${k.allowedModels.join(", ")}`);
     }
     const at = now();
-    if (k.rpm !== null || k.tpm !== null) {
-      const w = k.rpm !== null ? await deps.counters.countRequest(k.id, at) : await deps.counters.peek(k.id, at);
+    // The key's window and its spend are asked for at once (one wait before the upstream is called,
+    // not two); the rates are still judged first, and a refusal takes the counted request back.
+    const [w, spent] = await Promise.all([
+      k.rpm !== null ? deps.counters.countRequest(k.id, at) : k.tpm !== null ? deps.counters.peek(k.id, at) : undefined,
+      k.budgetUsd !== null ? spentSince(deps.database.require(), k.id, periodStart(k.budgetPeriod, new Date(at))) : undefined,
+    ]);
+    if (w) {
       const refuse = async (field: "requests" | "tokens", limit: number, what: string) => {
         if (k.rpm !== null) await deps.counters.uncountRequest(k.id, at).catch(() => {});
         const ms = msUntilRoom(w, field, limit, at);
@@ -95,17 +100,14 @@ export function createApiKeys(deps: { database: DatabaseLifecycle; counters: Key
       if (k.rpm !== null && w.requests > k.rpm) await refuse("requests", k.rpm, "requests");
       if (k.tpm !== null && w.tokens >= k.tpm) await refuse("tokens", k.tpm, "tokens");
     }
-    if (k.budgetUsd !== null) {
-      const spent = await spentSince(deps.database.require(), k.id, periodStart(k.budgetPeriod, new Date(at)));
-      if (spent >= k.budgetUsd) {
-        if (k.rpm !== null) await deps.counters.uncountRequest(k.id, at).catch(() => {});
-        const reset = nextReset(k.budgetPeriod, new Date(at));
-        throw new KeyLimitError(
-          "insufficient_quota",
-          `This key has spent its budget of $${k.budgetUsd} ${k.budgetPeriod === "never" ? "in all" : `this ${k.budgetPeriod.replace("ly", "").replace("dai", "day")}`}: ${reset ? `it resets at ${reset.toISOString()}` : "it does not reset; an admin can raise it"}`,
-          reset ? Math.max(1, Math.ceil((reset.getTime() - at) / 1000)) : undefined,
-        );
-      }
+    if (k.budgetUsd !== null && spent !== undefined && spent >= k.budgetUsd) {
+      if (k.rpm !== null) await deps.counters.uncountRequest(k.id, at).catch(() => {});
+      const reset = nextReset(k.budgetPeriod, new Date(at));
+      throw new KeyLimitError(
+        "insufficient_quota",
+        `This key has spent its budget of $${k.budgetUsd} ${k.budgetPeriod === "never" ? "in all" : `this ${k.budgetPeriod.replace("ly", "").replace("dai", "day")}`}: ${reset ? `it resets at ${reset.toISOString()}` : "it does not reset; an admin can raise it"}`,
+        reset ? Math.max(1, Math.ceil((reset.getTime() - at) / 1000)) : undefined,
+      );
     }
   }
 
