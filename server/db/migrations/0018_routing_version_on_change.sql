@@ -31,58 +31,16 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
-DROP TRIGGER "api_providers_registry_changed" ON "api_providers";
---> statement-breakpoint
-DROP TRIGGER "api_models_registry_changed" ON "api_models";
---> statement-breakpoint
-DROP TRIGGER "task_profiles_registry_changed" ON "task_profiles";
---> statement-breakpoint
-DROP TRIGGER "api_keys_registry_changed" ON "api_keys";
---> statement-breakpoint
-CREATE TRIGGER "api_providers_registry_inserted" AFTER INSERT ON "api_providers"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_providers_registry_updated" AFTER UPDATE ON "api_providers"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_providers_registry_deleted" AFTER DELETE ON "api_providers"
-	REFERENCING OLD TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_providers_registry_truncated" AFTER TRUNCATE ON "api_providers"
-	FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_models_registry_inserted" AFTER INSERT ON "api_models"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_models_registry_updated" AFTER UPDATE ON "api_models"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_models_registry_deleted" AFTER DELETE ON "api_models"
-	REFERENCING OLD TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_models_registry_truncated" AFTER TRUNCATE ON "api_models"
-	FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_changed"();
---> statement-breakpoint
-CREATE TRIGGER "task_profiles_registry_inserted" AFTER INSERT ON "task_profiles"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "task_profiles_registry_updated" AFTER UPDATE ON "task_profiles"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "task_profiles_registry_deleted" AFTER DELETE ON "task_profiles"
-	REFERENCING OLD TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "task_profiles_registry_truncated" AFTER TRUNCATE ON "task_profiles"
-	FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_keys_registry_inserted" AFTER INSERT ON "api_keys"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_keys_registry_updated" AFTER UPDATE ON "api_keys"
-	REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_keys_registry_deleted" AFTER DELETE ON "api_keys"
-	REFERENCING OLD TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"();
---> statement-breakpoint
-CREATE TRIGGER "api_keys_registry_truncated" AFTER TRUNCATE ON "api_keys"
-	FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_changed"();
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['api_providers', 'api_models', 'task_profiles', 'api_keys'] LOOP
+		EXECUTE format('DROP TRIGGER %I ON %I', t || '_registry_changed', t);
+		EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"()', t || '_registry_inserted', t);
+		EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING NEW TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"()', t || '_registry_updated', t);
+		EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS "changed_rows" FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_rows_changed"()', t || '_registry_deleted', t);
+		EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION "parley_registry_changed"()', t || '_registry_truncated', t);
+	END LOOP;
+END;
+$$;
