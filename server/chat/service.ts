@@ -40,7 +40,7 @@ import { errorFields } from "../error-report.js";
 import { AppError, badRequest, notFound } from "../errors.js";
 import { GatewayError } from "../gateway/errors.js";
 import type { Gateway, OpenStream } from "../gateway/gateway.js";
-import type { Attempt, Cancellation, FittedPrompt, RequestRecord } from "../gateway/types.js";
+import type { Attempt, Cancellation, RequestRecord } from "../gateway/types.js";
 import type { Logger } from "../logger.js";
 import type { Persona } from "../../contracts/persona.js";
 import { charsFor, compactHistory, hasText, macroNames, promptFitter, systemMessage } from "./prompt.js";

@@ -10,7 +10,7 @@ import { UNKNOWN_CONTEXT_TOKENS, type Registry } from "./registry.js";
 import { meterStream, type Batches, type RecordBase } from "./stream-meter.js";
 import { TokenCounter } from "./token-counter.js";
 import type { WorkerHealth } from "./worker-health.js";
-import type { Attempt, Candidate, ChatRequest, PromptWindow, RequestRecord, StreamEvent } from "./types.js";
+import type { Attempt, Candidate, ChatRequest, PromptWindow, RequestRecord } from "./types.js";
 import { merge } from "../merge.js";
 
 export { NO_PROVIDER_MESSAGE } from "./candidate-loop.js";
