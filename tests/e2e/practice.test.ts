@@ -103,7 +103,8 @@ describe("practice", () => {
     // The panel folds away once the conversation has begun; opened, it shows the progress.
     await p.getByTestId("practice-panel").locator("summary").click();
     const chart = p.getByTestId("practice-panel").getByTestId("score-chart");
-    await chart.waitFor();
+    // The progress is asked for again after the debrief; its answer may come a moment later.
+    await chart.locator("circle").nth(1).waitFor();
     expect(await chart.locator("circle").count()).toBe(2);
     expect(await chart.getAttribute("aria-label")).toContain("64, 85");
     await p.getByTestId("practice-panel").getByText(/Most often missed/).waitFor();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError } from "../api/client";
 import { practice, type Debrief, type Progress } from "./api";
 
@@ -13,8 +13,13 @@ export function usePractice(slug: string, sessionId: string | null, enabled: boo
   const [busy, setBusy] = useState<"hint" | "debrief" | null>(null);
   const [error, setError] = useState<{ message: string; retryAfterS?: number } | null>(null);
 
+  // Only the latest request's answer is shown: the one on opening can arrive after the one a
+  // debrief asked for, and would put back the chart without the attempt just finished.
+  const latestProgress = useRef(0);
   const loadProgress = useCallback(() => {
-    if (enabled) practice.progress(slug).then((r) => setProgress(r.progress), () => {});
+    if (!enabled) return;
+    const ask = ++latestProgress.current;
+    practice.progress(slug).then((r) => ask === latestProgress.current && setProgress(r.progress), () => {});
   }, [enabled, slug]);
   useEffect(loadProgress, [loadProgress]);
 
