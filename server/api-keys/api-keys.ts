@@ -5,6 +5,7 @@ import { chargeKey, getKeyRow, insertKey, listKeyRows, spendOf, spentSince, upda
 import { AppError, notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { errorFields } from "../error-report.js";
+import { merge } from "../merge.js";
 import { msUntilRoom, type KeyCounters } from "./counters.js";
 import { nextReset, periodStart } from "./periods.js";
 
@@ -94,7 +95,9 @@ export function createApiKeys(deps: { database: DatabaseLifecycle; counters: Key
     if (w) {
       const refuse = async (field: "requests" | "tokens", limit: number, what: string) => {
         if (k.rpm !== null) await deps.counters.uncountRequest(k.id, at).catch(() => {});
-        const ms = msUntilRoom(w, field, limit, at);
+        // The window as it was before this request was counted in it.
+        const before = k.rpm !== null ? merge(w, { current: merge(w.current, { requests: w.current.requests - 1 }) }) : w;
+        const ms = msUntilRoom(before, field, limit, at);
         throw new KeyLimitError("rate_limited", `This key is limited to ${limit} ${what} per minute; try again in ${Math.max(1, Math.ceil(ms / 1000))} s`, Math.max(1, Math.ceil(ms / 1000)));
       };
       if (k.rpm !== null && w.requests > k.rpm) await refuse("requests", k.rpm, "requests");

@@ -33,19 +33,22 @@ export function windowOf(b: Buckets, now: number): Window {
 }
 
 /**
- * When a window at or over `limit` has room again (ms from now), by what each minute holds:
- * the last minute's share fades out as the window slides, then this minute's does.
+ * When a request refused by `limit` would be let in (ms from now), if nothing else is counted
+ * meanwhile: the last minute's share fades out as the window slides, then this minute's does.
+ * `b` holds what the window holds without the request, which itself adds one (one request, or at
+ * least one token): it is let in when the window and that one fit in the limit.
  */
 export function msUntilRoom(b: Buckets, field: "requests" | "tokens", limit: number, now: number): number {
   const into = now % 60_000;
   const cur = b.current[field];
   const prev = b.previous[field];
-  if (cur < limit && prev > 0) {
-    const fraction = 1 - (limit - cur) / prev; // of the minute, when prev * (1 - f) + cur < limit
+  const room = limit - 1; // what the window may hold beside the request
+  if (cur <= room && prev > 0) {
+    const fraction = 1 - (room - cur) / prev; // of this minute, when prev * (1 - f) + cur <= room
     return Math.max(0, Math.ceil(fraction * 60_000 - into));
   }
-  // This minute alone is full: next minute it becomes the fading one.
-  return 60_000 - into + Math.ceil(Math.max(0, 1 - limit / Math.max(cur, 1)) * 60_000);
+  // This minute alone is too full: next minute it becomes the fading one.
+  return 60_000 - into + Math.ceil(Math.max(0, 1 - room / Math.max(cur, 1)) * 60_000);
 }
 
 export class DatabaseCounters implements KeyCounters {
