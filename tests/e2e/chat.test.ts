@@ -204,7 +204,9 @@ describe("your conversations", () => {
     const p = await openPage();
     await p.goto(`${parley.url}/s/refund-request`);
     await p.getByTestId("message-assistant").first().waitFor();
-    upstream.enqueue({ kind: "stream", chunks: ["About the first."] }, { kind: "stream", chunks: ["About the second."] });
+    // The second answer is long: its last line on the list is cut to the width, not the page widened.
+    const long = " It went on".repeat(40) + ".";
+    upstream.enqueue({ kind: "stream", chunks: ["About the first."] }, { kind: "stream", chunks: ["About the second.", long] });
     await sendAndAwaitReply(p, "The first conversation.");
     await p.getByRole("button", { name: "New conversation", exact: true }).click();
     await expect.poll(() => p.getByText("The first conversation.").count()).toBe(0);
@@ -219,6 +221,12 @@ describe("your conversations", () => {
     // Titled by the first thing the person said, with the number of messages.
     expect(await items.first().textContent()).toContain("The second conversation.");
     expect(await items.first().textContent()).toContain("3 messages");
+    const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(await overflow()).toBe(0);
+    const viewport = p.viewportSize()!;
+    await p.setViewportSize({ width: 390, height: 844 });
+    expect(await overflow()).toBe(0);
+    await p.setViewportSize(viewport);
 
     // Renamed in place.
     await p.getByRole("button", { name: "Rename The second conversation." }).click();
