@@ -295,6 +295,21 @@ describe("admin dashboard", () => {
     await shot("keys");
   });
 
+  it("fits every section in a phone's width: a wide table scrolls inside its box, not the page", async () => {
+    const viewport = page.viewportSize()!;
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const name of ["Providers", "Models", "Scenarios", "Health", "Usage", "Keys"]) {
+      await tab(name);
+      await page.locator("table.admin-table").first().waitFor();
+      expect({ name, overflow: await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) }).toEqual({ name, overflow: 0 });
+    }
+    await tab("Models");
+    const box = page.locator(".table-scroll").first();
+    expect(await box.evaluate((e) => e.scrollWidth > e.clientWidth)).toBe(true);
+    await shot("models-phone");
+    await page.setViewportSize(viewport);
+  });
+
   it("Providers shows the health of each provider and a test result; logging out ends the session", async () => {
     await tab("Providers");
     const row = page.locator('tr[data-provider="e2e-upstream"]');

@@ -45,72 +45,74 @@ export function ModelsTab() {
         data.groups.map((g) => (
           <div key={g.task} className="model-group">
             <h3>{g.task}</h3>
-            <table className="admin-table" data-task={g.task}>
-              <thead>
-                <tr>
-                  <th>#</th>
-                  <th>Model</th>
-                  <th>Provider</th>
-                  <th>Price in / out per M tokens</th>
-                  <th>Context</th>
-                  <th>State</th>
-                  <th>Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {g.models.map((m, i) => (
-                  <tr key={m.id} className={m.isActive ? "" : "inactive"} data-model={m.modelKey}>
-                    <td>{i + 1}</td>
-                    <td>
-                      <strong>{m.displayName}</strong> {m.isDefault && <span className="badge ok">default</span>}
-                      <div className="mono muted">{m.modelKey}</div>
-                    </td>
-                    <td>{m.provider?.displayName ?? "—"}</td>
-                    <td>
-                      {price(m.inputPricePerMtok)} / {price(m.outputPricePerMtok)}
-                    </td>
-                    <td>{m.contextLength?.toLocaleString() ?? "—"}</td>
-                    <td>
-                      {m.skipReason ? <span className="badge off">{SKIP_LABELS[m.skipReason] ?? m.skipReason}</span> : <HealthBadge state={m.circuit} />}
-                    </td>
-                    <td className="actions">
-                      <button type="button" className="ghost icon" aria-label={`Move ${m.displayName} up`} disabled={i === 0} onClick={() => void act(() => admin.moveModel(m.id, "up"))}>
-                        ↑
-                      </button>
-                      <button
-                        type="button"
-                        className="ghost icon"
-                        aria-label={`Move ${m.displayName} down`}
-                        disabled={i === g.models.length - 1}
-                        onClick={() => void act(() => admin.moveModel(m.id, "down"))}
-                      >
-                        ↓
-                      </button>
-                      {!m.isDefault && (
-                        <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isDefault: true }))}>
-                          Make default
-                        </button>
-                      )}
-                      <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isActive: !m.isActive }))}>
-                        {m.isActive ? "Deactivate" : "Activate"}
-                      </button>
-                      <button type="button" className="ghost" onClick={() => setEditing(m)}>
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="ghost danger"
-                        onClick={() => {
-                          if (confirm(`Delete ${m.displayName} (${m.task})?`)) void act(() => admin.deleteModel(m.id));
-                        }}
-                      >
-                        Delete
-                      </button>
-                    </td>
+            <div className="table-scroll">
+              <table className="admin-table" data-task={g.task}>
+                <thead>
+                  <tr>
+                    <th>#</th>
+                    <th>Model</th>
+                    <th>Provider</th>
+                    <th>Price in / out per M tokens</th>
+                    <th>Context</th>
+                    <th>State</th>
+                    <th>Actions</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {g.models.map((m, i) => (
+                    <tr key={m.id} className={m.isActive ? "" : "inactive"} data-model={m.modelKey}>
+                      <td>{i + 1}</td>
+                      <td>
+                        <strong>{m.displayName}</strong> {m.isDefault && <span className="badge ok">default</span>}
+                        <div className="mono muted">{m.modelKey}</div>
+                      </td>
+                      <td>{m.provider?.displayName ?? "—"}</td>
+                      <td>
+                        {price(m.inputPricePerMtok)} / {price(m.outputPricePerMtok)}
+                      </td>
+                      <td>{m.contextLength?.toLocaleString() ?? "—"}</td>
+                      <td>
+                        {m.skipReason ? <span className="badge off">{SKIP_LABELS[m.skipReason] ?? m.skipReason}</span> : <HealthBadge state={m.circuit} />}
+                      </td>
+                      <td className="actions">
+                        <button type="button" className="ghost icon" aria-label={`Move ${m.displayName} up`} disabled={i === 0} onClick={() => void act(() => admin.moveModel(m.id, "up"))}>
+                          ↑
+                        </button>
+                        <button
+                          type="button"
+                          className="ghost icon"
+                          aria-label={`Move ${m.displayName} down`}
+                          disabled={i === g.models.length - 1}
+                          onClick={() => void act(() => admin.moveModel(m.id, "down"))}
+                        >
+                          ↓
+                        </button>
+                        {!m.isDefault && (
+                          <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isDefault: true }))}>
+                            Make default
+                          </button>
+                        )}
+                        <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isActive: !m.isActive }))}>
+                          {m.isActive ? "Deactivate" : "Activate"}
+                        </button>
+                        <button type="button" className="ghost" onClick={() => setEditing(m)}>
+                          Edit
+                        </button>
+                        <button
+                          type="button"
+                          className="ghost danger"
+                          onClick={() => {
+                            if (confirm(`Delete ${m.displayName} (${m.task})?`)) void act(() => admin.deleteModel(m.id));
+                          }}
+                        >
+                          Delete
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </div>
         ))
       )}
@@ -369,57 +371,59 @@ function TaskProfiles() {
       <h3 id="tasks-title">Task profiles</h3>
       <p className="muted">What each task asks of its models by default: coach (hints) and evaluate (debriefs, JSON) included.</p>
       <Alert message={error} />
-      <table className="admin-table" data-table="task-profiles">
-        <thead>
-          <tr>
-            <th>Task</th>
-            <th>Temperature</th>
-            <th>Max tokens</th>
-            <th>Top p</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.tasks.map((t) => {
-            const d = drafts[t.task] ?? { temperature: String(t.temperature), maxTokens: String(t.maxTokens), topP: String(t.topP) };
-            const set = (k: keyof typeof d, v: string) => setDrafts({ ...drafts, [t.task]: { ...d, [k]: v } });
-            const errs = fieldErrors[t.task] ?? {};
-            return (
-              <tr key={t.task}>
-                <td>
-                  <strong>{t.task}</strong>
-                  <div className="muted small">{t.description}</div>
-                </td>
-                {(["temperature", "maxTokens", "topP"] as const).map((k) => (
-                  <td key={k}>
-                    <input aria-label={`${t.task} ${k}`} inputMode="decimal" value={d[k]} onChange={(e) => set(k, e.target.value)} size={6} />
-                    {errs[k] && <div className="field-error">{errs[k]}</div>}
+      <div className="table-scroll">
+        <table className="admin-table" data-table="task-profiles">
+          <thead>
+            <tr>
+              <th>Task</th>
+              <th>Temperature</th>
+              <th>Max tokens</th>
+              <th>Top p</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.tasks.map((t) => {
+              const d = drafts[t.task] ?? { temperature: String(t.temperature), maxTokens: String(t.maxTokens), topP: String(t.topP) };
+              const set = (k: keyof typeof d, v: string) => setDrafts({ ...drafts, [t.task]: { ...d, [k]: v } });
+              const errs = fieldErrors[t.task] ?? {};
+              return (
+                <tr key={t.task}>
+                  <td>
+                    <strong>{t.task}</strong>
+                    <div className="muted small">{t.description}</div>
                   </td>
-                ))}
-                <td>
-                  <button
-                    type="button"
-                    className="ghost"
-                    onClick={() =>
-                      void act(async () => {
-                        try {
-                          await admin.updateTaskProfile(t.task, { temperature: Number(d.temperature), maxTokens: Number(d.maxTokens), topP: Number(d.topP) });
-                          setFieldErrors({ ...fieldErrors, [t.task]: {} });
-                        } catch (err) {
-                          if (err instanceof ApiError && Object.keys(err.fields).length) setFieldErrors({ ...fieldErrors, [t.task]: err.fields });
-                          else throw err;
-                        }
-                      })
-                    }
-                  >
-                    Save
-                  </button>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+                  {(["temperature", "maxTokens", "topP"] as const).map((k) => (
+                    <td key={k}>
+                      <input aria-label={`${t.task} ${k}`} inputMode="decimal" value={d[k]} onChange={(e) => set(k, e.target.value)} size={6} />
+                      {errs[k] && <div className="field-error">{errs[k]}</div>}
+                    </td>
+                  ))}
+                  <td>
+                    <button
+                      type="button"
+                      className="ghost"
+                      onClick={() =>
+                        void act(async () => {
+                          try {
+                            await admin.updateTaskProfile(t.task, { temperature: Number(d.temperature), maxTokens: Number(d.maxTokens), topP: Number(d.topP) });
+                            setFieldErrors({ ...fieldErrors, [t.task]: {} });
+                          } catch (err) {
+                            if (err instanceof ApiError && Object.keys(err.fields).length) setFieldErrors({ ...fieldErrors, [t.task]: err.fields });
+                            else throw err;
+                          }
+                        })
+                      }
+                    >
+                      Save
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
