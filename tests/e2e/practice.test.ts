@@ -87,6 +87,16 @@ describe("practice", () => {
     await p.locator(".message-row.highlighted").getByText(SORRY).waitFor();
     await p.screenshot({ path: path.join(SHOTS, "practice-debrief.png"), fullPage: true });
     await p.setViewportSize({ width: 390, height: 844 });
+    // At phone width the actions under the thread wrap as whole buttons, each label on one line.
+    const lines = await p.locator(".chat-actions button").evaluateAll((buttons) =>
+      buttons.map((b) => {
+        const range = document.createRange();
+        range.selectNodeContents(b);
+        return [b.textContent, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size];
+      }),
+    );
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const [label, count] of lines) expect({ label, lines: count }).toEqual({ label, lines: 1 });
     await p.screenshot({ path: path.join(SHOTS, "practice-debrief-phone.png"), fullPage: true });
     await p.setViewportSize({ width: 1280, height: 900 });
 
