@@ -32,8 +32,8 @@ beforeAll(async () => {
   ]);
 });
 
-async function openPage(viewport = DESKTOP) {
-  context = await browser.newContext({ viewport });
+async function openPage(viewport = DESKTOP, options: { hasTouch?: boolean; isMobile?: boolean } = {}) {
+  context = await browser.newContext({ viewport, ...options });
   // Well inside the test's own timeout, so a failed wait reports what it waited for.
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
@@ -532,6 +532,32 @@ describe("chat", () => {
     const send = await p.getByLabel("Your message").boundingBox();
     expect(send!.x + send!.width).toBeLessThanOrEqual(PHONE.width);
     await p.screenshot({ path: path.join(SHOTS, "chat-phone.png") });
+  });
+
+  it("on a touch screen, takes Enter as a new line and sends with the button", async () => {
+    const p = await openPage(PHONE, { hasTouch: true, isMobile: true });
+    await p.goto(`${parley.url}/s/rain-on-the-boulevard`);
+    await p.getByTestId("message-assistant").first().waitFor();
+    await p.getByText("Enter for a new line · Send to send").waitFor();
+    const box = p.getByLabel("Your message");
+    await box.fill("*sits down*");
+    await box.press("Enter");
+    await box.pressSequentially("I was at the Blue Lantern.");
+    expect(await box.inputValue()).toBe("*sits down*\nI was at the Blue Lantern.");
+    expect(await p.getByTestId("message-user").count()).toBe(0);
+    await p.getByRole("button", { name: "Send" }).tap();
+    await p.getByTestId("message-user").filter({ hasText: "I was at the Blue Lantern." }).waitFor();
+    await p.getByTestId("streaming-reply").waitFor({ state: "detached" });
+    expect(await box.inputValue()).toBe("");
+    // Editing a message the same way: Enter adds a line, the button saves.
+    await p.getByTestId("message-user").getByRole("button", { name: "Edit", exact: true }).tap();
+    const edit = p.getByLabel("Edit message");
+    await edit.evaluate((el: HTMLTextAreaElement) => el.setSelectionRange(el.value.length, el.value.length));
+    await edit.press("Enter");
+    await edit.pressSequentially("Late.");
+    expect(await edit.inputValue()).toBe("*sits down*\nI was at the Blue Lantern.\nLate.");
+    await p.getByRole("button", { name: "Cancel" }).tap();
+    await edit.waitFor({ state: "detached" });
   });
 });
 

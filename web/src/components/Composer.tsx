@@ -1,6 +1,11 @@
 import { useRef, useState, type KeyboardEvent } from "react";
+import { enterSends, touchOnly } from "./enter-key";
 
-/** Enter sends, Shift+Enter adds a line. The draft comes back if the server did not take it. */
+/**
+ * Enter sends, Shift+Enter adds a line; on a touch screen (whose keyboard has no Shift+Enter)
+ * Enter adds a line and the Send button sends. Ctrl or Cmd+Enter sends on both. The draft
+ * comes back if the server did not take it.
+ */
 export function Composer({
   disabled,
   streaming,
@@ -28,6 +33,7 @@ export function Composer({
   /** The draft before the last enhancement, for Undo; cleared once the person edits or sends. */
   const [before, setBefore] = useState<string | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
+  const [touch] = useState(touchOnly);
   const tooLong = draft.length > maxChars;
 
   const submit = async () => {
@@ -65,7 +71,7 @@ export function Composer({
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+    if (enterSends(e, touch)) {
       e.preventDefault();
       void submit();
     }
@@ -111,7 +117,9 @@ export function Composer({
                 ? "Enhancing your draft…"
                 : before !== null
                   ? "Enhanced: edit it, send it, or undo"
-                  : "Enter to send · Shift+Enter for a new line"}
+                  : touch
+                    ? "Enter for a new line · Send to send"
+                    : "Enter to send · Shift+Enter for a new line"}
         </span>
         <span className="composer-tools">
           {before !== null && !enhancing && (

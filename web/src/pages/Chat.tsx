@@ -8,6 +8,7 @@ import { ADMIN_SEEN_KEY, api, ApiError, type Message } from "../api/client";
 import { PromptInspector } from "../components/PromptInspector";
 import { Avatar } from "../components/Avatar";
 import { Composer } from "../components/Composer";
+import { enterSends, touchOnly } from "../components/enter-key";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { Markdown } from "../components/Markdown";
 import { PersonaEditor } from "../components/PersonaEditor";
@@ -364,7 +365,7 @@ function MessageBubble({
             rows={Math.min(8, Math.max(2, draft.split("\n").length))}
             onKeyDown={(e) => {
               if (e.key === "Escape") setDraft(null);
-              if (e.key === "Enter" && !e.shiftKey) {
+              if (enterSends(e, touchOnly())) {
                 e.preventDefault();
                 void save();
               }
