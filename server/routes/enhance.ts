@@ -8,7 +8,7 @@ import { routingHeaders } from "./routing-headers.js";
 import { readJson, UUID_RE } from "./validation.js";
 
 const enhanceBody = z.object({
-  text: z.string({ error: "text is required" }),
+  text: z.string({ error: (iss) => (iss.input === undefined ? "text is required" : "text must be a string") }),
   sessionId: z.string().regex(UUID_RE, "sessionId must be a session id").optional(),
 });
 

@@ -165,6 +165,20 @@ describe("requests", () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it("says whether the model is missing or is not a string", async () => {
+    const messages = [{ role: "user", content: "hi" }];
+    for (const [body, said] of [
+      [{ messages }, "model is required"],
+      [{ model: 1, messages }, "model must be a string"],
+      [{ model: "", messages }, "model is required"],
+    ] as const) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toContain(said);
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it("passes a provider's 400 on without failover, and a 401 as our misconfiguration", async () => {
     upstream.forModel(HAIKU, { kind: "status", status: 400, body: { error: { message: "context length exceeded" } } });
     const bad = await post({ model: "parley/roleplay", messages: [{ role: "user", content: "hi" }] });
@@ -504,6 +518,18 @@ describe("POST /api/enhance", () => {
     const res = await enhance(parley.client(), body);
     expect(res.status).toBe(status);
     expect(((await res.json()) as any).error).toMatchObject({ code, message: expect.any(String) });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("says whether the draft is missing or is not text", async () => {
+    for (const [body, said] of [
+      [{}, "text is required"],
+      [{ text: 5 }, "text must be a string"],
+    ] as const) {
+      const res = await enhance(parley.client(), body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toContain(said);
+    }
     expect(upstream.requests).toHaveLength(0);
   });
 

@@ -121,6 +121,8 @@ describe("reading character cards", () => {
     expect(codeOf(() => parseCardJson([1, 2]))).toMatch(/^invalid_card/);
     expect(codeOf(() => parseCardJson({ spec: "chara_card_v9" }))).toMatch(/Unknown card format "chara_card_v9"/);
     expect(codeOf(() => parseCardJson({ spec: "chara_card_v2", data: { name: "  " } }))).toMatch(/no name/);
+    expect(codeOf(() => parseCardJson({ spec: "chara_card_v2", data: {} }))).toMatch(/no name/);
+    expect(codeOf(() => parseCardJson({ spec: "chara_card_v2", data: { name: 7 } }))).toMatch(/name is not text/);
   });
 });
 
