@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { accessibilityViolations } from "../support/accessibility.js";
 import { launchBrowser } from "../support/browser.js";
 import { startParley, type ParleyProcess } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
@@ -103,6 +104,7 @@ describe("admin dashboard", () => {
     await dialog.getByRole("button", { name: "Add provider" }).click();
     await dialog.getByText("Must be an http:// or https:// URL").waitFor();
     await shot("provider-form-errors");
+    expect(await accessibilityViolations(page)).toEqual([]);
     // A refused field says so to assistive technology, with its message; the others do not.
     const url = dialog.getByLabel("Base URL (the part before /chat/completions)");
     expect(await url.getAttribute("aria-invalid")).toBe("true");
@@ -235,6 +237,7 @@ describe("admin dashboard", () => {
     await dialog.getByLabel("Opening message (the character's first line)").fill("So, what is your offer?");
     await dialog.getByLabel(/^System prompt/).fill("You are Morgan, a hard negotiator.");
     await shot("scenario-editor");
+    expect(await accessibilityViolations(page)).toEqual([]);
     await dialog.getByRole("button", { name: "Create scenario" }).click();
     await dialog.waitFor({ state: "detached" });
     const row = page.locator('tr[data-scenario="e2e-negotiation"]');
@@ -274,6 +277,7 @@ describe("admin dashboard", () => {
     const secret = (await page.getByTestId("secret").innerText()).trim();
     expect(secret).toMatch(/^pk-parley-/);
     await shot("keys-secret-once");
+    expect(await accessibilityViolations(page)).toEqual([]);
     await page.getByTestId("secret-once").getByRole("button", { name: "Done" }).click();
     expect(await page.getByTestId("secret").count()).toBe(0);
     const row = page.locator("tr[data-key=e2e-app]");
@@ -293,6 +297,14 @@ describe("admin dashboard", () => {
     expect(await row.getByTestId("key-spend").textContent()).toMatch(/of \$5\.00 \(monthly\)/);
     expect(await row.textContent()).toContain("used ");
     await shot("keys");
+  });
+
+  it("finds nothing for axe-core (WCAG 2.1 AA) in any section", async () => {
+    for (const name of ["Providers", "Models", "Scenarios", "Health", "Usage", "Keys"]) {
+      await tab(name);
+      await page.locator("table.admin-table").first().waitFor();
+      expect({ name, violations: await accessibilityViolations(page) }).toEqual({ name, violations: [] });
+    }
   });
 
   it("fits every section in a phone's width: a wide table scrolls inside its box, not the page", async () => {

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { accessibilityViolations } from "../support/accessibility.js";
 import { launchBrowser } from "../support/browser.js";
 import { cardPng, png } from "../support/cards.js";
 import { startParley, type ParleyProcess } from "../support/parley.js";
@@ -82,6 +83,7 @@ describe("my characters", () => {
     await mine.getByRole("heading", { name: "Old Keeper" }).waitFor();
     await mine.getByRole("heading", { name: "Gull" }).waitFor();
     await p.screenshot({ path: path.join(SHOTS, "characters-imported.png"), fullPage: true });
+    expect(await accessibilityViolations(p)).toEqual([]);
 
     // Exported as a PNG and brought back, it is recognised as the same card.
     const download = p.waitForEvent("download");
@@ -182,6 +184,7 @@ describe("my characters", () => {
     await editor.getByRole("button", { name: "Save lorebook" }).click();
     await editor.getByRole("status").getByText("Saved.").waitFor();
     await p.screenshot({ path: path.join(SHOTS, "characters-lorebook-editor.png"), fullPage: true });
+    expect(await accessibilityViolations(p)).toEqual([]);
 
     // Its description edited too: the character's page keeps it.
     await p.getByLabel("Personality").fill("gruff but fair");
@@ -205,6 +208,7 @@ describe("my characters", () => {
     expect(await inspector.getByTestId("lore-fired").innerText()).toContain("matched “docks”");
     await inspector.getByText("What happened at the docks?").first().waitFor();
     await p.screenshot({ path: path.join(SHOTS, "characters-what-the-model-saw.png"), fullPage: true });
+    expect(await accessibilityViolations(p)).toEqual([]);
     await context.close();
   });
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { accessibilityViolations } from "../support/accessibility.js";
 import { launchBrowser } from "../support/browser.js";
 import { startParley, type ParleyProcess } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
@@ -32,7 +33,7 @@ beforeAll(async () => {
   ]);
 });
 
-async function openPage(viewport = DESKTOP, options: { hasTouch?: boolean; isMobile?: boolean } = {}) {
+async function openPage(viewport = DESKTOP, options: { hasTouch?: boolean; isMobile?: boolean; colorScheme?: "light" | "dark" } = {}) {
   context = await browser.newContext({ viewport, ...options });
   // Well inside the test's own timeout, so a failed wait reports what it waited for.
   context.setDefaultTimeout(15_000);
@@ -558,6 +559,28 @@ describe("chat", () => {
     expect(await edit.inputValue()).toBe("*sits down*\nI was at the Blue Lantern.\nLate.");
     await p.getByRole("button", { name: "Cancel" }).tap();
     await edit.waitFor({ state: "detached" });
+  });
+});
+
+describe("accessibility", () => {
+  it("finds nothing for axe-core (WCAG 2.1 AA) on the gallery, a chat, the persona editor and the conversations, light and dark", async () => {
+    for (const colorScheme of ["light", "dark"] as const) {
+      const p = await openPage(DESKTOP, { colorScheme });
+      const check = async (where: string) => expect({ colorScheme, where, violations: await accessibilityViolations(p) }).toEqual({ colorScheme, where, violations: [] });
+      await p.goto(parley.url);
+      await p.getByTestId("scenario-card").first().waitFor();
+      await check("gallery");
+      await p.goto(`${parley.url}/s/salary-negotiation`);
+      await sendAndAwaitReply(p, "I would like to talk about the offer.");
+      await check("chat");
+      await p.getByRole("button", { name: /^Your persona/ }).click();
+      await p.getByRole("textbox", { name: /name/i }).first().waitFor();
+      await check("persona editor");
+      await p.goto(`${parley.url}/conversations`);
+      await p.getByTestId("conversation").first().waitFor();
+      await check("conversations");
+      await context.close();
+    }
   });
 });
 

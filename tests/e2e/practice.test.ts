@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { BUILTIN_SCENARIOS } from "../../server/scenarios/builtin.js";
+import { accessibilityViolations } from "../support/accessibility.js";
 import { launchBrowser } from "../support/browser.js";
 import { startParley, type ParleyProcess } from "../support/parley.js";
 import { ScriptedUpstream } from "../support/upstream.js";
@@ -86,6 +87,7 @@ describe("practice", () => {
     await card.getByRole("link", { name: "“really sorry about the scratched desk”" }).click();
     await p.locator(".message-row.highlighted").getByText(SORRY).waitFor();
     await p.screenshot({ path: path.join(SHOTS, "practice-debrief.png"), fullPage: true });
+    expect(await accessibilityViolations(p)).toEqual([]);
     await p.setViewportSize({ width: 390, height: 844 });
     // At phone width the actions under the thread wrap as whole buttons, each label on one line.
     const lines = await p.locator(".chat-actions button").evaluateAll((buttons) =>
@@ -126,6 +128,7 @@ describe("practice", () => {
     await progress.locator("circle").nth(1).waitFor();
     expect(await p.getByTestId("conversation-score").allInnerTexts()).toEqual(["score 85", "score 64"]);
     await p.screenshot({ path: path.join(SHOTS, "practice-progress.png"), fullPage: true });
+    expect(await accessibilityViolations(p)).toEqual([]);
     await p.setViewportSize({ width: 390, height: 844 });
     await p.screenshot({ path: path.join(SHOTS, "practice-progress-phone.png"), fullPage: true });
     await context.close();

@@ -379,7 +379,9 @@ function TaskProfiles() {
               <th>Temperature</th>
               <th>Max tokens</th>
               <th>Top p</th>
-              <th></th>
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>

@@ -73,7 +73,9 @@ export function ScenariosTab() {
           <table className="admin-table">
             <thead>
               <tr>
-                <th></th>
+                <th>
+                  <span className="visually-hidden">Avatar</span>
+                </th>
                 <th>Scenario</th>
                 <th>Status</th>
                 <th>Rating</th>

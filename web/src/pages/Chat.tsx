@@ -108,7 +108,8 @@ export function Chat({ slug }: { slug: string }) {
           type="button"
           className="ghost persona-button"
           title={`You are ${names.user} here: change who you are`}
-          aria-label="Your persona"
+          aria-label={`Your persona: ${names.user}`}
+          aria-expanded={editingPersona}
           onClick={() => setEditingPersona((v) => !v)}
         >
           {names.user}
@@ -218,12 +219,12 @@ export function Chat({ slug }: { slug: string }) {
       {practice.debriefs.length > 0 && <DebriefCard debrief={practice.debriefs.at(-1)!} onQuote={jumpTo} />}
       {practice.error && <ErrorBanner message={practice.error.message} onDismiss={practice.dismissError} />}
       {practice.hint && (
-        <aside className="hint" role="status" data-testid="hint">
+        <div className="coach-hint" role="status" data-testid="hint">
           <strong>Coach:</strong> {practice.hint}
           <button type="button" className="ghost small" aria-label="Dismiss the hint" onClick={practice.dismissHint}>
             ✕
           </button>
-        </aside>
+        </div>
       )}
       {atTurnLimit && practice.debriefs.length === 0 && (
         <p className="notice" role="status">
