@@ -30,7 +30,6 @@ const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
 const SLOW_STREAMS = Number(process.env.BENCH_SLOW_STREAMS ?? 1000);
 const CHUNKS = Array.from({ length: 10 }, (_, i) => `w${i} `);
 const MODEL = "anthropic/claude-3-haiku";
-const FALLBACK = "anthropic/claude-3.5-sonnet";
 const root = new URL("..", import.meta.url);
 
 /** Progress on stderr: the sections take minutes. */

@@ -37,7 +37,6 @@ import { failureHeaders } from "./routes/routing-headers.js";
 import { openaiRoutes, v1Headers } from "./routes/openai.js";
 import { requestHeader, writtenStraight } from "./routes/node-io.js";
 import { bodyTooLarge } from "./routes/validation.js";
-import { openaiError } from "../contracts/openai.js";
 import { healthRoutes, publicConfigRoutes, type LocalWorkerStatus } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
 import { personaRoutes } from "./routes/persona.js";

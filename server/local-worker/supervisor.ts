@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { createInterface } from "node:readline";
 import type { Logger } from "../logger.js";
 import { entryArgs, PROJECT_ROOT } from "../project-root.js";

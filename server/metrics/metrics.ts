@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CircuitState } from "../../contracts/enums.js";
 import type { RequestRecord } from "../gateway/types.js";
-import { merge } from "../merge.js";
 
 /** Seconds: from a fast local first token to a long reply. */
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];

@@ -68,8 +68,6 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-const FULL_REPLY = "leans back in her chair";
-
 async function sendMessage(p: Page, text: string) {
   const box = p.getByLabel("Your message");
   await box.fill(text);

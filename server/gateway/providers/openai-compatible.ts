@@ -9,7 +9,6 @@ import type { ToolCallDelta } from "../../../contracts/openai.js";
 import { adapterFor, type AppIdentity } from "./index.js";
 import { takeBuffer } from "../body-pool.js";
 import { historyBytes, historyStretchOf } from "../history-wire.js";
-import { merge } from "../../merge.js";
 
 /** A provider's headers: its extra headers first, which can never replace the credentials or protocol headers after them. */
 export function providerHeaders(p: Candidate["provider"], secret: string | undefined, app: AppIdentity, accept: string): Record<string, string> {
