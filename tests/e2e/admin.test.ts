@@ -93,6 +93,17 @@ describe("admin dashboard", () => {
   it("adds a provider, showing field errors first, and tests it", async () => {
     await page.getByRole("button", { name: "Add provider" }).click();
     const dialog = page.getByRole("dialog", { name: "Add a provider" });
+    // The dialog takes the focus and keeps Tab inside; Escape closes it and gives the focus back.
+    const focusInside = () => dialog.evaluate((d) => d.contains(document.activeElement));
+    expect(await focusInside()).toBe(true);
+    await page.keyboard.press("Shift+Tab");
+    expect(await focusInside()).toBe(true);
+    await page.keyboard.press("Tab");
+    expect(await focusInside()).toBe(true);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Add provider");
+    await page.keyboard.press("Enter");
     const secret = dialog.getByLabel("Environment variable holding the key");
     expect(await dialog.locator(`#${await secret.getAttribute("aria-describedby")}`).textContent()).toContain("Its name only");
     await dialog.getByLabel("Name (used in logs and headers)").fill("e2e-upstream");

@@ -209,6 +209,11 @@ describe("my characters", () => {
     await inspector.getByText("What happened at the docks?").first().waitFor();
     await p.screenshot({ path: path.join(SHOTS, "characters-what-the-model-saw.png"), fullPage: true });
     expect(await accessibilityViolations(p)).toEqual([]);
+    // It holds the focus while open; Escape closes it and gives the focus back to its button.
+    expect(await inspector.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await p.keyboard.press("Escape");
+    await inspector.waitFor({ state: "detached" });
+    expect(await p.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("What the model saw");
     await context.close();
   });
 });

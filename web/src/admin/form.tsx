@@ -2,6 +2,7 @@ import { useState, type ChangeEvent, type ReactNode } from "react";
 import type { z } from "zod";
 import { fieldErrors } from "../../../contracts/admin-schemas";
 import { ApiError } from "../api/client";
+import { useDialog } from "../components/useDialog";
 
 /**
  * A form checked with the same zod schema the server enforces: errors appear next to their fields
@@ -147,9 +148,19 @@ export const toNumber = (s: string): number | null => (s.trim() === "" ? null : 
 export const fromNumber = (n: number | null | undefined): string => (n === null || n === undefined ? "" : String(n));
 
 export function Dialog(props: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
+  const { ref, onKeyDown } = useDialog<HTMLDivElement>(props.onClose);
   return (
     <div className="dialog-backdrop" onClick={props.onClose}>
-      <div className={`dialog${props.wide ? " wide" : ""}`} role="dialog" aria-modal="true" aria-label={props.title} onClick={(e) => e.stopPropagation()}>
+      <div
+        ref={ref}
+        className={`dialog${props.wide ? " wide" : ""}`}
+        role="dialog"
+        aria-modal="true"
+        aria-label={props.title}
+        tabIndex={-1}
+        onKeyDown={onKeyDown}
+        onClick={(e) => e.stopPropagation()}
+      >
         <header>
           <h2>{props.title}</h2>
           <button type="button" className="ghost" onClick={props.onClose} aria-label="Close">

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
+import { useDialog } from "./useDialog";
 import type { PromptReport } from "../api/characters";
 
 const KIND_LABEL: Record<string, string> = {
@@ -17,12 +18,13 @@ const KIND_LABEL: Record<string, string> = {
 export function PromptInspector({ sessionId, messageId, asAdmin, onClose }: { sessionId: string; messageId: string; asAdmin: boolean; onClose: () => void }) {
   const [report, setReport] = useState<PromptReport | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const { ref, onKeyDown } = useDialog<HTMLElement>(onClose);
   useEffect(() => {
     api.promptReport(sessionId, messageId, asAdmin).then(setReport, (err: Error) => setError(err.message));
   }, [sessionId, messageId, asAdmin]);
 
   return (
-    <section className="prompt-inspector" role="dialog" aria-label="What the model saw" data-testid="prompt-inspector">
+    <section ref={ref} className="prompt-inspector" role="dialog" aria-label="What the model saw" data-testid="prompt-inspector" tabIndex={-1} onKeyDown={onKeyDown}>
       <header>
         <h2>What the model saw</h2>
         <button type="button" className="ghost small" onClick={onClose} aria-label="Close">
