@@ -157,6 +157,13 @@ describe("admin dashboard", () => {
 
     await dialog.getByRole("button", { name: "Browse" }).click();
     const browse = page.getByRole("dialog", { name: /Models offered by/ });
+    // Escape closes the inner dialog alone, and the focus goes back to the button that opened it.
+    await browse.getByRole("button", { name: /Scripted: Lively 7B/ }).waitFor();
+    await page.keyboard.press("Escape");
+    await browse.waitFor({ state: "detached" });
+    expect(await dialog.isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Browse");
+    await dialog.getByRole("button", { name: "Browse" }).click();
     await browse.getByRole("button", { name: /Scripted: Lively 7B/ }).click();
     await browse.waitFor({ state: "detached" });
     expect(await dialog.getByLabel("Model key (as the provider names it)").inputValue()).toBe("scripted/lively-7b");
