@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
@@ -557,6 +557,44 @@ describe("chat", () => {
     expect(await edit.inputValue()).toBe("*sits down*\nI was at the Blue Lantern.\nLate.");
     await p.getByRole("button", { name: "Cancel" }).tap();
     await edit.waitFor({ state: "detached" });
+  });
+});
+
+describe("the conversation's ⋯ menu", () => {
+  it("exports the conversation; opens on its first item, moves by arrow keys, and closes on Escape, a click elsewhere or a choice", async () => {
+    const p = await openPage();
+    await p.goto(`${parley.url}/s/refund-request`);
+    await sendAndAwaitReply(p, "About the desk.");
+    const menu = p.locator("details.menu");
+    const summary = menu.locator("summary");
+    const isOpen = () => menu.evaluate((d: HTMLDetailsElement) => d.open);
+    const focused = () => p.evaluate(() => document.activeElement?.textContent?.trim());
+    const markdown = p.getByRole("menuitem", { name: "Export as Markdown (.md)" });
+
+    await summary.click();
+    await markdown.waitFor();
+    expect(await accessibilityViolations(p)).toEqual([]);
+    expect(await focused()).toBe("Export for SillyTavern (.jsonl)");
+    await p.keyboard.press("ArrowDown");
+    expect(await focused()).toBe("Export as Markdown (.md)");
+    await p.keyboard.press("ArrowDown");
+    expect(await focused()).toBe("Export for SillyTavern (.jsonl)");
+    await p.keyboard.press("End");
+    expect(await focused()).toBe("Export as Markdown (.md)");
+    await p.keyboard.press("Escape");
+    expect(await isOpen()).toBe(false);
+    expect(await summary.evaluate((el) => el === document.activeElement)).toBe(true);
+
+    await summary.click();
+    await markdown.waitFor();
+    await p.getByTestId("message-user").first().click();
+    expect(await isOpen()).toBe(false);
+
+    await summary.click();
+    const [download] = await Promise.all([p.waitForEvent("download"), markdown.click()]);
+    expect(download.suggestedFilename()).toMatch(/\.md$/);
+    expect(readFileSync(await download.path(), "utf8")).toContain("About the desk.");
+    expect(await isOpen()).toBe(false);
   });
 });
 

@@ -11,6 +11,7 @@ import { Composer } from "../components/Composer";
 import { enterSends, touchOnly } from "../components/enter-key";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { Markdown } from "../components/Markdown";
+import { MoreMenu } from "../components/MoreMenu";
 import { PersonaEditor } from "../components/PersonaEditor";
 import { UndoNotice } from "../components/UndoNotice";
 import { useChat } from "../hooks/useChat";
@@ -118,17 +119,14 @@ export function Chat({ slug }: { slug: string }) {
           New<span className="wide-only"> conversation</span>
         </button>
         {chat.sessionId && (
-          <details className="menu">
-            <summary aria-label="More">⋯</summary>
-            <div className="menu-items" role="menu">
-              <a role="menuitem" href={api.exportUrl(chat.sessionId, "jsonl")} download>
-                Export for SillyTavern (.jsonl)
-              </a>
-              <a role="menuitem" href={api.exportUrl(chat.sessionId, "markdown")} download>
-                Export as Markdown (.md)
-              </a>
-            </div>
-          </details>
+          <MoreMenu label="More">
+            <a role="menuitem" href={api.exportUrl(chat.sessionId, "jsonl")} download>
+              Export for SillyTavern (.jsonl)
+            </a>
+            <a role="menuitem" href={api.exportUrl(chat.sessionId, "markdown")} download>
+              Export as Markdown (.md)
+            </a>
+          </MoreMenu>
         )}
       </header>
 
