@@ -3,6 +3,7 @@ import { useApiError } from "./AdminApp";
 import { admin, type Health } from "./api";
 import { HealthBadge } from "./HealthBadge";
 import { Alert } from "./useResource";
+import { AdminTable } from "./AdminTable";
 
 const REFRESH_MS = 2000;
 
@@ -75,115 +76,66 @@ export function HealthTab() {
 
           <h3>Instances</h3>
           <p className="muted small">This page was answered by {health.instance}. Circuits and provider conditions below are that instance's own.</p>
-          <div className="table-scroll">
-            <table className="admin-table" data-table="instances">
-              <thead>
-                <tr>
-                  <th>Instance</th>
-                  <th>Routing version</th>
-                  <th>Started</th>
-                  <th>Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {health.instances.map((i) => (
-                  <tr key={i.id}>
-                    <td className="mono">
-                      {i.id}
-                      {i.id === health.instance && <span className="muted"> (this one)</span>}
-                    </td>
-                    <td>
-                      {i.registryVersion === health.registryVersion ? i.registryVersion : <span className="badge warn">{i.registryVersion}</span>}
-                    </td>
-                    <td title={i.startedAt}>{ago(i.startedAt)}</td>
-                    <td title={i.seenAt}>{ago(i.seenAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <AdminTable data-table="instances" columns={["Instance", "Routing version", "Started", "Last seen"]}>
+            {health.instances.map((i) => (
+              <tr key={i.id}>
+                <td className="mono">
+                  {i.id}
+                  {i.id === health.instance && <span className="muted"> (this one)</span>}
+                </td>
+                <td>
+                  {i.registryVersion === health.registryVersion ? i.registryVersion : <span className="badge warn">{i.registryVersion}</span>}
+                </td>
+                <td title={i.startedAt}>{ago(i.startedAt)}</td>
+                <td title={i.seenAt}>{ago(i.seenAt)}</td>
+              </tr>
+            ))}
+          </AdminTable>
 
           <h3>Worker health cache</h3>
           {workers.length === 0 ? (
             <p className="muted">No local worker is configured, so none is probed.</p>
           ) : (
-            <div className="table-scroll">
-              <table className="admin-table" data-table="worker-health">
-                <thead>
-                  <tr>
-                    <th>Worker</th>
-                    <th>Healthy</th>
-                    <th>Last check</th>
-                    <th>Response time</th>
-                    <th>Error</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {workers.map(([key, w]) => (
-                    <tr key={key}>
-                      <td className="mono">{key}</td>
-                      <td>{w.isHealthy ? <span className="badge ok">yes</span> : <span className="badge bad">no</span>}</td>
-                      <td title={w.lastCheck}>{ago(w.lastCheck)}</td>
-                      <td>{w.responseTime === null ? "—" : `${w.responseTime} ms`}</td>
-                      <td className="small">{w.error ?? ""}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <AdminTable data-table="worker-health" columns={["Worker", "Healthy", "Last check", "Response time", "Error"]}>
+              {workers.map(([key, w]) => (
+                <tr key={key}>
+                  <td className="mono">{key}</td>
+                  <td>{w.isHealthy ? <span className="badge ok">yes</span> : <span className="badge bad">no</span>}</td>
+                  <td title={w.lastCheck}>{ago(w.lastCheck)}</td>
+                  <td>{w.responseTime === null ? "—" : `${w.responseTime} ms`}</td>
+                  <td className="small">{w.error ?? ""}</td>
+                </tr>
+              ))}
+            </AdminTable>
           )}
 
           <h3>Providers</h3>
-          <div className="table-scroll">
-            <table className="admin-table">
-              <thead>
-                <tr>
-                  <th>Provider</th>
-                  <th>State</th>
-                  <th>Last error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {health.providers.map((p) => (
-                  <tr key={p.id}>
-                    <td>{p.displayName}</td>
-                    <td>{p.health && <HealthBadge state={p.health.state} />}</td>
-                    <td className="small">{p.health?.lastError ?? ""}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <AdminTable columns={["Provider", "State", "Last error"]}>
+            {health.providers.map((p) => (
+              <tr key={p.id}>
+                <td>{p.displayName}</td>
+                <td>{p.health && <HealthBadge state={p.health.state} />}</td>
+                <td className="small">{p.health?.lastError ?? ""}</td>
+              </tr>
+            ))}
+          </AdminTable>
 
           <h3>Circuits</h3>
-          <div className="table-scroll">
-            <table className="admin-table" data-table="circuits">
-              <thead>
-                <tr>
-                  <th>Model</th>
-                  <th>Task</th>
-                  <th>Circuit</th>
-                  <th>Failures in a row</th>
-                  <th>Last error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {health.circuits.map((c) => (
-                  <tr key={c.modelId} className={c.isActive ? "" : "inactive"}>
-                    <td className="mono">
-                      {c.provider}/{c.model}
-                    </td>
-                    <td>{c.task}</td>
-                    <td>
-                      <HealthBadge state={c.state} />
-                    </td>
-                    <td>{c.failures}</td>
-                    <td className="small">{c.lastError ?? ""}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <AdminTable data-table="circuits" columns={["Model", "Task", "Circuit", "Failures in a row", "Last error"]}>
+            {health.circuits.map((c) => (
+              <tr key={c.modelId} className={c.isActive ? "" : "inactive"}>
+                <td className="mono">
+                  {c.provider}/{c.model}
+                </td>
+                <td>{c.task}</td>
+                <td>
+                  <HealthBadge state={c.state} />
+                </td>
+                <td>{c.failures}</td>
+                <td className="small">{c.lastError ?? ""}</td>
+              </tr>
+            ))}
+          </AdminTable>
           <p className="muted small">Circuits and provider states are this instance's own view: each instance learns from its own requests.</p>
         </>
       )}

@@ -3,6 +3,7 @@ import { apiKeyCreateSchema, BUDGET_PERIODS, type ApiKeyInput, type BudgetPeriod
 import { admin, type ApiKey } from "./api";
 import { Dialog, DialogActions, FormError, SelectField, TextField, toNumber, useZodForm } from "./form";
 import { Alert, useResource } from "./useResource";
+import { AdminTable } from "./AdminTable";
 
 const money = (n: number | null) => (n === null ? "—" : `$${n < 0.01 && n > 0 ? n.toPrecision(2) : n.toFixed(2)}`);
 
@@ -34,78 +35,65 @@ export function KeysTab() {
       ) : data.keys.length === 0 ? (
         <p className="muted">No keys yet.</p>
       ) : (
-        <div className="table-scroll">
-          <table className="admin-table" data-table="keys">
-            <thead>
-              <tr>
-                <th>Key</th>
-                <th>Limits</th>
-                <th>Spent this period</th>
-                <th>Status</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.keys.map((k) => (
-                <tr key={k.id} data-key={k.name}>
-                  <td>
-                    <strong>{k.name}</strong> <span className="mono small">{k.prefix}…</span>
-                    {k.ownerNote && <div className="muted small">{k.ownerNote}</div>}
-                  </td>
-                  <td className="small">
-                    {k.rpm ? `${k.rpm} req/min` : "any rate"} · {k.tpm ? `${k.tpm.toLocaleString()} tokens/min` : "any tokens"}
-                    {(k.allowedTasks.length > 0 || k.allowedModels.length > 0) && <div className="muted">only {[...k.allowedTasks, ...k.allowedModels].join(", ")}</div>}
-                  </td>
-                  <td className="small" data-testid="key-spend">
-                    {money(k.spentUsd)}
-                    {k.budgetUsd !== null && (
-                      <div className="muted">
-                        of {money(k.budgetUsd)} ({k.budgetPeriod}) · {money(k.remainingUsd)} left{k.resetsAt ? ` · resets ${new Date(k.resetsAt).toLocaleString()}` : ""}
-                      </div>
-                    )}
-                  </td>
-                  <td>
-                    {k.revoked ? (
-                      <span className="badge bad">revoked</span>
-                    ) : !k.enabled ? (
-                      <span className="badge off">off</span>
-                    ) : k.expiresAt && new Date(k.expiresAt) < new Date() ? (
-                      <span className="badge off">expired</span>
-                    ) : (
-                      <span className="badge ok">active</span>
-                    )}
-                    <div className="muted small">{k.lastUsedAt ? `used ${new Date(k.lastUsedAt).toLocaleString()}` : "never used"}</div>
-                  </td>
-                  <td className="actions">
-                    {!k.revoked && (
-                      <>
-                        <button type="button" className="ghost" onClick={() => setEditing(k)}>
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          className="ghost"
-                          onClick={() =>
-                            confirm(`A new secret for "${k.name}": the current one stops working at once.`) &&
-                            void act(async () => {
-                              const r = await admin.rotateKey(k.id);
-                              setSecret({ name: r.key.name, secret: r.secret });
-                            })
-                          }
-                        >
-                          Rotate
-                        </button>
-                        <button type="button" className="ghost danger" onClick={() => confirm(`Revoke "${k.name}" for good?`) && void act(() => admin.revokeKey(k.id))}>
-                          Revoke
-                        </button>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AdminTable data-table="keys" columns={["Key", "Limits", "Spent this period", "Status", "Actions"]}>
+          {data.keys.map((k) => (
+            <tr key={k.id} data-key={k.name}>
+              <td>
+                <strong>{k.name}</strong> <span className="mono small">{k.prefix}…</span>
+                {k.ownerNote && <div className="muted small">{k.ownerNote}</div>}
+              </td>
+              <td className="small">
+                {k.rpm ? `${k.rpm} req/min` : "any rate"} · {k.tpm ? `${k.tpm.toLocaleString()} tokens/min` : "any tokens"}
+                {(k.allowedTasks.length > 0 || k.allowedModels.length > 0) && <div className="muted">only {[...k.allowedTasks, ...k.allowedModels].join(", ")}</div>}
+              </td>
+              <td className="small" data-testid="key-spend">
+                {money(k.spentUsd)}
+                {k.budgetUsd !== null && (
+                  <div className="muted">
+                    of {money(k.budgetUsd)} ({k.budgetPeriod}) · {money(k.remainingUsd)} left{k.resetsAt ? ` · resets ${new Date(k.resetsAt).toLocaleString()}` : ""}
+                  </div>
+                )}
+              </td>
+              <td>
+                {k.revoked ? (
+                  <span className="badge bad">revoked</span>
+                ) : !k.enabled ? (
+                  <span className="badge off">off</span>
+                ) : k.expiresAt && new Date(k.expiresAt) < new Date() ? (
+                  <span className="badge off">expired</span>
+                ) : (
+                  <span className="badge ok">active</span>
+                )}
+                <div className="muted small">{k.lastUsedAt ? `used ${new Date(k.lastUsedAt).toLocaleString()}` : "never used"}</div>
+              </td>
+              <td className="actions">
+                {!k.revoked && (
+                  <>
+                    <button type="button" className="ghost" onClick={() => setEditing(k)}>
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      className="ghost"
+                      onClick={() =>
+                        confirm(`A new secret for "${k.name}": the current one stops working at once.`) &&
+                        void act(async () => {
+                          const r = await admin.rotateKey(k.id);
+                          setSecret({ name: r.key.name, secret: r.secret });
+                        })
+                      }
+                    >
+                      Rotate
+                    </button>
+                    <button type="button" className="ghost danger" onClick={() => confirm(`Revoke "${k.name}" for good?`) && void act(() => admin.revokeKey(k.id))}>
+                      Revoke
+                    </button>
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </AdminTable>
       )}
       {editing && (
         <KeyForm

@@ -7,6 +7,7 @@ import { Dialog, DialogActions, Field, FormError, SelectField, TextField, fieldA
 import { HealthBadge } from "./HealthBadge";
 import { defaultTokenizer, TOKENIZER_LABELS, TOKENIZERS, type TokenizerName } from "../../../contracts/tokenizers";
 import { Alert, useResource } from "./useResource";
+import { AdminTable } from "./AdminTable";
 
 const SKIP_LABELS: Record<string, string> = {
   provider_inactive: "provider inactive",
@@ -45,74 +46,59 @@ export function ModelsTab() {
         data.groups.map((g) => (
           <div key={g.task} className="model-group">
             <h3>{g.task}</h3>
-            <div className="table-scroll">
-              <table className="admin-table" data-task={g.task}>
-                <thead>
-                  <tr>
-                    <th>#</th>
-                    <th>Model</th>
-                    <th>Provider</th>
-                    <th>Price in / out per M tokens</th>
-                    <th>Context</th>
-                    <th>State</th>
-                    <th>Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {g.models.map((m, i) => (
-                    <tr key={m.id} className={m.isActive ? "" : "inactive"} data-model={m.modelKey}>
-                      <td>{i + 1}</td>
-                      <td>
-                        <strong>{m.displayName}</strong> {m.isDefault && <span className="badge ok">default</span>}
-                        <div className="mono muted">{m.modelKey}</div>
-                      </td>
-                      <td>{m.provider?.displayName ?? "—"}</td>
-                      <td>
-                        {price(m.inputPricePerMtok)} / {price(m.outputPricePerMtok)}
-                      </td>
-                      <td>{m.contextLength?.toLocaleString() ?? "—"}</td>
-                      <td>
-                        {m.skipReason ? <span className="badge off">{SKIP_LABELS[m.skipReason] ?? m.skipReason}</span> : <HealthBadge state={m.circuit} />}
-                      </td>
-                      <td className="actions">
-                        <button type="button" className="ghost icon" aria-label={`Move ${m.displayName} up`} disabled={i === 0} onClick={() => void act(() => admin.moveModel(m.id, "up"))}>
-                          ↑
-                        </button>
-                        <button
-                          type="button"
-                          className="ghost icon"
-                          aria-label={`Move ${m.displayName} down`}
-                          disabled={i === g.models.length - 1}
-                          onClick={() => void act(() => admin.moveModel(m.id, "down"))}
-                        >
-                          ↓
-                        </button>
-                        {!m.isDefault && (
-                          <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isDefault: true }))}>
-                            Make default
-                          </button>
-                        )}
-                        <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isActive: !m.isActive }))}>
-                          {m.isActive ? "Deactivate" : "Activate"}
-                        </button>
-                        <button type="button" className="ghost" onClick={() => setEditing(m)}>
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          className="ghost danger"
-                          onClick={() => {
-                            if (confirm(`Delete ${m.displayName} (${m.task})?`)) void act(() => admin.deleteModel(m.id));
-                          }}
-                        >
-                          Delete
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <AdminTable data-task={g.task} columns={["#", "Model", "Provider", "Price in / out per M tokens", "Context", "State", "Actions"]}>
+              {g.models.map((m, i) => (
+                <tr key={m.id} className={m.isActive ? "" : "inactive"} data-model={m.modelKey}>
+                  <td>{i + 1}</td>
+                  <td>
+                    <strong>{m.displayName}</strong> {m.isDefault && <span className="badge ok">default</span>}
+                    <div className="mono muted">{m.modelKey}</div>
+                  </td>
+                  <td>{m.provider?.displayName ?? "—"}</td>
+                  <td>
+                    {price(m.inputPricePerMtok)} / {price(m.outputPricePerMtok)}
+                  </td>
+                  <td>{m.contextLength?.toLocaleString() ?? "—"}</td>
+                  <td>
+                    {m.skipReason ? <span className="badge off">{SKIP_LABELS[m.skipReason] ?? m.skipReason}</span> : <HealthBadge state={m.circuit} />}
+                  </td>
+                  <td className="actions">
+                    <button type="button" className="ghost icon" aria-label={`Move ${m.displayName} up`} disabled={i === 0} onClick={() => void act(() => admin.moveModel(m.id, "up"))}>
+                      ↑
+                    </button>
+                    <button
+                      type="button"
+                      className="ghost icon"
+                      aria-label={`Move ${m.displayName} down`}
+                      disabled={i === g.models.length - 1}
+                      onClick={() => void act(() => admin.moveModel(m.id, "down"))}
+                    >
+                      ↓
+                    </button>
+                    {!m.isDefault && (
+                      <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isDefault: true }))}>
+                        Make default
+                      </button>
+                    )}
+                    <button type="button" className="ghost" onClick={() => void act(() => admin.updateModel(m.id, { isActive: !m.isActive }))}>
+                      {m.isActive ? "Deactivate" : "Activate"}
+                    </button>
+                    <button type="button" className="ghost" onClick={() => setEditing(m)}>
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      className="ghost danger"
+                      onClick={() => {
+                        if (confirm(`Delete ${m.displayName} (${m.task})?`)) void act(() => admin.deleteModel(m.id));
+                      }}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </AdminTable>
           </div>
         ))
       )}
@@ -371,61 +357,46 @@ function TaskProfiles() {
       <h3 id="tasks-title">Task profiles</h3>
       <p className="muted">What each task asks of its models by default: coach (hints) and evaluate (debriefs, JSON) included.</p>
       <Alert message={error} />
-      <div className="table-scroll">
-        <table className="admin-table" data-table="task-profiles">
-          <thead>
-            <tr>
-              <th>Task</th>
-              <th>Temperature</th>
-              <th>Max tokens</th>
-              <th>Top p</th>
-              <th>
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.tasks.map((t) => {
-              const d = drafts[t.task] ?? { temperature: String(t.temperature), maxTokens: String(t.maxTokens), topP: String(t.topP) };
-              const set = (k: keyof typeof d, v: string) => setDrafts({ ...drafts, [t.task]: { ...d, [k]: v } });
-              const errs = fieldErrors[t.task] ?? {};
-              return (
-                <tr key={t.task}>
-                  <td>
-                    <strong>{t.task}</strong>
-                    <div className="muted small">{t.description}</div>
-                  </td>
-                  {(["temperature", "maxTokens", "topP"] as const).map((k) => (
-                    <td key={k}>
-                      <input aria-label={`${t.task} ${k}`} inputMode="decimal" value={d[k]} onChange={(e) => set(k, e.target.value)} size={6} />
-                      {errs[k] && <div className="field-error">{errs[k]}</div>}
-                    </td>
-                  ))}
-                  <td>
-                    <button
-                      type="button"
-                      className="ghost"
-                      onClick={() =>
-                        void act(async () => {
-                          try {
-                            await admin.updateTaskProfile(t.task, { temperature: Number(d.temperature), maxTokens: Number(d.maxTokens), topP: Number(d.topP) });
-                            setFieldErrors({ ...fieldErrors, [t.task]: {} });
-                          } catch (err) {
-                            if (err instanceof ApiError && Object.keys(err.fields).length) setFieldErrors({ ...fieldErrors, [t.task]: err.fields });
-                            else throw err;
-                          }
-                        })
+      <AdminTable data-table="task-profiles" columns={["Task", "Temperature", "Max tokens", "Top p", <span className="visually-hidden">Actions</span>]}>
+        {data.tasks.map((t) => {
+          const d = drafts[t.task] ?? { temperature: String(t.temperature), maxTokens: String(t.maxTokens), topP: String(t.topP) };
+          const set = (k: keyof typeof d, v: string) => setDrafts({ ...drafts, [t.task]: { ...d, [k]: v } });
+          const errs = fieldErrors[t.task] ?? {};
+          return (
+            <tr key={t.task}>
+              <td>
+                <strong>{t.task}</strong>
+                <div className="muted small">{t.description}</div>
+              </td>
+              {(["temperature", "maxTokens", "topP"] as const).map((k) => (
+                <td key={k}>
+                  <input aria-label={`${t.task} ${k}`} inputMode="decimal" value={d[k]} onChange={(e) => set(k, e.target.value)} size={6} />
+                  {errs[k] && <div className="field-error">{errs[k]}</div>}
+                </td>
+              ))}
+              <td>
+                <button
+                  type="button"
+                  className="ghost"
+                  onClick={() =>
+                    void act(async () => {
+                      try {
+                        await admin.updateTaskProfile(t.task, { temperature: Number(d.temperature), maxTokens: Number(d.maxTokens), topP: Number(d.topP) });
+                        setFieldErrors({ ...fieldErrors, [t.task]: {} });
+                      } catch (err) {
+                        if (err instanceof ApiError && Object.keys(err.fields).length) setFieldErrors({ ...fieldErrors, [t.task]: err.fields });
+                        else throw err;
                       }
-                    >
-                      Save
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+                    })
+                  }
+                >
+                  Save
+                </button>
+              </td>
+            </tr>
+          );
+        })}
+      </AdminTable>
     </section>
   );
 }

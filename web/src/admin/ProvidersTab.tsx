@@ -6,6 +6,7 @@ import { admin, type ProbeResult, type Provider } from "./api";
 import { Dialog, DialogActions, FormError, SelectField, TextField, fromNumber, toNumber, useZodForm } from "./form";
 import { HealthBadge } from "./HealthBadge";
 import { Alert, useResource } from "./useResource";
+import { AdminTable } from "./AdminTable";
 
 export function ProvidersTab() {
   const { data, error, reload: load, act, explain } = useResource(admin.providers);
@@ -36,89 +37,75 @@ export function ProvidersTab() {
       {!providers ? (
         <p className="muted">Loading…</p>
       ) : (
-        <div className="table-scroll">
-          <table className="admin-table">
-            <thead>
-              <tr>
-                <th>Provider</th>
-                <th>Address</th>
-                <th>Key</th>
-                <th>Health</th>
-                <th>Models</th>
-                <th>Actions</th>
+        <AdminTable columns={["Provider", "Address", "Key", "Health", "Models", "Actions"]}>
+          {providers.map((p) => {
+            const t = tests[p.id];
+            return (
+              <tr key={p.id} className={p.isActive ? "" : "inactive"} data-provider={p.name}>
+                <td>
+                  <strong>{p.displayName}</strong>
+                  <div className="muted">
+                    {p.name} · {p.kind}
+                    {!p.isActive && " · inactive"}
+                  </div>
+                </td>
+                <td className="mono">
+                  {p.effectiveBaseUrl}
+                  {p.effectiveBaseUrl !== p.baseUrl && <div className="muted">row: {p.baseUrl}</div>}
+                </td>
+                <td>
+                  {p.secretName === null ? (
+                    <span className="muted">none needed</span>
+                  ) : (
+                    <>
+                      <span className="mono">{p.secretName}</span>{" "}
+                      <span className={p.secretPresent ? "badge ok" : "badge bad"}>{p.secretPresent ? "set" : "not set"}</span>
+                    </>
+                  )}
+                </td>
+                <td>
+                  {p.health && <HealthBadge state={p.health.state} />}
+                  {p.health?.lastError && <div className="muted small">{p.health.lastError}</div>}
+                  {t && (
+                    <div className="test-result" role="status">
+                      {t === "testing"
+                        ? "Testing…"
+                        : "error" in t && !("ok" in t)
+                          ? t.error
+                          : "ok" in t && (
+                              <>
+                                Test: {t.status ?? "no answer"} · {t.latencyMs} ms · {t.model}
+                                {!t.ok && t.error ? ` · ${t.error}` : ""}
+                              </>
+                            )}
+                    </div>
+                  )}
+                </td>
+                <td>{p.models.length}</td>
+                <td className="actions">
+                  <button type="button" className="ghost" onClick={() => void test(p)} disabled={t === "testing"}>
+                    Test
+                  </button>
+                  <button type="button" className="ghost" onClick={() => setEditing(p)}>
+                    Edit
+                  </button>
+                  <button type="button" className="ghost" onClick={() => void act(() => admin.updateProvider(p.id, { isActive: !p.isActive }))}>
+                    {p.isActive ? "Deactivate" : "Activate"}
+                  </button>
+                  <button
+                    type="button"
+                    className="ghost danger"
+                    onClick={() => {
+                      if (confirm(`Delete the provider "${p.displayName}"?`)) void act(() => admin.deleteProvider(p.id));
+                    }}
+                  >
+                    Delete
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {providers.map((p) => {
-                const t = tests[p.id];
-                return (
-                  <tr key={p.id} className={p.isActive ? "" : "inactive"} data-provider={p.name}>
-                    <td>
-                      <strong>{p.displayName}</strong>
-                      <div className="muted">
-                        {p.name} · {p.kind}
-                        {!p.isActive && " · inactive"}
-                      </div>
-                    </td>
-                    <td className="mono">
-                      {p.effectiveBaseUrl}
-                      {p.effectiveBaseUrl !== p.baseUrl && <div className="muted">row: {p.baseUrl}</div>}
-                    </td>
-                    <td>
-                      {p.secretName === null ? (
-                        <span className="muted">none needed</span>
-                      ) : (
-                        <>
-                          <span className="mono">{p.secretName}</span>{" "}
-                          <span className={p.secretPresent ? "badge ok" : "badge bad"}>{p.secretPresent ? "set" : "not set"}</span>
-                        </>
-                      )}
-                    </td>
-                    <td>
-                      {p.health && <HealthBadge state={p.health.state} />}
-                      {p.health?.lastError && <div className="muted small">{p.health.lastError}</div>}
-                      {t && (
-                        <div className="test-result" role="status">
-                          {t === "testing"
-                            ? "Testing…"
-                            : "error" in t && !("ok" in t)
-                              ? t.error
-                              : "ok" in t && (
-                                  <>
-                                    Test: {t.status ?? "no answer"} · {t.latencyMs} ms · {t.model}
-                                    {!t.ok && t.error ? ` · ${t.error}` : ""}
-                                  </>
-                                )}
-                        </div>
-                      )}
-                    </td>
-                    <td>{p.models.length}</td>
-                    <td className="actions">
-                      <button type="button" className="ghost" onClick={() => void test(p)} disabled={t === "testing"}>
-                        Test
-                      </button>
-                      <button type="button" className="ghost" onClick={() => setEditing(p)}>
-                        Edit
-                      </button>
-                      <button type="button" className="ghost" onClick={() => void act(() => admin.updateProvider(p.id, { isActive: !p.isActive }))}>
-                        {p.isActive ? "Deactivate" : "Activate"}
-                      </button>
-                      <button
-                        type="button"
-                        className="ghost danger"
-                        onClick={() => {
-                          if (confirm(`Delete the provider "${p.displayName}"?`)) void act(() => admin.deleteProvider(p.id));
-                        }}
-                      >
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </AdminTable>
       )}
       {editing && (
         <ProviderForm

@@ -9,6 +9,7 @@ import { admin, galleryCharacters, type Scenario } from "./api";
 import { Link } from "wouter";
 import { Dialog, DialogActions, Field, FormError, SelectField, TextField, fieldAria, fromNumber, toNumber, useZodForm } from "./form";
 import { Alert, useResource } from "./useResource";
+import { AdminTable } from "./AdminTable";
 
 type List = Awaited<ReturnType<typeof admin.scenarios>>;
 
@@ -69,72 +70,54 @@ export function ScenariosTab() {
       {!data ? (
         <p className="muted">Loading…</p>
       ) : (
-        <div className="table-scroll">
-          <table className="admin-table">
-            <thead>
-              <tr>
-                <th>
-                  <span className="visually-hidden">Avatar</span>
-                </th>
-                <th>Scenario</th>
-                <th>Status</th>
-                <th>Rating</th>
-                <th>Routing</th>
-                <th>Conversations</th>
-                <th>Practice</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.scenarios.map((s) => (
-                <tr key={s.id} data-scenario={s.slug} className={s.isActive ? "" : "inactive"}>
-                  <td>
-                    <Avatar style={s.avatarStyle} seed={s.avatarSeed} size={40} alt="" />
-                  </td>
-                  <td>
-                    <strong>{s.title}</strong>
-                    <div className="muted">
-                      {s.characterName} · /s/{s.slug} · {s.category}
-                    </div>
-                  </td>
-                  <td>{s.isActive ? <span className="badge ok">published</span> : <span className="badge off">hidden</span>}</td>
-                  <td>{s.contentRating}</td>
-                  <td className="mono small">{s.modelKey ?? s.task ?? "roleplay"}</td>
-                  <td>{s.sessions}</td>
-                  <td className="small" data-testid="practice-stats">
-                    {s.practice ? (
-                      <>
-                        average <strong>{s.practice.averageScore}</strong> over {s.practice.attempts}
-                        {s.practice.mostMissed && <div className="muted">most missed: {s.practice.mostMissed.objective}</div>}
-                      </>
-                    ) : s.objectives.length ? (
-                      <span className="muted">{s.objectives.length} objectives, no debrief yet</span>
-                    ) : null}
-                  </td>
-                  <td className="actions">
-                    <button type="button" className="ghost" onClick={() => setEditing(s)}>
-                      Edit
-                    </button>
-                    {s.card && (
-                      <Link href={`/admin/characters/${s.slug}`} className="button ghost">
-                        Character &amp; lorebooks
-                      </Link>
-                    )}
-                    <a className="button ghost" href={galleryCharacters.exportUrl(s.slug, s.avatarStyle === CARD_AVATAR_STYLE ? "png" : "json")} download>
-                      Export card
-                    </a>
-                    <button type="button" className="ghost" onClick={() => void act(() => admin.updateScenario(s.id, { isActive: !s.isActive }))}>
-                      {s.isActive ? "Hide" : "Publish"}
-                    </button>
-                    <button type="button" className="ghost danger" onClick={() => void remove(s)}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AdminTable columns={[<span className="visually-hidden">Avatar</span>, "Scenario", "Status", "Rating", "Routing", "Conversations", "Practice", "Actions"]}>
+          {data.scenarios.map((s) => (
+            <tr key={s.id} data-scenario={s.slug} className={s.isActive ? "" : "inactive"}>
+              <td>
+                <Avatar style={s.avatarStyle} seed={s.avatarSeed} size={40} alt="" />
+              </td>
+              <td>
+                <strong>{s.title}</strong>
+                <div className="muted">
+                  {s.characterName} · /s/{s.slug} · {s.category}
+                </div>
+              </td>
+              <td>{s.isActive ? <span className="badge ok">published</span> : <span className="badge off">hidden</span>}</td>
+              <td>{s.contentRating}</td>
+              <td className="mono small">{s.modelKey ?? s.task ?? "roleplay"}</td>
+              <td>{s.sessions}</td>
+              <td className="small" data-testid="practice-stats">
+                {s.practice ? (
+                  <>
+                    average <strong>{s.practice.averageScore}</strong> over {s.practice.attempts}
+                    {s.practice.mostMissed && <div className="muted">most missed: {s.practice.mostMissed.objective}</div>}
+                  </>
+                ) : s.objectives.length ? (
+                  <span className="muted">{s.objectives.length} objectives, no debrief yet</span>
+                ) : null}
+              </td>
+              <td className="actions">
+                <button type="button" className="ghost" onClick={() => setEditing(s)}>
+                  Edit
+                </button>
+                {s.card && (
+                  <Link href={`/admin/characters/${s.slug}`} className="button ghost">
+                    Character &amp; lorebooks
+                  </Link>
+                )}
+                <a className="button ghost" href={galleryCharacters.exportUrl(s.slug, s.avatarStyle === CARD_AVATAR_STYLE ? "png" : "json")} download>
+                  Export card
+                </a>
+                <button type="button" className="ghost" onClick={() => void act(() => admin.updateScenario(s.id, { isActive: !s.isActive }))}>
+                  {s.isActive ? "Hide" : "Publish"}
+                </button>
+                <button type="button" className="ghost danger" onClick={() => void remove(s)}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </AdminTable>
       )}
       {editing && data && (
         <ScenarioForm

@@ -4,6 +4,7 @@ import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContai
 import { useApiError } from "./AdminApp";
 import { Alert } from "./useResource";
 import { admin, type ApiKey, type Requests, type Usage } from "./api";
+import { AdminTable } from "./AdminTable";
 
 
 const money = (n: number) => (n === 0 ? "$0" : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
@@ -142,34 +143,19 @@ type MeasureRow = { key: string; requests: number; promptTokens: number; complet
 function MeasuresTable({ rows, first }: { rows: MeasureRow[]; first: string }) {
   if (rows.length === 0) return <p className="muted">No requests in this period.</p>;
   return (
-    <div className="table-scroll">
-      <table className="admin-table" data-table={`usage-${first.toLowerCase()}`}>
-        <thead>
-          <tr>
-            <th>{first}</th>
-            <th>Requests</th>
-            <th>Tokens in</th>
-            <th>Tokens out</th>
-            <th>Cost</th>
-            <th>Errors</th>
-            <th>Fallbacks</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.key}>
-              <td className="mono">{r.key}</td>
-              <td>{r.requests}</td>
-              <td>{r.promptTokens.toLocaleString()}</td>
-              <td>{r.completionTokens.toLocaleString()}</td>
-              <td>{money(r.cost)}</td>
-              <td>{r.errors}</td>
-              <td>{r.fallbacks}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <AdminTable data-table={`usage-${first.toLowerCase()}`} columns={[first, "Requests", "Tokens in", "Tokens out", "Cost", "Errors", "Fallbacks"]}>
+      {rows.map((r) => (
+        <tr key={r.key}>
+          <td className="mono">{r.key}</td>
+          <td>{r.requests}</td>
+          <td>{r.promptTokens.toLocaleString()}</td>
+          <td>{r.completionTokens.toLocaleString()}</td>
+          <td>{money(r.cost)}</td>
+          <td>{r.errors}</td>
+          <td>{r.fallbacks}</td>
+        </tr>
+      ))}
+    </AdminTable>
   );
 }
 
@@ -225,78 +211,62 @@ function RequestLog({ apiKey }: { apiKey: string }) {
       <Alert message={error} />
       {page && page.length === 0 && <p className="muted">No requests match.</p>}
       {page && page.length > 0 && (
-        <div className="table-scroll">
-          <table className="admin-table" data-table="requests">
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Task</th>
-                <th>Served by</th>
-                <th>Status</th>
-                <th>Tokens</th>
-                <th>Cost</th>
-                <th>First token / total</th>
-                <th>Attempts</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.map((r) => (
-                <Fragment key={r.id}>
-                  <tr data-request={r.id}>
-                    <td title={r.createdAt}>{new Date(r.createdAt).toLocaleString()}</td>
-                    <td>
-                      {r.task}
-                      {r.apiKeyName && <div className="muted small">key {r.apiKeyName}</div>}
-                    </td>
-                    <td className="mono">{r.model ? `${r.provider}/${r.model}` : "—"}</td>
-                    <td>
-                      <span className={`badge ${r.status === "ok" ? "ok" : r.status === "aborted" ? "off" : "bad"}`}>{r.status}</span>
-                    </td>
-                    <td>
-                      {r.promptTokens ?? 0} + {r.completionTokens ?? 0}
-                      {r.tokensEstimated ? " (est.)" : ""}
-                      {Boolean(r.cachedTokens || r.cacheWriteTokens || r.reasoningTokens) && (
-                        <div className="muted small" data-testid="token-details">
-                          {r.cachedTokens ? `${r.cachedTokens} cached` : ""}
-                          {r.cacheWriteTokens ? ` · ${r.cacheWriteTokens} written to cache` : ""}
-                          {r.reasoningTokens ? ` · ${r.reasoningTokens} reasoning` : ""}
-                        </div>
-                      )}
-                    </td>
-                    <td>{r.cost === null ? "—" : money(r.cost)}</td>
-                    <td>
-                      {r.ttftMs ?? "—"} / {r.totalMs ?? "—"} ms
-                    </td>
-                    <td>
-                      <button type="button" className="ghost small" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? undefined : r.id)}>
-                        {r.attempts.length} {r.attempts.length === 1 ? "attempt" : "attempts"}
-                      </button>
-                    </td>
-                  </tr>
-                  {open === r.id && (
-                    <tr className="attempts">
-                      <td colSpan={8}>
-                        <ol>
-                          {r.attempts.map((a, i) => (
-                            <li key={i}>
-                              <span className="mono">
-                                {a.provider}/{a.model}
-                              </span>{" "}
-                              → {a.status ?? "no answer"} in {a.ms} ms{a.error ? `: ${a.error}` : ""}
-                            </li>
-                          ))}
-                        </ol>
-                        {r.error && <p className="small">Error: {r.error}</p>}
-                        {r.sessionId && <p className="small mono">Session {r.sessionId}</p>}
-                        {r.generationId && <p className="small mono">Generation {r.generationId}</p>}
-                      </td>
-                    </tr>
+        <AdminTable data-table="requests" columns={["When", "Task", "Served by", "Status", "Tokens", "Cost", "First token / total", "Attempts"]}>
+          {page.map((r) => (
+            <Fragment key={r.id}>
+              <tr data-request={r.id}>
+                <td title={r.createdAt}>{new Date(r.createdAt).toLocaleString()}</td>
+                <td>
+                  {r.task}
+                  {r.apiKeyName && <div className="muted small">key {r.apiKeyName}</div>}
+                </td>
+                <td className="mono">{r.model ? `${r.provider}/${r.model}` : "—"}</td>
+                <td>
+                  <span className={`badge ${r.status === "ok" ? "ok" : r.status === "aborted" ? "off" : "bad"}`}>{r.status}</span>
+                </td>
+                <td>
+                  {r.promptTokens ?? 0} + {r.completionTokens ?? 0}
+                  {r.tokensEstimated ? " (est.)" : ""}
+                  {Boolean(r.cachedTokens || r.cacheWriteTokens || r.reasoningTokens) && (
+                    <div className="muted small" data-testid="token-details">
+                      {r.cachedTokens ? `${r.cachedTokens} cached` : ""}
+                      {r.cacheWriteTokens ? ` · ${r.cacheWriteTokens} written to cache` : ""}
+                      {r.reasoningTokens ? ` · ${r.reasoningTokens} reasoning` : ""}
+                    </div>
                   )}
-                </Fragment>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                </td>
+                <td>{r.cost === null ? "—" : money(r.cost)}</td>
+                <td>
+                  {r.ttftMs ?? "—"} / {r.totalMs ?? "—"} ms
+                </td>
+                <td>
+                  <button type="button" className="ghost small" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? undefined : r.id)}>
+                    {r.attempts.length} {r.attempts.length === 1 ? "attempt" : "attempts"}
+                  </button>
+                </td>
+              </tr>
+              {open === r.id && (
+                <tr className="attempts">
+                  <td colSpan={8}>
+                    <ol>
+                      {r.attempts.map((a, i) => (
+                        <li key={i}>
+                          <span className="mono">
+                            {a.provider}/{a.model}
+                          </span>{" "}
+                          → {a.status ?? "no answer"} in {a.ms} ms{a.error ? `: ${a.error}` : ""}
+                        </li>
+                      ))}
+                    </ol>
+                    {r.error && <p className="small">Error: {r.error}</p>}
+                    {r.sessionId && <p className="small mono">Session {r.sessionId}</p>}
+                    {r.generationId && <p className="small mono">Generation {r.generationId}</p>}
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          ))}
+        </AdminTable>
       )}
       {next !== null && (
         <button type="button" className="ghost" onClick={() => load(next)}>
