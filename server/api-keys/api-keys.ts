@@ -6,7 +6,7 @@ import { AppError, notFound } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { errorFields } from "../error-report.js";
 import { merge } from "../merge.js";
-import { msUntilRoom, type KeyCounters } from "./counters.js";
+import { msUntilRoom, overLimit, type KeyCounters } from "./counters.js";
 import { nextReset, periodStart } from "./periods.js";
 
 export type { ApiKeyRow };
@@ -100,8 +100,8 @@ export function createApiKeys(deps: { database: DatabaseLifecycle; counters: Key
         const ms = msUntilRoom(before, field, limit, at);
         throw new KeyLimitError("rate_limited", `This key is limited to ${limit} ${what} per minute; try again in ${Math.max(1, Math.ceil(ms / 1000))} s`, Math.max(1, Math.ceil(ms / 1000)));
       };
-      if (k.rpm !== null && w.requests > k.rpm) await refuse("requests", k.rpm, "requests");
-      if (k.tpm !== null && w.tokens >= k.tpm) await refuse("tokens", k.tpm, "tokens");
+      if (k.rpm !== null && overLimit(w, "requests", k.rpm)) await refuse("requests", k.rpm, "requests");
+      if (k.tpm !== null && overLimit(w, "tokens", k.tpm)) await refuse("tokens", k.tpm, "tokens");
     }
     if (k.budgetUsd !== null && spent !== undefined && spent >= k.budgetUsd) {
       if (k.rpm !== null) await deps.counters.uncountRequest(k.id, at).catch(() => {});

@@ -33,6 +33,14 @@ export function windowOf(b: Buckets, now: number): Window {
 }
 
 /**
+ * Whether a window refuses a request: for requests, `w` counts the request itself and may reach
+ * the limit; for tokens, which the request has not used yet, it must stay under it.
+ */
+export function overLimit(w: Window, field: "requests" | "tokens", limit: number): boolean {
+  return field === "requests" ? w.requests > limit : w.tokens >= limit;
+}
+
+/**
  * When a request refused by `limit` would be let in (ms from now), if nothing else is counted
  * meanwhile: the last minute's share fades out as the window slides, then this minute's does.
  * `b` holds what the window holds without the request, which itself adds one (one request, or at

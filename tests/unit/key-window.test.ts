@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { minuteOf, msUntilRoom, windowOf, type Buckets } from "../../server/api-keys/counters.js";
+import { minuteOf, msUntilRoom, overLimit, windowOf, type Buckets } from "../../server/api-keys/counters.js";
 
 /**
  * The wait a key's refusal names (Retry-After) against the window itself: at the time it names a
@@ -12,10 +12,10 @@ const at = (b: Buckets, now: number, later: number): Buckets => {
   const zero = { requests: 0, tokens: 0 };
   return { current: zero, previous: minutes === 1 ? b.current : zero };
 };
-// As the key's checks judge: requests with this one counted, tokens by what was used.
+// As the key's checks judge (`overLimit`): requests with this one counted, tokens by what was used.
 const admitted = (field: "requests" | "tokens", b: Buckets, limit: number, now: number) => {
-  if (field === "tokens") return windowOf(b, now).tokens < limit;
-  return windowOf({ current: { ...b.current, requests: b.current.requests + 1 }, previous: b.previous }, now).requests <= limit;
+  const counted = field === "requests" ? { current: { ...b.current, requests: b.current.requests + 1 }, previous: b.previous } : b;
+  return !overLimit(windowOf(counted, now), field, limit);
 };
 
 const cases: { field: "requests" | "tokens"; limit: number; current: number; previous: number; into: number }[] = [
