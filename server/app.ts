@@ -35,7 +35,7 @@ import { MAX_LOREBOOK_BYTES } from "./cards/lorebook-formats.js";
 import { MAX_CARD_BYTES } from "./cards/card-file.js";
 import { failureHeaders } from "./routes/routing-headers.js";
 import { openaiRoutes, v1Headers } from "./routes/openai.js";
-import { requestHeader, writtenStraight } from "./routes/node-io.js";
+import { refuseBody, requestHeader, writtenStraight } from "./routes/node-io.js";
 import { bodyTooLarge } from "./routes/validation.js";
 import { healthRoutes, publicConfigRoutes, type LocalWorkerStatus } from "./routes/health.js";
 import { scenarioRoutes } from "./routes/scenarios.js";
@@ -194,7 +194,7 @@ export function createApp(deps: AppDeps) {
   const limitBody =
     (maxSize: number): MiddlewareHandler<AppEnv> =>
     (c, next) => {
-      if (Number(requestHeader(c, "content-length") ?? 0) > maxSize) throw bodyTooLarge(c, maxSize);
+      if (Number(requestHeader(c, "content-length") ?? 0) > maxSize) return refuseBody(c, 0, () => bodyTooLarge(maxSize));
       c.set("maxBodyBytes", maxSize);
       return next();
     };

@@ -8,7 +8,7 @@ import { rethrow } from "./gateway-errors.js";
 import { failureHeaders, routingHeaderValues } from "./routing-headers.js";
 import { clientGone, eventStream, readBodyText, requestHeader, writeJson, type EventWriter } from "./node-io.js";
 import type { HeaderSink } from "../middleware/rate-limit.js";
-import { parseJson } from "./validation.js";
+import { bodyTooLarge, parseJson } from "./validation.js";
 import { errorFields, errorFieldsWithStack } from "../error-report.js";
 import { KeyLimitError, type ApiKeys, type KeyAccess } from "../api-keys/api-keys.js";
 import type { RequestRecord } from "../gateway/types.js";
@@ -31,16 +31,6 @@ export const v1Headers: HeaderSink = (c, headers) => {
   v1.set("headers", merge(v1.get("headers") ?? {}, headers));
 };
 
-/**
- * The refusal of a body past the limit. Made here, not in the route: a closure there that names the
- * context would keep it (and its request) alive for as long as the route's stream is open.
- */
-const bodyTooLarge = (c: Context, maxBytes: number) => () => {
-  // The unread rest of the body is still on the connection: close it rather than read it as the next request.
-  c.header("Connection", "close");
-  return new AppError(413, "body_too_large", `The request body is larger than ${maxBytes} bytes`);
-};
-
 /** A task alias: `parley/roleplay` routes to the task's models like the app's own chat does. */
 const TASK_ALIAS = /^parley\/([a-z0-9_-]+)$/;
 
@@ -60,6 +50,9 @@ export function openaiRoutes(deps: {
   maxBodyBytes: number;
 }) {
   const app = new Hono<V1Env>();
+  // Made once, not in the route: a closure there would name the context, and keep it (and its
+  // request) alive for as long as the route's stream is open.
+  const tooLarge = () => bodyTooLarge(deps.maxBodyBytes);
 
   app.onError((err, c) => {
     // An error is a response Hono builds: it carries what the route would have written itself.
@@ -95,7 +88,7 @@ export function openaiRoutes(deps: {
   });
 
   app.post("/chat/completions", deps.limit, async (c) => {
-    const text = await readBodyText(c, deps.maxBodyBytes, bodyTooLarge(c, deps.maxBodyBytes));
+    const text = await readBodyText(c, deps.maxBodyBytes, tooLarge);
     const body = parseJson(text, chatCompletionRequest);
     const alias = TASK_ALIAS.exec(body.model)?.[1];
     if (alias && !deps.registry.tasks().includes(alias)) {

@@ -10,23 +10,21 @@ export { parseJson, refuseNul, validate } from "../../contracts/json-input.js";
 /** Without a limit set for the route (app.ts sets one for /api), a body this large is refused. */
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** A 413 for a body past `maxBytes`. */
-export function bodyTooLarge(c: Context, maxBytes: number): AppError {
-  // The unread rest of the body is still on the connection: close it rather than read it as the next request.
-  c.header("Connection", "close");
+/** A 413 for a body past `maxBytes` (refuseBody in node-io.ts deals with the rest of the body). */
+export function bodyTooLarge(maxBytes: number): AppError {
   return new AppError(413, "body_too_large", `The request body is larger than ${maxBytes} bytes`);
 }
 
 /** The body as text, read from Node's request, refused with 413 past the route's limit (declared or read). */
 function readBody(c: Context): Promise<string> {
   const maxBytes = (c as Context<AppEnv>).get("maxBodyBytes") ?? DEFAULT_MAX_BODY_BYTES;
-  return readBodyText(c, maxBytes, () => bodyTooLarge(c, maxBytes));
+  return readBodyText(c, maxBytes, () => bodyTooLarge(maxBytes));
 }
 
 /** The body's bytes (an uploaded file), within the route's limit. */
 export function readBinary(c: Context): Promise<Buffer> {
   const maxBytes = (c as Context<AppEnv>).get("maxBodyBytes") ?? DEFAULT_MAX_BODY_BYTES;
-  return readBodyBytes(c, maxBytes, () => bodyTooLarge(c, maxBytes));
+  return readBodyBytes(c, maxBytes, () => bodyTooLarge(maxBytes));
 }
 
 /** Parses a JSON body against a schema; malformed JSON and invalid fields both become a 400 that says what is wrong. */

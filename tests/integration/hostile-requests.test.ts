@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { connect } from "node:net";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registryReloaded, startGatewayStack, type GatewayStack } from "../support/gateway.js";
@@ -391,7 +393,7 @@ describe("small things the probe found", () => {
     expect(tls.headers.get("strict-transport-security")).toMatch(/max-age=/);
   });
 
-  it("after a 413 the connection is closed cleanly, and the next request works", async () => {
+  it("after a 413 the next request on the same connection works", async () => {
     const agent = new Agent({ connections: 1 });
     const c = cookieClient(parley.url);
     await c.fetch("/api/sessions");
@@ -406,6 +408,48 @@ describe("small things the probe found", () => {
     const next = await undiciFetch(`${parley.url}/api/health`, { dispatcher: agent, signal: AbortSignal.timeout(10_000) });
     expect(next.status).toBe(200);
     await agent.close();
+  });
+
+  it("a client still sending a body far past the limit gets the 413, not a broken pipe, and keeps its connection", async () => {
+    // Before, the connection closed as soon as the 413 went out: a client 28 MB into its upload saw
+    // EPIPE ("fetch failed") instead of the answer. Declared (a Buffer) and chunked (a stream) alike.
+    const agent = new Agent({ connections: 1 });
+    const c = cookieClient(parley.url);
+    await c.fetch("/api/sessions");
+    const big = Buffer.alloc(30 * 1024 * 1024, 0x61);
+    const chunked = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 30; i++) controller.enqueue(big.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
+          controller.close();
+        },
+      });
+    for (const [path, headers] of [
+      ["/api/sessions", { "content-type": "application/json", cookie: c.cookie() }],
+      ["/v1/chat/completions", { "content-type": "application/json", authorization: "Bearer small-key" }],
+    ] as const) {
+      for (const body of [big, chunked()]) {
+        const res = await undiciFetch(`${parley.url}${path}`, { method: "POST", headers, body, dispatcher: agent, duplex: "half" });
+        expect(res.status, path).toBe(413);
+        expect(res.headers.get("connection"), path).not.toBe("close");
+        expect(((await res.json()) as ErrorBody).error.code, path).toBe("body_too_large");
+      }
+    }
+    const next = await undiciFetch(`${parley.url}/api/health`, { dispatcher: agent, signal: AbortSignal.timeout(10_000) });
+    expect(next.status).toBe(200);
+    await agent.close();
+  });
+
+  it("a body declared past what is worth reading is refused at once, on a connection then closed", async () => {
+    const socket = connect(new URL(parley.url).port ? Number(new URL(parley.url).port) : 80, "127.0.0.1");
+    await once(socket, "connect");
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer small-key\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n{"model":`);
+    let answer = "";
+    socket.setEncoding("utf8").on("data", (d: string) => (answer += d));
+    await once(socket, "close");
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer).toContain('"body_too_large"');
   });
 
   it("/v1 answers unknown routes in JSON, bounds max_tokens, and avatars keep their own strict policy", async () => {
