@@ -110,7 +110,9 @@ export function withDecorators(entry: LoreEntry): LoreEntry {
 export function cardBookFromWorldInfo(json: unknown): CardLorebook {
   const o = (json ?? {}) as { entries?: unknown; name?: unknown; description?: unknown };
   if (!o.entries || typeof o.entries !== "object" || Array.isArray(o.entries)) throw new Error("A World Info file has an `entries` object");
-  const entries = Object.values(o.entries as Record<string, Record<string, unknown>>).map((e) => {
+  const entries = Object.entries(o.entries as Record<string, unknown>).map(([name, value]) => {
+    if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(`entry ${JSON.stringify(name)} is not an object`);
+    const e = value as Record<string, unknown>;
     const { key, keysecondary, comment, content, constant, selective, order, disable, uid, ...rest } = e;
     return {
       id: num(uid),

@@ -188,6 +188,9 @@ describe("lorebooks from cards and World Info files", () => {
     expect(refused({ hello: 1 }).message).toMatch(/no lorebook/);
     expect(refused({ spec: "chara_card_v3", data: {} }).message).toMatch(/no lorebook/);
     expect(refused({ entries: [{ keys: "not a list", content: 1 }] }).message).toMatch(/malformed: entries\.0/);
+    // A World Info entry that is not an object is named, not met with a JavaScript error (or taken as an empty entry).
+    expect(refused({ entries: { "0": null } }).message).toBe('The lorebook is malformed: entry "0" is not an object');
+    expect(refused({ entries: { "0": { key: ["k"], content: "c" }, dragon: [1, { deep: null }] } }).message).toMatch(/entry "dragon" is not an object/);
     expect(refused({ entries: Array.from({ length: 5001 }, () => entry) }).message).toMatch(/malformed/);
   });
 });
