@@ -43,9 +43,28 @@ const nulError = (path: string) =>
 export function validate<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = mostSpecific(parsed.error.issues[0]!);
     const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
     throw new AppError(400, "invalid_request", `${where}${issue.message}`, fieldErrors(parsed.error));
   }
   return parsed.data;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * The problem worth naming. A union that no branch matched says only "Invalid input": the branch
+ * that got furthest into the value (its problem the deepest) says what is wrong with it, as
+ * `content.1.type` of a message's parts does. A body that is not an object at all is said so.
+ */
+function mostSpecific(issue: Issue): { path: PropertyKey[]; message: string } {
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    const branches = issue.errors.flatMap((branch) => (branch[0] ? [mostSpecific(branch[0])] : []));
+    const deepest = branches.reduce<(typeof branches)[number] | undefined>((best, b) => (!best || b.path.length > best.path.length ? b : best), undefined);
+    if (deepest && deepest.path.length > 0) return { path: [...issue.path, ...deepest.path], message: deepest.message };
+    const expected = issue.errors.map((branch) => (branch[0]?.code === "invalid_type" && branch[0].path.length === 0 ? branch[0].expected : undefined));
+    if (expected.every((e) => e !== undefined)) return { path: issue.path, message: `Invalid input: expected ${[...new Set(expected)].join(" or ")}` };
+  }
+  if (issue.path.length === 0 && issue.code === "invalid_type" && issue.expected === "object") return { path: [], message: "The request body must be a JSON object" };
+  return issue;
 }

@@ -26,3 +26,30 @@ describe("parseJson", () => {
     expect(refused('{"content":"a\u0000b"}')).toMatchObject({ code: "invalid_json" });
   });
 });
+
+/** What a 400 names when a value does not fit: the problem a person can act on, not zod's "Invalid input". */
+describe("the problem named", () => {
+  const named = (schema: z.ZodType, value: unknown) => {
+    try {
+      parseJson(JSON.stringify(value), schema);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error(`${JSON.stringify(value)} was taken`);
+  };
+  const part = z.discriminatedUnion("type", [z.object({ type: z.literal("text"), text: z.string() }), z.object({ type: z.literal("image_url"), image_url: z.object({ url: z.string() }) })], { error: "a content part is text or image_url" });
+  const message = z.object({ content: z.union([z.string(), z.array(part)]) });
+
+  it("says a body that is not an object is not one", () => {
+    for (const value of [[], "x", 1, null]) expect(named(z.object({ a: z.string() }), value)).toBe("The request body must be a JSON object");
+  });
+
+  it("follows the union's branch that got furthest into the value", () => {
+    expect(named(message, { content: [{ type: "text", text: 1 }] })).toBe("content.0.text: Invalid input: expected string, received number");
+    expect(named(message, { content: [{ type: "text", text: "a" }, { type: "weird" }] })).toBe("content.1.type: a content part is text or image_url");
+  });
+
+  it("lists the types a union takes when the value is none of them", () => {
+    expect(named(message, { content: 5 })).toBe("content: Invalid input: expected string or array");
+  });
+});
