@@ -633,6 +633,9 @@ describe("without a model provider", () => {
       expect(await alert.textContent()).toContain("Connect a model");
       // The pointer is a sentence of its own after the server's message (which ends without a full stop).
       expect(await alert.textContent()).toMatch(/worker\. How to:/);
+      // The message has no reply: the action asks for one rather than offering to regenerate.
+      await p.getByRole("button", { name: "↻ Get a reply" }).waitFor();
+      expect(await p.getByRole("button", { name: "↻ Regenerate" }).count()).toBe(0);
       await p.reload();
       await p.getByText("Hello?").waitFor();
     } finally {

@@ -280,7 +280,8 @@ export function Chat({ slug }: { slug: string }) {
         )}
         {canRegenerate && (
           <button type="button" className="ghost" onClick={() => void chat.regenerate()}>
-            ↻ Regenerate
+            {/* After a reply that failed, the person's message is the last: there is nothing to regenerate, only a reply to ask for. */}
+            {last?.role === "user" ? "↻ Get a reply" : "↻ Regenerate"}
           </button>
         )}
       </div>
