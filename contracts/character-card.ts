@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { missingOrWrong } from "./json-input.js";
 
 /**
  * Character cards as SillyTavern, RisuAI, Agnai and card sites write them: V1 (the fields at the
@@ -50,7 +51,7 @@ export type CardLorebook = z.infer<typeof cardLorebookSchema>;
 /** The V3 `data` object: V2's fields plus V3's own. */
 export const cardDataSchema = z
   .object({
-    name: z.string({ error: (iss) => (iss.input === undefined ? "The card has no name" : "The card's name is not text") }).trim().min(1, "The card has no name"),
+    name: z.string(missingOrWrong("The card has no name", "The card's name is not text")).trim().min(1, "The card has no name"),
     description: text,
     personality: text,
     scenario: text,

@@ -8,6 +8,12 @@ import { AppError, badRequest } from "./errors.js";
  * Postgres text cannot hold, is refused at the door.
  */
 
+/**
+ * A field's error that tells a missing value from one of another type: zod's `error` option says
+ * only one thing for both, and `{"model": 1}` is not a missing model.
+ */
+export const missingOrWrong = (missing: string, wrong: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? missing : wrong) });
+
 /** A body read as text, parsed and checked against a schema. */
 export function parseJson<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
   let body: unknown;

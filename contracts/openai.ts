@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ChatRole, RequestStatus } from "./enums.js";
 import type { ErrorCode } from "./errors.js";
+import { missingOrWrong } from "./json-input.js";
 
 /**
  * OpenAI's chat-completions protocol, both ways: the request Parley's `/v1` and the local worker
@@ -94,7 +95,7 @@ export const MAX_COMPLETION_TOKENS = 131_072;
 
 export const chatCompletionRequest = z
   .object({
-    model: z.string({ error: (iss) => (iss.input === undefined ? "model is required" : "model must be a string") }).min(1, "model is required"),
+    model: z.string(missingOrWrong("model is required", "model must be a string")).min(1, "model is required"),
     messages: z.array(message, { error: "messages must be an array" }).min(1, "messages must not be empty"),
     stream: z.boolean().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),

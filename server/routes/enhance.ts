@@ -5,10 +5,10 @@ import type { EnhanceService } from "../chat/enhance.js";
 import { rethrow } from "./gateway-errors.js";
 import { clientGone } from "./node-io.js";
 import { routingHeaders } from "./routing-headers.js";
-import { readJson, UUID_RE } from "./validation.js";
+import { missingOrWrong, readJson, UUID_RE } from "./validation.js";
 
 const enhanceBody = z.object({
-  text: z.string({ error: (iss) => (iss.input === undefined ? "text is required" : "text must be a string") }),
+  text: z.string(missingOrWrong("text is required", "text must be a string")),
   sessionId: z.string().regex(UUID_RE, "sessionId must be a session id").optional(),
 });
 

@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env.js";
 import { AppError } from "../errors.js";
 import { readBodyBytes, readBodyText } from "./node-io.js";
 
-export { parseJson, refuseNul, validate } from "../../contracts/json-input.js";
+export { missingOrWrong, parseJson, refuseNul, validate } from "../../contracts/json-input.js";
 
 /** Without a limit set for the route (app.ts sets one for /api), a body this large is refused. */
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
